@@ -1,0 +1,662 @@
+/* core.c — the core role: requirements, residual constraints, discovery,
+ * offers → requests, confirms → connections, compliance (SPEC §4.2–§4.7).
+ *
+ * Intent over Python (DESIGN §3): plugins listed as mandatory do not count
+ * toward minimum/maximum; pending requests count toward maximum; an Offer
+ * naming an operation we do not require gets a Reject for that operation
+ * only; a late Confirm is answered with a Graceless so the plugin does not
+ * keep a one-sided connection; discovery slows down while compliant instead of
+ * running at full rate forever. Execution lives in core_execute.c.
+ */
+#include "core_internal.h"
+#include "liblog.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORB(c) (&(c)->o)
+
+static void req_free(struct req *r)
+{
+	if (!r)
+		return;
+	free(r->operation);
+	orb_strv_free(r->mandatory, r->n_mandatory);
+	orb_strv_free(r->allowlist, r->n_allowlist);
+	orb_strv_free(r->blocklist, r->n_blocklist);
+	for (size_t i = 0; i < r->n_inputs; i++)
+		orbit_spec_clear(&r->inputs[i]);
+	for (size_t i = 0; i < r->n_outputs; i++)
+		orbit_spec_clear(&r->outputs[i]);
+	free(r->inputs);
+	free(r->outputs);
+	free(r->setup_data.data);
+	free(r);
+}
+
+/* Copy specs, adding the Python-3.13 flavour next to every built-in 3.12
+ * schema (SPEC §2.10) so Python plugins of either version find a match. */
+static int copy_specs_with_flavours(orbit_spec **dst, size_t *n_dst, const orbit_spec *src,
+				    size_t n)
+{
+	orbit_spec *v = calloc(n * 2, sizeof(*v));
+	size_t k = 0;
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (orbit_spec_copy(&v[k++], &src[i]) < 0)
+			goto fail;
+		if (src[i].n_schemas != 1)
+			continue;
+		for (int kind = ORBIT_KIND_STRING; kind <= ORBIT_KIND_FLOAT64; kind++) {
+			const char *s312 = orbit_kind_schema((orbit_kind)kind, ORBIT_FLAVOUR_PY312);
+			const char *s313 = orbit_kind_schema((orbit_kind)kind, ORBIT_FLAVOUR_PY313);
+			if (!orbit_schema_equal(src[i].schemas[0], s312))
+				continue;
+			const char *other = strcmp(src[i].schemas[0], s313) == 0 ? s312 : s313;
+			if (strcmp(src[i].schemas[0], other) == 0)
+				break;
+			if (orbit_spec_init(&v[k++], &other, 1, src[i].support_empty,
+					    src[i].support_undefined) < 0)
+				goto fail;
+			break;
+		}
+	}
+	*dst = v;
+	*n_dst = k;
+	return 0;
+fail:
+	for (size_t i = 0; i < k; i++)
+		orbit_spec_clear(&v[i]);
+	free(v);
+	return -ENOMEM;
+}
+
+static struct req *req_new(const orbit_requirement *r)
+{
+	if (!r->operation || !*r->operation || strpbrk(r->operation, "+#/") || r->minimum < 0 ||
+	    (r->maximum != ORBIT_UNLIMITED && (r->maximum < 0 || r->maximum < r->minimum)) ||
+	    (r->has_allowlist && r->has_blocklist) || !r->n_inputs || !r->n_outputs) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct req *q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	q->operation = strdup(r->operation);
+	q->minimum = r->minimum;
+	q->maximum = r->maximum;
+	q->has_allowlist = r->has_allowlist;
+	q->has_blocklist = r->has_blocklist;
+	q->n_mandatory = r->n_mandatory;
+	q->n_allowlist = r->has_allowlist ? r->n_allowlist : 0;
+	q->n_blocklist = r->has_blocklist ? r->n_blocklist : 0;
+	if (!q->operation || orb_strv_dup(&q->mandatory, r->mandatory, r->n_mandatory) < 0 ||
+	    orb_strv_dup(&q->allowlist, r->allowlist, q->n_allowlist) < 0 ||
+	    orb_strv_dup(&q->blocklist, r->blocklist, q->n_blocklist) < 0 ||
+	    copy_specs_with_flavours(&q->inputs, &q->n_inputs, r->inputs, r->n_inputs) < 0 ||
+	    copy_specs_with_flavours(&q->outputs, &q->n_outputs, r->outputs, r->n_outputs) < 0)
+		goto fail;
+	if (r->setup_data.present) {
+		q->setup_data.present = true;
+		q->setup_data.len = r->setup_data.len;
+		q->setup_data.data = malloc(r->setup_data.len ? r->setup_data.len : 1);
+		if (!q->setup_data.data)
+			goto fail;
+		if (r->setup_data.len)
+			memcpy(q->setup_data.data, r->setup_data.data, r->setup_data.len);
+	}
+	return q;
+fail:
+	req_free(q);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static bool is_mandatory(const struct req *r, const char *plugin)
+{
+	return orb_list_has(r->mandatory, r->n_mandatory, plugin);
+}
+
+static bool admits(const struct req *r, const char *plugin)
+{
+	return orb_list_admits(r->allowlist, r->n_allowlist, r->has_allowlist, r->blocklist,
+			       r->n_blocklist, r->has_blocklist, plugin);
+}
+
+void core_count(struct orbit_core *c, const struct req *r, struct req_count *n)
+{
+	*n = (struct req_count){0};
+	struct opslot *slot = strmap_get(&ORB(c)->slots, r->operation);
+	for (struct conn *k = slot ? slot->conns : NULL; k; k = k->next) {
+		n->connected++;
+		if (!is_mandatory(r, k->remote_id))
+			n->counted++;
+	}
+	for (struct pending *p = slot ? slot->pendings : NULL; p; p = p->next) {
+		n->pending++;
+		if (!is_mandatory(r, p->remote_id))
+			n->pending_counted++;
+	}
+	for (size_t i = 0; i < r->n_mandatory; i++)
+		if (!orb_conn_find(ORB(c), r->mandatory[i], r->operation))
+			n->mandatory_missing++;
+	n->satisfied = n->mandatory_missing == 0 && (int)n->counted >= r->minimum;
+	n->room = r->maximum == ORBIT_UNLIMITED ||
+		  (int)(n->counted + n->pending_counted) < r->maximum;
+}
+
+static bool compute_compliant(struct orbit_core *c)
+{
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&c->reqs, &it))) {
+		struct req_count n;
+		core_count(c, e->value, &n);
+		if (!n.satisfied)
+			return false;
+	}
+	return true;
+}
+
+static void send_discover(struct orbit_core *c, double now);
+
+void core_update_compliance(struct orbit_core *c)
+{
+	if (!ORB(c)->running)
+		return;
+	bool now_ok = compute_compliant(c);
+	if (c->state_known && now_ok == c->compliant)
+		return;
+	c->state_known = true;
+	c->compliant = now_ok;
+	orbit_event ev = {.kind = ORBIT_EV_COMPLIANCE, .compliant = now_ok};
+	orb_emit(ORB(c), &ev);
+	if (!now_ok) {
+		/* Back to the fast cadence, and look now if the last look is old. */
+		c->discover_interval = ORB(c)->t.discovering_interval;
+		double now = orbit_now();
+		if (now - c->last_discover >= ORB(c)->t.discovering_interval)
+			send_discover(c, now);
+		else
+			c->next_discover = c->last_discover + c->discover_interval;
+	}
+}
+
+/* ---- discovery ---- */
+
+/* Build the query of one wanted requirement into q (borrowing from r, except
+ * the allowlist in `owned` when we narrow it to missing mandatory plugins). */
+static bool build_query(struct orbit_core *c, struct req *r, orbit_query *q, char ***owned,
+			size_t *n_owned)
+{
+	struct req_count n;
+	core_count(c, r, &n);
+	if (!n.room && !n.mandatory_missing)
+		return false;
+	*q = (orbit_query){
+		.operation_name = r->operation,
+		.inputs = r->inputs,
+		.n_inputs = r->n_inputs,
+		.outputs = r->outputs,
+		.n_outputs = r->n_outputs,
+		.allowlist = r->allowlist,
+		.n_allowlist = r->n_allowlist,
+		.has_allowlist = r->has_allowlist,
+		.blocklist = r->blocklist,
+		.n_blocklist = r->n_blocklist,
+		.has_blocklist = r->has_blocklist,
+	};
+	*owned = NULL;
+	*n_owned = 0;
+	if (n.room)
+		return true;
+	/* Only missing mandatory plugins may still connect: say so in the query
+	 * so nobody else bothers to offer. */
+	char **v = calloc(r->n_mandatory, sizeof(*v));
+	if (!v)
+		return true; /* the Reject path still enforces the limit */
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_mandatory; i++)
+		if (admits(r, r->mandatory[i]) &&
+		    !orb_conn_find(ORB(c), r->mandatory[i], r->operation))
+			v[k++] = r->mandatory[i];
+	q->allowlist = v;
+	q->n_allowlist = k;
+	q->has_allowlist = true;
+	q->blocklist = NULL;
+	q->n_blocklist = 0;
+	q->has_blocklist = false;
+	*owned = v;
+	*n_owned = k;
+	return true;
+}
+
+static void send_discover(struct orbit_core *c, double now)
+{
+	size_t n_reqs = strmap_count(&c->reqs);
+	orbit_query *qs = calloc(n_reqs ? n_reqs : 1, sizeof(*qs));
+	char ***owned = calloc(n_reqs ? n_reqs : 1, sizeof(*owned));
+	if (!qs || !owned)
+		goto out;
+	size_t k = 0;
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&c->reqs, &it))) {
+		size_t n_owned;
+		if (build_query(c, e->value, &qs[k], &owned[k], &n_owned))
+			k++;
+	}
+	c->last_discover = now;
+	c->next_discover = now + c->discover_interval;
+	if (!k)
+		goto out;
+	orbit_msg m = {.kind = ORBIT_MSG_DISCOVER};
+	m.discover.core_id = ORB(c)->id;
+	m.discover.offer_topic = c->offer_topic;
+	m.discover.keepalive_topic = ORB(c)->keepalive_topic;
+	m.discover.keepalive_request_topic = ORB(c)->keepalive_request_topic;
+	m.discover.considered_dead_after = ORB(c)->t.consider_others_dead_after >= 0
+						   ? ORB(c)->t.consider_others_dead_after
+						   : 1e9; /* SPEC §2.3: always a number */
+	m.discover.queries = qs;
+	m.discover.n_queries = k;
+	orb_send(ORB(c), ORB(c)->discover_topic, &m, ORBIT_PUB_AFTER_SUBACK);
+	c->discovers_sent++;
+out:
+	for (size_t i = 0; owned && i < n_reqs; i++)
+		free(owned[i]);
+	free(owned);
+	free(qs);
+}
+
+static void core_tick(struct orbiter *o, double now)
+{
+	struct orbit_core *c = (struct orbit_core *)o;
+	core_update_compliance(c);
+	if (now + 1e-6 < c->next_discover)
+		return;
+	send_discover(c, now);
+	if (c->compliant) {
+		/* Room for more but nothing missing: look less and less often. */
+		c->discover_interval *= 2;
+		if (c->discover_interval > o->t.discovering_max_interval)
+			c->discover_interval = o->t.discovering_max_interval;
+		if (c->discover_interval < o->t.discovering_interval)
+			c->discover_interval = o->t.discovering_interval;
+		c->next_discover = now + c->discover_interval;
+	}
+}
+
+/* ---- offers ---- */
+
+static bool specs_match(const orbit_spec *list, size_t n, const orbit_spec *offered)
+{
+	for (size_t i = 0; i < n; i++)
+		if (orbit_spec_compatible(&list[i], offered))
+			return true;
+	return false;
+}
+
+static void reply_to_offer(struct orbit_core *c, const char *plugin, const char *reply_topic,
+			   const orbit_offered_op *op)
+{
+	struct orbiter *o = ORB(c);
+	struct req *r = strmap_get(&c->reqs, op->name);
+	const char *why = NULL;
+	struct req_count n = {0};
+	if (!r) {
+		why = "not required";
+	} else {
+		core_count(c, r, &n);
+		if (orb_conn_find(o, plugin, op->name))
+			why = "already connected";
+		else if (!admits(r, plugin))
+			why = "excluded by allowlist/blocklist";
+		else if (!specs_match(r->inputs, r->n_inputs, &op->input) ||
+			 !specs_match(r->outputs, r->n_outputs, &op->output))
+			why = "input/output not compatible";
+		else if (!is_mandatory(r, plugin)) {
+			/* A fresh offer replaces its own pending request. */
+			struct pending *old = orb_pending_find(o, plugin, op->name);
+			size_t busy = n.counted + n.pending_counted - (old ? 1 : 0);
+			if (r->maximum != ORBIT_UNLIMITED && (int)busy >= r->maximum)
+				why = "maximum reached";
+		}
+	}
+	if (why) {
+		orbit_logf(LOG_DEBUG, "%s: reject %s from %s: %s", o->id, op->name, plugin, why);
+		orbit_msg m = {.kind = ORBIT_MSG_REJECT};
+		m.reject.core_id = o->id;
+		m.reject.operation = op->name;
+		orb_send(o, reply_topic, &m, 0);
+		return;
+	}
+	char *out_topic = orbit_spec_has(&op->output)
+				  ? orb_topic(op->name, o->id, plugin, "output", NULL)
+				  : NULL;
+	char *close_topic = orb_topic(op->name, o->id, plugin, "close", NULL);
+	struct pending *p = orb_pending_add(o, plugin, op->name, &op->input, &op->output);
+	if (!p || !close_topic || (orbit_spec_has(&op->output) && !out_topic)) {
+		if (p)
+			orb_pending_remove(o, p);
+		free(out_topic);
+		free(close_topic);
+		return;
+	}
+	p->output_topic = out_topic;
+	p->close_topic = close_topic;
+	orbit_msg m = {.kind = ORBIT_MSG_REQUEST};
+	m.request.core_id = o->id;
+	m.request.operation = op->name;
+	m.request.response_topic = c->response_topic;
+	m.request.output_topic = out_topic;
+	m.request.close_topic = close_topic;
+	m.request.setup_data = r->setup_data;
+	if (orb_send(o, reply_topic, &m, ORBIT_PUB_AFTER_SUBACK) < 0)
+		orb_pending_remove(o, p);
+}
+
+static void on_offer(void *ctx, const char *topic, const orbit_payload *p)
+{
+	struct orbit_core *c = ctx;
+	orbit_msg m;
+	if (orb_decode(ORB(c), topic, p, 1u << ORBIT_MSG_OFFER, &m) < 0)
+		return;
+	if (!orb_id_valid(m.offer.plugin_id)) {
+		orbit_logf(LOG_WARNING, "%s: dropped offer from invalid id '%s'", ORB(c)->id,
+			   m.offer.plugin_id);
+		goto out;
+	}
+	orb_remote_learn(ORB(c), m.offer.plugin_id, m.offer.keepalive_topic,
+			 m.offer.keepalive_request_topic, m.offer.considered_dead_after);
+	for (size_t i = 0; i < m.offer.n_ops; i++)
+		reply_to_offer(c, m.offer.plugin_id, m.offer.reply_topic, &m.offer.ops[i]);
+out:
+	orbit_msg_clear(&m);
+}
+
+/* ---- confirms ---- */
+
+static void on_output(void *ctx, const char *topic, const orbit_payload *p)
+{
+	(void)topic;
+	struct conn *k = ctx;
+	struct orbit_core *c = (struct orbit_core *)k->o;
+	struct sink *s = strmap_get(&c->sinks, k->operation);
+	if (s && s->fn)
+		s->fn(s->ctx, c, &k->info, p);
+}
+
+static void handle_confirm(struct orbit_core *c, orbit_msg *m)
+{
+	struct orbiter *o = ORB(c);
+	const char *plugin = m->confirm.plugin_id, *op = m->confirm.operation;
+	struct pending *p = orb_pending_find(o, plugin, op);
+	if (!p) {
+		if (orb_conn_find(o, plugin, op))
+			return; /* duplicate Confirm */
+		/* Late Confirm: the plugin holds a connection we do not; tell it. */
+		orbit_logf(LOG_INFO, "%s: late confirm of %s from %s: closing it", o->id, op, plugin);
+		orbit_msg g = {.kind = ORBIT_MSG_GRACELESS};
+		g.graceless.from = o->id;
+		g.graceless.operation = (char *)op;
+		orb_send(o, m->confirm.close_topic, &g, 0);
+		return;
+	}
+	if (!m->confirm.input_topic) {
+		orbit_logf(LOG_WARNING, "%s: confirm of %s from %s without input topic", o->id, op,
+			   plugin);
+		orb_pending_remove(o, p);
+		return;
+	}
+	struct conn *k = orb_conn_add(o, plugin, op, &p->input, &p->output, m->confirm.input_topic,
+				      p->output_topic, m->confirm.close_topic, p->close_topic,
+				      p->output_topic, on_output);
+	orb_pending_remove(o, p);
+	(void)k;
+}
+
+static void on_response(void *ctx, const char *topic, const orbit_payload *p)
+{
+	struct orbit_core *c = ctx;
+	orbit_msg m;
+	unsigned mask = 1u << ORBIT_MSG_CONFIRM | 1u << ORBIT_MSG_NO_LONGER_AVAILABLE;
+	if (orb_decode(ORB(c), topic, p, mask, &m) < 0)
+		return;
+	if (m.kind == ORBIT_MSG_CONFIRM) {
+		orb_seen(ORB(c), m.confirm.plugin_id);
+		handle_confirm(c, &m);
+	} else {
+		orb_seen(ORB(c), m.no_longer_available.plugin_id);
+		struct pending *pd = orb_pending_find(ORB(c), m.no_longer_available.plugin_id,
+						      m.no_longer_available.operation);
+		if (pd)
+			orb_pending_remove(ORB(c), pd);
+	}
+	orbit_msg_clear(&m);
+	core_update_compliance(c);
+}
+
+static void core_conn_removed(struct orbiter *o, struct conn *k)
+{
+	(void)k;
+	core_update_compliance((struct orbit_core *)o);
+}
+
+static const struct role_ops core_role = {
+	.tick = core_tick,
+	.conn_removed = core_conn_removed,
+};
+
+/* ---- public API ---- */
+
+orbit_core *orbit_core_new(orbit_bus *bus, const char *id, const orbit_timers *t,
+			   const char *discover_topic)
+{
+	struct orbit_core *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	int rc = orb_init(ORB(c), &core_role, bus, id, t, discover_topic);
+	if (rc < 0) {
+		free(c);
+		errno = -rc;
+		return NULL;
+	}
+	strmap_init(&c->reqs);
+	strmap_init(&c->sinks);
+	c->offer_topic = orb_topic("$handshake", id, "offer", NULL);
+	c->response_topic = orb_topic("$handshake", id, "response", NULL);
+	if (!c->offer_topic || !c->response_topic) {
+		orbit_core_free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+void orbit_core_free(orbit_core *c)
+{
+	if (!c)
+		return;
+	orbit_core_stop(c);
+	orb_destroy(ORB(c));
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&c->reqs, &it)))
+		req_free(e->value);
+	strmap_clear(&c->reqs);
+	it = (strmap_iter){0};
+	while ((e = strmap_next(&c->sinks, &it)))
+		free(e->value);
+	strmap_clear(&c->sinks);
+	free(c->offer_topic);
+	free(c->response_topic);
+	free(c);
+}
+
+orbit_orbiter *orbit_core_orbiter(orbit_core *c)
+{
+	return ORB(c);
+}
+
+/* After a requirement changed: close what it no longer admits, then what is
+ * over its maximum (newest first). */
+static void enforce(struct orbit_core *c, struct req *r)
+{
+	struct opslot *slot = strmap_get(&ORB(c)->slots, r->operation);
+	if (!slot)
+		return;
+	struct conn *k = slot->conns, *next;
+	for (; k; k = next) {
+		next = k->next;
+		if (!admits(r, k->remote_id) && !k->soft_closed)
+			orb_conn_close(ORB(c), k, true, NULL);
+	}
+	if (r->maximum == ORBIT_UNLIMITED)
+		return;
+	struct req_count n;
+	core_count(c, r, &n);
+	int extra = (int)n.counted - r->maximum;
+	for (k = slot->conns; k && extra > 0; k = next) {
+		next = k->next;
+		if (!is_mandatory(r, k->remote_id) && !k->soft_closed) {
+			orb_conn_close(ORB(c), k, true, NULL);
+			extra--;
+		}
+	}
+}
+
+int orbit_core_require(orbit_core *c, const orbit_requirement *r)
+{
+	if (!c || !r)
+		return -EINVAL;
+	struct req *q = req_new(r);
+	if (!q)
+		return -errno;
+	struct req *old = strmap_get(&c->reqs, q->operation);
+	if (strmap_put(&c->reqs, q->operation, q) < 0) {
+		req_free(q);
+		return -ENOMEM;
+	}
+	req_free(old);
+	enforce(c, q);
+	core_update_compliance(c);
+	if (ORB(c)->running)
+		c->next_discover = 0; /* a new or changed need: look at the next tick */
+	return 0;
+}
+
+int orbit_core_unrequire(orbit_core *c, const char *operation)
+{
+	struct req *r = strmap_remove(&c->reqs, operation);
+	if (!r)
+		return -ENOENT;
+	struct opslot *slot = strmap_get(&ORB(c)->slots, operation);
+	struct conn *k = slot ? slot->conns : NULL, *next;
+	for (; k; k = next) {
+		next = k->next;
+		orb_conn_close(ORB(c), k, true, NULL);
+	}
+	req_free(r);
+	core_update_compliance(c);
+	return 0;
+}
+
+int orbit_core_set_sink(orbit_core *c, const char *operation, orbit_sink_fn fn, void *ctx)
+{
+	struct sink *s = strmap_get(&c->sinks, operation);
+	if (!fn) {
+		free(strmap_remove(&c->sinks, operation));
+		return 0;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s || strmap_put(&c->sinks, operation, s) < 0) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
+	s->fn = fn;
+	s->ctx = ctx;
+	return 0;
+}
+
+int orbit_core_start(orbit_core *c)
+{
+	struct orbiter *o = ORB(c);
+	if (o->running)
+		return -EALREADY;
+	int rc = orb_start(o);
+	if (rc < 0)
+		return rc;
+	/* Response first, then offer: a confirm can never beat its request. */
+	if ((rc = orbit_bus_subscribe(o->bus, c->response_topic, on_response, c)) < 0 ||
+	    (rc = orbit_bus_subscribe(o->bus, c->offer_topic, on_offer, c)) < 0) {
+		orbit_bus_unsubscribe(o->bus, c->response_topic, c);
+		orb_stop(o);
+		return rc;
+	}
+	c->state_known = false;
+	c->discover_interval = o->t.discovering_interval;
+	core_update_compliance(c);
+	send_discover(c, orbit_now());
+	return 0;
+}
+
+void orbit_core_stop(orbit_core *c)
+{
+	struct orbiter *o = ORB(c);
+	if (!o->running)
+		return;
+	orbit_bus_unsubscribe(o->bus, c->response_topic, c);
+	orbit_bus_unsubscribe(o->bus, c->offer_topic, c);
+	orb_stop(o);
+	c->state_known = false;
+}
+
+bool orbit_core_compliant(const orbit_core *c)
+{
+	return c->o.running && c->state_known && c->compliant;
+}
+
+static void fill_status(struct orbit_core *c, struct req *r, orbit_requirement_status *st)
+{
+	struct req_count n;
+	core_count(c, r, &n);
+	*st = (orbit_requirement_status){
+		.operation = r->operation,
+		.minimum = r->minimum,
+		.maximum = r->maximum,
+		.connected = n.connected,
+		.connected_counted = n.counted,
+		.pending = n.pending,
+		.mandatory_missing = n.mandatory_missing,
+		.satisfied = n.satisfied,
+	};
+}
+
+int orbit_core_requirement_status(const orbit_core *c, const char *operation,
+				  orbit_requirement_status *st)
+{
+	struct req *r = strmap_get(&c->reqs, operation);
+	if (!r)
+		return -ENOENT;
+	fill_status((struct orbit_core *)c, r, st);
+	return 0;
+}
+
+void orbit_core_foreach_requirement(const orbit_core *c,
+				    int (*fn)(void *ctx, const orbit_requirement_status *st),
+				    void *ctx)
+{
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&c->reqs, &it))) {
+		orbit_requirement_status st;
+		fill_status((struct orbit_core *)c, e->value, &st);
+		if (fn(ctx, &st))
+			return;
+	}
+}

@@ -1,0 +1,102 @@
+/* orbit/orbiter.h — what cores and plugins share: timers, connections,
+ * pending requests, keepalive, close procedures, lifecycle events
+ * (SPEC §4–§5, DESIGN §3).
+ *
+ * Threading: every function here must be called on the thread running the
+ * bus's event_base; callbacks run there too.
+ * Ownership: info structs passed to callbacks are borrowed for the call only.
+ */
+#ifndef ORBIT_ORBITER_H
+#define ORBIT_ORBITER_H
+
+#include "bus.h"
+#include "spec.h"
+#include "types.h"
+
+typedef struct orbiter orbit_orbiter;
+
+/* Timers in seconds; a negative value means "never". */
+typedef struct orbit_timers {
+	double loop_interval;                    /* housekeeping period (1) */
+	double pending_requests_expire_after;    /* 60 */
+	double consider_others_dead_after;       /* 120: announced to remotes */
+	double send_keepalive_before_timelimit;  /* 10 */
+	double graceful_close_timeout;           /* 300 */
+	double close_connection_if_unused_after; /* never */
+	double discovering_interval;             /* core: 2; also the fastest rate */
+	double discovering_max_interval;         /* core: 30; slowest rate while compliant */
+} orbit_timers;
+
+/* Fill *t with the defaults above (SPEC §5.1). */
+void orbit_timers_default(orbit_timers *t);
+
+/* A connection as seen by one side. */
+typedef struct orbit_conn_info {
+	const char *remote_id;
+	const char *operation;
+	const char *input_topic;           /* plugin's input topic */
+	const char *output_topic;          /* NULL when the operation has no output */
+	const char *close_to_remote_topic; /* where our close messages go */
+	const char *incoming_close_topic;  /* where the remote's close messages arrive */
+	const orbit_spec *input, *output;  /* the plugin's offered specs */
+	double created, last_use;          /* monotonic seconds (orbit_now) */
+	bool soft_closed;                  /* graceful close sent, ack awaited */
+} orbit_conn_info;
+
+typedef struct orbit_pending_info {
+	const char *remote_id;
+	const char *operation;
+	double created;
+} orbit_pending_info;
+
+typedef enum orbit_event_kind {
+	ORBIT_EV_CONNECTED,    /* conn set */
+	ORBIT_EV_DISCONNECTED, /* conn set; graceful tells how it ended */
+	ORBIT_EV_COMPLIANCE,   /* compliant set (core only) */
+	ORBIT_EV_REMOTE_DEAD,  /* remote_id set; its connections are closed next */
+} orbit_event_kind;
+
+typedef struct orbit_event {
+	orbit_event_kind kind;
+	const orbit_conn_info *conn;
+	const char *remote_id;
+	bool compliant;
+	bool graceful;
+} orbit_event;
+
+typedef void (*orbit_event_cb)(void *ctx, orbit_orbiter *o, const orbit_event *ev);
+
+/* Monotonic clock in seconds, the time base of every timestamp here. */
+double orbit_now(void);
+
+/* The orbiter's identifier (owned by it). */
+const char *orbit_orbiter_id(const orbit_orbiter *o);
+
+/* Set the lifecycle callback (one per orbiter; NULL removes it). */
+void orbit_orbiter_set_event_cb(orbit_orbiter *o, orbit_event_cb cb, void *ctx);
+
+/* Visit every connection / pending request; return non-zero from fn to stop. */
+void orbit_orbiter_foreach_connection(orbit_orbiter *o,
+				      int (*fn)(void *ctx, const orbit_conn_info *c), void *ctx);
+void orbit_orbiter_foreach_pending(orbit_orbiter *o,
+				   int (*fn)(void *ctx, const orbit_pending_info *p), void *ctx);
+size_t orbit_orbiter_connection_count(const orbit_orbiter *o);
+size_t orbit_orbiter_pending_count(const orbit_orbiter *o);
+
+/* Close the connection (remote, operation): graceful (ack awaited, graceless
+ * on timeout; sent once) or graceless (our side removed at once). data is
+ * optional bytes for the remote's hook. Returns 0 or -ENOENT. */
+int orbit_orbiter_close(orbit_orbiter *o, const char *remote_id, const char *operation,
+			bool graceful, const orbit_bytes *data);
+
+/* Close every connection; returns how many closes were started. */
+size_t orbit_orbiter_close_all(orbit_orbiter *o, bool graceful);
+
+/* Ask a known remote for a keepalive now. Returns 0, -ENOENT (unknown remote). */
+int orbit_orbiter_request_keepalive(orbit_orbiter *o, const char *remote_id);
+
+/* True when the remote's last sign of life is older than our
+ * consider_others_dead_after (false for unknown remotes). */
+bool orbit_orbiter_remote_dead(const orbit_orbiter *o, const char *remote_id);
+
+#endif

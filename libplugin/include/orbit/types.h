@@ -1,0 +1,48 @@
+/* orbit/types.h — vocabulary shared by every libplugin header.
+ *
+ * Ownership: an orbit_payload is always a borrowed view; whoever hands it to a
+ * callback keeps the bytes alive only for the duration of that callback.
+ */
+#ifndef ORBIT_TYPES_H
+#define ORBIT_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How a payload's bytes were produced: busline's `payload_format_type`. */
+typedef enum orbit_format {
+	ORBIT_FMT_NONE = 0, /* payload-less event (JSON null on the wire) */
+	ORBIT_FMT_AVRO,     /* "avro": schemaless Avro binary */
+	ORBIT_FMT_UTF8,     /* "utf-8" */
+	ORBIT_FMT_BYTES,    /* "bytes" */
+	ORBIT_FMT_JSON,     /* "json" */
+} orbit_format;
+
+/* A message as it travels on any bus: bytes + how they were made + class name.
+ * data/len are NULL/0 and message_type NULL when format is ORBIT_FMT_NONE. */
+typedef struct orbit_payload {
+	const uint8_t *data;
+	size_t len;
+	orbit_format format;
+	const char *message_type;
+} orbit_payload;
+
+/* Optional bytes (Avro ["bytes","null"]): present=false means null.
+ * An owning struct frees data with free(). */
+typedef struct orbit_bytes {
+	uint8_t *data;
+	size_t len;
+	bool present;
+} orbit_bytes;
+
+/* "maximum" value meaning "no limit". */
+#define ORBIT_UNLIMITED (-1)
+
+/* Wire name of a format ("avro", "utf-8", "bytes", "json"; NULL for NONE). */
+const char *orbit_format_name(orbit_format f);
+
+/* Parse a wire format name; returns 0 and sets *out, or -EINVAL. */
+int orbit_format_parse(const char *name, orbit_format *out);
+
+#endif

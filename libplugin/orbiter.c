@@ -1,0 +1,931 @@
+/* orbiter.c — what cores and plugins share: the connection and pending
+ * tables, remotes and keepalive, close procedures and the housekeeping tick
+ * (SPEC §5). Where Python is buggy we follow the intent (DESIGN §3):
+ * keepalives are paced by the remote's deadline and never stop while
+ * connected, a silent remote is declared dead and its connections closed,
+ * unused connections are judged by last use, a graceful close is sent once.
+ */
+#include "orbiter_internal.h"
+#include "liblog.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double orbit_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void orbit_timers_default(orbit_timers *t)
+{
+	t->loop_interval = 1.0;
+	t->pending_requests_expire_after = 60.0;
+	t->consider_others_dead_after = 120.0;
+	t->send_keepalive_before_timelimit = 10.0;
+	t->graceful_close_timeout = 300.0;
+	t->close_connection_if_unused_after = -1.0;
+	t->discovering_interval = 2.0;
+	t->discovering_max_interval = 30.0;
+}
+
+char *orb_topic(const char *first, ...)
+{
+	size_t len = 0;
+	va_list ap;
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *))
+		len += strlen(s) + 1;
+	va_end(ap);
+	char *out = malloc(len ? len : 1);
+	if (!out)
+		return NULL;
+	char *cur = out;
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *)) {
+		if (cur != out)
+			*cur++ = '.';
+		size_t n = strlen(s);
+		memcpy(cur, s, n);
+		cur += n;
+	}
+	va_end(ap);
+	*cur = '\0';
+	return out;
+}
+
+bool orb_id_valid(const char *id)
+{
+	/* SPEC §1.5: identifiers become topic parts; '+' and '#' are MQTT
+	 * wildcards and '/' would split topic levels. */
+	return id && *id && !strpbrk(id, "+#/");
+}
+
+/* A pair key no two (remote, op) pairs share: "<len>:<remote><op>". */
+static char *pair_key(const char *remote, const char *op)
+{
+	char *k = NULL;
+	if (asprintf(&k, "%zu:%s%s", strlen(remote), remote, op) < 0)
+		return NULL;
+	return k;
+}
+
+bool orb_list_has(char *const *list, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], id) == 0)
+			return true;
+	return false;
+}
+
+bool orb_list_admits(char *const *allow, size_t n_allow, bool has_allow, char *const *block,
+		     size_t n_block, bool has_block, const char *id)
+{
+	if (has_block && orb_list_has(block, n_block, id))
+		return false;
+	if (has_allow && !orb_list_has(allow, n_allow, id))
+		return false;
+	return true;
+}
+
+int orb_strv_dup(char ***dst, const char *const *src, size_t n)
+{
+	*dst = NULL;
+	if (!n)
+		return 0;
+	char **v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = strdup(src[i]);
+		if (!v[i]) {
+			orb_strv_free(v, i);
+			return -ENOMEM;
+		}
+	}
+	*dst = v;
+	return 0;
+}
+
+void orb_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void orb_emit(struct orbiter *o, const orbit_event *ev)
+{
+	if (o->ev_cb)
+		o->ev_cb(o->ev_ctx, o, ev);
+}
+
+/* ---- messages ---- */
+
+int orb_send(struct orbiter *o, const char *topic, const orbit_msg *m, unsigned flags)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = orbit_msg_encode(m, &buf, &len);
+	if (rc < 0) {
+		orbit_logf(LOG_ERR, "%s: cannot encode %s: %s", o->id,
+			   orbit_msg_type_name(m->kind), strerror(-rc));
+		return rc;
+	}
+	orbit_payload p = {
+		.data = buf,
+		.len = len,
+		.format = ORBIT_FMT_AVRO,
+		.message_type = orbit_msg_type_name(m->kind),
+	};
+	rc = orbit_bus_publish(o->bus, topic, &p, flags);
+	if (rc < 0)
+		orbit_logf(LOG_WARNING, "%s: cannot publish %s on %s: %s", o->id, p.message_type,
+			   topic, strerror(-rc));
+	free(buf);
+	return rc;
+}
+
+int orb_decode(struct orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
+	       orbit_msg *m)
+{
+	int kind = p->message_type ? orbit_msg_kind_from_name(p->message_type) : -EINVAL;
+	if (kind < 0 || !(mask & (1u << kind)) || p->format != ORBIT_FMT_AVRO) {
+		orbit_logf(LOG_WARNING, "%s: dropped unexpected %s (%s) on %s", o->id,
+			   p->message_type ? p->message_type : "payload-less event",
+			   orbit_format_name(p->format) ? orbit_format_name(p->format) : "null",
+			   topic);
+		return -EBADMSG;
+	}
+	int rc = orbit_msg_decode((orbit_msg_kind)kind, p->data, p->len, m);
+	if (rc < 0)
+		orbit_logf(LOG_WARNING, "%s: dropped malformed %s on %s: %s", o->id,
+			   p->message_type, topic, strerror(-rc));
+	return rc;
+}
+
+/* ---- remotes ---- */
+
+struct remote *orb_remote(struct orbiter *o, const char *id)
+{
+	return strmap_get(&o->remotes, id);
+}
+
+static void remote_free(struct remote *r)
+{
+	free(r->id);
+	free(r->keepalive_topic);
+	free(r->keepalive_request_topic);
+	free(r);
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	if (*dst && src && strcmp(*dst, src) == 0)
+		return 0;
+	char *n = src ? strdup(src) : NULL;
+	if (src && !n)
+		return -ENOMEM;
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
+struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *ka_topic,
+				const char *ka_req_topic, double dead_after)
+{
+	struct remote *r = orb_remote(o, id);
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r || !(r->id = strdup(id)) || strmap_put(&o->remotes, id, r) < 0) {
+			if (r)
+				free(r->id);
+			free(r);
+			return NULL;
+		}
+		r->last_keepalive_sent = -1;
+	}
+	if (replace_str(&r->keepalive_topic, ka_topic) < 0 ||
+	    replace_str(&r->keepalive_request_topic, ka_req_topic) < 0)
+		return NULL;
+	/* A deadline we cannot meet (<= 0, NaN) would make us send keepalives
+	 * on every tick; treat it as "unknown" and rely on their own traffic. */
+	r->has_deadline = dead_after > 0;
+	r->dead_after = dead_after;
+	r->last_seen = orbit_now();
+	return r;
+}
+
+void orb_seen(struct orbiter *o, const char *id)
+{
+	struct remote *r = orb_remote(o, id);
+	if (r)
+		r->last_seen = orbit_now();
+}
+
+bool orbit_orbiter_remote_dead(const orbit_orbiter *o, const char *remote_id)
+{
+	const struct remote *r = strmap_get(&o->remotes, remote_id);
+	return r && o->t.consider_others_dead_after >= 0 &&
+	       orbit_now() - r->last_seen > o->t.consider_others_dead_after;
+}
+
+/* ---- slots, pending requests ---- */
+
+struct opslot *orb_slot(struct orbiter *o, const char *operation)
+{
+	struct opslot *s = strmap_get(&o->slots, operation);
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s || strmap_put(&o->slots, operation, s) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct conn *orb_conn_find(struct orbiter *o, const char *remote, const char *op)
+{
+	char *k = pair_key(remote, op);
+	struct conn *c = k ? strmap_get(&o->conns, k) : NULL;
+	free(k);
+	return c;
+}
+
+struct pending *orb_pending_find(struct orbiter *o, const char *remote, const char *op)
+{
+	char *k = pair_key(remote, op);
+	struct pending *p = k ? strmap_get(&o->pendings, k) : NULL;
+	free(k);
+	return p;
+}
+
+static void pending_free(struct pending *p)
+{
+	free(p->key);
+	free(p->remote_id);
+	free(p->operation);
+	orbit_spec_clear(&p->input);
+	orbit_spec_clear(&p->output);
+	free(p->output_topic);
+	free(p->close_topic);
+	free(p);
+}
+
+void orb_pending_remove(struct orbiter *o, struct pending *p)
+{
+	strmap_remove(&o->pendings, p->key);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		p->slot->pendings = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	p->slot->n_pending--;
+	struct remote *r = orb_remote(o, p->remote_id);
+	if (r && r->n_pending)
+		r->n_pending--;
+	pending_free(p);
+}
+
+struct pending *orb_pending_add(struct orbiter *o, const char *remote, const char *op,
+				const orbit_spec *in, const orbit_spec *out)
+{
+	struct pending *old = orb_pending_find(o, remote, op);
+	if (old)
+		orb_pending_remove(o, old);
+	struct opslot *slot = orb_slot(o, op);
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!slot || !p)
+		goto fail;
+	p->key = pair_key(remote, op);
+	p->remote_id = strdup(remote);
+	p->operation = strdup(op);
+	if (!p->key || !p->remote_id || !p->operation || orbit_spec_copy(&p->input, in) < 0 ||
+	    orbit_spec_copy(&p->output, out) < 0 || strmap_put(&o->pendings, p->key, p) < 0)
+		goto fail;
+	p->created = orbit_now();
+	p->slot = slot;
+	p->next = slot->pendings;
+	if (p->next)
+		p->next->prev = p;
+	slot->pendings = p;
+	slot->n_pending++;
+	struct remote *r = orb_remote(o, remote);
+	if (r)
+		r->n_pending++;
+	return p;
+fail:
+	if (p)
+		pending_free(p);
+	return NULL;
+}
+
+/* ---- connections ---- */
+
+static void conn_free(struct conn *c)
+{
+	free(c->key);
+	free(c->remote_id);
+	free(c->operation);
+	free(c->input_topic);
+	free(c->output_topic);
+	free(c->close_to_remote);
+	free(c->incoming_close);
+	free(c->data_topic);
+	free(c->ack_topic);
+	orbit_spec_clear(&c->input);
+	orbit_spec_clear(&c->output);
+	free(c);
+}
+
+static void conn_refresh_info(struct conn *c)
+{
+	c->info = (orbit_conn_info){
+		.remote_id = c->remote_id,
+		.operation = c->operation,
+		.input_topic = c->input_topic,
+		.output_topic = c->output_topic,
+		.close_to_remote_topic = c->close_to_remote,
+		.incoming_close_topic = c->incoming_close,
+		.input = &c->input,
+		.output = &c->output,
+		.created = c->created,
+		.last_use = c->last_use,
+		.soft_closed = c->soft_closed,
+	};
+}
+
+static void on_close_message(void *ctx, const char *topic, const orbit_payload *p);
+static void on_ack(void *ctx, const char *topic, const orbit_payload *p);
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
+			  const orbit_spec *in, const orbit_spec *out, const char *input_topic,
+			  const char *output_topic, const char *close_to_remote,
+			  const char *incoming_close, const char *data_topic, orbit_bus_handler h)
+{
+	struct opslot *slot = orb_slot(o, op);
+	struct conn *c = calloc(1, sizeof(*c));
+	bool oom = false, close_sub = false;
+	if (!slot || !c)
+		goto fail;
+	c->o = o;
+	c->key = pair_key(remote, op);
+	c->remote_id = dup_or_null(remote, &oom);
+	c->operation = dup_or_null(op, &oom);
+	c->input_topic = dup_or_null(input_topic, &oom);
+	c->output_topic = dup_or_null(output_topic, &oom);
+	c->close_to_remote = dup_or_null(close_to_remote, &oom);
+	c->incoming_close = dup_or_null(incoming_close, &oom);
+	c->data_topic = dup_or_null(data_topic, &oom);
+	if (oom || !c->key || orbit_spec_copy(&c->input, in) < 0 ||
+	    orbit_spec_copy(&c->output, out) < 0)
+		goto fail;
+	if (orbit_bus_subscribe(o->bus, incoming_close, on_close_message, o) < 0)
+		goto fail;
+	close_sub = true;
+	if (data_topic && orbit_bus_subscribe(o->bus, data_topic, h, c) < 0)
+		goto fail;
+	if (strmap_put(&o->conns, c->key, c) < 0) {
+		if (data_topic)
+			orbit_bus_unsubscribe(o->bus, data_topic, c);
+		goto fail;
+	}
+	c->created = c->last_use = orbit_now();
+	c->slot = slot;
+	c->next = slot->conns;
+	if (c->next)
+		c->next->prev = c;
+	slot->conns = c;
+	slot->n_conns++;
+	struct remote *r = orb_remote(o, remote);
+	if (r)
+		r->n_conns++;
+	conn_refresh_info(c);
+	orbit_event ev = {.kind = ORBIT_EV_CONNECTED, .conn = &c->info, .remote_id = remote};
+	orb_emit(o, &ev);
+	return c;
+fail:
+	if (close_sub)
+		orbit_bus_unsubscribe(o->bus, incoming_close, o);
+	if (c)
+		conn_free(c);
+	orbit_logf(LOG_ERR, "%s: cannot create connection %s/%s", o->id, remote, op);
+	return NULL;
+}
+
+void orb_conn_remove(struct orbiter *o, struct conn *c, bool graceful)
+{
+	strmap_remove(&o->conns, c->key);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->slot->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->slot->n_conns--;
+	struct remote *r = orb_remote(o, c->remote_id);
+	if (r && r->n_conns)
+		r->n_conns--;
+	/* Only what we subscribed is unsubscribed (SPEC §5.7 Python pitfall). */
+	if (c->data_topic)
+		orbit_bus_unsubscribe(o->bus, c->data_topic, c);
+	orbit_bus_unsubscribe(o->bus, c->incoming_close, o);
+	if (c->ack_topic)
+		orbit_bus_unsubscribe(o->bus, c->ack_topic, o);
+	conn_refresh_info(c);
+	orbit_event ev = {
+		.kind = ORBIT_EV_DISCONNECTED,
+		.conn = &c->info,
+		.remote_id = c->remote_id,
+		.graceful = graceful,
+	};
+	orb_emit(o, &ev);
+	if (o->role->conn_removed)
+		o->role->conn_removed(o, c);
+	conn_free(c);
+}
+
+void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbit_bytes *data)
+{
+	orbit_bytes none = {0};
+	if (!data)
+		data = &none;
+	if (!graceful) {
+		orbit_msg m = {.kind = ORBIT_MSG_GRACELESS};
+		m.graceless.from = o->id;
+		m.graceless.operation = c->operation;
+		m.graceless.data = *data;
+		char *to = c->close_to_remote;
+		c->close_to_remote = NULL;
+		char *op = strdup(c->operation);
+		/* Our side goes first (SPEC §5.5), then the remote is told. */
+		orb_conn_remove(o, c, false);
+		m.graceless.operation = op ? op : (char *)"";
+		if (to)
+			orb_send(o, to, &m, 0);
+		free(to);
+		free(op);
+		return;
+	}
+	if (c->soft_closed)
+		return; /* sent once; the tick turns it graceless on timeout */
+	char *ack = orb_topic(c->operation, o->id, c->remote_id, "close", "ack", NULL);
+	if (!ack || orbit_bus_subscribe(o->bus, ack, on_ack, o) < 0) {
+		free(ack);
+		orb_conn_close(o, c, false, data);
+		return;
+	}
+	c->ack_topic = ack;
+	c->soft_closed = true;
+	c->soft_closed_at = orbit_now();
+	c->info.soft_closed = true;
+	orbit_msg m = {.kind = ORBIT_MSG_GRACEFUL};
+	m.graceful.from = o->id;
+	m.graceful.operation = c->operation;
+	m.graceful.ack_topic = ack;
+	m.graceful.data = *data;
+	orb_send(o, c->close_to_remote, &m, ORBIT_PUB_AFTER_SUBACK);
+}
+
+/* Incoming Graceless/Graceful on one of our incoming close topics. */
+static void on_close_message(void *ctx, const char *topic, const orbit_payload *p)
+{
+	struct orbiter *o = ctx;
+	orbit_msg m;
+	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_GRACELESS | 1u << ORBIT_MSG_GRACEFUL, &m) < 0)
+		return;
+	bool graceful = m.kind == ORBIT_MSG_GRACEFUL;
+	const char *from = graceful ? m.graceful.from : m.graceless.from;
+	const char *op = graceful ? m.graceful.operation : m.graceless.operation;
+	struct conn *c = orb_conn_find(o, from, op);
+	if (!c) {
+		/* Python peers may repeat a GracefulClose; no connection, no ack. */
+		orbit_logf(LOG_INFO, "%s: close for unknown connection %s/%s", o->id, from, op);
+		goto out;
+	}
+	orb_conn_remove(o, c, graceful);
+	if (graceful) {
+		orbit_msg ack = {.kind = ORBIT_MSG_CLOSE_ACK};
+		ack.close_ack.from = o->id;
+		ack.close_ack.operation = m.graceful.operation;
+		orb_send(o, m.graceful.ack_topic, &ack, 0);
+	}
+out:
+	orbit_msg_clear(&m);
+}
+
+static void on_ack(void *ctx, const char *topic, const orbit_payload *p)
+{
+	struct orbiter *o = ctx;
+	orbit_msg m;
+	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_CLOSE_ACK, &m) < 0)
+		return;
+	orb_seen(o, m.close_ack.from);
+	struct conn *c = orb_conn_find(o, m.close_ack.from, m.close_ack.operation);
+	if (c && c->soft_closed)
+		orb_conn_remove(o, c, true);
+	else
+		orbit_logf(LOG_INFO, "%s: ack for unknown close %s/%s", o->id, m.close_ack.from,
+			   m.close_ack.operation);
+	orbit_msg_clear(&m);
+}
+
+/* ---- keepalive ---- */
+
+static void send_keepalive(struct orbiter *o, const char *topic)
+{
+	orbit_msg m = {.kind = ORBIT_MSG_KEEPALIVE};
+	m.keepalive.from = o->id;
+	orb_send(o, topic, &m, 0);
+}
+
+static void on_keepalive(void *ctx, const char *topic, const orbit_payload *p)
+{
+	struct orbiter *o = ctx;
+	orbit_msg m;
+	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_KEEPALIVE, &m) < 0)
+		return;
+	orb_seen(o, m.keepalive.from);
+	orbit_msg_clear(&m);
+}
+
+static void on_keepalive_request(void *ctx, const char *topic, const orbit_payload *p)
+{
+	struct orbiter *o = ctx;
+	orbit_msg m;
+	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_KEEPALIVE_REQUEST, &m) < 0)
+		return;
+	send_keepalive(o, m.keepalive_request.keepalive_topic);
+	orbit_msg_clear(&m);
+}
+
+int orbit_orbiter_request_keepalive(orbit_orbiter *o, const char *remote_id)
+{
+	struct remote *r = orb_remote(o, remote_id);
+	if (!r || !r->keepalive_request_topic)
+		return -ENOENT;
+	orbit_msg m = {.kind = ORBIT_MSG_KEEPALIVE_REQUEST};
+	m.keepalive_request.from = o->id;
+	m.keepalive_request.keepalive_topic = o->keepalive_topic;
+	return orb_send(o, r->keepalive_request_topic, &m, ORBIT_PUB_AFTER_SUBACK);
+}
+
+/* ---- housekeeping tick ---- */
+
+/* Keys of the entries to act on, collected first because acting (closing,
+ * user callbacks) may change the maps being walked. */
+struct keylist {
+	char **v;
+	size_t n, cap;
+};
+
+static void keylist_add(struct keylist *l, const char *k)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return; /* the next tick retries */
+		l->v = v;
+		l->cap = cap;
+	}
+	char *d = strdup(k);
+	if (d)
+		l->v[l->n++] = d;
+}
+
+static void keylist_free(struct keylist *l)
+{
+	orb_strv_free(l->v, l->n);
+	*l = (struct keylist){0};
+}
+
+static void expire_pendings(struct orbiter *o, double now)
+{
+	if (o->t.pending_requests_expire_after < 0)
+		return;
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->pendings, &it))) {
+		struct pending *p = e->value;
+		if (now - p->created > o->t.pending_requests_expire_after) {
+			orbit_logf(LOG_DEBUG, "%s: pending %s/%s expired", o->id, p->remote_id,
+				   p->operation);
+			orb_pending_remove(o, p); /* removing the current entry is allowed */
+		}
+	}
+}
+
+static void close_timed_out_and_unused(struct orbiter *o, double now)
+{
+	struct keylist forced = {0}, unused = {0};
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->conns, &it))) {
+		struct conn *c = e->value;
+		if (c->soft_closed) {
+			if (o->t.graceful_close_timeout >= 0 &&
+			    now - c->soft_closed_at > o->t.graceful_close_timeout)
+				keylist_add(&forced, c->key);
+		} else if (o->t.close_connection_if_unused_after >= 0 &&
+			   now - c->last_use > o->t.close_connection_if_unused_after) {
+			keylist_add(&unused, c->key);
+		}
+	}
+	for (size_t i = 0; i < forced.n; i++) {
+		struct conn *c = strmap_get(&o->conns, forced.v[i]);
+		if (c) {
+			orbit_logf(LOG_INFO, "%s: graceful close of %s/%s timed out", o->id,
+				   c->remote_id, c->operation);
+			orb_conn_close(o, c, false, NULL);
+		}
+	}
+	for (size_t i = 0; i < unused.n; i++) {
+		struct conn *c = strmap_get(&o->conns, unused.v[i]);
+		if (c)
+			orb_conn_close(o, c, true, NULL);
+	}
+	keylist_free(&forced);
+	keylist_free(&unused);
+}
+
+static void close_remote(struct orbiter *o, const char *remote_id)
+{
+	struct keylist keys = {0};
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->conns, &it))) {
+		struct conn *c = e->value;
+		if (strcmp(c->remote_id, remote_id) == 0)
+			keylist_add(&keys, c->key);
+	}
+	for (size_t i = 0; i < keys.n; i++) {
+		struct conn *c = strmap_get(&o->conns, keys.v[i]);
+		if (c)
+			orb_conn_close(o, c, false, NULL);
+	}
+	keylist_free(&keys);
+	it = (strmap_iter){0};
+	while ((e = strmap_next(&o->pendings, &it))) {
+		struct pending *p = e->value;
+		if (strcmp(p->remote_id, remote_id) == 0)
+			orb_pending_remove(o, p);
+	}
+}
+
+static void keepalive_and_liveness(struct orbiter *o, double now)
+{
+	struct keylist dead = {0}, forget = {0};
+	strmap_iter it = {0};
+	strmap_entry *e;
+	double limit = o->t.consider_others_dead_after;
+	while ((e = strmap_next(&o->remotes, &it))) {
+		struct remote *r = e->value;
+		bool silent = limit >= 0 && now - r->last_seen > limit;
+		if (r->n_conns || r->n_pending) {
+			if (silent) {
+				keylist_add(&dead, r->id);
+				continue;
+			}
+		} else if (silent) {
+			keylist_add(&forget, r->id);
+			continue;
+		}
+		if (!r->n_conns || !r->has_deadline || !r->keepalive_topic)
+			continue;
+		/* Unlike Python's timedelta.seconds, a missed deadline still sends. */
+		if (r->last_keepalive_sent < 0 ||
+		    r->last_keepalive_sent + r->dead_after - now <
+			    o->t.send_keepalive_before_timelimit) {
+			send_keepalive(o, r->keepalive_topic);
+			r->last_keepalive_sent = now;
+		}
+	}
+	for (size_t i = 0; i < dead.n; i++) {
+		orbit_logf(LOG_WARNING, "%s: %s silent for more than %.1fs: considered dead",
+			   o->id, dead.v[i], limit);
+		orbit_event ev = {.kind = ORBIT_EV_REMOTE_DEAD, .remote_id = dead.v[i]};
+		orb_emit(o, &ev);
+		close_remote(o, dead.v[i]);
+	}
+	for (size_t i = 0; i < forget.n; i++) {
+		struct remote *r = orb_remote(o, forget.v[i]);
+		if (r && !r->n_conns && !r->n_pending) {
+			strmap_remove(&o->remotes, forget.v[i]);
+			remote_free(r);
+		}
+	}
+	keylist_free(&dead);
+	keylist_free(&forget);
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct orbiter *o = arg;
+	double now = orbit_now();
+	expire_pendings(o, now);
+	close_timed_out_and_unused(o, now);
+	keepalive_and_liveness(o, now);
+	if (o->role->tick)
+		o->role->tick(o, now);
+}
+
+static struct timeval tv_of(double s)
+{
+	if (s < 0.001)
+		s = 0.001;
+	struct timeval tv = {.tv_sec = (time_t)s};
+	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+/* ---- lifecycle ---- */
+
+int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, const char *id,
+	     const orbit_timers *t, const char *discover_topic)
+{
+	if (!bus || !orb_id_valid(id) || (discover_topic && strpbrk(discover_topic, "+#")))
+		return -EINVAL;
+	o->role = role;
+	o->bus = bus;
+	if (t)
+		o->t = *t;
+	else
+		orbit_timers_default(&o->t);
+	if (o->t.loop_interval <= 0)
+		return -EINVAL;
+	strmap_init(&o->remotes);
+	strmap_init(&o->conns);
+	strmap_init(&o->pendings);
+	strmap_init(&o->slots);
+	o->id = strdup(id);
+	o->discover_topic = strdup(discover_topic ? discover_topic : "$handshake.discover");
+	o->keepalive_topic = orb_topic("$keepalive", id, NULL);
+	o->keepalive_request_topic = orb_topic("$keepalive", id, "request", NULL);
+	o->tick_ev = event_new(bus->base, -1, EV_PERSIST, tick, o);
+	if (!o->id || !o->discover_topic || !o->keepalive_topic || !o->keepalive_request_topic ||
+	    !o->tick_ev) {
+		orb_destroy(o);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int orb_start(struct orbiter *o)
+{
+	int rc = orbit_bus_subscribe(o->bus, o->keepalive_request_topic, on_keepalive_request, o);
+	if (rc < 0)
+		return rc;
+	rc = orbit_bus_subscribe(o->bus, o->keepalive_topic, on_keepalive, o);
+	if (rc < 0) {
+		orbit_bus_unsubscribe(o->bus, o->keepalive_request_topic, o);
+		return rc;
+	}
+	struct timeval tv = tv_of(o->t.loop_interval);
+	event_add(o->tick_ev, &tv);
+	o->running = true;
+	return 0;
+}
+
+void orb_stop(struct orbiter *o)
+{
+	if (!o->running)
+		return;
+	o->running = false;
+	event_del(o->tick_ev);
+	orbit_bus_unsubscribe(o->bus, o->keepalive_request_topic, o);
+	orbit_bus_unsubscribe(o->bus, o->keepalive_topic, o);
+	orbit_orbiter_close_all(o, false);
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->pendings, &it)))
+		orb_pending_remove(o, e->value);
+}
+
+void orb_destroy(struct orbiter *o)
+{
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->conns, &it))) {
+		struct conn *c = e->value;
+		if (c->data_topic)
+			orbit_bus_unsubscribe(o->bus, c->data_topic, c);
+		conn_free(c);
+	}
+	it = (strmap_iter){0};
+	while ((e = strmap_next(&o->pendings, &it)))
+		pending_free(e->value);
+	it = (strmap_iter){0};
+	while ((e = strmap_next(&o->remotes, &it)))
+		remote_free(e->value);
+	it = (strmap_iter){0};
+	while ((e = strmap_next(&o->slots, &it)))
+		free(e->value);
+	strmap_clear(&o->conns);
+	strmap_clear(&o->pendings);
+	strmap_clear(&o->remotes);
+	strmap_clear(&o->slots);
+	if (o->tick_ev)
+		event_free(o->tick_ev);
+	free(o->id);
+	free(o->discover_topic);
+	free(o->keepalive_topic);
+	free(o->keepalive_request_topic);
+}
+
+/* ---- public common API ---- */
+
+const char *orbit_orbiter_id(const orbit_orbiter *o)
+{
+	return o->id;
+}
+
+void orbit_orbiter_set_event_cb(orbit_orbiter *o, orbit_event_cb cb, void *ctx)
+{
+	o->ev_cb = cb;
+	o->ev_ctx = ctx;
+}
+
+void orbit_orbiter_foreach_connection(orbit_orbiter *o,
+				      int (*fn)(void *ctx, const orbit_conn_info *c), void *ctx)
+{
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->conns, &it))) {
+		struct conn *c = e->value;
+		conn_refresh_info(c);
+		if (fn(ctx, &c->info))
+			return;
+	}
+}
+
+void orbit_orbiter_foreach_pending(orbit_orbiter *o,
+				   int (*fn)(void *ctx, const orbit_pending_info *p), void *ctx)
+{
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->pendings, &it))) {
+		struct pending *p = e->value;
+		orbit_pending_info info = {p->remote_id, p->operation, p->created};
+		if (fn(ctx, &info))
+			return;
+	}
+}
+
+size_t orbit_orbiter_connection_count(const orbit_orbiter *o)
+{
+	return strmap_count(&o->conns);
+}
+
+size_t orbit_orbiter_pending_count(const orbit_orbiter *o)
+{
+	return strmap_count(&o->pendings);
+}
+
+int orbit_orbiter_close(orbit_orbiter *o, const char *remote_id, const char *operation,
+			bool graceful, const orbit_bytes *data)
+{
+	struct conn *c = orb_conn_find(o, remote_id, operation);
+	if (!c)
+		return -ENOENT;
+	orb_conn_close(o, c, graceful, data);
+	return 0;
+}
+
+size_t orbit_orbiter_close_all(orbit_orbiter *o, bool graceful)
+{
+	struct keylist keys = {0};
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->conns, &it)))
+		keylist_add(&keys, ((struct conn *)e->value)->key);
+	size_t n = 0;
+	for (size_t i = 0; i < keys.n; i++) {
+		struct conn *c = strmap_get(&o->conns, keys.v[i]);
+		if (c) {
+			orb_conn_close(o, c, graceful, NULL);
+			n++;
+		}
+	}
+	keylist_free(&keys);
+	return n;
+}

@@ -1,0 +1,146 @@
+/* orbiter_internal.h — the state both roles share (internal to libplugin).
+ *
+ * The orbiter owns: its strings, every remote, connection and pending record
+ * (in the maps below, values freed by the orbiter), and its tick event.
+ * Roles (core.c, plugin_orbiter.c) embed struct orbiter first and plug in
+ * through struct role_ops.
+ */
+#ifndef ORBIT_ORBITER_INTERNAL_H
+#define ORBIT_ORBITER_INTERNAL_H
+
+#include "orbit/orbiter.h"
+#include "orbit/wire.h"
+#include "strmap.h"
+
+struct conn;
+struct pending;
+
+/* What we know about another orbiter. */
+struct remote {
+	char *id;
+	char *keepalive_topic;         /* theirs, from their Discover/Offer */
+	char *keepalive_request_topic;
+	double dead_after;             /* how long they wait before declaring us dead */
+	bool has_deadline;
+	double last_seen;
+	double last_keepalive_sent;    /* < 0: never */
+	size_t n_conns;
+	size_t n_pending;
+};
+
+/* Connections and pending requests of one operation. */
+struct opslot {
+	struct conn *conns;
+	struct pending *pendings;
+	size_t n_conns;
+	size_t n_pending;
+};
+
+struct conn {
+	struct orbiter *o;
+	struct opslot *slot;
+	struct conn *prev, *next;     /* in slot->conns */
+	char *key;
+	char *remote_id, *operation;
+	char *input_topic, *output_topic, *close_to_remote, *incoming_close;
+	char *data_topic;             /* topic we subscribed for payloads (plugin: input, core: output) */
+	char *ack_topic;              /* set while a graceful close of ours awaits its ack */
+	orbit_spec input, output;
+	double created, last_use, soft_closed_at;
+	bool soft_closed;
+	orbit_conn_info info;         /* views into the fields above */
+};
+
+struct pending {
+	struct opslot *slot;
+	struct pending *prev, *next;  /* in slot->pendings */
+	char *key;
+	char *remote_id, *operation;
+	orbit_spec input, output;
+	char *output_topic, *close_topic; /* core side: what the Request carried */
+	double created;
+};
+
+struct orbiter;
+
+struct role_ops {
+	/* Periodic work after the shared housekeeping. */
+	void (*tick)(struct orbiter *o, double now);
+	/* A connection left the table (already unsubscribed, not yet freed). */
+	void (*conn_removed)(struct orbiter *o, struct conn *c);
+};
+
+struct orbiter {
+	const struct role_ops *role;
+	orbit_bus *bus;
+	char *id, *discover_topic, *keepalive_topic, *keepalive_request_topic;
+	orbit_timers t;
+	strmap remotes;  /* id -> struct remote */
+	strmap conns;    /* key -> struct conn */
+	strmap pendings; /* key -> struct pending */
+	strmap slots;    /* operation -> struct opslot */
+	struct event *tick_ev;
+	orbit_event_cb ev_cb;
+	void *ev_ctx;
+	bool running;
+};
+
+int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, const char *id,
+	     const orbit_timers *t, const char *discover_topic);
+void orb_destroy(struct orbiter *o);
+/* Subscribe keepalive topics and start the tick. */
+int orb_start(struct orbiter *o);
+/* Graceless-close everything, drop pendings, unsubscribe keepalive topics, stop the tick. */
+void orb_stop(struct orbiter *o);
+
+/* "topic" formatting: malloc'd "a.b.c..." from NULL-terminated parts. */
+char *orb_topic(const char *first, ...) __attribute__((sentinel));
+bool orb_id_valid(const char *id);
+
+/* Encode and publish a protocol message. Returns 0 or -errno (logged). */
+int orb_send(struct orbiter *o, const char *topic, const orbit_msg *m, unsigned flags);
+/* Decode p as one of the kinds in mask (bit per orbit_msg_kind); logs and
+ * returns < 0 on anything else. */
+int orb_decode(struct orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
+	       orbit_msg *m);
+
+struct remote *orb_remote(struct orbiter *o, const char *id);
+/* Record or refresh what a Discover/Offer told us about a remote; marks it seen. */
+struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *ka_topic,
+				const char *ka_req_topic, double dead_after);
+void orb_seen(struct orbiter *o, const char *id);
+
+struct opslot *orb_slot(struct orbiter *o, const char *operation);
+struct conn *orb_conn_find(struct orbiter *o, const char *remote, const char *op);
+struct pending *orb_pending_find(struct orbiter *o, const char *remote, const char *op);
+
+/* Create a pending request (replacing an existing one); specs copied. */
+struct pending *orb_pending_add(struct orbiter *o, const char *remote, const char *op,
+				const orbit_spec *in, const orbit_spec *out);
+void orb_pending_remove(struct orbiter *o, struct pending *p);
+
+/* Promote into a connection; takes nothing from pending (copies). Subscribes
+ * the incoming close topic. data_topic (may be NULL) is subscribed with
+ * handler h and ctx = the new connection. Returns NULL on failure (nothing
+ * left subscribed). */
+struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
+			  const orbit_spec *in, const orbit_spec *out, const char *input_topic,
+			  const char *output_topic, const char *close_to_remote,
+			  const char *incoming_close, const char *data_topic, orbit_bus_handler h);
+/* Remove our side (SPEC §5.7) and free; fires DISCONNECTED. */
+void orb_conn_remove(struct orbiter *o, struct conn *c, bool graceful);
+/* Initiate a close of c (SPEC §5.5/§5.6). */
+void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbit_bytes *data);
+
+void orb_emit(struct orbiter *o, const orbit_event *ev);
+
+/* Does an allow/block list pair admit id? */
+bool orb_list_admits(char *const *allow, size_t n_allow, bool has_allow, char *const *block,
+		     size_t n_block, bool has_block, const char *id);
+bool orb_list_has(char *const *list, size_t n, const char *id);
+
+/* Deep copy of a string array (NULL-safe for n == 0); NULL on ENOMEM. */
+int orb_strv_dup(char ***dst, const char *const *src, size_t n);
+void orb_strv_free(char **v, size_t n);
+
+#endif

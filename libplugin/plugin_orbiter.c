@@ -1,0 +1,549 @@
+/* plugin_orbiter.c — the plugin role: answering Discovers with Offers,
+ * Requests with Confirm or NoLongerAvailable, inputs with the operation's
+ * handler, and sending outputs (SPEC §4.3, §4.5, §4.8, §6.4–§6.6).
+ *
+ * Intent over Python (DESIGN §3): the policy is checked against the
+ * discovering core; the connection exists before the Confirm leaves, so an
+ * input can never arrive ahead of it; a freed slot of an operation with a
+ * maximum is re-offered to the other cores we know. Offered specs copy the
+ * exact schema strings of the matching query entry (SPEC §2.10) so a Python
+ * core's exact comparison succeeds.
+ */
+#include "orbit/plugin_orbiter.h"
+#include "liblog.h"
+#include "orbiter_internal.h"
+#include "uuid.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct op {
+	char *name;
+	orbit_spec input, output;
+	int maximum;
+	char **allowlist, **blocklist;
+	size_t n_allowlist, n_blocklist;
+	bool has_allowlist, has_blocklist;
+	orbit_op_handler handler;
+	orbit_setup_fn setup;
+	void *ctx;
+};
+
+struct known_core {
+	orbit_msg discover; /* the last Discover it sent, owned */
+};
+
+struct orbit_plugin {
+	struct orbiter o;
+	strmap ops;         /* name -> struct op */
+	strmap cores;       /* core id -> struct known_core */
+	char *reply_topic;
+	struct event *reoffer_ev;
+	strmap reoffer;     /* operation -> core that freed its slot (malloc'd id, skipped) */
+};
+
+#define ORB(p) (&(p)->o)
+
+static void op_free_lists(struct op *op)
+{
+	orb_strv_free(op->allowlist, op->n_allowlist);
+	orb_strv_free(op->blocklist, op->n_blocklist);
+	op->allowlist = op->blocklist = NULL;
+	op->n_allowlist = op->n_blocklist = 0;
+}
+
+static void op_free(struct op *op)
+{
+	free(op->name);
+	orbit_spec_clear(&op->input);
+	orbit_spec_clear(&op->output);
+	op_free_lists(op);
+	free(op);
+}
+
+static int op_set_policy(struct op *op, const orbit_policy *pol)
+{
+	if ((pol->has_allowlist && pol->has_blocklist) ||
+	    (pol->maximum != ORBIT_UNLIMITED && pol->maximum < 0))
+		return -EINVAL;
+	char **allow = NULL, **block = NULL;
+	size_t na = pol->has_allowlist ? pol->n_allowlist : 0;
+	size_t nb = pol->has_blocklist ? pol->n_blocklist : 0;
+	if (orb_strv_dup(&allow, pol->allowlist, na) < 0)
+		return -ENOMEM;
+	if (orb_strv_dup(&block, pol->blocklist, nb) < 0) {
+		orb_strv_free(allow, na);
+		return -ENOMEM;
+	}
+	op_free_lists(op);
+	op->allowlist = allow;
+	op->blocklist = block;
+	op->n_allowlist = na;
+	op->n_blocklist = nb;
+	op->has_allowlist = pol->has_allowlist;
+	op->has_blocklist = pol->has_blocklist;
+	op->maximum = pol->maximum;
+	return 0;
+}
+
+static bool policy_admits(const struct op *op, const char *core)
+{
+	return orb_list_admits(op->allowlist, op->n_allowlist, op->has_allowlist, op->blocklist,
+			       op->n_blocklist, op->has_blocklist, core);
+}
+
+static size_t slot_conns(struct orbit_plugin *p, const char *op)
+{
+	struct opslot *s = strmap_get(&ORB(p)->slots, op);
+	return s ? s->n_conns : 0;
+}
+
+static size_t slot_pending(struct orbit_plugin *p, const char *op)
+{
+	struct opslot *s = strmap_get(&ORB(p)->slots, op);
+	return s ? s->n_pending : 0;
+}
+
+/* ---- Discover → Offer ---- */
+
+static const orbit_spec *first_compatible(const orbit_spec *list, size_t n, const orbit_spec *own)
+{
+	for (size_t i = 0; i < n; i++)
+		if (orbit_spec_compatible(&list[i], own))
+			return &list[i];
+	return NULL;
+}
+
+/* SPEC §4.3 step 2, in order, with the discovering core's id for the policy. */
+static bool offerable(struct orbit_plugin *p, const char *core, const orbit_query *q,
+		      const struct op *op, const orbit_spec **in, const orbit_spec **out)
+{
+	const char *self = ORB(p)->id;
+	if (!orb_list_admits(q->allowlist, q->n_allowlist, q->has_allowlist, q->blocklist,
+			     q->n_blocklist, q->has_blocklist, self))
+		return false;
+	if (orb_pending_find(ORB(p), core, op->name) || orb_conn_find(ORB(p), core, op->name))
+		return false;
+	if (op->maximum != ORBIT_UNLIMITED &&
+	    slot_conns(p, op->name) + slot_pending(p, op->name) >= (size_t)op->maximum)
+		return false;
+	*in = first_compatible(q->inputs, q->n_inputs, &op->input);
+	*out = first_compatible(q->outputs, q->n_outputs, &op->output);
+	return *in && *out && policy_admits(op, core);
+}
+
+/* Offer to core what its Discover asks and we can lend; only_op limits it to
+ * one operation (re-offer). */
+static void offer_to(struct orbit_plugin *p, const orbit_msg *d, const char *only_op)
+{
+	struct orbiter *o = ORB(p);
+	const char *core = d->discover.core_id;
+	orbit_offered_op *ops = calloc(d->discover.n_queries ? d->discover.n_queries : 1,
+				       sizeof(*ops));
+	struct pending **made = calloc(d->discover.n_queries ? d->discover.n_queries : 1,
+				       sizeof(*made));
+	size_t k = 0;
+	if (!ops || !made)
+		goto out;
+	for (size_t i = 0; i < d->discover.n_queries; i++) {
+		const orbit_query *q = &d->discover.queries[i];
+		if (only_op && strcmp(q->operation_name, only_op) != 0)
+			continue;
+		struct op *op = strmap_get(&p->ops, q->operation_name);
+		const orbit_spec *in, *out;
+		if (!op || !offerable(p, core, q, op, &in, &out))
+			continue;
+		struct pending *pd = orb_pending_add(o, core, op->name, in, out);
+		if (!pd)
+			continue;
+		made[k] = pd;
+		ops[k].name = op->name;
+		ops[k].input = pd->input;
+		ops[k].output = pd->output;
+		k++;
+	}
+	if (!k)
+		goto out;
+	orbit_msg m = {.kind = ORBIT_MSG_OFFER};
+	m.offer.plugin_id = o->id;
+	m.offer.ops = ops;
+	m.offer.n_ops = k;
+	m.offer.reply_topic = p->reply_topic;
+	m.offer.considered_dead_after = o->t.consider_others_dead_after >= 0
+						? o->t.consider_others_dead_after
+						: 1e9; /* SPEC §2.3: always a number */
+	m.offer.keepalive_topic = o->keepalive_topic;
+	m.offer.keepalive_request_topic = o->keepalive_request_topic;
+	if (orb_send(o, d->discover.offer_topic, &m, ORBIT_PUB_AFTER_SUBACK) < 0)
+		for (size_t i = 0; i < k; i++)
+			orb_pending_remove(o, made[i]);
+out:
+	free(ops);
+	free(made);
+}
+
+static void on_discover(void *ctx, const char *topic, const orbit_payload *pl)
+{
+	struct orbit_plugin *p = ctx;
+	struct known_core *kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return;
+	if (orb_decode(ORB(p), topic, pl, 1u << ORBIT_MSG_DISCOVER, &kc->discover) < 0) {
+		free(kc);
+		return;
+	}
+	orbit_msg *d = &kc->discover;
+	for (size_t i = 0; i < d->discover.n_queries; i++) {
+		/* SPEC §8.8: both lists make a query meaningless; skip it. */
+		if (d->discover.queries[i].has_allowlist && d->discover.queries[i].has_blocklist)
+			d->discover.queries[i].n_inputs = 0;
+	}
+	if (!orb_id_valid(d->discover.core_id) ||
+	    !orb_remote_learn(ORB(p), d->discover.core_id, d->discover.keepalive_topic,
+			      d->discover.keepalive_request_topic,
+			      d->discover.considered_dead_after)) {
+		orbit_msg_clear(d);
+		free(kc);
+		return;
+	}
+	struct known_core *old = strmap_get(&p->cores, d->discover.core_id);
+	if (strmap_put(&p->cores, d->discover.core_id, kc) < 0) {
+		orbit_msg_clear(d);
+		free(kc);
+		return;
+	}
+	if (old) {
+		orbit_msg_clear(&old->discover);
+		free(old);
+	}
+	offer_to(p, d, NULL);
+}
+
+/* ---- Request / Reject ---- */
+
+static void on_input(void *ctx, const char *topic, const orbit_payload *pl)
+{
+	(void)topic;
+	struct conn *c = ctx;
+	struct orbit_plugin *p = (struct orbit_plugin *)c->o;
+	c->last_use = orbit_now();
+	c->info.last_use = c->last_use;
+	struct op *op = strmap_get(&p->ops, c->operation);
+	if (op && op->handler)
+		op->handler(op->ctx, p, &c->info, pl);
+}
+
+static void send_nla(struct orbit_plugin *p, const orbit_msg *req)
+{
+	orbit_msg m = {.kind = ORBIT_MSG_NO_LONGER_AVAILABLE};
+	m.no_longer_available.plugin_id = ORB(p)->id;
+	m.no_longer_available.operation = req->request.operation;
+	orb_send(ORB(p), req->request.response_topic, &m, 0);
+}
+
+static void handle_request(struct orbit_plugin *p, const orbit_msg *m)
+{
+	struct orbiter *o = ORB(p);
+	const char *core = m->request.core_id, *opname = m->request.operation;
+	struct pending *pd = orb_pending_find(o, core, opname);
+	if (!pd) {
+		orbit_logf(LOG_INFO, "%s: request of %s from %s without offer", o->id, opname, core);
+		return;
+	}
+	struct op *op = strmap_get(&p->ops, opname);
+	if (!op || !policy_admits(op, core) ||
+	    (op->maximum != ORBIT_UNLIMITED && slot_conns(p, opname) >= (size_t)op->maximum)) {
+		orb_pending_remove(o, pd);
+		send_nla(p, m);
+		return;
+	}
+	char uuid[ORBIT_UUID_STRLEN + 1];
+	orbit_uuid4(uuid);
+	char *input_topic = orb_topic(opname, core, o->id, "input", uuid, NULL);
+	char *close_topic = orb_topic(opname, o->id, core, "close", NULL);
+	struct conn *c = NULL;
+	if (input_topic && close_topic)
+		c = orb_conn_add(o, core, opname, &pd->input, &pd->output, input_topic,
+				 m->request.output_topic, m->request.close_topic, close_topic,
+				 input_topic, on_input);
+	orb_pending_remove(o, pd);
+	if (c) {
+		if (m->request.setup_data.present && op->setup)
+			op->setup(op->ctx, p, &c->info, m->request.setup_data.data,
+				  m->request.setup_data.len);
+		orbit_msg cm = {.kind = ORBIT_MSG_CONFIRM};
+		cm.confirm.plugin_id = o->id;
+		cm.confirm.operation = (char *)opname;
+		cm.confirm.input_topic = input_topic;
+		cm.confirm.close_topic = close_topic;
+		orb_send(o, m->request.response_topic, &cm, ORBIT_PUB_AFTER_SUBACK);
+	}
+	free(input_topic);
+	free(close_topic);
+}
+
+static void on_reply(void *ctx, const char *topic, const orbit_payload *pl)
+{
+	struct orbit_plugin *p = ctx;
+	orbit_msg m;
+	unsigned mask = 1u << ORBIT_MSG_REQUEST | 1u << ORBIT_MSG_REJECT;
+	if (orb_decode(ORB(p), topic, pl, mask, &m) < 0)
+		return;
+	if (m.kind == ORBIT_MSG_REQUEST) {
+		orb_seen(ORB(p), m.request.core_id);
+		handle_request(p, &m);
+	} else {
+		orb_seen(ORB(p), m.reject.core_id);
+		struct pending *pd = orb_pending_find(ORB(p), m.reject.core_id, m.reject.operation);
+		if (pd)
+			orb_pending_remove(ORB(p), pd);
+	}
+	orbit_msg_clear(&m);
+}
+
+/* ---- re-offer ---- */
+
+static void clear_reoffers(struct orbit_plugin *p)
+{
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&p->reoffer, &it)))
+		free(e->value);
+	strmap_clear(&p->reoffer);
+}
+
+static void reoffer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct orbit_plugin *p = arg;
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&p->reoffer, &it))) {
+		strmap_iter ci = {0};
+		strmap_entry *ce;
+		while ((ce = strmap_next(&p->cores, &ci))) {
+			struct known_core *kc = ce->value;
+			if (strcmp(ce->key, e->value) != 0 &&
+			    !orbit_orbiter_remote_dead(ORB(p), ce->key))
+				offer_to(p, &kc->discover, e->key);
+		}
+		free(strmap_remove(&p->reoffer, e->key));
+	}
+}
+
+static void plugin_conn_removed(struct orbiter *o, struct conn *c)
+{
+	struct orbit_plugin *p = (struct orbit_plugin *)o;
+	struct op *op = strmap_get(&p->ops, c->operation);
+	if (!o->running || !op || op->maximum == ORBIT_UNLIMITED)
+		return;
+	/* Deferred: we are inside a close; offers go out on the next iteration.
+	 * The core that just left is not asked again: it let go on purpose or
+	 * it will rediscover. */
+	char *leaving = strdup(c->remote_id);
+	if (!leaving)
+		return;
+	free(strmap_get(&p->reoffer, c->operation));
+	if (strmap_put(&p->reoffer, c->operation, leaving) < 0) {
+		free(leaving);
+		return;
+	}
+	event_active(p->reoffer_ev, EV_WRITE, 0);
+}
+
+static void plugin_tick(struct orbiter *o, double now)
+{
+	(void)now;
+	struct orbit_plugin *p = (struct orbit_plugin *)o;
+	/* Forget cores the orbiter forgot (silent, nothing open with them). */
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&p->cores, &it))) {
+		if (!orb_remote(o, e->key)) {
+			struct known_core *kc = strmap_remove(&p->cores, e->key);
+			orbit_msg_clear(&kc->discover);
+			free(kc);
+		}
+	}
+}
+
+static const struct role_ops plugin_role = {
+	.tick = plugin_tick,
+	.conn_removed = plugin_conn_removed,
+};
+
+/* ---- public API ---- */
+
+orbit_plugin *orbit_plugin_new(orbit_bus *bus, const char *id, const orbit_timers *t,
+			       const char *discover_topic)
+{
+	struct orbit_plugin *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	int rc = orb_init(ORB(p), &plugin_role, bus, id, t, discover_topic);
+	if (rc < 0) {
+		free(p);
+		errno = -rc;
+		return NULL;
+	}
+	strmap_init(&p->ops);
+	strmap_init(&p->cores);
+	strmap_init(&p->reoffer);
+	p->reply_topic = orb_topic("$handshake", id, "reply", NULL);
+	p->reoffer_ev = event_new(bus->base, -1, 0, reoffer, p);
+	if (!p->reply_topic || !p->reoffer_ev) {
+		orbit_plugin_free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+void orbit_plugin_free(orbit_plugin *p)
+{
+	if (!p)
+		return;
+	orbit_plugin_stop(p);
+	orb_destroy(ORB(p));
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&p->ops, &it)))
+		op_free(e->value);
+	strmap_clear(&p->ops);
+	it = (strmap_iter){0};
+	while ((e = strmap_next(&p->cores, &it))) {
+		struct known_core *kc = e->value;
+		orbit_msg_clear(&kc->discover);
+		free(kc);
+	}
+	strmap_clear(&p->cores);
+	clear_reoffers(p);
+	if (p->reoffer_ev)
+		event_free(p->reoffer_ev);
+	free(p->reply_topic);
+	free(p);
+}
+
+orbit_orbiter *orbit_plugin_orbiter(orbit_plugin *p)
+{
+	return ORB(p);
+}
+
+int orbit_plugin_add_operation(orbit_plugin *p, const orbit_operation *def)
+{
+	if (!p || !def || !def->name || !orb_id_valid(def->name))
+		return -EINVAL;
+	if (strmap_get(&p->ops, def->name))
+		return -EEXIST;
+	if (orbit_spec_has(&def->input) && !def->handler)
+		return -EINVAL;
+	struct op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	int rc = -ENOMEM;
+	op->name = strdup(def->name);
+	if (!op->name || orbit_spec_copy(&op->input, &def->input) < 0 ||
+	    orbit_spec_copy(&op->output, &def->output) < 0)
+		goto fail;
+	if ((rc = op_set_policy(op, &def->policy)) < 0)
+		goto fail;
+	op->handler = def->handler;
+	op->setup = def->setup;
+	op->ctx = def->ctx;
+	if (strmap_put(&p->ops, op->name, op) < 0) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	op_free(op);
+	return rc;
+}
+
+int orbit_plugin_set_policy(orbit_plugin *p, const char *operation, const orbit_policy *pol)
+{
+	struct op *op = strmap_get(&p->ops, operation);
+	if (!op)
+		return -ENOENT;
+	int rc = op_set_policy(op, pol);
+	if (rc < 0)
+		return rc;
+	struct opslot *slot = strmap_get(&ORB(p)->slots, operation);
+	size_t open = 0;
+	struct conn *c = slot ? slot->conns : NULL, *next;
+	for (; c; c = next) {
+		next = c->next;
+		if (c->soft_closed)
+			continue;
+		if (!policy_admits(op, c->remote_id) ||
+		    (op->maximum != ORBIT_UNLIMITED && open >= (size_t)op->maximum))
+			orb_conn_close(ORB(p), c, true, NULL);
+		else
+			open++;
+	}
+	return 0;
+}
+
+int orbit_plugin_start(orbit_plugin *p)
+{
+	struct orbiter *o = ORB(p);
+	if (o->running)
+		return -EALREADY;
+	int rc = orb_start(o);
+	if (rc < 0)
+		return rc;
+	if ((rc = orbit_bus_subscribe(o->bus, p->reply_topic, on_reply, p)) < 0 ||
+	    (rc = orbit_bus_subscribe(o->bus, o->discover_topic, on_discover, p)) < 0) {
+		orbit_bus_unsubscribe(o->bus, p->reply_topic, p);
+		orb_stop(o);
+		return rc;
+	}
+	return 0;
+}
+
+void orbit_plugin_stop(orbit_plugin *p)
+{
+	struct orbiter *o = ORB(p);
+	if (!o->running)
+		return;
+	/* Stop listening first so no Discover races our closes (SPEC §4.10). */
+	orbit_bus_unsubscribe(o->bus, o->discover_topic, p);
+	orbit_bus_unsubscribe(o->bus, p->reply_topic, p);
+	orb_stop(o);
+	event_del(p->reoffer_ev);
+	clear_reoffers(p);
+}
+
+static int send_output(struct orbit_plugin *p, struct conn *c, const orbit_payload *out)
+{
+	if (!c->output_topic)
+		return -ENOTSUP;
+	return orbit_bus_publish(ORB(p)->bus, c->output_topic, out, 0);
+}
+
+int orbit_plugin_reply(orbit_plugin *p, const char *core_id, const char *operation,
+		       const orbit_payload *out)
+{
+	struct conn *c = orb_conn_find(ORB(p), core_id, operation);
+	if (!c)
+		return -ENOENT;
+	return send_output(p, c, out);
+}
+
+int orbit_plugin_emit(orbit_plugin *p, const char *operation, const orbit_payload *out)
+{
+	struct opslot *slot = strmap_get(&ORB(p)->slots, operation);
+	int n = 0;
+	for (struct conn *c = slot ? slot->conns : NULL; c; c = c->next) {
+		if (!c->output_topic)
+			continue;
+		int rc = send_output(p, c, out);
+		if (rc < 0)
+			return rc;
+		n++;
+	}
+	return n;
+}
