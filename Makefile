@@ -36,6 +36,12 @@ INTEG_BINS := $(INTEG_SRCS:%.c=$(BUILD)/%)
 DEMO := $(BUILD)/local_demo
 EXTRA_ALL += $(DEMO)
 RUN_CMD ?= $(DEMO)
+BENCH_LOCAL := $(BUILD)/bench/local_roundtrip
+BENCH_CMD ?= $(BENCH_LOCAL)
+
+$(BENCH_LOCAL): bench/local_roundtrip.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(LIB_A) -o $@ $(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(DEMO): examples/local_demo.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $< $(LIB_A) -o $@ $(ALL_LDFLAGS) $(PKG_LIBS)
@@ -76,10 +82,12 @@ check: all $(UNIT_BINS) $(INTEG_BINS) $(CHECK_EXTRA)
 run: all
 	$(RUN_CMD)
 
-bench: all
+bench: all $(BENCH_LOCAL)
 	$(BENCH_CMD)
 
 clean:
 	rm -rf build build-san
+
+.SECONDARY:
 
 -include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)

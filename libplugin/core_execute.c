@@ -29,12 +29,20 @@ static int send_to(struct orbit_core *c, struct conn *k, const orbit_exec *x, si
 	return 1;
 }
 
+/* Uniform-enough choice for load spreading; xorshift64* seeded once from the
+ * kernel, since a getrandom(2) per execute was the costliest part of "any". */
 static size_t random_below(size_t n)
 {
-	uint32_t r;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-		r = (uint32_t)rand();
-	return (size_t)r % n;
+	static uint64_t state;
+	if (!state) {
+		if (getrandom(&state, sizeof(state), GRND_NONBLOCK) != (ssize_t)sizeof(state))
+			state = (uint64_t)(uintptr_t)&state ^ (uint64_t)orbit_now();
+		state |= 1;
+	}
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	return (size_t)((state * 0x2545F4914F6CDD1Dull) >> 32) % n;
 }
 
 int orbit_core_execute(orbit_core *c, const char *operation, const orbit_exec *x)

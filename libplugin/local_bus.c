@@ -4,8 +4,10 @@
  * and bytes in a single allocation) and appends it to a FIFO; a libevent
  * event drains the FIFO on the next loop iteration and hands the same bytes to
  * every subscriber (no serialisation, no per-subscriber copy). Messages
- * published while draining wait for the next iteration, so handlers that
- * publish cannot starve the loop.
+ * published while draining are handled in the same callback for a bounded
+ * number of rounds (an execute → output → sink chain costs one loop iteration,
+ * not three), then wait for the next iteration so handlers that keep
+ * publishing cannot starve the loop.
  */
 #include "orbit/bus.h"
 #include "subtable.h"
@@ -14,6 +16,9 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Rounds of follow-up messages handled in one drain before yielding. */
+#define DRAIN_ROUNDS 8
 
 struct queued {
 	struct queued *next;
@@ -75,13 +80,15 @@ static void drain(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct local_bus *lb = arg;
-	struct queued *q = lb->head;
-	lb->head = lb->tail = NULL;
-	while (q) {
-		struct queued *next = q->next;
-		subtable_dispatch(&lb->subs, q->topic, &q->p);
-		free(q);
-		q = next;
+	for (int round = 0; round < DRAIN_ROUNDS && lb->head; round++) {
+		struct queued *q = lb->head;
+		lb->head = lb->tail = NULL;
+		while (q) {
+			struct queued *next = q->next;
+			subtable_dispatch(&lb->subs, q->topic, &q->p);
+			free(q);
+			q = next;
+		}
 	}
 }
 

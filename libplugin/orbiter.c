@@ -62,16 +62,28 @@ char *orb_topic(const char *first, ...)
 bool orb_id_valid(const char *id)
 {
 	/* SPEC §1.5: identifiers become topic parts; '+' and '#' are MQTT
-	 * wildcards and '/' would split topic levels. */
-	return id && *id && !strpbrk(id, "+#/");
+	 * wildcards and '/' would split topic levels. Control characters have
+	 * no business in a topic and keep pair keys unambiguous. */
+	if (!id || !*id || strpbrk(id, "+#/"))
+		return false;
+	for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
 }
 
-/* A pair key no two (remote, op) pairs share: "<len>:<remote><op>". */
+/* Key of a (remote, operation) pair: "remote\x1foperation". Remote ids are
+ * validated (no control characters), so no two pairs share a key. Built by
+ * hand: it is on the path of every output a plugin sends. */
 static char *pair_key(const char *remote, const char *op)
 {
-	char *k = NULL;
-	if (asprintf(&k, "%zu:%s%s", strlen(remote), remote, op) < 0)
+	size_t a = strlen(remote), b = strlen(op);
+	char *k = malloc(a + b + 2);
+	if (!k)
 		return NULL;
+	memcpy(k, remote, a);
+	k[a] = '\x1f';
+	memcpy(k + a + 1, op, b + 1);
 	return k;
 }
 

@@ -45,12 +45,12 @@ typedef struct orbit_mqtt_options {
 	const char *client_id;   /* NULL: a random UUID4 */
 	const char *username;    /* NULL: no authentication */
 	const char *password;    /* used only with username */
-	const char *tls_ca;      /* CA file; any tls_* set turns TLS on */
-	const char *tls_cert;    /* client certificate (needs tls_key) */
-	const char *tls_key;
+	const char *tls_ca;      /* CA file (PEM); setting it turns TLS on */
+	const char *tls_cert;    /* client certificate and its key: both or */
+	const char *tls_key;     /* neither, and only together with tls_ca */
 	int keepalive;           /* seconds, >= 5; default 60 (Python's) */
 	double reconnect_min;    /* seconds before the first retry; default 1 */
-	double reconnect_max;    /* backoff ceiling in seconds; default 30 */
+	double reconnect_max;    /* backoff ceiling, <= 86400 s; default 30 */
 	size_t max_queued;       /* messages held while offline; default 4096 */
 	size_t max_queued_bytes; /* their encoded size; default 16 MiB */
 	const char *publisher_id; /* envelope publisher_identifier; NULL: client id */
@@ -77,13 +77,15 @@ typedef struct orbit_mqtt_counters {
  * envelope larger than MQTT allows and -ENOBUFS when the queue is full while
  * connected (SUBACKs pending for long).
  * Returns NULL + errno: EINVAL (bad option, e.g. keepalive < 5, reconnect_min >
- * reconnect_max, tls_cert without tls_key), ENOMEM, or the TLS setup error. */
+ * reconnect_max, tls_cert without tls_key, an unreadable TLS file), ENOMEM,
+ * or EIO when libmosquitto cannot be initialised. */
 orbit_bus *orbit_mqtt_bus_new(struct event_base *base, const orbit_mqtt_options *opt);
 
-/* True while an MQTT session is established (CONNACK accepted, not lost). */
+/* True while an MQTT session is established (CONNACK accepted, not lost);
+ * false for NULL or a bus of another transport. */
 bool orbit_mqtt_bus_connected(const orbit_bus *b);
 
-/* Copy the bus's counters into *out. b must be an MQTT bus. */
+/* Copy the bus's counters into *out (all zero for NULL or another transport). */
 void orbit_mqtt_bus_counters(const orbit_bus *b, orbit_mqtt_counters *out);
 
 #endif

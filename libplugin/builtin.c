@@ -1,0 +1,607 @@
+/* builtin.c — busline's built-in payload classes (StringMessage, Int32/64,
+ * Float32/64) in every format Python accepts, and their JSON text for humans
+ * (orbit/builtin.h; SPEC §1.3). Owned by the codec team.
+ *
+ * The Avro forms are one-field records, so they are written by hand here
+ * (bit-identical to libavro: zigzag varint longs, little-endian doubles).
+ */
+#include "orbit/builtin.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Int32Message: its "bytes" form is 4-byte unsigned and its Avro form a
+ * long, so the values Python can exchange span both int32 and uint32. */
+#define INT32_VALUE_MIN ((int64_t)INT32_MIN)
+#define INT32_VALUE_MAX ((int64_t)UINT32_MAX)
+
+/* Longest JSON text of a number: "-1.2345678901234567e-308" and the like. */
+#define NUMBER_MAX 32
+
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		uint32_t cp, min;
+		size_t len;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			len = 2, cp = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			len = 3, cp = c & 0x0f, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			len = 4, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static int kind_of(const char *message_type)
+{
+	if (!message_type)
+		return -ENOTSUP;
+	for (int k = ORBIT_KIND_STRING; k <= ORBIT_KIND_FLOAT64; k++)
+		if (strcmp(orbit_kind_message_type((orbit_kind)k), message_type) == 0)
+			return k;
+	return -ENOTSUP;
+}
+
+static int set_string(orbit_value *v, const void *s, size_t n)
+{
+	v->str = malloc(n + 1);
+	if (!v->str)
+		return -ENOMEM;
+	if (n)
+		memcpy(v->str, s, n);
+	v->str[n] = '\0';
+	v->str_len = n;
+	return 0;
+}
+
+/* --- raw encodings ---------------------------------------------------------- */
+
+static uint64_t get_be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put_be(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = n; i-- > 0; v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static double get_le_double(const uint8_t *p)
+{
+	uint64_t bits = 0;
+	double d;
+
+	for (size_t i = 8; i-- > 0;)
+		bits = bits << 8 | p[i];
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+static void put_le_double(uint8_t *p, double d)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &d, sizeof(bits));
+	for (size_t i = 0; i < 8; i++, bits >>= 8)
+		p[i] = (uint8_t)bits;
+}
+
+/* Avro long: zigzag varint of at most 10 bytes. Returns bytes used or 0. */
+static size_t get_long(const uint8_t *p, size_t n, int64_t *out)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n && i < 10; i++) {
+		if (i == 9 && p[i] > 1)
+			return 0;
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*out = (int64_t)((v >> 1) ^ -(v & 1));
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+static size_t put_long(uint8_t *p, int64_t v)
+{
+	uint64_t n = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t i = 0;
+
+	while (n & ~(uint64_t)0x7f) {
+		p[i++] = (uint8_t)((n & 0x7f) | 0x80);
+		n >>= 7;
+	}
+	p[i++] = (uint8_t)n;
+	return i;
+}
+
+/* --- JSON ------------------------------------------------------------------- */
+
+/* Python's repr(float) (shortest round-trip digits; exponent form below 1e-4
+ * and from 1e16) and json.dumps' names for the non-finite values. */
+static void format_double(char out[NUMBER_MAX], double x)
+{
+	char tmp[NUMBER_MAX], digits[20];
+	const char *s = tmp;
+	size_t nd = 0;
+	int exp10, decpt, o = 0;
+
+	if (isnan(x)) {
+		strcpy(out, "NaN");
+		return;
+	}
+	if (isinf(x)) {
+		strcpy(out, x > 0 ? "Infinity" : "-Infinity");
+		return;
+	}
+	for (int prec = 0; prec < 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec, x);
+		if (strtod(tmp, NULL) == x)
+			break;
+	}
+	if (*s == '-') {
+		out[o++] = '-';
+		s++;
+	}
+	for (; *s != 'e'; s++)
+		if (*s >= '0' && *s <= '9')
+			digits[nd++] = *s;
+	exp10 = atoi(s + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	decpt = exp10 + 1;
+	if (decpt <= -4 || decpt > 16) {
+		out[o++] = digits[0];
+		if (nd > 1) {
+			out[o++] = '.';
+			memcpy(out + o, digits + 1, nd - 1);
+			o += (int)nd - 1;
+		}
+		snprintf(out + o, (size_t)(NUMBER_MAX - o), "e%c%02d",
+			 exp10 < 0 ? '-' : '+', abs(exp10));
+		return;
+	}
+	if (decpt <= 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (int z = 0; z < -decpt; z++)
+			out[o++] = '0';
+		memcpy(out + o, digits, nd);
+		o += (int)nd;
+	} else if ((size_t)decpt < nd) {
+		memcpy(out + o, digits, (size_t)decpt);
+		o += decpt;
+		out[o++] = '.';
+		memcpy(out + o, digits + decpt, nd - (size_t)decpt);
+		o += (int)nd - decpt;
+	} else {
+		memcpy(out + o, digits, nd);
+		o += (int)nd;
+		for (int z = 0; z < decpt - (int)nd; z++)
+			out[o++] = '0';
+		out[o++] = '.';
+		out[o++] = '0';
+	}
+	out[o] = '\0';
+}
+
+static bool float32_fits(double f)
+{
+	return !isinf((float)f) || isinf(f);
+}
+
+/* One JSON value as a value of kind k; -EINVAL with a reason otherwise. */
+static int value_from_json(orbit_kind k, const json_t *j, orbit_value *out, const char **why)
+{
+	json_int_t i;
+
+	out->kind = k;
+	switch (k) {
+	case ORBIT_KIND_EMPTY:
+		if (json_is_null(j))
+			return 0;
+		*why = "expected null for a payload-less value";
+		return -EINVAL;
+	case ORBIT_KIND_STRING:
+		if (json_is_string(j))
+			return set_string(out, json_string_value(j), json_string_length(j));
+		*why = "expected a JSON string";
+		return -EINVAL;
+	case ORBIT_KIND_INT32:
+	case ORBIT_KIND_INT64:
+		if (!json_is_integer(j)) {
+			*why = "expected a JSON integer";
+			return -EINVAL;
+		}
+		i = json_integer_value(j);
+		if (k == ORBIT_KIND_INT32 && (i < INT32_VALUE_MIN || i > INT32_VALUE_MAX)) {
+			*why = "integer out of int32 range (-2147483648..4294967295)";
+			return -EINVAL;
+		}
+		out->i = i;
+		return 0;
+	case ORBIT_KIND_FLOAT32:
+	case ORBIT_KIND_FLOAT64:
+		if (!json_is_number(j)) {
+			*why = "expected a JSON number";
+			return -EINVAL;
+		}
+		out->f = json_number_value(j);
+		if (k == ORBIT_KIND_FLOAT32 && !float32_fits(out->f)) {
+			*why = "number out of float32 range";
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		*why = "this kind carries no value";
+		return -EINVAL;
+	}
+}
+
+char *orbit_value_to_json(const orbit_value *v)
+{
+	char num[NUMBER_MAX];
+	json_t *j;
+	char *s;
+
+	switch (v->kind) {
+	case ORBIT_KIND_EMPTY:
+		return strdup("null");
+	case ORBIT_KIND_STRING:
+		/* ensure_ascii, like Python's json.dumps. */
+		j = json_stringn(v->str ? v->str : "", v->str_len);
+		if (!j) {
+			errno = EINVAL;
+			return NULL;
+		}
+		s = json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+		json_decref(j);
+		if (!s)
+			errno = ENOMEM;
+		return s;
+	case ORBIT_KIND_INT32:
+	case ORBIT_KIND_INT64:
+		snprintf(num, sizeof(num), "%" PRId64, v->i);
+		return strdup(num);
+	case ORBIT_KIND_FLOAT32:
+	case ORBIT_KIND_FLOAT64:
+		format_double(num, v->f);
+		return strdup(num);
+	default:
+		errno = EINVAL;
+		return NULL;
+	}
+}
+
+int orbit_value_from_json(orbit_kind k, const char *json, orbit_value *out, const char **why)
+{
+	const char *reason = NULL;
+	json_error_t err;
+	json_t *j;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!json) {
+		reason = "no JSON text";
+		rc = -EINVAL;
+		goto out;
+	}
+	j = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	if (!j) {
+		reason = "not valid JSON";
+		rc = json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EINVAL;
+		goto out;
+	}
+	rc = value_from_json(k, j, out, &reason);
+	json_decref(j);
+out:
+	if (rc)
+		orbit_value_clear(out);
+	if (why)
+		*why = rc ? reason : NULL;
+	return rc;
+}
+
+/* --- payload decoding ------------------------------------------------------- */
+
+static int decode_bytes(const orbit_payload *p, orbit_value *out)
+{
+	size_t want = out->kind == ORBIT_KIND_INT32 || out->kind == ORBIT_KIND_FLOAT32 ? 4 : 8;
+	uint64_t raw;
+	float f32;
+	uint32_t u32;
+
+	if (out->kind == ORBIT_KIND_STRING || p->len != want)
+		return -EBADMSG;
+	raw = get_be(p->data, want);
+	switch (out->kind) {
+	case ORBIT_KIND_INT64:
+		out->i = (int64_t)raw;
+		return 0;
+	case ORBIT_KIND_INT32:
+		out->i = (int64_t)raw; /* unsigned on the wire */
+		return 0;
+	case ORBIT_KIND_FLOAT32:
+		u32 = (uint32_t)raw;
+		memcpy(&f32, &u32, sizeof(f32));
+		out->f = f32;
+		return 0;
+	default:
+		memcpy(&out->f, &raw, sizeof(out->f));
+		return 0;
+	}
+}
+
+static int decode_avro(const orbit_payload *p, orbit_value *out)
+{
+	size_t used;
+	int64_t n;
+
+	switch (out->kind) {
+	case ORBIT_KIND_STRING:
+		used = get_long(p->data, p->len, &n);
+		if (!used || n < 0 || (uint64_t)n != p->len - used ||
+		    !utf8_valid(p->data + used, (size_t)n))
+			return -EBADMSG;
+		return set_string(out, p->data + used, (size_t)n);
+	case ORBIT_KIND_INT32:
+	case ORBIT_KIND_INT64:
+		used = get_long(p->data, p->len, &out->i);
+		if (!used || used != p->len)
+			return -EBADMSG;
+		if (out->kind == ORBIT_KIND_INT32 &&
+		    (out->i < INT32_VALUE_MIN || out->i > INT32_VALUE_MAX))
+			return -EBADMSG;
+		return 0;
+	default:
+		if (p->len != 8)
+			return -EBADMSG;
+		out->f = get_le_double(p->data);
+		return 0;
+	}
+}
+
+static int decode_json(const orbit_payload *p, orbit_value *out)
+{
+	const char *why;
+	json_error_t err;
+	json_t *root, *v;
+	int rc;
+
+	root = json_loadb((const char *)p->data, p->len, JSON_ALLOW_NUL, &err);
+	if (!root)
+		return json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
+	v = json_object_get(root, "value");
+	rc = v ? value_from_json(out->kind, v, out, &why) : -EBADMSG;
+	if (rc == -EINVAL)
+		rc = -EBADMSG;
+	json_decref(root);
+	return rc;
+}
+
+int orbit_value_decode(const orbit_payload *p, orbit_value *out)
+{
+	int k, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (p->format == ORBIT_FMT_NONE) {
+		out->kind = ORBIT_KIND_EMPTY;
+		return 0;
+	}
+	k = kind_of(p->message_type);
+	if (k < 0)
+		return k;
+	if (!p->data && p->len)
+		return -EINVAL;
+	out->kind = (orbit_kind)k;
+	switch (p->format) {
+	case ORBIT_FMT_UTF8:
+		if (k != ORBIT_KIND_STRING || !utf8_valid(p->data, p->len))
+			rc = -EBADMSG;
+		else
+			rc = set_string(out, p->data, p->len);
+		break;
+	case ORBIT_FMT_BYTES:
+		rc = decode_bytes(p, out);
+		break;
+	case ORBIT_FMT_AVRO:
+		rc = decode_avro(p, out);
+		break;
+	case ORBIT_FMT_JSON:
+		rc = decode_json(p, out);
+		break;
+	default:
+		rc = -EBADMSG;
+		break;
+	}
+	if (rc)
+		orbit_value_clear(out);
+	return rc;
+}
+
+/* --- payload encoding ------------------------------------------------------- */
+
+static bool format_allowed(orbit_kind k, orbit_format f)
+{
+	switch (f) {
+	case ORBIT_FMT_UTF8:
+		return k == ORBIT_KIND_STRING;
+	case ORBIT_FMT_BYTES:
+		return k != ORBIT_KIND_STRING;
+	case ORBIT_FMT_AVRO:
+	case ORBIT_FMT_JSON:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Value checks that do not depend on the buffer: -EINVAL / -ERANGE. */
+static int check_value(const orbit_value *v, orbit_format f)
+{
+	switch (v->kind) {
+	case ORBIT_KIND_STRING:
+		if ((!v->str && v->str_len) ||
+		    (v->str_len && !utf8_valid((const uint8_t *)v->str, v->str_len)))
+			return -EINVAL;
+		return 0;
+	case ORBIT_KIND_INT32:
+		/* Python's int.to_bytes(4, "big") is unsigned. */
+		if (f == ORBIT_FMT_BYTES && v->i < 0)
+			return -EINVAL;
+		return v->i < INT32_VALUE_MIN || v->i > INT32_VALUE_MAX ? -ERANGE : 0;
+	case ORBIT_KIND_FLOAT32:
+		/* struct.pack(">f") raises OverflowError the same way. */
+		return f == ORBIT_FMT_BYTES && !float32_fits(v->f) ? -ERANGE : 0;
+	default:
+		return 0;
+	}
+}
+
+static int encode_json(const orbit_value *v, uint8_t **buf, size_t *len)
+{
+	static const char OPEN[] = "{\"value\": ";
+	char *text = orbit_value_to_json(v);
+	size_t n;
+
+	if (!text)
+		return errno == EINVAL ? -EINVAL : -ENOMEM;
+	n = strlen(text);
+	*len = sizeof(OPEN) - 1 + n + 1;
+	*buf = malloc(*len);
+	if (*buf) {
+		memcpy(*buf, OPEN, sizeof(OPEN) - 1);
+		memcpy(*buf + sizeof(OPEN) - 1, text, n);
+		(*buf)[*len - 1] = '}';
+	}
+	free(text);
+	return *buf ? 0 : -ENOMEM;
+}
+
+/* Everything but JSON fits in the string plus a varint. */
+static int encode_raw(const orbit_value *v, orbit_format f, uint8_t **buf, size_t *len)
+{
+	size_t cap = (v->kind == ORBIT_KIND_STRING ? v->str_len : 0) + 16;
+	uint8_t *d = malloc(cap);
+	float f32;
+	uint32_t u32;
+	uint64_t u64;
+
+	if (!d)
+		return -ENOMEM;
+	*len = 0;
+	if (v->kind == ORBIT_KIND_STRING) {
+		if (f == ORBIT_FMT_AVRO)
+			*len = put_long(d, (int64_t)v->str_len);
+		if (v->str_len)
+			memcpy(d + *len, v->str, v->str_len);
+		*len += v->str_len;
+	} else if (f == ORBIT_FMT_AVRO) {
+		if (v->kind == ORBIT_KIND_INT32 || v->kind == ORBIT_KIND_INT64) {
+			*len = put_long(d, v->i);
+		} else {
+			put_le_double(d, v->f);
+			*len = 8;
+		}
+	} else {
+		switch (v->kind) {
+		case ORBIT_KIND_INT64:
+			put_be(d, (uint64_t)v->i, 8);
+			*len = 8;
+			break;
+		case ORBIT_KIND_INT32:
+			put_be(d, (uint64_t)v->i, 4);
+			*len = 4;
+			break;
+		case ORBIT_KIND_FLOAT32:
+			f32 = (float)v->f;
+			memcpy(&u32, &f32, sizeof(u32));
+			put_be(d, u32, 4);
+			*len = 4;
+			break;
+		default:
+			memcpy(&u64, &v->f, sizeof(u64));
+			put_be(d, u64, 8);
+			*len = 8;
+			break;
+		}
+	}
+	*buf = d;
+	return 0;
+}
+
+int orbit_value_encode(const orbit_value *v, orbit_format fmt, orbit_payload *out,
+		       uint8_t **data)
+{
+	const char *type;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!v || !out || !data)
+		return -EINVAL;
+	*data = NULL;
+	memset(out, 0, sizeof(*out));
+	if (v->kind == ORBIT_KIND_EMPTY)
+		return fmt == ORBIT_FMT_NONE ? 0 : -EINVAL;
+	type = orbit_kind_message_type(v->kind);
+	if (!type)
+		return -EINVAL;
+	/* What Python senders use (§1.3): strings as text, numbers as bytes. */
+	if (fmt == ORBIT_FMT_NONE)
+		fmt = v->kind == ORBIT_KIND_STRING ? ORBIT_FMT_UTF8 : ORBIT_FMT_BYTES;
+	if (!format_allowed(v->kind, fmt))
+		return -EINVAL;
+	rc = check_value(v, fmt);
+	if (rc)
+		return rc;
+	rc = fmt == ORBIT_FMT_JSON ? encode_json(v, &buf, &len) : encode_raw(v, fmt, &buf, &len);
+	if (rc)
+		return rc;
+	out->data = buf;
+	out->len = len;
+	out->format = fmt;
+	out->message_type = type;
+	*data = buf;
+	return 0;
+}
+
+void orbit_value_clear(orbit_value *v)
+{
+	if (!v)
+		return;
+	free(v->str);
+	memset(v, 0, sizeof(*v));
+}

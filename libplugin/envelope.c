@@ -1,0 +1,532 @@
+/* envelope.c — busline's JSON envelope around every MQTT payload
+ * (orbit/envelope.h; SPEC §1.2). Owned by the codec team.
+ *
+ * The encoder is on the publish hot path, so it writes the JSON by hand into
+ * one exactly-sized buffer, byte for byte what Python's json.dumps writes.
+ * The decoder uses jansson and accepts what Python's reader accepts.
+ */
+#include "orbit/envelope.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "uuid.h"
+
+/* Larger envelopes are refused before parsing; no Orbitalis message or sane
+ * user payload comes close. */
+#define ENVELOPE_MAX (4u << 20)
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffff" plus room for an out-of-range year. */
+#define TIMESTAMP_MAX 40
+
+static const char HEX[] = "0123456789abcdef";
+static const char B64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* --- encoding -------------------------------------------------------------- */
+
+/* One UTF-8 sequence at s: its code point and length, or 0 if malformed
+ * (overlong, surrogate, beyond U+10FFFF, truncated). */
+static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp)
+{
+	uint32_t min;
+	size_t len;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, *cp = s[0] & 0x1f, min = 0x80;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, *cp = s[0] & 0x0f, min = 0x800;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, *cp = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (s[i] & 0x3f);
+	}
+	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static char *put_u16(char *d, uint32_t u)
+{
+	d[0] = '\\';
+	d[1] = 'u';
+	d[2] = HEX[(u >> 12) & 0xf];
+	d[3] = HEX[(u >> 8) & 0xf];
+	d[4] = HEX[(u >> 4) & 0xf];
+	d[5] = HEX[u & 0xf];
+	return d + 6;
+}
+
+/* Python's ensure_ascii escaping of s (without quotes) into dst, or just its
+ * length when dst is NULL. SIZE_MAX if s is not valid UTF-8. */
+static size_t json_escape(char *dst, const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t n = strlen(s), out = 0;
+
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t k = utf8_next(p + i, n - i, &cp);
+		char short_esc = 0;
+
+		if (!k)
+			return SIZE_MAX;
+		i += k;
+		switch (cp) {
+		case '"': short_esc = '"'; break;
+		case '\\': short_esc = '\\'; break;
+		case '\b': short_esc = 'b'; break;
+		case '\f': short_esc = 'f'; break;
+		case '\n': short_esc = 'n'; break;
+		case '\r': short_esc = 'r'; break;
+		case '\t': short_esc = 't'; break;
+		default: break;
+		}
+		if (short_esc) {
+			if (dst) {
+				dst[out] = '\\';
+				dst[out + 1] = short_esc;
+			}
+			out += 2;
+		} else if (cp >= 0x20 && cp < 0x7f) {
+			if (dst)
+				dst[out] = (char)cp;
+			out++;
+		} else if (cp < 0x10000) {
+			if (dst)
+				put_u16(dst + out, cp);
+			out += 6;
+		} else {
+			/* Non-BMP: a UTF-16 surrogate pair, as Python writes it. */
+			if (dst) {
+				uint32_t v = cp - 0x10000;
+
+				put_u16(put_u16(dst + out, 0xd800 | (v >> 10)), 0xdc00 | (v & 0x3ff));
+			}
+			out += 12;
+		}
+	}
+	return out;
+}
+
+static size_t b64_encode(char *dst, const uint8_t *src, size_t n)
+{
+	char *d = dst;
+	size_t i = 0;
+
+	for (; n - i >= 3; i += 3) {
+		uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
+
+		*d++ = B64[v >> 18];
+		*d++ = B64[(v >> 12) & 0x3f];
+		*d++ = B64[(v >> 6) & 0x3f];
+		*d++ = B64[v & 0x3f];
+	}
+	if (n - i) {
+		uint32_t v = (uint32_t)src[i] << 16;
+
+		if (n - i == 2)
+			v |= (uint32_t)src[i + 1] << 8;
+		*d++ = B64[v >> 18];
+		*d++ = B64[(v >> 12) & 0x3f];
+		*d++ = n - i == 2 ? B64[(v >> 6) & 0x3f] : '=';
+		*d++ = '=';
+	}
+	return (size_t)(d - dst);
+}
+
+/* datetime.now().isoformat(): naive local time, fraction omitted at 0 µs. */
+static int format_timestamp(char buf[TIMESTAMP_MAX], size_t *len)
+{
+	struct timespec ts;
+	struct tm tm;
+	long usec;
+	int n;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) || !localtime_r(&ts.tv_sec, &tm))
+		return errno ? -errno : -EINVAL;
+	usec = ts.tv_nsec / 1000;
+	n = snprintf(buf, TIMESTAMP_MAX, "%04d-%02d-%02dT%02d:%02d:%02d",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		     tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (usec && n > 0 && n < TIMESTAMP_MAX)
+		n += snprintf(buf + n, (size_t)(TIMESTAMP_MAX - n), ".%06ld", usec);
+	if (n <= 0 || n >= TIMESTAMP_MAX)
+		return -EOVERFLOW;
+	*len = (size_t)n;
+	return 0;
+}
+
+static char *put(char *d, const char *s, size_t n)
+{
+	memcpy(d, s, n);
+	return d + n;
+}
+
+#define PUT_LIT(d, lit) put((d), (lit), sizeof(lit) - 1)
+
+#define K_IDENTIFIER "{\"identifier\": \""
+#define K_PUBLISHER "\", \"publisher_identifier\": \""
+#define K_PAYLOAD "\", \"serialized_payload\": "
+#define BYTES_OPEN "{\"__type__\": \"bytes\", \"value\": \""
+#define BYTES_CLOSE "\"}"
+#define K_FORMAT ", \"payload_format_type\": "
+#define K_TYPE ", \"message_type\": "
+#define K_TIMESTAMP ", \"timestamp\": {\"__type__\": \"datetime\", \"value\": \""
+#define TAIL "\"}}"
+#define NUL_LIT "null"
+#define LIT_LEN(lit) (sizeof(lit) - 1)
+
+int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
+			  char **out, size_t *len)
+{
+	char uuid[ORBIT_UUID_STRLEN + 1];
+	char ts[TIMESTAMP_MAX];
+	const char *fmt;
+	size_t ts_len = 0, pub_len, type_len = 0, b64_len = 0, total;
+	char *buf, *d;
+	int rc;
+
+	if (!p || !publisher_id || !out || !len)
+		return -EINVAL;
+	fmt = orbit_format_name(p->format);
+	if (p->format == ORBIT_FMT_NONE) {
+		if (p->message_type || p->len)
+			return -EINVAL;
+	} else if (!fmt || !p->message_type || (p->len && !p->data)) {
+		return -EINVAL;
+	}
+	pub_len = json_escape(NULL, publisher_id);
+	if (pub_len == SIZE_MAX)
+		return -EINVAL;
+	if (fmt) {
+		type_len = json_escape(NULL, p->message_type);
+		if (type_len == SIZE_MAX)
+			return -EINVAL;
+		if (p->len > SIZE_MAX / 2)
+			return -ENOMEM;
+		b64_len = (p->len + 2) / 3 * 4;
+	}
+	rc = format_timestamp(ts, &ts_len);
+	if (rc)
+		return rc;
+	orbit_uuid4(uuid);
+
+	total = LIT_LEN(K_IDENTIFIER) + ORBIT_UUID_STRLEN + LIT_LEN(K_PUBLISHER) + pub_len +
+		LIT_LEN(K_PAYLOAD) + LIT_LEN(K_FORMAT) + LIT_LEN(K_TYPE) +
+		LIT_LEN(K_TIMESTAMP) + ts_len + LIT_LEN(TAIL);
+	if (fmt)
+		total += LIT_LEN(BYTES_OPEN) + b64_len + LIT_LEN(BYTES_CLOSE) +
+			 strlen(fmt) + 2 + type_len + 2;
+	else
+		total += 3 * LIT_LEN(NUL_LIT);
+	buf = malloc(total + 1);
+	if (!buf)
+		return -ENOMEM;
+
+	d = PUT_LIT(buf, K_IDENTIFIER);
+	d = put(d, uuid, ORBIT_UUID_STRLEN);
+	d = PUT_LIT(d, K_PUBLISHER);
+	d += json_escape(d, publisher_id);
+	d = PUT_LIT(d, K_PAYLOAD);
+	if (fmt) {
+		d = PUT_LIT(d, BYTES_OPEN);
+		d += b64_encode(d, p->data, p->len);
+		d = PUT_LIT(d, BYTES_CLOSE);
+		d = PUT_LIT(d, K_FORMAT);
+		*d++ = '"';
+		d = put(d, fmt, strlen(fmt));
+		*d++ = '"';
+		d = PUT_LIT(d, K_TYPE);
+		*d++ = '"';
+		d += json_escape(d, p->message_type);
+		*d++ = '"';
+	} else {
+		d = PUT_LIT(d, NUL_LIT);
+		d = PUT_LIT(d, K_FORMAT);
+		d = PUT_LIT(d, NUL_LIT);
+		d = PUT_LIT(d, K_TYPE);
+		d = PUT_LIT(d, NUL_LIT);
+	}
+	d = PUT_LIT(d, K_TIMESTAMP);
+	d = put(d, ts, ts_len);
+	d = PUT_LIT(d, TAIL);
+	*d = '\0';
+	*out = buf;
+	*len = total;
+	return 0;
+}
+
+/* --- decoding -------------------------------------------------------------- */
+
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Strict padded standard base64 into out (room for n / 4 * 3 bytes). */
+static int b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
+{
+	size_t o = 0;
+
+	if (n % 4)
+		return -EBADMSG;
+	for (size_t i = 0; i < n; i += 4) {
+		bool last = i + 4 == n;
+		int v[4];
+		int pad = 0;
+
+		for (int k = 0; k < 4; k++) {
+			v[k] = b64_value(s[i + k]);
+			if (v[k] >= 0 && !pad)
+				continue;
+			/* '=' only ends the last quantum, at most twice. */
+			if (s[i + k] != '=' || !last || k < 2)
+				return -EBADMSG;
+			pad++;
+			v[k] = 0;
+		}
+		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+			     (uint32_t)v[2] << 6 | (uint32_t)v[3];
+
+		out[o++] = (uint8_t)(w >> 16);
+		if (pad < 2)
+			out[o++] = (uint8_t)(w >> 8);
+		if (pad < 1)
+			out[o++] = (uint8_t)w;
+	}
+	*out_len = o;
+	return 0;
+}
+
+static int digits(const char *s, size_t n, size_t *i, int count, int *val)
+{
+	*val = 0;
+	for (int k = 0; k < count; k++, (*i)++) {
+		if (*i >= n || s[*i] < '0' || s[*i] > '9')
+			return -1;
+		*val = *val * 10 + (s[*i] - '0');
+	}
+	return 0;
+}
+
+static bool literal(const char *s, size_t n, size_t *i, char c)
+{
+	if (*i < n && s[*i] == c) {
+		(*i)++;
+		return true;
+	}
+	return false;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int DAYS[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : DAYS[m - 1];
+}
+
+/* What Python ≥ 3.11 datetime.fromisoformat accepts in practice: a date,
+ * optionally "T"/" " and HH[:MM[:SS[.f…]]], optionally "Z" or ±HH:MM. */
+static bool iso_datetime_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	int y, mo, d, h, mi = 0, sec = 0;
+
+	if (digits(s, n, &i, 4, &y) || !literal(s, n, &i, '-') ||
+	    digits(s, n, &i, 2, &mo) || !literal(s, n, &i, '-') ||
+	    digits(s, n, &i, 2, &d))
+		return false;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return false;
+	if (i == n)
+		return true;
+	if (!literal(s, n, &i, 'T') && !literal(s, n, &i, ' '))
+		return false;
+	if (digits(s, n, &i, 2, &h))
+		return false;
+	if (literal(s, n, &i, ':')) {
+		if (digits(s, n, &i, 2, &mi))
+			return false;
+		if (literal(s, n, &i, ':')) {
+			if (digits(s, n, &i, 2, &sec))
+				return false;
+			if (literal(s, n, &i, '.') || literal(s, n, &i, ',')) {
+				size_t start = i;
+
+				while (i < n && s[i] >= '0' && s[i] <= '9')
+					i++;
+				if (i == start)
+					return false;
+			}
+		}
+	}
+	if (h > 23 || mi > 59 || sec > 59)
+		return false;
+	if (literal(s, n, &i, 'Z'))
+		return i == n;
+	if (literal(s, n, &i, '+') || literal(s, n, &i, '-')) {
+		int oh, om;
+
+		if (digits(s, n, &i, 2, &oh) || !literal(s, n, &i, ':') ||
+		    digits(s, n, &i, 2, &om) || oh > 23 || om > 59)
+			return false;
+	}
+	return i == n;
+}
+
+/* j is a JSON string exactly equal to lit (embedded NULs allowed in j). */
+static bool string_is(const json_t *j, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return json_is_string(j) && json_string_length(j) == n &&
+	       memcmp(json_string_value(j), lit, n) == 0;
+}
+
+/* busline's object hook: {"__type__": kind, "value": "<string>"}. */
+static const json_t *wrapper_value(const json_t *j, const char *kind)
+{
+	const json_t *v;
+
+	if (!json_is_object(j) || !string_is(json_object_get(j, "__type__"), kind))
+		return NULL;
+	v = json_object_get(j, "value");
+	return json_is_string(v) ? v : NULL;
+}
+
+static bool timestamp_ok(const json_t *j)
+{
+	const json_t *v;
+
+	if (json_is_string(j))
+		return true;
+	v = wrapper_value(j, "datetime");
+	return v && iso_datetime_ok(json_string_value(v), json_string_length(v));
+}
+
+/* A C string without embedded NUL, for names compared with strcmp later. */
+static const char *plain_string(const json_t *j)
+{
+	if (!json_is_string(j) || strlen(json_string_value(j)) != json_string_length(j))
+		return NULL;
+	return json_string_value(j);
+}
+
+static int decode_payload(const json_t *root, orbit_envelope *out)
+{
+	const json_t *b64 = wrapper_value(json_object_get(root, "serialized_payload"), "bytes");
+	const json_t *fmt = json_object_get(root, "payload_format_type");
+	const char *fmt_name, *type = plain_string(json_object_get(root, "message_type"));
+	orbit_format format;
+	size_t n;
+	int rc;
+
+	if (!b64 || !type)
+		return -EBADMSG;
+	if (json_is_null(fmt)) {
+		/* busline's integer classes read a null format as "bytes" (§1.3);
+		 * no other class accepts null with data, so nothing else changes. */
+		format = ORBIT_FMT_BYTES;
+	} else {
+		fmt_name = plain_string(fmt);
+		if (!fmt_name || orbit_format_parse(fmt_name, &format))
+			return -EBADMSG;
+	}
+	n = json_string_length(b64);
+	out->data_owned = malloc(n / 4 * 3 + 1);
+	out->message_type_owned = strdup(type);
+	if (!out->data_owned || !out->message_type_owned)
+		return -ENOMEM;
+	rc = b64_decode(json_string_value(b64), n, out->data_owned, &out->payload.len);
+	if (rc)
+		return rc;
+	out->payload.data = out->data_owned;
+	out->payload.format = format;
+	out->payload.message_type = out->message_type_owned;
+	return 0;
+}
+
+int orbit_envelope_decode(const char *json, size_t len, orbit_envelope *out)
+{
+	static const char *const KEYS[] = {
+		"identifier", "publisher_identifier", "serialized_payload",
+		"payload_format_type", "message_type", "timestamp",
+	};
+	json_error_t err;
+	json_t *root = NULL;
+	int rc = 0;
+
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!json && len)
+		return -EINVAL;
+	if (len > ENVELOPE_MAX)
+		return -E2BIG;
+	if (!len)
+		return -EBADMSG;
+	/* Python's json.loads keeps "\u0000" inside strings; so do we. */
+	root = json_loadb(json, len, JSON_ALLOW_NUL, &err);
+	if (!root) {
+		rc = json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	/* Python reads the six keys by name: a missing one is fatal there. */
+	for (size_t i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]); i++) {
+		if (!json_object_get(root, KEYS[i])) {
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+	if (!timestamp_ok(json_object_get(root, "timestamp"))) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	if (!json_is_null(json_object_get(root, "serialized_payload")))
+		rc = decode_payload(root, out);
+out:
+	json_decref(root);
+	if (rc)
+		orbit_envelope_clear(out);
+	return rc;
+}
+
+void orbit_envelope_clear(orbit_envelope *e)
+{
+	if (!e)
+		return;
+	free(e->data_owned);
+	free(e->message_type_owned);
+	memset(e, 0, sizeof(*e));
+}

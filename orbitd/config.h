@@ -1,0 +1,243 @@
+/* config.h — orbitd's configuration: orbitd.yaml plus the conf.d files, loaded
+ * and validated into one immutable struct orbitd_config.
+ *
+ * Ownership: a struct orbitd_config owns every string, array and sub-struct
+ * reachable from it; callers treat it as read-only and release it with exactly
+ * one orbitd_config_free(). Loading never modifies a live config, so a reload
+ * is "load a new one, then swap": a bad file keeps the old config running.
+ * Pointers returned by the accessors borrow from the config and live as long
+ * as it does.
+ */
+#ifndef ORBITD_CONFIG_H
+#define ORBITD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Duration value meaning "never" (timers that can be switched off). */
+#define OCFG_NEVER (-1.0)
+/* Count value meaning "no limit" (same number as ORBIT_UNLIMITED). */
+#define OCFG_UNLIMITED (-1)
+
+/* Where a value came from, for messages the daemon prints later ("plugin x
+ * (conf.d/10-x.yaml:4:3) not found"). file points into orbitd_config.files. */
+struct ocfg_where {
+	const char *file;
+	int line;   /* 1-based */
+	int column; /* 1-based */
+};
+
+/* A list of identifiers. set distinguishes "absent/null" (no constraint) from
+ * an explicit empty list (allow nobody). v[n] is NULL. */
+struct ocfg_strlist {
+	char **v;
+	size_t n;
+	bool set;
+};
+
+/* Optional binary data: set=false means null (none sent). An empty string is
+ * set with len 0. data may contain NULs; data[len] is always a NUL. */
+struct ocfg_bytes {
+	uint8_t *data;
+	size_t len;
+	bool set;
+};
+
+/* Payload kinds; the first seven have the order and meaning of orbit_kind
+ * (libplugin orbit/spec.h) so the glue can map them one to one. */
+enum ocfg_kind {
+	OCFG_KIND_NONE = 0,
+	OCFG_KIND_EMPTY,
+	OCFG_KIND_STRING,
+	OCFG_KIND_INT32,
+	OCFG_KIND_INT64,
+	OCFG_KIND_FLOAT32,
+	OCFG_KIND_FLOAT64,
+	OCFG_KIND_SCHEMA, /* user Avro schema, JSON text in ocfg_type.schema */
+};
+
+struct ocfg_type {
+	enum ocfg_kind kind;
+	/* OCFG_KIND_SCHEMA only: the schema JSON text. A schema given as a
+	 * JSON string or a .avsc file is kept verbatim (peers compare exact
+	 * strings); one given as a YAML mapping is serialised compactly. */
+	char *schema;
+};
+
+/* Execution modes (SPEC §6.2). */
+enum ocfg_mode {
+	OCFG_MODE_ALL = 0,
+	OCFG_MODE_ANY,
+	OCFG_MODE_DISTRIBUTED,
+	OCFG_MODE_PLUGIN, /* schedules only */
+};
+
+enum ocfg_sink_type {
+	OCFG_SINK_LOG = 0,
+	OCFG_SINK_FILE,
+	OCFG_SINK_EXEC,
+	OCFG_SINK_EXECUTE,
+};
+
+struct ocfg_sink {
+	enum ocfg_sink_type type;
+	char *path;           /* FILE: absolute or relative to the YAML file */
+	char **argv;          /* EXEC: NULL-terminated; {"/bin/sh","-c",cmd} for a string */
+	size_t argc;
+	bool shell;           /* EXEC: command was a string run by /bin/sh -c */
+	char *operation;      /* EXECUTE: another requirement's operation */
+	enum ocfg_mode mode;  /* EXECUTE: ALL, ANY or DISTRIBUTED */
+	struct ocfg_where where; /* of the sink (its type), for runtime messages */
+};
+
+struct ocfg_schedule {
+	bool set;             /* false: no schedule */
+	double every;         /* seconds, > 0 */
+	char *data_json;      /* JSON text, "null" by default */
+	enum ocfg_mode mode;
+	char *plugin;         /* MODE_PLUGIN only */
+};
+
+/* One operation requirement (SPEC §4.7). */
+struct ocfg_req {
+	char *operation;
+	struct ocfg_strlist mandatory;
+	int minimum;                      /* >= 0 */
+	int maximum;                      /* >= minimum, or OCFG_UNLIMITED */
+	struct ocfg_strlist allowlist;    /* at most one of the two is set */
+	struct ocfg_strlist blocklist;
+	struct ocfg_type *inputs;         /* n_inputs >= 1; default [string] */
+	size_t n_inputs;
+	struct ocfg_type *outputs;        /* n_outputs >= 1; default [string] */
+	size_t n_outputs;
+	struct ocfg_bytes setup_data;
+	struct ocfg_sink sink;            /* default {type: log} */
+	struct ocfg_schedule schedule;
+	struct ocfg_where where;          /* of the requirement's name */
+};
+
+/* Override of one operation's policy (SPEC §4.8). Only what is set
+ * overrides the plugin's built-in policy; setting either list replaces both
+ * of the plugin's lists. */
+struct ocfg_policy {
+	char *operation;
+	bool maximum_set;
+	int maximum;                      /* OCFG_UNLIMITED for null */
+	struct ocfg_strlist allowlist;
+	struct ocfg_strlist blocklist;
+};
+
+/* A per-plugin section plugins.<name>. */
+struct ocfg_plugin {
+	char *name;
+	char *config_json;                /* the `config:` subtree as JSON, "null" if absent */
+	bool required;                    /* failing to load it fails the daemon */
+	bool exported;                    /* `export:` offer it to remote cores over MQTT */
+	struct ocfg_policy *policies;
+	size_t n_policies;
+	struct ocfg_where where;          /* of the section's name */
+};
+
+struct ocfg_timers {
+	double loop_interval;                   /* > 0, default 1 */
+	double discovering_interval;            /* default 2 */
+	double pending_requests_expire_after;   /* default 60, or OCFG_NEVER */
+	double consider_others_dead_after;      /* > 0, default 120 */
+	double send_keepalive_before_timelimit; /* default 10 */
+	double graceful_close_timeout;          /* default 300, or OCFG_NEVER */
+	double close_connection_if_unused_after;/* default OCFG_NEVER */
+	double shutdown_timeout;                /* default 5 */
+};
+
+struct ocfg_mqtt {
+	bool enabled;            /* an `mqtt:` section exists in some file */
+	char *host;              /* default "localhost" */
+	int port;                /* 1..65535, default 1883 */
+	char *client_id;         /* default: the identifier */
+	char *username;          /* NULL if unset */
+	char *password;          /* NULL if unset */
+	double keepalive;        /* 0 or 5..65535 s, default 60 */
+	char *tls_ca;            /* NULL if unset; paths resolved like all paths */
+	char *tls_cert;
+	char *tls_key;
+	double reconnect_min;    /* > 0, default 1 */
+	double reconnect_max;    /* >= reconnect_min, default 30 */
+};
+
+struct ocfg_plugins {
+	char *dir;                   /* default ORBIT_PLUGINDIR */
+	struct ocfg_strlist enable;  /* set: only these load */
+	struct ocfg_strlist disable;
+	struct ocfg_plugin *v;       /* per-plugin sections in file order */
+	size_t n;
+};
+
+struct ocfg_control {
+	char *socket;        /* default "/run/orbitd/orbitd.sock" */
+	unsigned mode;       /* permission bits, default 0660 */
+	char *group;         /* NULL if unset */
+	size_t max_request;  /* bytes, default 65536 */
+};
+
+struct orbitd_config {
+	char *identifier;        /* default "orbitd-" + hostname */
+	char *discover_topic;    /* default "$handshake.discover" */
+	char *include_dir;       /* the conf.d directory that was (or would be) read */
+	char **files;            /* every file read, main first, then conf.d in order */
+	size_t n_files;
+	struct ocfg_timers timers;
+	struct ocfg_mqtt mqtt;
+	struct ocfg_plugins plugins;
+	struct ocfg_req *reqs;   /* in file order */
+	size_t n_reqs;
+	struct ocfg_control control;
+	int log_level;           /* syslog number, LOG_DEBUG..LOG_ERR, default LOG_INFO */
+};
+
+/* The built-in configuration (every default spelled out) used when orbitd
+ * runs without -c; load it with orbitd_config_load_string(). Static storage. */
+extern const char orbitd_config_default_yaml[];
+
+/* Load path and then every *.yaml in its conf.d directory (the "conf.d" next
+ * to path, or the main file's include_dir:) in C-locale name order.
+ * Returns 0 and a new config in *out (caller frees with orbitd_config_free),
+ * or -errno: -EINVAL for any invalid content, the I/O error for unreadable
+ * files, -ENOMEM. On error *err (if err is non-NULL) receives a malloc'd
+ * message "FILE:LINE:COLUMN: key 'a.b': what is wrong" (caller frees; NULL
+ * only if even that allocation failed) and *out is left untouched. */
+int orbitd_config_load(const char *path, struct orbitd_config **out, char **err);
+
+/* Same, from memory. name is used in messages and as files[0]; relative paths
+ * are resolved against base_dir (NULL: the current directory). conf.d is read
+ * only when the text sets include_dir:. */
+int orbitd_config_load_string(const char *yaml, const char *name, const char *base_dir,
+			      struct orbitd_config **out, char **err);
+
+/* Release everything cfg owns. NULL-safe. */
+void orbitd_config_free(struct orbitd_config *cfg);
+
+/* Requirement of an operation, or NULL. Borrowed from cfg. */
+const struct ocfg_req *orbitd_config_find_req(const struct orbitd_config *cfg,
+					      const char *operation);
+
+/* Per-plugin section of a plugin, or NULL. Borrowed from cfg. */
+const struct ocfg_plugin *orbitd_config_find_plugin(const struct orbitd_config *cfg,
+						    const char *name);
+
+/* Whether plugin name may load: in plugins.enable when that is set, and not
+ * in plugins.disable. */
+bool orbitd_config_plugin_enabled(const struct orbitd_config *cfg, const char *name);
+
+/* Policy override of one of p's operations, or NULL. Borrowed. */
+const struct ocfg_policy *ocfg_plugin_policy(const struct ocfg_plugin *p, const char *operation);
+
+/* Whether l contains s. */
+bool ocfg_strlist_has(const struct ocfg_strlist *l, const char *s);
+
+/* YAML spellings of enum values ("string", "distributed", "execute"); static. */
+const char *ocfg_kind_name(enum ocfg_kind k);
+const char *ocfg_mode_name(enum ocfg_mode m);
+const char *ocfg_sink_type_name(enum ocfg_sink_type t);
+
+#endif

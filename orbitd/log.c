@@ -1,0 +1,203 @@
+/* log.c — formats log lines and writes them to stderr.
+ *
+ * The only state is the level and the chosen format, both atomics, so any
+ * thread may log without a lock. Each line is built in a stack buffer and
+ * handed to one write(2): lines from concurrent threads never interleave
+ * (writes up to PIPE_BUF are atomic on the journal's stream and on pipes).
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int cur_level = LOG_INFO;
+/* -1 until decided, then 0 (timestamps) or 1 (journal "<N>" prefixes). */
+static atomic_int journal = -1;
+
+static const char *const upper_names[8] = {
+	"EMERG", "ALERT", "CRIT", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
+};
+static const char *const lower_names[8] = {
+	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+};
+
+static int clamp_level(int level)
+{
+	if (level < LOG_EMERG)
+		return LOG_EMERG;
+	if (level > LOG_DEBUG)
+		return LOG_DEBUG;
+	return level;
+}
+
+void olog_init(void)
+{
+	/* The variable alone decides: orbitd's stderr is only redirected to
+	 * the journal by its own unit, which is what sets it. */
+	const char *js = getenv("JOURNAL_STREAM");
+
+	atomic_store(&journal, js && *js ? 1 : 0);
+}
+
+void olog_set_level(int level)
+{
+	atomic_store(&cur_level, clamp_level(level));
+}
+
+int olog_get_level(void)
+{
+	return atomic_load(&cur_level);
+}
+
+int olog_parse_level(const char *name, int *level)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} names[] = {
+		{ "debug", LOG_DEBUG }, { "info", LOG_INFO },
+		{ "notice", LOG_NOTICE }, { "warning", LOG_WARNING },
+		{ "warn", LOG_WARNING }, { "error", LOG_ERR }, { "err", LOG_ERR },
+	};
+
+	if (!name)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcasecmp(name, names[i].name) == 0) {
+			*level = names[i].level;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *olog_level_name(int level)
+{
+	return lower_names[clamp_level(level)];
+}
+
+/* Length of s[0..len) without a trailing UTF-8 sequence that the cut left
+ * incomplete, so a truncated line stays valid UTF-8. */
+static size_t utf8_whole(const char *s, size_t len)
+{
+	size_t i = len, cont = 0, need;
+	unsigned char lead;
+
+	while (i > 0 && cont < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+		i--;
+		cont++;
+	}
+	if (i == 0)
+		return len;
+	lead = (unsigned char)s[i - 1];
+	if (lead < 0x80)
+		need = 1;
+	else if ((lead & 0xE0) == 0xC0)
+		need = 2;
+	else if ((lead & 0xF0) == 0xE0)
+		need = 3;
+	else if ((lead & 0xF8) == 0xF0)
+		need = 4;
+	else
+		need = 1;
+	return cont + 1 < need ? i - 1 : len;
+}
+
+static size_t format_prefix(char *buf, size_t size, int level)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+	int r;
+
+	if (atomic_load(&journal) == 1) {
+		r = snprintf(buf, size, "<%d>", level);
+		return r > 0 ? (size_t)r : 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!localtime_r(&ts.tv_sec, &tm))
+		memset(&tm, 0, sizeof tm);
+	n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	r = snprintf(buf + n, size - n, ".%03ld %s ", ts.tv_nsec / 1000000L,
+		     upper_names[level]);
+	return n + (r > 0 ? (size_t)r : 0);
+}
+
+static void write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(STDERR_FILENO, buf, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* nowhere left to report it */
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+void olog_va(int level, const char *fmt, va_list ap)
+{
+	static const char ellipsis[] = "\xe2\x80\xa6"; /* … */
+	char buf[OLOG_LINE_MAX];
+	int saved = errno;
+	size_t n, body, cap;
+	bool truncated = false;
+	int r;
+
+	level = clamp_level(level);
+	if (level > atomic_load(&cur_level))
+		goto out;
+	if (atomic_load(&journal) < 0)
+		olog_init();
+
+	n = format_prefix(buf, sizeof buf, level);
+	/* Room for the body's NUL is reused by the newline; "…" needs 3 more. */
+	cap = sizeof buf - n - (sizeof ellipsis - 1);
+	errno = saved; /* for %m */
+	r = vsnprintf(buf + n, cap, fmt ? fmt : "(null)", ap);
+	if (r < 0) {
+		r = snprintf(buf + n, cap, "(unformattable message)");
+		if (r < 0)
+			r = 0;
+	}
+	body = (size_t)r;
+	if (body >= cap) {
+		body = utf8_whole(buf + n, cap - 1);
+		truncated = true;
+	}
+	while (!truncated && body > 0 && (buf[n + body - 1] == '\n' || buf[n + body - 1] == '\r'))
+		body--;
+	/* One record per line, also for the journal's line splitting. */
+	for (size_t i = n; i < n + body; i++) {
+		if (buf[i] == '\n' || buf[i] == '\r')
+			buf[i] = ' ';
+	}
+	n += body;
+	if (truncated) {
+		memcpy(buf + n, ellipsis, sizeof ellipsis - 1);
+		n += sizeof ellipsis - 1;
+	}
+	buf[n++] = '\n';
+	write_all(buf, n);
+out:
+	errno = saved;
+}
+
+void olog(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	olog_va(level, fmt, ap);
+	va_end(ap);
+}
