@@ -313,7 +313,8 @@ struct ctx {
 	size_t plen;
 	bool include_explicit;
 	struct ocfg_where include_where;
-	struct ocfg_where reconnect_where; /* last of reconnect_min/max */
+	struct ocfg_where reconnect_where; /* last of reconnect_min/max ... */
+	const char *reconnect_key;         /* ... and which one it was */
 	struct ocfg_where tls_where;
 	struct stat main_st;      /* main file identity, so conf.d never reads it twice */
 	bool main_st_set;
@@ -2006,22 +2007,22 @@ static int walk_plugins(struct ctx *c, const struct ynode *v)
 
 static int walk_timers(struct ctx *c, const struct ynode *v)
 {
-	static const struct {
+	struct ocfg_timers *tm = &c->cfg->timers;
+	const struct {
 		const char *name;
-		size_t off;
+		double *field;
 		bool never_ok, positive;
 	} timers[] = {
-#define T(f, never, pos) { #f, offsetof(struct ocfg_timers, f), never, pos }
-		T(loop_interval, false, true),
-		T(discovering_interval, false, false),
-		T(pending_requests_expire_after, true, true),
-		T(consider_others_dead_after, false, true),
-		T(send_keepalive_before_timelimit, false, false),
-		T(graceful_close_timeout, true, false),
-		T(close_connection_if_unused_after, true, true),
-		T(shutdown_timeout, false, false),
-#undef T
+		{ "loop_interval", &tm->loop_interval, false, true },
+		{ "discovering_interval", &tm->discovering_interval, false, false },
+		{ "pending_requests_expire_after", &tm->pending_requests_expire_after, true, true },
+		{ "consider_others_dead_after", &tm->consider_others_dead_after, false, true },
+		{ "send_keepalive_before_timelimit", &tm->send_keepalive_before_timelimit, false, false },
+		{ "graceful_close_timeout", &tm->graceful_close_timeout, true, false },
+		{ "close_connection_if_unused_after", &tm->close_connection_if_unused_after, true, true },
+		{ "shutdown_timeout", &tm->shutdown_timeout, false, false },
 	};
+	size_t n = sizeof timers / sizeof timers[0];
 	int rc;
 
 	if ((rc = need_map(c, v)))
@@ -2030,18 +2031,16 @@ static int walk_timers(struct ctx *c, const struct ynode *v)
 		const struct ynode *k = MAP_KEY(v, i);
 		size_t m = kpush(c, k->str, k->len), t;
 
-		for (t = 0; t < sizeof timers / sizeof timers[0]; t++) {
-			if (key_is(k, timers[t].name))
-				break;
-		}
-		if (t == sizeof timers / sizeof timers[0])
+		for (t = 0; t < n && !key_is(k, timers[t].name); t++)
+			;
+		if (t == n)
 			rc = unknown_key(c, k, "loop_interval, discovering_interval, "
 					 "pending_requests_expire_after, consider_others_dead_after, "
 					 "send_keepalive_before_timelimit, graceful_close_timeout, "
 					 "close_connection_if_unused_after or shutdown_timeout");
 		else
 			rc = get_duration(c, MAP_VAL(v, i), timers[t].never_ok, timers[t].positive,
-					  (double *)((char *)&c->cfg->timers + timers[t].off));
+					  timers[t].field);
 		kpop(c, m);
 	}
 	return rc;
@@ -2108,9 +2107,11 @@ static int walk_mqtt(struct ctx *c, const struct ynode *v)
 		} else if (key_is(k, "reconnect_min")) {
 			rc = get_duration(c, val, false, true, &mq->reconnect_min);
 			c->reconnect_where = where_of(c, val);
+			c->reconnect_key = "mqtt.reconnect_min";
 		} else if (key_is(k, "reconnect_max")) {
 			rc = get_duration(c, val, false, true, &mq->reconnect_max);
 			c->reconnect_where = where_of(c, val);
+			c->reconnect_key = "mqtt.reconnect_max";
 		} else {
 			rc = unknown_key(c, k, "host, port, client_id, username, password, keepalive, "
 					 "tls, reconnect_min or reconnect_max");
@@ -2321,7 +2322,6 @@ static int load_confd(struct ctx *c)
 	const char *dir = c->cfg->include_dir;
 	char **names = NULL, *full = NULL;
 	size_t n = 0;
-	struct dirent *de;
 	DIR *d;
 	int rc = 0;
 
@@ -2337,6 +2337,7 @@ static int load_confd(struct ctx *c)
 		return fail_plain(c, rc, "%s: %s", dir, strerror(-rc));
 	}
 	for (;;) {
+		struct dirent *de;
 		size_t len;
 		char **nn;
 
@@ -2445,7 +2446,7 @@ static int finalize(struct ctx *c)
 	if (!mq->client_id && !(mq->client_id = strdup(cfg->identifier)))
 		return -ENOMEM;
 	if (mq->reconnect_min > mq->reconnect_max) {
-		kpush_str(c, "mqtt.reconnect_max");
+		kpush_str(c, c->reconnect_key);
 		return fail_at(c, &c->reconnect_where, "reconnect_min (%gs) is greater than "
 			       "reconnect_max (%gs)", mq->reconnect_min, mq->reconnect_max);
 	}

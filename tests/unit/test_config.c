@@ -528,8 +528,13 @@ START_TEST(mqtt_presence)
 	yaml_fails("mqtt: {tls: {crt: a.pem}}",
 		   "orbitd.yaml:1:14: key 'mqtt.tls.crt': unknown key (expected ca, cert or key)");
 	yaml_fails("mqtt:\n  reconnect_max: 1s\n  reconnect_min: 2s\n",
-		   "orbitd.yaml:3:18: key 'mqtt.reconnect_max': reconnect_min (2s) is greater than "
+		   "orbitd.yaml:3:18: key 'mqtt.reconnect_min': reconnect_min (2s) is greater than "
 		   "reconnect_max (1s)");
+	wfile("orbitd.yaml", "mqtt: {reconnect_min: 40s}\n");
+	wfile("conf.d/a.yaml", "mqtt:\n  reconnect_max: 35s\n");
+	load_fails("orbitd.yaml", -EINVAL, "conf.d/a.yaml:2:18: key 'mqtt.reconnect_max': "
+		   "reconnect_min (40s) is greater than reconnect_max (35s)");
+	unlink(tpath("conf.d/a.yaml"));
 	yaml_fails("mqtt: true", "orbitd.yaml:1:7: key 'mqtt': expected a mapping, got a boolean");
 }
 END_TEST
