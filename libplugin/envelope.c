@@ -189,7 +189,7 @@ static char *put(char *d, const char *s, size_t n)
 #define K_TYPE ", \"message_type\": "
 #define K_TIMESTAMP ", \"timestamp\": {\"__type__\": \"datetime\", \"value\": \""
 #define TAIL "\"}}"
-#define NUL_LIT "null"
+#define LIT_NULL "null"
 #define LIT_LEN(lit) (sizeof(lit) - 1)
 
 int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
@@ -234,7 +234,7 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 		total += LIT_LEN(BYTES_OPEN) + b64_len + LIT_LEN(BYTES_CLOSE) +
 			 strlen(fmt) + 2 + type_len + 2;
 	else
-		total += 3 * LIT_LEN(NUL_LIT);
+		total += 3 * LIT_LEN(LIT_NULL);
 	buf = malloc(total + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -257,11 +257,11 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 		d += json_escape(d, p->message_type);
 		*d++ = '"';
 	} else {
-		d = PUT_LIT(d, NUL_LIT);
+		d = PUT_LIT(d, LIT_NULL);
 		d = PUT_LIT(d, K_FORMAT);
-		d = PUT_LIT(d, NUL_LIT);
+		d = PUT_LIT(d, LIT_NULL);
 		d = PUT_LIT(d, K_TYPE);
-		d = PUT_LIT(d, NUL_LIT);
+		d = PUT_LIT(d, LIT_NULL);
 	}
 	d = PUT_LIT(d, K_TIMESTAMP);
 	d = put(d, ts, ts_len);

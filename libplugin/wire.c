@@ -632,6 +632,7 @@ static int put_ops(avro_value_t *arr, const orbit_offered_op *ops, size_t n)
 
 static int put_field(avro_value_t *f, const orbit_msg *m, const struct field *fd)
 {
+	static uint8_t empty_bytes[1];
 	const char *base = (const char *)m + fd->off;
 	avro_value_t branch;
 	const char *s;
@@ -653,7 +654,7 @@ static int put_field(avro_value_t *f, const orbit_msg *m, const struct field *fd
 		if (rc || !b->present)
 			return rc;
 		/* libavro copies from the pointer even for zero bytes. */
-		return avro_err(avro_value_set_bytes(&branch, b->data ? b->data : (void *)"",
+		return avro_err(avro_value_set_bytes(&branch, b->data ? b->data : empty_bytes,
 						     b->len), -EINVAL);
 	case F_DOUBLE:
 		return avro_err(avro_value_set_double(f, *(const double *)base), -EINVAL);
@@ -971,7 +972,7 @@ static int take_field(avro_value_t *f, orbit_msg *m, const struct field *fd,
 
 int orbit_msg_decode(orbit_msg_kind k, const uint8_t *buf, size_t len, orbit_msg *m)
 {
-	struct scan s = { buf, buf + len, 0 };
+	struct scan s;
 	const struct msg_info *info;
 	avro_reader_t r = NULL;
 	avro_value_t val;
@@ -991,6 +992,7 @@ int orbit_msg_decode(orbit_msg_kind k, const uint8_t *buf, size_t len, orbit_msg
 	if (!buf)
 		return -EBADMSG;
 	info = &MSGS[k];
+	s = (struct scan){ buf, buf + len, 0 };
 	rc = scan_value(&s, classes[k].schema);
 	if (!rc && s.p != s.end)
 		rc = -EBADMSG; /* trailing bytes */

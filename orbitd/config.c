@@ -373,8 +373,10 @@ static int failv(struct ctx *c, const char *file, int line, int col, const char 
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	/* Problems of the document as a whole (a top level that is not a mapping) have no key. */
 	if (asprintf(&c->err, "%s:%d:%d: %s%s%s%s", file, line, col, c->plen ? "key '" : "",
-		     c->path, c->plen ? "': " : "", msg) < 0)
+		     c->path, c->plen ? "': " : "", msg) < 0) {
 		c->err = NULL;
+		return -ENOMEM; /* reported as "out of memory", not as a nameless EINVAL */
+	}
 	return -EINVAL;
 }
 
@@ -415,8 +417,10 @@ static int fail_plain(struct ctx *c, int rc, const char *fmt, ...)
 	if (c->err)
 		return rc;
 	va_start(ap, fmt);
-	if (vasprintf(&c->err, fmt, ap) < 0)
+	if (vasprintf(&c->err, fmt, ap) < 0) {
 		c->err = NULL;
+		rc = -ENOMEM;
+	}
 	va_end(ap);
 	return rc;
 }
@@ -1274,6 +1278,9 @@ static int check_schema_text(struct ctx *c, const struct ynode *n, const char *t
 	json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
 	int rc = 0;
 
+	/* jansson reports a failed allocation before parsing with an empty text. */
+	if (!j && (json_error_code(&jerr) == json_error_out_of_memory || !jerr.text[0]))
+		return -ENOMEM;
 	if (!j)
 		return fail(c, n, "%s is not valid JSON: %s (line %d, column %d)", what, jerr.text,
 			    jerr.line, jerr.column);
@@ -2277,7 +2284,7 @@ static int load_text(struct ctx *c, const char *file, const char *dir, const cha
 	kreset(c);
 	rc = ydoc_parse((const unsigned char *)text, len, &d, &pe);
 	if (rc == -EINVAL)
-		fail_plain(c, rc, "%s:%d:%d: %s", file, pe.line, pe.col, pe.msg);
+		rc = fail_plain(c, rc, "%s:%d:%d: %s", file, pe.line, pe.col, pe.msg);
 	else if (!rc)
 		rc = walk_root(c, d.root);
 	ydoc_free(&d);
@@ -2507,8 +2514,10 @@ static int load_common(const char *name, const char *text, const char *base_dir,
 		*err = NULL;
 	if (!name || !out)
 		return -EINVAL;
-	if (!(cfg = calloc(1, sizeof *cfg)))
-		return -ENOMEM;
+	if (!(cfg = calloc(1, sizeof *cfg))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	c.cfg = cfg;
 	if ((rc = set_defaults(cfg)))
 		goto out;

@@ -1,6 +1,7 @@
 /* test_builtin.c — busline built-in payloads (libplugin/builtin.c): SPEC §1.3
  * examples, every format, bit-identity with libavro, JSON conversions.
  * Owned by the codec team. */
+#include "shared_files.h"
 #include <avro.h>
 #include <check.h>
 #include <errno.h>
@@ -13,28 +14,6 @@
 
 #include "orbit/builtin.h"
 
-static char *read_shared(const char *rel)
-{
-	const char *dir = getenv("ORBIT_SHARED");
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	ck_assert_msg(dir != NULL, "ORBIT_SHARED is not set");
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static void to_hex(const uint8_t *p, size_t n, char *out)
 {

@@ -727,6 +727,46 @@ START_TEST(same_operation_different_input_schemas)
 }
 END_TEST
 
+static uint8_t setup_seen[8];
+static size_t setup_len = SIZE_MAX;
+
+static void record_setup(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+			 const uint8_t *data, size_t len)
+{
+	(void)ctx;
+	(void)p;
+	(void)conn;
+	setup_len = len;
+	memcpy(setup_seen, data, len < sizeof(setup_seen) ? len : sizeof(setup_seen));
+}
+
+START_TEST(setup_data_reaches_the_operation)
+{
+	orbit_spec str;
+	orbit_spec_init_kind(&str, ORBIT_KIND_STRING);
+	W.core = orbit_core_new(W.bus, "core1", &W.t, NULL);
+	uint8_t data[] = {0x01, 0x02};
+	orbit_requirement r = {.operation = "lowercase", .minimum = 1, .maximum = 1,
+			       .inputs = &str, .n_inputs = 1, .outputs = &str, .n_outputs = 1,
+			       .setup_data = {data, sizeof(data), true}};
+	ck_assert_int_eq(orbit_core_require(W.core, &r), 0);
+	orbit_plugin *p = orbit_plugin_new(W.bus, "p1", &W.t, NULL);
+	W.plugins[W.n_plugins++] = p;
+	orbit_operation op = {.name = "lowercase", .input = str, .output = str,
+			      .policy = {.maximum = ORBIT_UNLIMITED}, .handler = lowercase,
+			      .setup = record_setup};
+	ck_assert_int_eq(orbit_plugin_add_operation(p, &op), 0);
+	orbit_spec_clear(&str);
+	setup_len = SIZE_MAX;
+	orbit_plugin_start(p);
+	orbit_core_start(W.core);
+	ck_assert(test_run_until(W.base, core_compliant, W.core, 5));
+	ck_assert_uint_eq(setup_len, 2);
+	ck_assert_int_eq(setup_seen[0], 0x01);
+	ck_assert_int_eq(setup_seen[1], 0x02);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -743,6 +783,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(hs, plugin_maximum_shared_by_two_cores);
 	tcase_add_test(hs, late_plugin_is_picked_up);
 	tcase_add_test(hs, plugin_stop_and_back);
+	tcase_add_test(hs, setup_data_reaches_the_operation);
 	suite_add_tcase(s, hs);
 	TCase *lv = tcase_create("liveness");
 	tcase_add_checked_fixture(lv, setup, teardown);

@@ -1,5 +1,6 @@
 /* test_spec.c — SchemaSpec values, built-in schema strings and §4.9
  * compatibility (libplugin/spec.c). Owned by the codec team. */
+#include "shared_files.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,28 +10,6 @@
 #include "orbit/spec.h"
 #include "orbit/types.h"
 
-static char *read_shared(const char *rel)
-{
-	const char *dir = getenv("ORBIT_SHARED");
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	ck_assert_msg(dir != NULL, "ORBIT_SHARED is not set");
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static const orbit_kind VALUE_KINDS[] = {
 	ORBIT_KIND_STRING, ORBIT_KIND_INT32, ORBIT_KIND_INT64, ORBIT_KIND_FLOAT32, ORBIT_KIND_FLOAT64,

@@ -1,6 +1,7 @@
 /* test_wire.c — protocol message codec (libplugin/wire.c) against the shared
  * test vectors and captured traffic, libavro with the Python .avsc schemas,
  * and malformed input. Owned by the codec team. */
+#include "shared_files.h"
 #include <avro.h>
 #include <check.h>
 #include <errno.h>
@@ -23,28 +24,6 @@ struct vector {
 static struct vector vectors[MAX_VECTORS];
 static size_t n_vectors, n_file_vectors;
 
-static char *read_shared(const char *rel)
-{
-	const char *dir = getenv("ORBIT_SHARED");
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	ck_assert_msg(dir != NULL, "ORBIT_SHARED is not set");
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static uint8_t *unhex(const char *hex, size_t n, size_t *len)
 {
