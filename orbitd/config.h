@@ -29,7 +29,8 @@ struct ocfg_where {
 };
 
 /* A list of identifiers. set distinguishes "absent/null" (no constraint) from
- * an explicit empty list (allow nobody). v[n] is NULL. */
+ * an explicit empty list (allow nobody). v is NULL while n is 0, else v[n]
+ * is NULL. */
 struct ocfg_strlist {
 	char **v;
 	size_t n;
@@ -88,7 +89,9 @@ struct ocfg_sink {
 	bool shell;           /* EXEC: command was a string run by /bin/sh -c */
 	char *operation;      /* EXECUTE: another requirement's operation */
 	enum ocfg_mode mode;  /* EXECUTE: ALL, ANY or DISTRIBUTED */
-	struct ocfg_where where; /* of the sink (its type), for runtime messages */
+	/* For runtime messages: the execute sink's operation, else the sink, else
+	 * (default sink) the requirement's name. */
+	struct ocfg_where where;
 };
 
 struct ocfg_schedule {
@@ -183,7 +186,8 @@ struct ocfg_control {
 struct orbitd_config {
 	char *identifier;        /* default "orbitd-" + hostname */
 	char *discover_topic;    /* default "$handshake.discover" */
-	char *include_dir;       /* the conf.d directory that was (or would be) read */
+	char *include_dir;       /* the conf.d directory looked at; NULL for a string
+				    config without include_dir */
 	char **files;            /* every file read, main first, then conf.d in order */
 	size_t n_files;
 	struct ocfg_timers timers;
