@@ -6,6 +6,7 @@
  * (bit-identical to libavro: zigzag varint longs, little-endian doubles).
  */
 #include "orbit/builtin.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,40 +24,6 @@
 /* Longest JSON text of a number: "-1.2345678901234567e-308" and the like. */
 #define NUMBER_MAX 32
 
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		uint32_t cp, min;
-		size_t len;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			len = 2, cp = c & 0x1f, min = 0x80;
-		else if ((c & 0xf0) == 0xe0)
-			len = 3, cp = c & 0x0f, min = 0x800;
-		else if ((c & 0xf8) == 0xf0)
-			len = 4, cp = c & 0x07, min = 0x10000;
-		else
-			return false;
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
-}
 
 static int kind_of(const char *message_type)
 {
@@ -373,7 +340,7 @@ static int decode_avro(const orbit_payload *p, orbit_value *out)
 	case ORBIT_KIND_STRING:
 		used = get_long(p->data, p->len, &n);
 		if (!used || n < 0 || (uint64_t)n != p->len - used ||
-		    !utf8_valid(p->data + used, (size_t)n))
+		    !orbit_utf8_valid(p->data + used, (size_t)n))
 			return -EBADMSG;
 		return set_string(out, p->data + used, (size_t)n);
 	case ORBIT_KIND_INT32:
@@ -428,7 +395,7 @@ int orbit_value_decode(const orbit_payload *p, orbit_value *out)
 	out->kind = (orbit_kind)k;
 	switch (p->format) {
 	case ORBIT_FMT_UTF8:
-		if (k != ORBIT_KIND_STRING || !utf8_valid(p->data, p->len))
+		if (k != ORBIT_KIND_STRING || !orbit_utf8_valid(p->data, p->len))
 			rc = -EBADMSG;
 		else
 			rc = set_string(out, p->data, p->len);
@@ -474,7 +441,7 @@ static int check_value(const orbit_value *v, orbit_format f)
 	switch (v->kind) {
 	case ORBIT_KIND_STRING:
 		if ((!v->str && v->str_len) ||
-		    (v->str_len && !utf8_valid((const uint8_t *)v->str, v->str_len)))
+		    (v->str_len && !orbit_utf8_valid((const uint8_t *)v->str, v->str_len)))
 			return -EINVAL;
 		return 0;
 	case ORBIT_KIND_INT32:

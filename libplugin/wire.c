@@ -7,6 +7,7 @@
  * reads data that is known to be well formed and no longer than it claims.
  */
 #include "orbit/wire.h"
+#include "utf8.h"
 
 #include <avro.h>
 #include <errno.h>
@@ -217,40 +218,10 @@ int orbit_msg_kind_from_name(const char *message_type)
 /* Every Avro string here becomes a C string, a topic or an identifier that a
  * Python peer decodes as UTF-8: NUL and malformed UTF-8 are refused both
  * ways. */
+/* Strings on the wire: valid UTF-8 without NUL (a C string cannot carry it). */
 static bool text_ok(const uint8_t *s, size_t n)
 {
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		uint32_t cp, min;
-		size_t len;
-
-		if (c != 0 && c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			len = 2, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
+	return orbit_utf8_valid(s, n) && !memchr(s, 0, n);
 }
 
 static bool cstr_ok(const char *s)
