@@ -2,6 +2,7 @@
 # tests. Targets: all install check bench run clean. `make check SANITIZE=1`
 # builds everything with ASan+UBSan into build-san/.
 include config.mk
+.DEFAULT_GOAL := all
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS))
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS)) -lpthread -lm
@@ -32,6 +33,9 @@ INTEG_BINS := $(INTEG_SRCS:%.c=$(BUILD)/%)
 
 -include orbitd/build.mk
 -include plugins/build.mk
+-include orbitctl/build.mk
+-include mk/install.mk
+-include mk/man.mk
 
 DEMO := $(BUILD)/local_demo
 EXTRA_ALL += $(DEMO)

@@ -116,6 +116,9 @@ static int spawn_guardian(struct test_broker *b)
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
+		/* check kills the forked test's process group when a test
+		 * fails: the guardian must not be in it. */
+		setsid();
 		if (dup2(p[0], 0) < 0)
 			_exit(1);
 		close_range(1, ~0U, 0);

@@ -11,12 +11,17 @@
  *
  * Build plugins with -fPIC -shared -fvisibility=hidden -Wl,--no-undefined:
  * nothing here needs linking against liborbit; every service comes through the
- * orbit_host_api table. This header deliberately does not depend on libavro.
+ * orbit_host_api table (the liborbit functions types.h declares are not for
+ * plugins). This header deliberately does not depend on libavro.
  *
  * Threads: every hook, handler (except those of ORBIT_OP_BLOCKING operations)
  * and callback runs on orbitd's single event-loop thread and must not block.
  * A blocking operation's handler runs on a worker thread; from there it may
- * only call api->reply() on its own call, api->log() and api->post().
+ * only call api->reply(), api->input_json() and api->reply_json() on its own
+ * call, api->log() and api->post(). It can
+ * run while the loop thread calls reload() or other handlers: state they
+ * share needs the plugin's own locking. shutdown() runs only after every
+ * blocking call has returned.
  *
  * Ownership: the descriptor, operation table and every string in them are the
  * plugin's static data. Pointers the host passes to the plugin (config text,
@@ -190,15 +195,21 @@ typedef struct orbit_plugin_desc {
 	/* A reload gave a different config subtree (JSON). A failure keeps the
 	 * plugin running with its old config and is reported. */
 	int (*reload)(void *state, const char *config_json);
-	/* Last call: release everything. Connections are already closed. */
+	/* Last call: release everything. Connections are already closed, no
+	 * blocking call is running, timers and watches no longer fire but may
+	 * still be cancelled here; those left are freed after it returns. */
 	void (*shutdown)(void *state);
 } orbit_plugin_desc;
 
 #define ORBIT_PLUGIN_EXPORT __attribute__((visibility("default")))
 
 /* Define the exported descriptor from name, version, an array of
- * orbit_plugin_op and the four hooks (NULL for unused ones). */
+ * orbit_plugin_op (an array, not a pointer: its size gives the count) and the
+ * four hooks (NULL for unused ones). */
 #define ORBIT_PLUGIN_DEFINE(name_, version_, ops_, init_, start_, reload_, shutdown_) \
+	_Static_assert(!__builtin_types_compatible_p(__typeof__(ops_),                   \
+						     __typeof__(&(ops_)[0])),            \
+		       "ORBIT_PLUGIN_DEFINE needs the operation array itself");         \
 	ORBIT_PLUGIN_EXPORT const orbit_plugin_desc orbit_plugin_descriptor = {       \
 		.magic = ORBIT_PLUGIN_MAGIC,                                                \
 		.abi_major = ORBIT_PLUGIN_ABI_MAJOR,                                        \

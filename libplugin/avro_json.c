@@ -1,0 +1,1629 @@
+/* avro_json.c — payloads ⇄ JSON text, converted by the connection's schema
+ * (orbit/payload_json.h; DESIGN §3). Owned by the codec team.
+ *
+ * Both directions walk libavro's parsed schema (avro_schema_t) by hand rather
+ * than going through libavro's generic values: libavro's reader trusts length
+ * prefixes and block counts (ten random bytes can ask it for gigabytes or for
+ * an endless array of nulls), and its values know nothing of field defaults.
+ * The bytes written are the ones libavro and fastavro write: zigzag varints,
+ * little-endian floats, every array and map as a single block.
+ */
+#include "orbit/payload_json.h"
+#include "orbit/builtin.h"
+#include "utf8.h"
+
+#include <avro.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Nesting refused beyond this: recursive schemas can nest without consuming
+ * input, and the stack of a plugin's worker thread is the real limit. */
+#define DEPTH_MAX 512
+
+/* Array and map items that take no bytes (nulls, records of nulls) are the
+ * only ones the input length does not bound; a decode may emit this many. */
+#define EMPTY_ITEMS_MAX 65536
+
+/* Distinct schemas kept parsed; a process converts with a handful. */
+#define CACHE_SLOTS 16
+
+/* Longest "a.b[3]" location quoted in a reason. */
+#define PATH_LEN 160
+
+/* Values quoted in reasons only when shorter than this. */
+#define QUOTE_MAX 40
+
+/* --- growable buffer; allocation failure is sticky and checked once ------ */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put_mem(struct buf *b, const void *s, size_t n)
+{
+	if (b->oom || n == 0)
+		return;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 64;
+		char *p;
+
+		while (cap - b->len < n) {
+			if (cap > SIZE_MAX / 2) {
+				b->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void put_char(struct buf *b, char c)
+{
+	put_mem(b, &c, 1);
+}
+
+static void put_str(struct buf *b, const char *s)
+{
+	put_mem(b, s, strlen(s));
+}
+
+/* NUL-terminate b into *out (caller frees) unless rc or memory says no. */
+static int finish_text(struct buf *b, int rc, char **out)
+{
+	if (!rc) {
+		put_char(b, '\0');
+		if (b->oom)
+			rc = -ENOMEM;
+	}
+	if (rc) {
+		free(b->p);
+		return rc;
+	}
+	*out = b->p;
+	return 0;
+}
+
+/* Reasons for the caller: *why replaced by a malloc'd message, if asked. */
+static int say(char **why, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(char **why, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why)
+		return rc;
+	free(*why);
+	va_start(ap, fmt);
+	if (vasprintf(why, fmt, ap) < 0)
+		*why = NULL;
+	va_end(ap);
+	return rc;
+}
+
+/* --- JSON text out, as Python's json.dumps writes it ---------------------- */
+
+/* Next code point of text already known to be UTF-8 (validated or jansson's). */
+static uint32_t next_cp(const uint8_t *s, size_t n, size_t *i)
+{
+	uint32_t cp = s[*i];
+	size_t len = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
+
+	if (len > 1)
+		cp &= 0x3fu >> (len - 1);
+	for (size_t k = 1; k < len && *i + k < n; k++)
+		cp = cp << 6 | (s[*i + k] & 0x3f);
+	*i += len;
+	return cp;
+}
+
+/* ensure_ascii: output is plain ASCII whatever the terminal or log sink;
+ * upper-case hex like jansson's, so built-in values read the same. */
+static void put_escaped(struct buf *b, uint32_t cp)
+{
+	char tmp[24];
+
+	switch (cp) {
+	case '"':
+		put_str(b, "\\\"");
+		return;
+	case '\\':
+		put_str(b, "\\\\");
+		return;
+	case '\n':
+		put_str(b, "\\n");
+		return;
+	case '\r':
+		put_str(b, "\\r");
+		return;
+	case '\t':
+		put_str(b, "\\t");
+		return;
+	case '\b':
+		put_str(b, "\\b");
+		return;
+	case '\f':
+		put_str(b, "\\f");
+		return;
+	default:
+		break;
+	}
+	if (cp >= 0x20 && cp < 0x7f) {
+		put_char(b, (char)cp);
+		return;
+	}
+	if (cp > 0xffff) {
+		cp -= 0x10000;
+		snprintf(tmp, sizeof(tmp), "\\u%04X\\u%04X", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+	} else {
+		snprintf(tmp, sizeof(tmp), "\\u%04X", cp);
+	}
+	put_str(b, tmp);
+}
+
+/* s[0..n) as a JSON string: UTF-8 text, or one code point per byte for
+ * Avro bytes/fixed (Avro's own JSON encoding of bytes). */
+static void put_json_string(struct buf *b, const void *s, size_t n, bool bytes)
+{
+	const uint8_t *u = s;
+
+	put_char(b, '"');
+	for (size_t i = 0; i < n;)
+		put_escaped(b, bytes ? u[i++] : next_cp(u, n, &i));
+	put_char(b, '"');
+}
+
+static void put_int(struct buf *b, int64_t v)
+{
+	char tmp[24];
+
+	snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	put_str(b, tmp);
+}
+
+/* Python's repr (shared with the built-ins); JSON has no NaN or infinity. */
+static void put_double(struct buf *b, double x)
+{
+	orbit_value v = { .kind = ORBIT_KIND_FLOAT64, .f = x };
+	char *s;
+
+	if (!isfinite(x)) {
+		put_str(b, "null");
+		return;
+	}
+	s = orbit_value_to_json(&v);
+	if (!s) {
+		b->oom = true;
+		return;
+	}
+	put_str(b, s);
+	free(s);
+}
+
+/* The shortest decimal that reads back as the same float, so 0.1f shows as
+ * 0.1 rather than the double 0.10000000149011612. */
+static void put_float(struct buf *b, float f)
+{
+	char tmp[32];
+
+	if (!isfinite(f)) {
+		put_str(b, "null");
+		return;
+	}
+	for (int prec = 0; prec < 9; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec, (double)f);
+		if ((float)strtod(tmp, NULL) == f)
+			break;
+	}
+	put_double(b, strtod(tmp, NULL));
+}
+
+/* A parsed JSON value back to compact text (the "json" payload format). */
+static void put_json(struct buf *b, json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		put_char(b, '{');
+		json_object_foreach(j, key, v) {
+			if (i++)
+				put_char(b, ',');
+			put_json_string(b, key, strlen(key), false);
+			put_char(b, ':');
+			put_json(b, v);
+		}
+		put_char(b, '}');
+		break;
+	case JSON_ARRAY:
+		put_char(b, '[');
+		json_array_foreach(j, i, v) {
+			if (i)
+				put_char(b, ',');
+			put_json(b, v);
+		}
+		put_char(b, ']');
+		break;
+	case JSON_STRING:
+		put_json_string(b, json_string_value(j), json_string_length(j), false);
+		break;
+	case JSON_INTEGER:
+		put_int(b, json_integer_value(j));
+		break;
+	case JSON_REAL:
+		put_double(b, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		put_str(b, "true");
+		break;
+	case JSON_FALSE:
+		put_str(b, "false");
+		break;
+	default:
+		put_str(b, "null");
+		break;
+	}
+}
+
+static int parse_json(const char *text, json_t **out, char **why)
+{
+	json_error_t err;
+
+	/* Duplicate keys would silently drop a value the user typed. */
+	*out = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);
+	if (*out)
+		return 0;
+	if (json_error_code(&err) == json_error_out_of_memory)
+		return -ENOMEM;
+	return say(why, -EINVAL, "not valid JSON: %s (line %d, column %d)", err.text, err.line,
+		   err.column);
+}
+
+static const char *json_kind(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+/* --- parsed schemas, cached ------------------------------------------------ */
+
+/* libavro drops "default"; the JSON of each record's fields is kept beside
+ * the parsed schema to find them. */
+struct rec_def {
+	avro_schema_t rec;
+	json_t *fields;
+};
+
+struct schema {
+	char *text;
+	size_t len;
+	avro_schema_t avro;
+	json_t *json;
+	struct rec_def *recs;
+	size_t n_recs;
+	unsigned refs;       /* users, under cache_lock */
+	unsigned long used;  /* LRU clock, under cache_lock */
+	bool cached;         /* in cache[], under cache_lock */
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct schema *cache[CACHE_SLOTS];
+static unsigned long cache_clock;
+
+static void schema_free(struct schema *s)
+{
+	if (!s)
+		return;
+	if (s->avro)
+		avro_schema_decref(s->avro);
+	json_decref(s->json);
+	free(s->recs);
+	free(s->text);
+	free(s);
+}
+
+/* libavro builds its tree from the same JSON in the same order, so the two
+ * are walked side by side; named references are defined elsewhere. */
+static int collect_records(struct schema *s, avro_schema_t sc, json_t *j)
+{
+	int rc = 0;
+
+	switch (avro_typeof(sc)) {
+	case AVRO_RECORD: {
+		json_t *fields = json_object_get(j, "fields");
+		struct rec_def *r = realloc(s->recs, (s->n_recs + 1) * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		s->recs = r;
+		s->recs[s->n_recs++] = (struct rec_def){ sc, fields };
+		for (size_t i = 0; !rc && i < avro_schema_record_size(sc); i++)
+			rc = collect_records(s, avro_schema_record_field_get_by_index(sc, (int)i),
+					     json_object_get(json_array_get(fields, i), "type"));
+		return rc;
+	}
+	case AVRO_ARRAY:
+		return collect_records(s, avro_schema_array_items(sc), json_object_get(j, "items"));
+	case AVRO_MAP:
+		return collect_records(s, avro_schema_map_values(sc), json_object_get(j, "values"));
+	case AVRO_UNION:
+		for (size_t i = 0; !rc && i < avro_schema_union_size(sc); i++)
+			rc = collect_records(s, avro_schema_union_branch(sc, (int)i),
+					     json_array_get(j, i));
+		return rc;
+	default:
+		return 0;
+	}
+}
+
+static int schema_new(const char *text, size_t len, struct schema **out, char **why)
+{
+	struct schema *s = calloc(1, sizeof(*s));
+	json_error_t err;
+	int rc;
+
+	if (!s || !(s->text = malloc(len + 1))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(s->text, text, len + 1);
+	s->len = len;
+	if (avro_schema_from_json_length(text, len, &s->avro)) {
+		s->avro = NULL;
+		rc = say(why, -EINVAL, "not an Avro schema: %s", avro_strerror());
+		goto out;
+	}
+	/* libavro parsed it, so only memory can fail here. */
+	s->json = json_loadb(text, len, JSON_DECODE_ANY, &err);
+	rc = s->json ? collect_records(s, s->avro, s->json) : -ENOMEM;
+out:
+	if (rc) {
+		schema_free(s);
+		s = NULL;
+	}
+	*out = s;
+	return rc;
+}
+
+static struct schema *cache_find(const char *text, size_t len)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (cache[i] && cache[i]->len == len && memcmp(cache[i]->text, text, len) == 0)
+			return cache[i];
+	return NULL;
+}
+
+/* The parsed form of a schema text, shared: release with schema_put().
+ * Returns 0, -EINVAL (why says why) or -ENOMEM. */
+static int schema_get(const char *text, struct schema **out, char **why)
+{
+	size_t len, slot = 0;
+	struct schema *s, *other, *drop = NULL;
+	int rc;
+
+	if (!text)
+		return say(why, -EINVAL, "no schema");
+	len = strlen(text);
+	pthread_mutex_lock(&cache_lock);
+	s = cache_find(text, len);
+	if (s) {
+		s->refs++;
+		s->used = ++cache_clock;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	if (s)
+		goto out;
+
+	/* Parse outside the lock; another thread may have beaten us to it. */
+	rc = schema_new(text, len, &s, why);
+	if (rc)
+		return rc;
+	s->refs = 1;
+	pthread_mutex_lock(&cache_lock);
+	other = cache_find(text, len);
+	if (other) {
+		other->refs++;
+		drop = s;
+		s = other;
+	} else {
+		for (size_t i = 0; i < CACHE_SLOTS; i++) {
+			if (!cache[i]) {
+				slot = i;
+				break;
+			}
+			if (cache[i]->used < cache[slot]->used)
+				slot = i;
+		}
+		/* An evicted schema still in use is freed by its last user. */
+		if (cache[slot]) {
+			cache[slot]->cached = false;
+			if (!cache[slot]->refs)
+				drop = cache[slot];
+		}
+		cache[slot] = s;
+		s->cached = true;
+	}
+	s->used = ++cache_clock;
+	pthread_mutex_unlock(&cache_lock);
+	schema_free(drop);
+out:
+	*out = s;
+	return 0;
+}
+
+static void schema_put(struct schema *s)
+{
+	bool last;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&cache_lock);
+	last = --s->refs == 0 && !s->cached;
+	pthread_mutex_unlock(&cache_lock);
+	if (last)
+		schema_free(s);
+}
+
+static json_t *field_default(const struct schema *s, avro_schema_t rec, size_t idx)
+{
+	const char *name = avro_schema_record_field_name(rec, (int)idx);
+
+	for (size_t i = 0; i < s->n_recs; i++) {
+		json_t *f;
+		size_t k;
+
+		if (s->recs[i].rec != rec)
+			continue;
+		json_array_foreach(s->recs[i].fields, k, f) {
+			const char *fname = json_string_value(json_object_get(f, "name"));
+
+			if (fname && strcmp(fname, name) == 0)
+				return json_object_get(f, "default");
+		}
+	}
+	return NULL;
+}
+
+/* Named types by their name; anything else by the root's "name" key, which
+ * dataclasses-avroschema puts on arrays too. */
+static const char *root_name(const struct schema *s)
+{
+	switch (avro_typeof(s->avro)) {
+	case AVRO_RECORD:
+	case AVRO_ENUM:
+	case AVRO_FIXED:
+		return avro_schema_name(s->avro);
+	default:
+		return json_string_value(json_object_get(s->json, "name"));
+	}
+}
+
+static const char *type_name(avro_schema_t sc)
+{
+	switch (avro_typeof(sc)) {
+	case AVRO_STRING:
+		return "string";
+	case AVRO_BYTES:
+		return "bytes";
+	case AVRO_INT32:
+		return "int";
+	case AVRO_INT64:
+		return "long";
+	case AVRO_FLOAT:
+		return "float";
+	case AVRO_DOUBLE:
+		return "double";
+	case AVRO_BOOLEAN:
+		return "boolean";
+	case AVRO_NULL:
+		return "null";
+	case AVRO_ARRAY:
+		return "array";
+	case AVRO_MAP:
+		return "map";
+	case AVRO_UNION:
+		return "union";
+	case AVRO_RECORD:
+	case AVRO_ENUM:
+	case AVRO_FIXED:
+		return avro_schema_name(sc);
+	case AVRO_LINK:
+		return type_name(avro_schema_link_target(sc));
+	default:
+		return "?";
+	}
+}
+
+/* --- Avro binary → JSON text ---------------------------------------------- */
+
+struct dec {
+	const uint8_t *p, *end;
+	struct buf *out;
+	size_t empty_items;
+	int depth;
+};
+
+static size_t remaining(const struct dec *d)
+{
+	return (size_t)(d->end - d->p);
+}
+
+static int get_long(struct dec *d, int64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 10; i++) {
+		uint8_t b;
+
+		if (d->p == d->end)
+			return -EBADMSG;
+		b = *d->p++;
+		/* The 10th byte holds bit 63 only; more would overflow. */
+		if (i == 9 && b > 1)
+			return -EBADMSG;
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*out = (int64_t)((v >> 1) ^ (0 - (v & 1)));
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+/* A length-prefixed body that fits in what is left. */
+static int get_body(struct dec *d, const uint8_t **body, size_t *len)
+{
+	int64_t n;
+	int rc = get_long(d, &n);
+
+	if (rc)
+		return rc;
+	if (n < 0 || (uint64_t)n > remaining(d))
+		return -EBADMSG;
+	*body = d->p;
+	*len = (size_t)n;
+	d->p += n;
+	return 0;
+}
+
+static int get_le(struct dec *d, size_t n, uint64_t *bits)
+{
+	if (remaining(d) < n)
+		return -EBADMSG;
+	*bits = 0;
+	for (size_t i = n; i-- > 0;)
+		*bits = *bits << 8 | d->p[i];
+	d->p += n;
+	return 0;
+}
+
+static int dec_value(struct dec *d, avro_schema_t sc);
+
+static int dec_blocks(struct dec *d, avro_schema_t items, bool is_map)
+{
+	size_t n = 0;
+	int rc;
+
+	put_char(d->out, is_map ? '{' : '[');
+	for (;;) {
+		const uint8_t *start = NULL;
+		int64_t count, size = 0;
+
+		rc = get_long(d, &count);
+		if (rc)
+			return rc;
+		if (count == 0)
+			break;
+		if (count < 0) {
+			/* Negative count: the block's byte size follows (Avro spec). */
+			if (count == INT64_MIN)
+				return -EBADMSG;
+			count = -count;
+			rc = get_long(d, &size);
+			if (rc)
+				return rc;
+			if (size < 0 || (uint64_t)size > remaining(d))
+				return -EBADMSG;
+			start = d->p;
+		}
+		for (int64_t i = 0; i < count; i++) {
+			const uint8_t *before = d->p, *key;
+			size_t klen;
+
+			if (d->out->oom)
+				return -ENOMEM;
+			if (n++)
+				put_str(d->out, ", ");
+			if (is_map) {
+				rc = get_body(d, &key, &klen);
+				if (rc)
+					return rc;
+				if (!orbit_utf8_valid(key, klen))
+					return -EBADMSG;
+				put_json_string(d->out, key, klen, false);
+				put_str(d->out, ": ");
+			}
+			rc = dec_value(d, items);
+			if (rc)
+				return rc;
+			if (d->p == before && ++d->empty_items > EMPTY_ITEMS_MAX)
+				return -EBADMSG;
+		}
+		if (start && d->p - start != size)
+			return -EBADMSG;
+	}
+	put_char(d->out, is_map ? '}' : ']');
+	return 0;
+}
+
+static int dec_record(struct dec *d, avro_schema_t sc)
+{
+	int rc = 0;
+
+	put_char(d->out, '{');
+	for (size_t i = 0; !rc && i < avro_schema_record_size(sc); i++) {
+		const char *name = avro_schema_record_field_name(sc, (int)i);
+
+		if (i)
+			put_str(d->out, ", ");
+		put_json_string(d->out, name, strlen(name), false);
+		put_str(d->out, ": ");
+		rc = dec_value(d, avro_schema_record_field_get_by_index(sc, (int)i));
+	}
+	put_char(d->out, '}');
+	return rc;
+}
+
+static int dec_value(struct dec *d, avro_schema_t sc)
+{
+	const uint8_t *body;
+	const char *sym;
+	uint64_t bits;
+	int64_t v;
+	size_t len;
+	float f;
+	double x;
+	int rc = 0;
+
+	if (++d->depth > DEPTH_MAX) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	switch (avro_typeof(sc)) {
+	case AVRO_NULL:
+		put_str(d->out, "null");
+		break;
+	case AVRO_BOOLEAN:
+		if (!remaining(d) || *d->p > 1) {
+			rc = -EBADMSG;
+			break;
+		}
+		put_str(d->out, *d->p++ ? "true" : "false");
+		break;
+	case AVRO_INT32:
+	case AVRO_INT64:
+		rc = get_long(d, &v);
+		if (!rc && avro_typeof(sc) == AVRO_INT32 && (v < INT32_MIN || v > INT32_MAX))
+			rc = -EBADMSG;
+		if (!rc)
+			put_int(d->out, v);
+		break;
+	case AVRO_FLOAT:
+		rc = get_le(d, 4, &bits);
+		if (!rc) {
+			uint32_t b32 = (uint32_t)bits;
+
+			memcpy(&f, &b32, sizeof(f));
+			put_float(d->out, f);
+		}
+		break;
+	case AVRO_DOUBLE:
+		rc = get_le(d, 8, &bits);
+		if (!rc) {
+			memcpy(&x, &bits, sizeof(x));
+			put_double(d->out, x);
+		}
+		break;
+	case AVRO_BYTES:
+	case AVRO_STRING:
+		rc = get_body(d, &body, &len);
+		if (!rc && avro_typeof(sc) == AVRO_STRING && !orbit_utf8_valid(body, len))
+			rc = -EBADMSG;
+		if (!rc)
+			put_json_string(d->out, body, len, avro_typeof(sc) == AVRO_BYTES);
+		break;
+	case AVRO_FIXED:
+		v = avro_schema_fixed_size(sc);
+		if (v < 0 || (uint64_t)v > remaining(d)) {
+			rc = -EBADMSG;
+			break;
+		}
+		put_json_string(d->out, d->p, (size_t)v, true);
+		d->p += v;
+		break;
+	case AVRO_ENUM:
+		rc = get_long(d, &v);
+		if (!rc && (v < 0 || v >= avro_schema_enum_number_of_symbols(sc)))
+			rc = -EBADMSG;
+		if (!rc) {
+			sym = avro_schema_enum_get(sc, (int)v);
+			put_json_string(d->out, sym, strlen(sym), false);
+		}
+		break;
+	case AVRO_RECORD:
+		rc = dec_record(d, sc);
+		break;
+	case AVRO_ARRAY:
+		rc = dec_blocks(d, avro_schema_array_items(sc), false);
+		break;
+	case AVRO_MAP:
+		rc = dec_blocks(d, avro_schema_map_values(sc), true);
+		break;
+	case AVRO_UNION:
+		rc = get_long(d, &v);
+		if (!rc && (v < 0 || (uint64_t)v >= avro_schema_union_size(sc)))
+			rc = -EBADMSG;
+		if (!rc)
+			rc = dec_value(d, avro_schema_union_branch(sc, (int)v));
+		break;
+	case AVRO_LINK:
+		rc = dec_value(d, avro_schema_link_target(sc));
+		break;
+	default:
+		rc = -EBADMSG;
+		break;
+	}
+out:
+	d->depth--;
+	return rc;
+}
+
+static int decode(const struct schema *s, const uint8_t *data, size_t len, char **json)
+{
+	static const uint8_t none[1];
+	struct buf out = { 0 };
+	struct dec d = { .p = data ? data : none, .out = &out };
+	int rc;
+
+	d.end = d.p + len;
+	rc = dec_value(&d, s->avro);
+	if (!rc && d.p != d.end)
+		rc = -EBADMSG;
+	if (out.oom)
+		rc = -ENOMEM;
+	return finish_text(&out, rc, json);
+}
+
+/* --- JSON → Avro binary ---------------------------------------------------- */
+
+struct enc {
+	struct buf *out;
+	const struct schema *s;
+	char *why;
+	int depth;
+	size_t path_len;
+	char path[PATH_LEN];
+};
+
+static void put_long(struct buf *b, int64_t v)
+{
+	uint64_t n = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+	uint8_t tmp[10];
+	size_t i = 0;
+
+	while (n & ~(uint64_t)0x7f) {
+		tmp[i++] = (uint8_t)((n & 0x7f) | 0x80);
+		n >>= 7;
+	}
+	tmp[i++] = (uint8_t)n;
+	put_mem(b, tmp, i);
+}
+
+static void put_le(struct buf *b, uint64_t bits, size_t n)
+{
+	uint8_t tmp[8];
+
+	for (size_t i = 0; i < n; i++, bits >>= 8)
+		tmp[i] = (uint8_t)bits;
+	put_mem(b, tmp, n);
+}
+
+/* Cut on a character boundary: reasons travel inside JSON strings. */
+static void path_append(struct enc *e, const char *s)
+{
+	size_t room = sizeof(e->path) - 1 - e->path_len, n = strlen(s);
+
+	if (n > room) {
+		n = room;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(e->path + e->path_len, s, n);
+	e->path_len += n;
+	e->path[e->path_len] = '\0';
+}
+
+/* Extend the location by pre+name+post; returns the length to pop back to. */
+static size_t push(struct enc *e, const char *pre, const char *name, const char *post)
+{
+	size_t old = e->path_len;
+
+	path_append(e, pre);
+	path_append(e, name);
+	path_append(e, post);
+	return old;
+}
+
+static void pop(struct enc *e, size_t old)
+{
+	e->path_len = old;
+	e->path[old] = '\0';
+}
+
+static int fail(struct enc *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct enc *e, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	free(e->why);
+	e->why = msg;
+	if (!e->path_len)
+		return -EINVAL;
+	n = asprintf(&e->why, "%s: %s", e->path, msg);
+	free(msg);
+	if (n < 0) {
+		e->why = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+static int expected(struct enc *e, const char *what, const json_t *j)
+{
+	return fail(e, "expected %s, got %s", what, json_kind(j));
+}
+
+static int enc_value(struct enc *e, avro_schema_t sc, json_t *j, bool dflt);
+
+static int enc_int(struct enc *e, bool is_int, const json_t *j)
+{
+	json_int_t v;
+
+	if (!json_is_integer(j))
+		return expected(e, "an integer", j);
+	v = json_integer_value(j);
+	if (is_int && (v < INT32_MIN || v > INT32_MAX))
+		return fail(e, "integer %" JSON_INTEGER_FORMAT " out of int range "
+			    "(-2147483648..2147483647)", v);
+	put_long(e->out, v);
+	return 0;
+}
+
+static int enc_real(struct enc *e, bool is_float, const json_t *j)
+{
+	double x;
+
+	if (!json_is_number(j))
+		return expected(e, "a number", j);
+	x = json_number_value(j);
+	if (is_float) {
+		float f = (float)x;
+		uint32_t bits;
+
+		if (isinf(f) && !isinf(x))
+			return fail(e, "number %g out of float range", x);
+		memcpy(&bits, &f, sizeof(bits));
+		put_le(e->out, bits, 4);
+	} else {
+		uint64_t bits;
+
+		memcpy(&bits, &x, sizeof(bits));
+		put_le(e->out, bits, 8);
+	}
+	return 0;
+}
+
+/* bytes and fixed: a string of code points U+0000..U+00FF, one per byte. */
+static int enc_bytes(struct enc *e, avro_schema_t sc, const json_t *j)
+{
+	const uint8_t *s;
+	size_t n, count = 0;
+
+	if (!json_is_string(j))
+		return expected(e, "a string of bytes", j);
+	s = (const uint8_t *)json_string_value(j);
+	n = json_string_length(j);
+	for (size_t i = 0; i < n; count++) {
+		uint32_t cp = next_cp(s, n, &i);
+
+		if (cp > 0xff)
+			return fail(e, "character U+%04" PRIX32 " is not a byte (bytes are written "
+				    "as characters U+0000..U+00FF)", cp);
+	}
+	if (avro_typeof(sc) == AVRO_FIXED) {
+		int64_t size = avro_schema_fixed_size(sc);
+
+		if (size < 0 || (uint64_t)size != count)
+			return fail(e, "expected %" PRId64 " bytes for fixed %s, got %zu", size,
+				    avro_schema_name(sc), count);
+	} else {
+		put_long(e->out, (int64_t)count);
+	}
+	for (size_t i = 0; i < n;)
+		put_char(e->out, (char)next_cp(s, n, &i));
+	return 0;
+}
+
+static int enc_enum(struct enc *e, avro_schema_t sc, const json_t *j)
+{
+	int n = avro_schema_enum_number_of_symbols(sc);
+	const char *s = json_string_value(j);
+	struct buf list = { 0 };
+	int rc;
+
+	if (!json_is_string(j))
+		return expected(e, "a string (a symbol)", j);
+	/* A symbol never holds NUL; a string that does matches none. */
+	for (int i = 0; i < n && strlen(s) == json_string_length(j); i++) {
+		if (strcmp(avro_schema_enum_get(sc, i), s) == 0) {
+			put_long(e->out, i);
+			return 0;
+		}
+	}
+	for (int i = 0; i < n && i < 10; i++) {
+		put_str(&list, i ? ", " : "");
+		put_str(&list, avro_schema_enum_get(sc, i));
+	}
+	put_str(&list, n > 10 ? ", ...)" : ")");
+	put_char(&list, '\0');
+	if (list.oom)
+		rc = -ENOMEM;
+	else if (json_string_length(j) < QUOTE_MAX && strlen(s) == json_string_length(j))
+		rc = fail(e, "'%s' is not a symbol of enum %s (%s", s, avro_schema_name(sc), list.p);
+	else
+		rc = fail(e, "not a symbol of enum %s (%s", avro_schema_name(sc), list.p);
+	free(list.p);
+	return rc;
+}
+
+static bool has_field(avro_schema_t sc, const char *key)
+{
+	for (size_t i = 0; i < avro_schema_record_size(sc); i++)
+		if (strcmp(avro_schema_record_field_name(sc, (int)i), key) == 0)
+			return true;
+	return false;
+}
+
+static int enc_record(struct enc *e, avro_schema_t sc, json_t *j)
+{
+	const char *key;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(j))
+		return fail(e, "expected an object for record %s, got %s", avro_schema_name(sc),
+			    json_kind(j));
+	for (size_t i = 0; i < avro_schema_record_size(sc); i++) {
+		const char *name = avro_schema_record_field_name(sc, (int)i);
+		bool dflt = false;
+		size_t old;
+
+		v = json_object_get(j, name);
+		if (!v) {
+			v = field_default(e->s, sc, i);
+			if (!v)
+				return fail(e, "field '%s' missing", name);
+			dflt = true;
+		}
+		old = push(e, e->path_len ? "." : "", name, "");
+		rc = enc_value(e, avro_schema_record_field_get_by_index(sc, (int)i), v, dflt);
+		pop(e, old);
+		if (rc == -EINVAL && dflt)
+			return fail(e, "field '%s' missing and its default does not fit its type",
+				    name);
+		if (rc)
+			return rc;
+	}
+	json_object_foreach(j, key, v)
+		if (!has_field(sc, key))
+			return fail(e, "unknown field '%s' (not in record %s)", key,
+				    avro_schema_name(sc));
+	return 0;
+}
+
+static int enc_array(struct enc *e, avro_schema_t items, json_t *j)
+{
+	size_t i;
+	json_t *v;
+	int rc;
+
+	if (!json_is_array(j))
+		return expected(e, "an array", j);
+	if (json_array_size(j))
+		put_long(e->out, (int64_t)json_array_size(j));
+	json_array_foreach(j, i, v) {
+		char idx[32];
+		size_t old;
+
+		snprintf(idx, sizeof(idx), "[%zu]", i);
+		old = push(e, "", idx, "");
+		rc = enc_value(e, items, v, false);
+		pop(e, old);
+		if (rc)
+			return rc;
+	}
+	put_long(e->out, 0);
+	return 0;
+}
+
+static int enc_map(struct enc *e, avro_schema_t values, json_t *j)
+{
+	const char *key;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(j))
+		return expected(e, "an object (a map)", j);
+	if (json_object_size(j))
+		put_long(e->out, (int64_t)json_object_size(j));
+	json_object_foreach(j, key, v) {
+		size_t klen = strlen(key), old;
+
+		put_long(e->out, (int64_t)klen);
+		put_mem(e->out, key, klen);
+		old = push(e, "[\"", key, "\"]");
+		rc = enc_value(e, values, v, false);
+		pop(e, old);
+		if (rc)
+			return rc;
+	}
+	put_long(e->out, 0);
+	return 0;
+}
+
+/* Could this JSON value be of that type at all? Picks the union branches
+ * worth trying, and the one whose complaint is worth reporting. */
+static bool kind_fits(avro_schema_t sc, const json_t *j)
+{
+	switch (avro_typeof(sc)) {
+	case AVRO_NULL:
+		return json_is_null(j);
+	case AVRO_BOOLEAN:
+		return json_is_boolean(j);
+	case AVRO_INT32:
+	case AVRO_INT64:
+		return json_is_integer(j);
+	case AVRO_FLOAT:
+	case AVRO_DOUBLE:
+		return json_is_number(j);
+	case AVRO_STRING:
+	case AVRO_BYTES:
+	case AVRO_ENUM:
+	case AVRO_FIXED:
+		return json_is_string(j);
+	case AVRO_RECORD:
+	case AVRO_MAP:
+		return json_is_object(j);
+	case AVRO_ARRAY:
+		return json_is_array(j);
+	case AVRO_LINK:
+		return kind_fits(avro_schema_link_target(sc), j);
+	default:
+		return true;
+	}
+}
+
+/* Avro's JSON encoding tags a union value with its branch: {"int": 3}. */
+static bool branch_named(avro_schema_t sc, const char *key)
+{
+	const char *name, *ns;
+	size_t nslen;
+
+	if (avro_typeof(sc) == AVRO_LINK)
+		sc = avro_schema_link_target(sc);
+	name = type_name(sc);
+	if (strcmp(name, key) == 0)
+		return true;
+	if (avro_typeof(sc) != AVRO_RECORD && avro_typeof(sc) != AVRO_ENUM &&
+	    avro_typeof(sc) != AVRO_FIXED)
+		return false;
+	ns = avro_schema_namespace(sc);
+	nslen = ns ? strlen(ns) : 0;
+	return nslen && strncmp(key, ns, nslen) == 0 && key[nslen] == '.' &&
+	       strcmp(key + nslen + 1, name) == 0;
+}
+
+static int try_branch(struct enc *e, avro_schema_t sc, size_t i, json_t *j, bool dflt)
+{
+	size_t mark = e->out->len;
+	int rc;
+
+	put_long(e->out, (int64_t)i);
+	rc = enc_value(e, avro_schema_union_branch(sc, (int)i), j, dflt);
+	if (rc)
+		e->out->len = mark;
+	return rc;
+}
+
+static int enc_union(struct enc *e, avro_schema_t sc, json_t *j, bool dflt)
+{
+	size_t n = avro_schema_union_size(sc), fits = 0;
+	struct buf list = { 0 };
+	char *reason = NULL;
+	int rc;
+
+	/* Avro: a field's default is a value of the union's first branch. */
+	if (dflt && n) {
+		rc = try_branch(e, sc, 0, j, true);
+		if (rc != -EINVAL)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!kind_fits(avro_schema_union_branch(sc, (int)i), j))
+			continue;
+		rc = try_branch(e, sc, i, j, false);
+		if (rc != -EINVAL)
+			goto out;
+		if (fits++ == 0) {
+			reason = e->why;
+			e->why = NULL;
+		}
+	}
+	if (json_is_object(j) && json_object_size(j) == 1) {
+		void *it = json_object_iter(j);
+		const char *key = json_object_iter_key(it);
+
+		for (size_t i = 0; i < n; i++) {
+			if (branch_named(avro_schema_union_branch(sc, (int)i), key)) {
+				rc = try_branch(e, sc, i, json_object_iter_value(it), false);
+				goto out;
+			}
+		}
+	}
+	if (fits == 1) {
+		/* Only one branch could take this kind of value: its complaint. */
+		free(e->why);
+		e->why = reason;
+		reason = NULL;
+		rc = -EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		put_str(&list, i ? ", " : "[");
+		put_str(&list, type_name(avro_schema_union_branch(sc, (int)i)));
+	}
+	put_str(&list, "]");
+	put_char(&list, '\0');
+	rc = list.oom ? -ENOMEM
+		      : fail(e, "no branch of union %s accepts %s", list.p, json_kind(j));
+out:
+	free(list.p);
+	free(reason);
+	return rc;
+}
+
+static int enc_value(struct enc *e, avro_schema_t sc, json_t *j, bool dflt)
+{
+	int rc;
+
+	if (e->depth >= DEPTH_MAX)
+		return fail(e, "nested deeper than %d levels", DEPTH_MAX);
+	e->depth++;
+	switch (avro_typeof(sc)) {
+	case AVRO_NULL:
+		rc = json_is_null(j) ? 0 : expected(e, "null", j);
+		break;
+	case AVRO_BOOLEAN:
+		rc = json_is_boolean(j) ? 0 : expected(e, "true or false", j);
+		if (!rc)
+			put_char(e->out, json_is_true(j) ? 1 : 0);
+		break;
+	case AVRO_INT32:
+	case AVRO_INT64:
+		rc = enc_int(e, avro_typeof(sc) == AVRO_INT32, j);
+		break;
+	case AVRO_FLOAT:
+	case AVRO_DOUBLE:
+		rc = enc_real(e, avro_typeof(sc) == AVRO_FLOAT, j);
+		break;
+	case AVRO_STRING:
+		rc = json_is_string(j) ? 0 : expected(e, "a string", j);
+		if (!rc) {
+			put_long(e->out, (int64_t)json_string_length(j));
+			put_mem(e->out, json_string_value(j), json_string_length(j));
+		}
+		break;
+	case AVRO_BYTES:
+	case AVRO_FIXED:
+		rc = enc_bytes(e, sc, j);
+		break;
+	case AVRO_ENUM:
+		rc = enc_enum(e, sc, j);
+		break;
+	case AVRO_RECORD:
+		rc = enc_record(e, sc, j);
+		break;
+	case AVRO_ARRAY:
+		rc = enc_array(e, avro_schema_array_items(sc), j);
+		break;
+	case AVRO_MAP:
+		rc = enc_map(e, avro_schema_map_values(sc), j);
+		break;
+	case AVRO_UNION:
+		rc = enc_union(e, sc, j, dflt);
+		break;
+	case AVRO_LINK:
+		rc = enc_value(e, avro_schema_link_target(sc), j, dflt);
+		break;
+	default:
+		rc = fail(e, "unsupported Avro type");
+		break;
+	}
+	e->depth--;
+	return rc;
+}
+
+/* j as s into out (appended); on -EINVAL *why (if why) gets the reason. */
+static int encode(const struct schema *s, json_t *j, struct buf *out, char **why)
+{
+	struct enc e = { .out = out, .s = s };
+	int rc = enc_value(&e, s->avro, j, false);
+
+	if (out->oom)
+		rc = -ENOMEM;
+	if (rc == -EINVAL && why) {
+		free(*why);
+		*why = e.why;
+		e.why = NULL;
+	}
+	free(e.why);
+	return rc;
+}
+
+/* --- public API ------------------------------------------------------------ */
+
+int orbit_avro_schema_check(const char *schema_json, char **why)
+{
+	struct schema *s = NULL;
+	int rc;
+
+	if (why)
+		*why = NULL;
+	if (!schema_json)
+		return say(why, -EINVAL, "no schema");
+	rc = schema_get(schema_json, &s, why);
+	schema_put(s);
+	return rc;
+}
+
+int orbit_avro_to_json(const char *schema_json, const uint8_t *data, size_t len, char **json)
+{
+	struct schema *s = NULL;
+	int rc;
+
+	if (!json)
+		return -EINVAL;
+	*json = NULL;
+	if (!schema_json || (!data && len))
+		return -EINVAL;
+	rc = schema_get(schema_json, &s, NULL);
+	if (!rc)
+		rc = decode(s, data, len, json);
+	schema_put(s);
+	return rc;
+}
+
+int orbit_avro_from_json(const char *schema_json, const char *json, uint8_t **data, size_t *len,
+			 char **why)
+{
+	struct schema *s = NULL;
+	struct buf out = { 0 };
+	json_t *j = NULL;
+	int rc;
+
+	if (why)
+		*why = NULL;
+	if (!data || !len)
+		return -EINVAL;
+	*data = NULL;
+	*len = 0;
+	if (!schema_json || !json) {
+		rc = say(why, -EINVAL, "no schema or no JSON text");
+		goto out;
+	}
+	rc = schema_get(schema_json, &s, why);
+	if (!rc)
+		rc = parse_json(json, &j, why);
+	if (!rc)
+		rc = encode(s, j, &out, why);
+	if (!rc && out.len) {
+		*data = (uint8_t *)out.p;
+		*len = out.len;
+		out.p = NULL;
+	}
+out:
+	free(out.p);
+	json_decref(j);
+	schema_put(s);
+	return rc;
+}
+
+/* Decode with spec's schemas, those named like the message first. */
+static int avro_by_spec(const orbit_payload *p, const orbit_spec *spec, char **json)
+{
+	for (int pass = 0; spec && pass < 2; pass++) {
+		for (size_t i = 0; i < spec->n_schemas; i++) {
+			struct schema *s;
+			const char *name;
+			bool named;
+			int rc = schema_get(spec->schemas[i], &s, NULL);
+
+			if (rc == -ENOMEM)
+				return rc;
+			if (rc)
+				continue;
+			name = root_name(s);
+			named = name && p->message_type && strcmp(name, p->message_type) == 0;
+			rc = named == (pass == 0) ? decode(s, p->data, p->len, json) : -EBADMSG;
+			schema_put(s);
+			if (rc == 0 || rc == -ENOMEM)
+				return rc;
+		}
+	}
+	return -EBADMSG;
+}
+
+int orbit_payload_to_json(const orbit_payload *p, const orbit_spec *spec, char **json)
+{
+	struct buf out = { 0 };
+	orbit_value v;
+	json_error_t err;
+	json_t *j;
+	int rc;
+
+	if (!json)
+		return -EINVAL;
+	*json = NULL;
+	if (!p || (!p->data && p->len))
+		return -EINVAL;
+	/* NONE and the built-in classes, in every format Python accepts. */
+	rc = orbit_value_decode(p, &v);
+	if (rc == 0) {
+		*json = orbit_value_to_json(&v);
+		orbit_value_clear(&v);
+		return *json ? 0 : errno == ENOMEM ? -ENOMEM : -EBADMSG;
+	}
+	if (rc != -ENOTSUP)
+		return rc;
+	switch (p->format) {
+	case ORBIT_FMT_JSON:
+		/* Handed on as a C string: a NUL byte would cut it short. */
+		if (p->len && memchr(p->data, 0, p->len))
+			return -EBADMSG;
+		j = json_loadb((const char *)p->data, p->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+		if (!j)
+			return json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
+		json_decref(j);
+		put_mem(&out, p->data, p->len);
+		break;
+	case ORBIT_FMT_UTF8:
+		if (!orbit_utf8_valid(p->data, p->len))
+			return -EBADMSG;
+		put_json_string(&out, p->data, p->len, false);
+		break;
+	case ORBIT_FMT_BYTES:
+		put_str(&out, "{\"bytes_hex\": \"");
+		for (size_t i = 0; i < p->len; i++) {
+			char hex[3];
+
+			snprintf(hex, sizeof(hex), "%02x", p->data[i]);
+			put_mem(&out, hex, 2);
+		}
+		put_str(&out, "\"}");
+		break;
+	case ORBIT_FMT_AVRO:
+		return avro_by_spec(p, spec, json);
+	default:
+		return -EINVAL;
+	}
+	return finish_text(&out, 0, json);
+}
+
+/* A built-in class, encoded the way Python senders do. */
+static int to_builtin(orbit_kind k, const char *json, bool many, orbit_payload *out,
+		      uint8_t **buf, char **why)
+{
+	const char *type = orbit_kind_message_type(k), *reason;
+	orbit_value v;
+	int rc = orbit_value_from_json(k, json, &v, &reason);
+
+	if (rc == -EINVAL)
+		return many ? say(why, rc, "%s: %s", type, reason)
+			    : say(why, rc, "%s for %s", reason, type);
+	if (rc)
+		return rc;
+	rc = orbit_value_encode(&v, ORBIT_FMT_NONE, out, buf);
+	/* int.to_bytes(4) cannot carry negatives; Python reads Avro too. */
+	if (rc == -EINVAL && k == ORBIT_KIND_INT32)
+		rc = orbit_value_encode(&v, ORBIT_FMT_AVRO, out, buf);
+	if (rc == -EINVAL || rc == -ERANGE)
+		rc = say(why, -EINVAL, "value out of range for %s", type);
+	orbit_value_clear(&v);
+	return rc;
+}
+
+/* Any other schema: Avro, message_type its name, kept in *buf after the bytes. */
+static int to_avro(const char *schema, size_t idx, bool many, json_t *j, orbit_payload *out,
+		   uint8_t **buf, char **why)
+{
+	struct schema *s = NULL;
+	struct buf b = { 0 };
+	char *reason = NULL;
+	const char *name = NULL;
+	size_t n;
+	int rc = schema_get(schema, &s, &reason);
+
+	if (rc == -EINVAL) {
+		rc = say(why, rc, "schema #%zu: %s", idx + 1, reason ? reason : "invalid");
+		goto out;
+	}
+	if (!rc)
+		rc = encode(s, j, &b, &reason);
+	if (rc == -EINVAL) {
+		name = root_name(s);
+		if (many)
+			rc = say(why, rc, "%s: %s", name ? name : "unnamed schema",
+				 reason ? reason : "does not fit");
+		else
+			rc = say(why, rc, "%s", reason ? reason : "does not fit");
+		goto out;
+	}
+	if (rc)
+		goto out;
+	n = b.len;
+	name = root_name(s);
+	if (name)
+		put_mem(&b, name, strlen(name) + 1);
+	if (b.oom) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	out->data = n ? (const uint8_t *)b.p : NULL;
+	out->len = n;
+	out->format = ORBIT_FMT_AVRO;
+	out->message_type = name ? b.p + n : NULL;
+	*buf = (uint8_t *)b.p;
+	b.p = NULL;
+out:
+	free(b.p);
+	free(reason);
+	schema_put(s);
+	return rc;
+}
+
+static orbit_kind builtin_kind(const char *schema)
+{
+	/* Equality ignores "doc", so one flavour recognises both. */
+	for (int k = ORBIT_KIND_STRING; k <= ORBIT_KIND_FLOAT64; k++)
+		if (orbit_schema_equal(schema, orbit_kind_schema((orbit_kind)k, ORBIT_FLAVOUR_PY312)))
+			return (orbit_kind)k;
+	return ORBIT_KIND_NONE;
+}
+
+int orbit_payload_from_json(const char *json, const orbit_spec *spec, orbit_payload *out,
+			    uint8_t **buf, const char **schema_used, char **why)
+{
+	struct buf reasons = { 0 }, text = { 0 };
+	bool many;
+	json_t *j = NULL;
+	int rc;
+
+	if (why)
+		*why = NULL;
+	if (schema_used)
+		*schema_used = NULL;
+	if (!out || !buf)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	*buf = NULL;
+	if (!json || !spec) {
+		rc = say(why, -EINVAL, "%s", json ? "no payload spec" : "no JSON text");
+		goto out;
+	}
+	rc = parse_json(json, &j, why);
+	if (rc)
+		goto out;
+	if (json_is_null(j) && spec->support_empty)
+		goto out;
+	many = spec->n_schemas > 1;
+	for (size_t i = 0; i < spec->n_schemas; i++) {
+		orbit_kind k = builtin_kind(spec->schemas[i]);
+		char *reason = NULL;
+
+		rc = k != ORBIT_KIND_NONE ? to_builtin(k, json, many, out, buf, &reason)
+					  : to_avro(spec->schemas[i], i, many, j, out, buf, &reason);
+		if (rc == 0 && schema_used)
+			*schema_used = spec->schemas[i];
+		if (rc != -EINVAL) {
+			free(reason);
+			goto out;
+		}
+		put_str(&reasons, i ? "; " : "");
+		put_str(&reasons, reason ? reason : "does not fit");
+		free(reason);
+	}
+	if (spec->support_undefined) {
+		put_json(&text, j);
+		if (text.oom) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		out->data = (const uint8_t *)text.p;
+		out->len = text.len;
+		out->format = ORBIT_FMT_JSON;
+		*buf = (uint8_t *)text.p;
+		text.p = NULL;
+		rc = 0;
+		goto out;
+	}
+	rc = -EINVAL;
+	if (spec->n_schemas == 0)
+		say(why, rc, "%s", spec->support_empty ? "expected null: the spec accepts only "
+			     "empty payloads" : "the spec accepts no payload");
+	else if (reasons.oom)
+		say(why, rc, "does not fit the spec");
+	else
+		say(why, rc, "%.*s", (int)reasons.len, reasons.p);
+out:
+	if (rc) {
+		memset(out, 0, sizeof(*out));
+		free(*buf);
+		*buf = NULL;
+		if (schema_used)
+			*schema_used = NULL;
+	}
+	free(reasons.p);
+	free(text.p);
+	json_decref(j);
+	return rc;
+}

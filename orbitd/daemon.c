@@ -1,0 +1,470 @@
+/* daemon.c — see daemon.h.
+ *
+ * Start-up order: loop and bus → worker pool → plugins (loaded and started,
+ * so they listen before the core first discovers) → requirements → core →
+ * READY. Shutdown: STOPPING → schedules off → the core closes its
+ * connections gracefully → the plugins close what remains (remote cores) →
+ * bounded by timers.shutdown_timeout → everything stopped, plugin shutdown
+ * hooks, exit 0.
+ */
+#include "daemon.h"
+#include "drain.h"
+#include "loader.h"
+#include "log.h"
+#include "loopq.h"
+#include "notify.h"
+#include "reqs.h"
+#include "sink.h"
+#include "workers.h"
+
+#include <orbit/core.h>
+#include <orbit/log.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef ORBIT_SYSCONFDIR
+#define ORBIT_SYSCONFDIR "/usr/local/etc"
+#endif
+
+#define WORKER_THREADS 4
+
+struct daemon {
+	struct daemon_opts opts;
+	struct orbitd_config *cfg;
+	struct event_base *base;
+	orbit_bus *bus;
+	orbit_core *core;
+	struct loopq *loopq;
+	struct workers *workers;
+	struct host_env env;
+	struct loader *loader;
+	struct reqs *reqs;
+	struct event *sig_hup, *sig_term, *sig_int, *watchdog;
+	struct drain *stop_drain;
+	bool stopping;
+	int exit_code;
+};
+
+static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static int replace_str(char **slot, const char *v)
+{
+	char *c = strdup(v);
+	if (!c)
+		return -ENOMEM;
+	free(*slot);
+	*slot = c;
+	return 0;
+}
+
+struct orbitd_config *daemon_load_config(const struct daemon_opts *opts, char **err)
+{
+	struct orbitd_config *cfg = NULL;
+	int rc;
+	*err = NULL;
+	if (opts->config_path)
+		rc = orbitd_config_load(opts->config_path, &cfg, err);
+	else if (access(ORBIT_SYSCONFDIR "/orbitd/orbitd.yaml", F_OK) == 0)
+		rc = orbitd_config_load(ORBIT_SYSCONFDIR "/orbitd/orbitd.yaml", &cfg, err);
+	else
+		rc = orbitd_config_load_string(orbitd_config_default_yaml, "<built-in>", NULL, &cfg,
+					       err);
+	if (rc < 0) {
+		if (!*err)
+			*err = strf("cannot load the configuration: %s", strerror(-rc));
+		return NULL;
+	}
+	if ((opts->plugin_dir && replace_str(&cfg->plugins.dir, opts->plugin_dir) < 0) ||
+	    (opts->socket && replace_str(&cfg->control.socket, opts->socket) < 0)) {
+		orbitd_config_free(cfg);
+		*err = strf("out of memory");
+		return NULL;
+	}
+	if (opts->log_level >= 0)
+		cfg->log_level = opts->log_level;
+	return cfg;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+struct count {
+	size_t total, satisfied;
+};
+
+static int count_req(void *ctx, const orbit_requirement_status *st)
+{
+	struct count *c = ctx;
+	c->total++;
+	c->satisfied += st->satisfied;
+	return 0;
+}
+
+static int count_active(void *ctx, const struct lplug_info *p)
+{
+	size_t *n = ctx;
+	*n += p->state == LPLUG_ACTIVE;
+	return 0;
+}
+
+static void publish_status(struct daemon *d)
+{
+	struct count c = {0};
+	size_t plugins = 0;
+	orbit_core_foreach_requirement(d->core, count_req, &c);
+	loader_foreach(d->loader, count_active, &plugins);
+	notify_status("%s: %zu/%zu requirements satisfied, %zu plugin%s active, %zu connections",
+		      orbit_core_compliant(d->core) ? "compliant" : "not compliant", c.satisfied,
+		      c.total, plugins, plugins == 1 ? "" : "s",
+		      orbit_orbiter_connection_count(orbit_core_orbiter(d->core)));
+}
+
+static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
+{
+	(void)o;
+	struct daemon *d = ctx;
+	switch (ev->kind) {
+	case ORBIT_EV_CONNECTED:
+		olog(LOG_INFO, "connected to %s for %s", ev->conn->remote_id, ev->conn->operation);
+		break;
+	case ORBIT_EV_DISCONNECTED:
+		olog(LOG_INFO, "disconnected from %s for %s (%s)", ev->conn->remote_id,
+		     ev->conn->operation, ev->graceful ? "graceful" : "graceless");
+		break;
+	case ORBIT_EV_COMPLIANCE: {
+		struct count c = {0};
+		orbit_core_foreach_requirement(d->core, count_req, &c);
+		olog(ev->compliant ? LOG_NOTICE : LOG_WARNING, "core %s: %zu/%zu requirements satisfied",
+		     ev->compliant ? "compliant" : "not compliant", c.satisfied, c.total);
+		break;
+	}
+	case ORBIT_EV_REMOTE_DEAD:
+		olog(LOG_WARNING, "%s is dead (silent past consider_others_dead_after)",
+		     ev->remote_id);
+		break;
+	}
+	if (!d->stopping)
+		publish_status(d);
+}
+
+static void on_plugin_event(void *ctx, const struct lplug_info *p)
+{
+	struct daemon *d = ctx;
+	if (d->core && !d->stopping)
+		publish_status(d);
+	(void)p;
+}
+
+static void forward_lib_log(int level, const char *msg)
+{
+	olog(level, "%s", msg);
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	char *changes = NULL, *err = NULL;
+	daemon_reload(arg, &changes, &err);
+	free(changes);
+	free(err);
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	olog(LOG_NOTICE, "%s received, shutting down", strsignal((int)sig));
+	daemon_shutdown(arg);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_watchdog();
+}
+
+static struct event *add_signal(struct daemon *d, int sig, event_callback_fn fn)
+{
+	struct event *ev = evsignal_new(d->base, sig, fn, d);
+	if (ev && event_add(ev, NULL) < 0) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
+/* ---- life ------------------------------------------------------------- */
+
+static void timers_of(const struct ocfg_timers *t, orbit_timers *o)
+{
+	orbit_timers_default(o);
+	o->loop_interval = t->loop_interval;
+	o->discovering_interval = t->discovering_interval;
+	o->pending_requests_expire_after = t->pending_requests_expire_after;
+	o->consider_others_dead_after = t->consider_others_dead_after;
+	o->send_keepalive_before_timelimit = t->send_keepalive_before_timelimit;
+	o->graceful_close_timeout = t->graceful_close_timeout;
+	o->close_connection_if_unused_after = t->close_connection_if_unused_after;
+}
+
+struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *cfg, char **err)
+{
+	*err = NULL;
+	struct daemon *d = calloc(1, sizeof *d);
+	if (!d) {
+		orbitd_config_free(cfg);
+		*err = strf("out of memory");
+		return NULL;
+	}
+	d->opts = *opts;
+	d->cfg = cfg;
+	olog_set_level(cfg->log_level);
+	orbit_set_log(forward_lib_log, LOG_DEBUG);
+	/* A dead exec sink child or control client must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (!(d->base = event_base_new()) || !(d->bus = orbit_local_bus_new(d->base)) ||
+	    !(d->loopq = loopq_new(d->base)) ||
+	    !(d->workers = workers_new(d->loopq, WORKER_THREADS))) {
+		*err = strf("cannot set up the event loop: %s", strerror(errno));
+		goto fail;
+	}
+	d->env = (struct host_env){
+		.base = d->base,
+		.bus = d->bus,
+		.loopq = d->loopq,
+		.workers = d->workers,
+		.discover_topic = cfg->discover_topic,
+	};
+	timers_of(&cfg->timers, &d->env.timers);
+	if (!(d->core = orbit_core_new(d->bus, cfg->identifier, &d->env.timers,
+				       cfg->discover_topic))) {
+		*err = strf("cannot create the core '%s': %s", cfg->identifier, strerror(errno));
+		goto fail;
+	}
+	orbit_orbiter_set_event_cb(orbit_core_orbiter(d->core), on_core_event, d);
+	if (!(d->loader = loader_new(&d->env, cfg->plugins.dir, cfg->identifier))) {
+		*err = strf("out of memory");
+		goto fail;
+	}
+	loader_set_event_cb(d->loader, on_plugin_event, d);
+	olog(LOG_NOTICE, "orbitd %s starting as '%s' (%s, plugins from %s)", ORBIT_VERSION,
+	     cfg->identifier, cfg->files && cfg->n_files ? cfg->files[0] : "<built-in>",
+	     cfg->plugins.dir);
+	if (loader_scan(d->loader, cfg, err) < 0)
+		goto fail;
+	int rc = loader_watch(d->loader);
+	if (rc < 0)
+		olog(LOG_WARNING, "plugin directory %s not watched (%s): drop-ins need a restart",
+		     cfg->plugins.dir, strerror(-rc));
+	if (!(d->reqs = reqs_new(d->base, d->core, cfg, err)))
+		goto fail;
+	char *summary = NULL;
+	rc = reqs_apply(d->reqs, NULL, &summary);
+	free(summary);
+	if (rc < 0) {
+		*err = strf("requirements refused by the core: %s", strerror(-rc));
+		goto fail;
+	}
+	if ((rc = orbit_core_start(d->core)) < 0) {
+		*err = strf("cannot start the core: %s", strerror(-rc));
+		goto fail;
+	}
+	if (!(d->sig_hup = add_signal(d, SIGHUP, on_sighup)) ||
+	    !(d->sig_term = add_signal(d, SIGTERM, on_sigterm)) ||
+	    !(d->sig_int = add_signal(d, SIGINT, on_sigterm))) {
+		*err = strf("cannot install signal handlers");
+		goto fail;
+	}
+	uint64_t wd = 0;
+	if (notify_watchdog_usec(&wd) == 0 && wd) {
+		struct timeval tv = {(time_t)(wd / 2000000), (suseconds_t)((wd / 2) % 1000000)};
+		if ((d->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d)))
+			event_add(d->watchdog, &tv);
+	}
+	return d;
+fail:
+	daemon_free(d);
+	return NULL;
+}
+
+int daemon_run(struct daemon *d)
+{
+	notify_ready();
+	publish_status(d);
+	olog(LOG_NOTICE, "ready: %zu requirement%s", d->cfg->n_reqs, d->cfg->n_reqs == 1 ? "" : "s");
+	event_base_dispatch(d->base);
+	return d->exit_code;
+}
+
+/* What only a restart changes; said out loud rather than half-applied. */
+static void warn_restart_only(const struct orbitd_config *a, const struct orbitd_config *b)
+{
+	const char *what[8];
+	size_t n = 0;
+	if (strcmp(a->identifier, b->identifier) != 0)
+		what[n++] = "identifier";
+	if (strcmp(a->discover_topic, b->discover_topic) != 0)
+		what[n++] = "discover_topic";
+	if (strcmp(a->plugins.dir, b->plugins.dir) != 0)
+		what[n++] = "plugins.dir";
+	if (memcmp(&a->timers, &b->timers, sizeof a->timers) != 0)
+		what[n++] = "timers";
+	if (a->mqtt.enabled != b->mqtt.enabled)
+		what[n++] = "mqtt";
+	if (strcmp(a->control.socket, b->control.socket) != 0)
+		what[n++] = "control.socket";
+	for (size_t i = 0; i < n; i++)
+		olog(LOG_WARNING, "reload: %s changed; that takes effect at the next restart",
+		     what[i]);
+}
+
+int daemon_reload(struct daemon *d, char **changes, char **err)
+{
+	*err = NULL;
+	if (changes)
+		*changes = NULL;
+	if (d->stopping) {
+		*err = strf("shutting down");
+		return -ESHUTDOWN;
+	}
+	notify_reloading();
+	olog(LOG_NOTICE, "reloading the configuration");
+	struct orbitd_config *cfg = daemon_load_config(&d->opts, err);
+	struct reqs *r = NULL;
+	if (cfg)
+		r = reqs_new(d->base, d->core, cfg, err);
+	if (!r) {
+		olog(LOG_ERR, "reload failed, keeping the running configuration: %s",
+		     *err ? *err : "out of memory");
+		orbitd_config_free(cfg);
+		notify_ready();
+		return -EINVAL;
+	}
+	warn_restart_only(d->cfg, cfg);
+	olog_set_level(cfg->log_level);
+	char *summary = NULL, *report = NULL;
+	reqs_apply(r, d->reqs, &summary);
+	reqs_free(d->reqs);
+	d->reqs = r;
+	loader_reconfigure(d->loader, cfg, &report);
+	orbitd_config_free(d->cfg);
+	d->cfg = cfg;
+	char *all = strf("requirements: %s; plugins: %s", summary ? summary : "unchanged",
+			 report ? report : "ok");
+	olog(LOG_NOTICE, "reloaded: %s", all ? all : "");
+	if (changes)
+		*changes = all;
+	else
+		free(all);
+	free(summary);
+	free(report);
+	notify_ready();
+	publish_status(d);
+	return 0;
+}
+
+static bool plugins_closed(void *arg)
+{
+	return loader_connections(((struct daemon *)arg)->loader) == 0;
+}
+
+static bool core_closed(void *arg)
+{
+	struct daemon *d = arg;
+	return orbit_orbiter_connection_count(orbit_core_orbiter(d->core)) == 0;
+}
+
+static void stop_now(void *arg, bool timed_out)
+{
+	struct daemon *d = arg;
+	d->stop_drain = NULL;
+	if (timed_out)
+		olog(LOG_WARNING, "shutdown: connections still open after %gs; closing gracelessly",
+		     d->cfg->timers.shutdown_timeout / 2);
+	orbit_core_stop(d->core);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void core_drained(void *arg, bool timed_out)
+{
+	struct daemon *d = arg;
+	d->stop_drain = NULL;
+	if (timed_out) {
+		stop_now(d, true);
+		return;
+	}
+	/* What is left are plugin connections to other (remote) cores. */
+	loader_close_all(d->loader);
+	d->stop_drain = drain_start(d->base, plugins_closed, stop_now, d,
+				    d->cfg->timers.shutdown_timeout / 2);
+	if (!d->stop_drain)
+		stop_now(d, false);
+}
+
+void daemon_shutdown(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	notify_stopping();
+	reqs_stop_schedules(d->reqs);
+	/* Dropping the requirements closes their connections gracefully and
+	 * stops discovery, so nothing reconnects while we wait for the acks. */
+	for (size_t i = 0; i < d->cfg->n_reqs; i++)
+		orbit_core_unrequire(d->core, d->cfg->reqs[i].operation);
+	orbit_orbiter_close_all(orbit_core_orbiter(d->core), true);
+	d->stop_drain = drain_start(d->base, core_closed, core_drained, d,
+				    d->cfg->timers.shutdown_timeout / 2);
+	if (!d->stop_drain)
+		stop_now(d, false);
+}
+
+void daemon_free(struct daemon *d)
+{
+	if (!d)
+		return;
+	drain_cancel(d->stop_drain);
+	if (d->core)
+		orbit_core_stop(d->core);
+	/* Sinks before the core: their callbacks point into reqs. Exec sink
+	 * children still running are ended and reaped before the loop goes. */
+	reqs_free(d->reqs);
+	osink_shutdown();
+	orbit_core_free(d->core);
+	/* Plugins' shutdown hooks run here; their blocking calls come back
+	 * through the loopq once the workers are joined. */
+	loader_free(d->loader);
+	workers_free(d->workers);
+	loopq_free(d->loopq);
+	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog};
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (d->bus)
+		orbit_bus_free(d->bus);
+	if (d->base)
+		event_base_free(d->base);
+	orbitd_config_free(d->cfg);
+	free(d);
+	orbit_set_log(NULL, LOG_WARNING);
+}

@@ -1,0 +1,874 @@
+/* host.c — the host side of the plugin ABI: validation of a descriptor, the
+ * plugin orbiter built from its operation table, and the orbit_host_api
+ * functions. See host.h for ownership.
+ *
+ * Calls: a non-blocking handler runs inline on the loop with the bus's
+ * borrowed payload and its reply is published at once (no copy). A blocking
+ * handler gets a heap call with copies of everything, runs on a worker, and
+ * its reply (copied there) is published when the job comes back to the loop.
+ */
+#include "host.h"
+#include "log.h"
+#include "loopq.h"
+#include "workers.h"
+
+#include <orbit/payload_json.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct op_rt {
+	const orbit_plugin_op *op;
+	orbit_spec in, out;
+	struct orbit_host *h;
+};
+
+struct orbit_host_timer {
+	struct orbit_host_timer *prev, *next;
+	struct event *ev;
+	struct orbit_host *h;
+	void (*fn)(void *arg);
+	void *arg;
+	double every;
+};
+
+struct orbit_host_watch {
+	struct orbit_host_watch *prev, *next;
+	struct event *ev;
+	void (*fn)(void *arg, int fd, unsigned events);
+	void *arg;
+};
+
+struct orbit_host {
+	const struct host_env *env;
+	const orbit_plugin_desc *d;
+	orbit_plugin *orb;
+	void *state;
+	char *config_json;
+	struct op_rt *ops;
+	size_t n_ops;
+	struct orbit_host_timer *timers;
+	struct orbit_host_watch *watches;
+	atomic_int refs;  /* in-flight blocking calls and posts */
+	bool inited, released, finalized;
+};
+
+struct call {
+	struct orbit_call pub; /* first: the ABI's orbit_call * is a struct call * */
+	struct op_rt *op;
+	bool blocking;
+	bool replied;
+	int rc;
+	/* blocking calls only: owned copies */
+	char *core_id;
+	uint8_t *in_data;
+	char *in_type;
+	uint8_t *out_data;
+	char *out_type;
+	orbit_payload out;
+};
+
+static const orbit_host_api api;
+
+/* ---- validation ------------------------------------------------------- */
+
+static char *fmt_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt_why(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static bool name_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > 128)
+		return false;
+	for (const char *c = s; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.'))
+			return false;
+	return true;
+}
+
+static int io_spec(const orbit_io *io, orbit_spec *s, char **why)
+{
+	switch (io->kind) {
+	case ORBIT_IO_NONE:
+	case ORBIT_IO_EMPTY:
+	case ORBIT_IO_STRING:
+	case ORBIT_IO_INT32:
+	case ORBIT_IO_INT64:
+	case ORBIT_IO_FLOAT32:
+	case ORBIT_IO_FLOAT64:
+		return orbit_spec_init_kind(s, (orbit_kind)io->kind);
+	case ORBIT_IO_SCHEMA: {
+		char *e = NULL;
+		if (!io->schema) {
+			*why = fmt_why("schema kind without a schema");
+			return -EINVAL;
+		}
+		if (orbit_avro_schema_check(io->schema, &e) < 0) {
+			*why = fmt_why("invalid schema: %s", e ? e : "not an Avro schema");
+			free(e);
+			return -EINVAL;
+		}
+		return orbit_spec_init_schema(s, io->schema);
+	}
+	case ORBIT_IO_ANY:
+		return orbit_spec_init(s, NULL, 0, false, true);
+	}
+	*why = fmt_why("unknown payload kind %d", (int)io->kind);
+	return -EINVAL;
+}
+
+static size_t strv_len(const char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+int host_validate(const orbit_plugin_desc *d, char **why)
+{
+	*why = NULL;
+	/* The header fields first: nothing past them may be read before the
+	 * size says the plugin's struct has them. */
+	if (d->magic != ORBIT_PLUGIN_MAGIC)
+		*why = fmt_why("bad magic 0x%016llx", (unsigned long long)d->magic);
+	else if (d->abi_major != ORBIT_PLUGIN_ABI_MAJOR)
+		*why = fmt_why("ABI %u.%u, this orbitd speaks %u.x", d->abi_major, d->abi_minor,
+			       ORBIT_PLUGIN_ABI_MAJOR);
+	else if (d->size < sizeof(orbit_plugin_desc))
+		*why = fmt_why("descriptor of %u bytes, expected at least %zu", d->size,
+			       sizeof(orbit_plugin_desc));
+	else if (d->op_size < sizeof(orbit_plugin_op))
+		*why = fmt_why("operation entries of %u bytes, expected at least %zu", d->op_size,
+			       sizeof(orbit_plugin_op));
+	else if (!name_ok(d->name))
+		*why = fmt_why("missing or invalid name (want [A-Za-z0-9_.-]{1,128})");
+	else if (d->n_ops > 0 && !d->ops)
+		*why = fmt_why("operation table missing");
+	if (*why)
+		return -EINVAL;
+	for (size_t i = 0; i < d->n_ops; i++) {
+		/* Step by the plugin's entry size: a newer minor may append fields. */
+		const orbit_plugin_op *op =
+			(const orbit_plugin_op *)((const char *)d->ops + i * d->op_size);
+		if (!op->name || !*op->name) {
+			*why = fmt_why("operation %zu has no name", i);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const orbit_plugin_op *o2 =
+				(const orbit_plugin_op *)((const char *)d->ops + j * d->op_size);
+			if (strcmp(o2->name, op->name) == 0) {
+				*why = fmt_why("duplicate operation '%s'", op->name);
+				return -EINVAL;
+			}
+		}
+		orbit_spec s = {0};
+		char *e = NULL;
+		if (io_spec(&op->input, &s, &e) < 0) {
+			*why = fmt_why("operation '%s' input: %s", op->name, e ? e : "invalid");
+			free(e);
+			return -EINVAL;
+		}
+		orbit_spec_clear(&s);
+		if (io_spec(&op->output, &s, &e) < 0) {
+			*why = fmt_why("operation '%s' output: %s", op->name, e ? e : "invalid");
+			free(e);
+			return -EINVAL;
+		}
+		orbit_spec_clear(&s);
+		if (op->input.kind != ORBIT_IO_NONE && !op->handler) {
+			*why = fmt_why("operation '%s' takes input but has no handler", op->name);
+			return -EINVAL;
+		}
+		if (op->policy.allowlist && op->policy.blocklist) {
+			*why = fmt_why("operation '%s' policy has both an allowlist and a blocklist",
+				       op->name);
+			return -EINVAL;
+		}
+		if (op->policy.maximum < ORBIT_UNLIMITED) {
+			*why = fmt_why("operation '%s' policy maximum %d", op->name,
+				       op->policy.maximum);
+			return -EINVAL;
+		}
+		if (op->flags & ~(unsigned)ORBIT_OP_BLOCKING) {
+			*why = fmt_why("operation '%s' has unknown flags 0x%x", op->name, op->flags);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- calls ------------------------------------------------------------ */
+
+static void host_unref(struct orbit_host *h);
+
+static int publish_reply(struct orbit_host *h, struct call *c, const orbit_payload *out)
+{
+	int rc = orbit_plugin_reply(h->orb, c->pub.core_id, c->pub.operation, out);
+	/* A core that wants no output (or left meanwhile) is not an error. */
+	if (rc == -ENOTSUP || rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		olog(LOG_WARNING, "plugin %s: reply to %s for %s failed: %s", h->d->name,
+		     c->pub.core_id, c->pub.operation, strerror(-rc));
+	return rc;
+}
+
+static int api_reply(orbit_call *pub, const orbit_payload *out)
+{
+	struct call *c = (struct call *)pub;
+	if (!out || (out->format != ORBIT_FMT_NONE && !out->data && out->len))
+		return -EINVAL;
+	if (c->replied)
+		return -EALREADY;
+	c->replied = true;
+	if (!c->blocking)
+		return publish_reply(c->op->h, c, out);
+	/* On a worker: keep a copy for the loop to publish. */
+	c->out = *out;
+	if (out->len) {
+		if (!(c->out_data = malloc(out->len)))
+			goto nomem;
+		memcpy(c->out_data, out->data, out->len);
+	}
+	c->out.data = c->out_data;
+	if (out->message_type && !(c->out_type = strdup(out->message_type)))
+		goto nomem;
+	c->out.message_type = c->out_type;
+	return 0;
+nomem:
+	free(c->out_data);
+	c->out_data = NULL;
+	c->replied = false;
+	return -ENOMEM;
+}
+
+static void log_handler_error(struct orbit_host *h, const struct call *c, int rc)
+{
+	olog(LOG_WARNING, "plugin %s: operation %s for %s failed: %s", h->d->name,
+	     c->pub.operation, c->pub.core_id, strerror(rc < 0 ? -rc : rc));
+}
+
+static void call_free(struct call *c)
+{
+	free(c->core_id);
+	free(c->in_data);
+	free(c->in_type);
+	free(c->out_data);
+	free(c->out_type);
+	free(c);
+}
+
+static void blocking_work(void *arg)
+{
+	struct call *c = arg;
+	c->rc = c->op->op->handler(c->op->h->state, &c->pub);
+}
+
+static void blocking_done(void *arg)
+{
+	struct call *c = arg;
+	struct orbit_host *h = c->op->h;
+	if (c->rc < 0)
+		log_handler_error(h, c, c->rc);
+	else if (c->replied && !h->released)
+		publish_reply(h, c, &c->out);
+	call_free(c);
+	host_unref(h);
+}
+
+static void run_blocking(struct op_rt *op, const orbit_conn_info *conn, const orbit_payload *in)
+{
+	struct orbit_host *h = op->h;
+	struct call *c = calloc(1, sizeof *c);
+	if (!c)
+		goto nomem;
+	c->op = op;
+	c->blocking = true;
+	if (!(c->core_id = strdup(conn->remote_id)))
+		goto nomem;
+	if (in->len && !(c->in_data = malloc(in->len)))
+		goto nomem;
+	if (in->len)
+		memcpy(c->in_data, in->data, in->len);
+	if (in->message_type && !(c->in_type = strdup(in->message_type)))
+		goto nomem;
+	c->pub.core_id = c->core_id;
+	c->pub.operation = op->op->name; /* static in the .so */
+	c->pub.input = (orbit_payload){c->in_data, in->len, in->format, c->in_type};
+	atomic_fetch_add(&h->refs, 1);
+	int rc = workers_submit(h->env->workers, blocking_work, blocking_done, c);
+	if (rc < 0) {
+		atomic_fetch_sub(&h->refs, 1);
+		olog(LOG_WARNING, "plugin %s: cannot queue %s: %s", h->d->name, op->op->name,
+		     strerror(-rc));
+		call_free(c);
+	}
+	return;
+nomem:
+	olog(LOG_WARNING, "plugin %s: out of memory for an input of %s", h->d->name,
+	     op->op->name);
+	if (c)
+		call_free(c);
+}
+
+static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+		     const orbit_payload *in)
+{
+	(void)p;
+	struct op_rt *op = ctx;
+	if (op->op->flags & ORBIT_OP_BLOCKING) {
+		run_blocking(op, conn, in);
+		return;
+	}
+	struct call c = {
+		.pub = {.core_id = conn->remote_id, .operation = op->op->name, .input = *in},
+		.op = op,
+	};
+	int rc = op->op->handler(op->h->state, &c.pub);
+	if (rc < 0)
+		log_handler_error(op->h, &c, rc);
+}
+
+/* ---- the API table ---------------------------------------------------- */
+
+static void api_log(orbit_host *h, int level, const char *fmt, ...)
+{
+	if (level < LOG_ERR)
+		level = LOG_ERR;
+	if (level > LOG_DEBUG)
+		level = LOG_DEBUG;
+	if (level > olog_get_level())
+		return;
+	char msg[OLOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	olog(level, "plugin %s: %s", h->d->name, msg);
+}
+
+static const char *api_config(orbit_host *h)
+{
+	return h->config_json;
+}
+
+static const char *api_identifier(orbit_host *h)
+{
+	return orbit_orbiter_id(orbit_plugin_orbiter(h->orb));
+}
+
+static void timer_unlink(struct orbit_host *h, struct orbit_host_timer *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		h->timers = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	event_free(t->ev);
+	free(t);
+}
+
+static struct timeval tv_of(double s)
+{
+	if (s < 0)
+		s = 0;
+	struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+	return tv;
+}
+
+static void timer_fire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct orbit_host_timer *t = arg;
+	void (*fn)(void *) = t->fn;
+	void *fn_arg = t->arg;
+	if (t->every > 0) {
+		/* Re-armed first, so the callback may cancel it. */
+		struct timeval tv = tv_of(t->every);
+		event_add(t->ev, &tv);
+	} else {
+		/* One-shot: the handle dies before the callback so the plugin
+		 * cannot cancel a freed timer from inside it. */
+		timer_unlink(t->h, t);
+	}
+	fn(fn_arg);
+}
+
+static orbit_host_timer *api_timer_add(orbit_host *h, double after, double every,
+				       void (*fn)(void *arg), void *arg)
+{
+	if (!fn || h->released)
+		return NULL;
+	struct orbit_host_timer *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	*t = (struct orbit_host_timer){.h = h, .fn = fn, .arg = arg, .every = every};
+	t->ev = evtimer_new(h->env->base, timer_fire, t);
+	struct timeval tv = tv_of(after);
+	if (!t->ev || event_add(t->ev, &tv) < 0) {
+		if (t->ev)
+			event_free(t->ev);
+		free(t);
+		return NULL;
+	}
+	t->next = h->timers;
+	if (t->next)
+		t->next->prev = t;
+	h->timers = t;
+	return t;
+}
+
+static void api_timer_cancel(orbit_host *h, orbit_host_timer *t)
+{
+	if (t)
+		timer_unlink(h, t);
+}
+
+static void watch_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct orbit_host_watch *w = arg;
+	unsigned ev = ((what & EV_READ) ? ORBIT_WATCH_READ : 0u) |
+		      ((what & EV_WRITE) ? ORBIT_WATCH_WRITE : 0u);
+	w->fn(w->arg, fd, ev);
+}
+
+static orbit_host_watch *api_watch(orbit_host *h, int fd, unsigned events,
+				   void (*fn)(void *arg, int fd, unsigned events), void *arg)
+{
+	if (!fn || fd < 0 || !(events & (ORBIT_WATCH_READ | ORBIT_WATCH_WRITE)) || h->released)
+		return NULL;
+	struct orbit_host_watch *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->fn = fn;
+	w->arg = arg;
+	short what = EV_PERSIST | ((events & ORBIT_WATCH_READ) ? EV_READ : 0) |
+		     ((events & ORBIT_WATCH_WRITE) ? EV_WRITE : 0);
+	w->ev = event_new(h->env->base, fd, what, watch_fire, w);
+	if (!w->ev || event_add(w->ev, NULL) < 0) {
+		if (w->ev)
+			event_free(w->ev);
+		free(w);
+		return NULL;
+	}
+	w->next = h->watches;
+	if (w->next)
+		w->next->prev = w;
+	h->watches = w;
+	return w;
+}
+
+static void api_unwatch(orbit_host *h, orbit_host_watch *w)
+{
+	if (!w)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		h->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	event_free(w->ev);
+	free(w);
+}
+
+struct post {
+	struct orbit_host *h;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void run_post(void *arg)
+{
+	struct post *p = arg;
+	struct orbit_host *h = p->h;
+	p->fn(p->arg);
+	free(p);
+	host_unref(h);
+}
+
+static int api_post(orbit_host *h, void (*fn)(void *arg), void *arg)
+{
+	if (!fn)
+		return -EINVAL;
+	struct post *p = malloc(sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	*p = (struct post){h, fn, arg};
+	atomic_fetch_add(&h->refs, 1);
+	int rc = loopq_post(h->env->loopq, run_post, p);
+	if (rc < 0) {
+		atomic_fetch_sub(&h->refs, 1);
+		free(p);
+	}
+	return rc;
+}
+
+static struct op_rt *find_op(struct orbit_host *h, const char *operation)
+{
+	for (size_t i = 0; operation && i < h->n_ops; i++)
+		if (strcmp(h->ops[i].op->name, operation) == 0)
+			return &h->ops[i];
+	return NULL;
+}
+
+static int api_emit(orbit_host *h, const char *operation, const orbit_payload *out)
+{
+	if (!out || h->released)
+		return -EINVAL;
+	if (!find_op(h, operation))
+		return -ENOENT;
+	return orbit_plugin_emit(h->orb, operation, out);
+}
+
+static int api_send(orbit_host *h, const char *core_id, const char *operation,
+		    const orbit_payload *out)
+{
+	if (!out || !core_id || h->released)
+		return -EINVAL;
+	return orbit_plugin_reply(h->orb, core_id, operation, out);
+}
+
+static char *api_input_json(orbit_call *pub)
+{
+	struct call *c = (struct call *)pub;
+	char *json = NULL;
+	int rc = orbit_payload_to_json(&pub->input, &c->op->in, &json);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	return json;
+}
+
+/* Encode json by an operation's output spec; logs why it does not fit. */
+static int encode_output(struct orbit_host *h, struct op_rt *op, const char *json,
+			 orbit_payload *out, uint8_t **buf)
+{
+	char *why = NULL;
+	int rc = orbit_payload_from_json(json, &op->out, out, buf, NULL, &why);
+	if (rc < 0)
+		olog(LOG_WARNING, "plugin %s: output of %s does not fit its schema: %s",
+		     h->d->name, op->op->name, why ? why : strerror(-rc));
+	free(why);
+	return rc;
+}
+
+static int api_reply_json(orbit_call *pub, const char *json)
+{
+	struct call *c = (struct call *)pub;
+	orbit_payload out;
+	uint8_t *buf = NULL;
+	int rc = encode_output(c->op->h, c->op, json, &out, &buf);
+	if (rc == 0)
+		rc = api_reply(pub, &out);
+	free(buf);
+	return rc;
+}
+
+static int api_emit_json(orbit_host *h, const char *operation, const char *json)
+{
+	struct op_rt *op = find_op(h, operation);
+	if (!op)
+		return -ENOENT;
+	orbit_payload out;
+	uint8_t *buf = NULL;
+	int rc = encode_output(h, op, json, &out, &buf);
+	if (rc == 0)
+		rc = api_emit(h, operation, &out);
+	free(buf);
+	return rc;
+}
+
+static const orbit_host_api api = {
+	.size = sizeof(orbit_host_api),
+	.abi_major = ORBIT_PLUGIN_ABI_MAJOR,
+	.abi_minor = ORBIT_PLUGIN_ABI_MINOR,
+	.log = api_log,
+	.config = api_config,
+	.identifier = api_identifier,
+	.timer_add = api_timer_add,
+	.timer_cancel = api_timer_cancel,
+	.watch = api_watch,
+	.unwatch = api_unwatch,
+	.post = api_post,
+	.reply = api_reply,
+	.emit = api_emit,
+	.send = api_send,
+	.input_json = api_input_json,
+	.reply_json = api_reply_json,
+	.emit_json = api_emit_json,
+};
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+/* The effective policy of op: the plugin's default with the YAML override
+ * laid over it. Lists are borrowed from op or ov; *store holds the arrays. */
+struct policy_store {
+	const char **allow, **block;
+};
+
+static const char **strv_of(const struct ocfg_strlist *l)
+{
+	const char **v = calloc(l->n + 1, sizeof *v);
+	for (size_t i = 0; v && i < l->n; i++)
+		v[i] = l->v[i];
+	return v;
+}
+
+static int effective_policy(const orbit_plugin_op *op, const struct ocfg_policy *ov,
+			    orbit_policy *pol, struct policy_store *st)
+{
+	*st = (struct policy_store){0};
+	int max = op->policy.maximum == 0 ? ORBIT_UNLIMITED : op->policy.maximum;
+	*pol = (orbit_policy){
+		.maximum = max,
+		.allowlist = op->policy.allowlist,
+		.n_allowlist = strv_len(op->policy.allowlist),
+		.has_allowlist = op->policy.allowlist != NULL,
+		.blocklist = op->policy.blocklist,
+		.n_blocklist = strv_len(op->policy.blocklist),
+		.has_blocklist = op->policy.blocklist != NULL,
+	};
+	if (!ov)
+		return 0;
+	if (ov->maximum_set)
+		pol->maximum = ov->maximum;
+	if (ov->allowlist.set || ov->blocklist.set) {
+		pol->has_allowlist = ov->allowlist.set;
+		pol->has_blocklist = ov->blocklist.set;
+		pol->n_allowlist = ov->allowlist.n;
+		pol->n_blocklist = ov->blocklist.n;
+		pol->allowlist = NULL;
+		pol->blocklist = NULL;
+		if (ov->allowlist.set && !(st->allow = strv_of(&ov->allowlist)))
+			return -ENOMEM;
+		if (ov->blocklist.set && !(st->block = strv_of(&ov->blocklist)))
+			return -ENOMEM;
+		pol->allowlist = st->allow;
+		pol->blocklist = st->block;
+	}
+	return 0;
+}
+
+static void policy_store_free(struct policy_store *st)
+{
+	free(st->allow);
+	free(st->block);
+}
+
+static void finalize(struct orbit_host *h)
+{
+	if (h->finalized)
+		return;
+	h->finalized = true;
+	if (h->inited && h->d->shutdown)
+		h->d->shutdown(h->state);
+	/* Timers/watches the shutdown hook may have left. */
+	while (h->timers)
+		api_timer_cancel(h, h->timers);
+	while (h->watches)
+		api_unwatch(h, h->watches);
+	orbit_plugin_free(h->orb);
+	for (size_t i = 0; i < h->n_ops; i++) {
+		orbit_spec_clear(&h->ops[i].in);
+		orbit_spec_clear(&h->ops[i].out);
+	}
+	free(h->ops);
+	free(h->config_json);
+	free(h);
+}
+
+static void host_unref(struct orbit_host *h)
+{
+	if (atomic_fetch_sub(&h->refs, 1) == 1 && h->released)
+		finalize(h);
+}
+
+orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
+		      const struct ocfg_plugin *pcfg, char **why)
+{
+	*why = NULL;
+	struct orbit_host *h = calloc(1, sizeof *h);
+	if (!h)
+		goto nomem;
+	h->env = env;
+	h->d = d;
+	atomic_init(&h->refs, 0);
+	if (!(h->config_json = strdup(pcfg && pcfg->config_json ? pcfg->config_json : "null")))
+		goto nomem;
+	if (!(h->orb = orbit_plugin_new(env->bus, d->name, &env->timers, env->discover_topic))) {
+		*why = fmt_why("cannot create its orbiter: %s", strerror(errno));
+		goto fail;
+	}
+	if (d->n_ops && !(h->ops = calloc(d->n_ops, sizeof *h->ops)))
+		goto nomem;
+	for (size_t i = 0; i < d->n_ops; i++) {
+		struct op_rt *rt = &h->ops[h->n_ops];
+		rt->op = (const orbit_plugin_op *)((const char *)d->ops + i * d->op_size);
+		rt->h = h;
+		char *e = NULL;
+		if (io_spec(&rt->op->input, &rt->in, &e) < 0 ||
+		    io_spec(&rt->op->output, &rt->out, &e) < 0) {
+			*why = e ? e : fmt_why("operation '%s': out of memory", rt->op->name);
+			orbit_spec_clear(&rt->in);
+			goto fail;
+		}
+		h->n_ops++;
+		orbit_policy pol;
+		struct policy_store st;
+		const struct ocfg_policy *ov = pcfg ? ocfg_plugin_policy(pcfg, rt->op->name) : NULL;
+		int rc = effective_policy(rt->op, ov, &pol, &st);
+		if (rc == 0) {
+			orbit_operation op = {
+				.name = rt->op->name,
+				.input = rt->in,
+				.output = rt->out,
+				.policy = pol,
+				.handler = rt->op->handler ? on_input : NULL,
+				.ctx = rt,
+			};
+			rc = orbit_plugin_add_operation(h->orb, &op);
+		}
+		policy_store_free(&st);
+		if (rc < 0) {
+			*why = fmt_why("operation '%s' refused: %s", rt->op->name, strerror(-rc));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; pcfg && i < pcfg->n_policies; i++)
+		if (!find_op(h, pcfg->policies[i].operation))
+			olog(LOG_WARNING, "plugin %s (%s:%d): policy for unknown operation '%s'",
+			     d->name, pcfg->where.file, pcfg->where.line,
+			     pcfg->policies[i].operation);
+	if (d->init) {
+		int rc = d->init(h, &api, &h->state);
+		if (rc < 0) {
+			*why = fmt_why("init failed: %s", strerror(-rc));
+			goto fail;
+		}
+	}
+	h->inited = true;
+	return h;
+nomem:
+	*why = fmt_why("out of memory");
+fail:
+	if (h) {
+		h->released = true;
+		finalize(h);
+	}
+	return NULL;
+}
+
+int host_start(orbit_host *h, char **why)
+{
+	*why = NULL;
+	int rc = orbit_plugin_start(h->orb);
+	if (rc < 0) {
+		*why = fmt_why("cannot start its orbiter: %s", strerror(-rc));
+		return rc;
+	}
+	if (h->d->start && (rc = h->d->start(h->state)) < 0) {
+		*why = fmt_why("start failed: %s", strerror(-rc));
+		orbit_plugin_stop(h->orb);
+		return rc;
+	}
+	return 0;
+}
+
+int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
+{
+	*why = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < h->n_ops; i++) {
+		orbit_policy pol;
+		struct policy_store st;
+		const struct ocfg_policy *ov =
+			pcfg ? ocfg_plugin_policy(pcfg, h->ops[i].op->name) : NULL;
+		int r = effective_policy(h->ops[i].op, ov, &pol, &st);
+		if (r == 0)
+			r = orbit_plugin_set_policy(h->orb, h->ops[i].op->name, &pol);
+		policy_store_free(&st);
+		if (r < 0 && rc == 0) {
+			rc = r;
+			*why = fmt_why("policy of '%s' refused: %s", h->ops[i].op->name,
+				       strerror(-r));
+		}
+	}
+	const char *json = pcfg && pcfg->config_json ? pcfg->config_json : "null";
+	if (strcmp(json, h->config_json) == 0)
+		return rc;
+	char *copy = strdup(json);
+	if (!copy)
+		return -ENOMEM;
+	char *old = h->config_json;
+	/* The hook reads api->config() too: show it the new text. */
+	h->config_json = copy;
+	int r = h->d->reload ? h->d->reload(h->state, copy) : 0;
+	if (r < 0) {
+		h->config_json = old;
+		free(copy);
+		if (rc == 0) {
+			rc = r;
+			free(*why);
+			*why = fmt_why("reload hook failed: %s", strerror(-r));
+		}
+		return rc;
+	}
+	free(old);
+	return rc;
+}
+
+void host_close_all(orbit_host *h)
+{
+	orbit_orbiter_close_all(orbit_plugin_orbiter(h->orb), true);
+}
+
+size_t host_connections(const orbit_host *h)
+{
+	return orbit_orbiter_connection_count(orbit_plugin_orbiter(h->orb));
+}
+
+orbit_plugin *host_orbiter(orbit_host *h)
+{
+	return h->orb;
+}
+
+const orbit_plugin_desc *host_desc(const orbit_host *h)
+{
+	return h->d;
+}
+
+void host_release(orbit_host *h)
+{
+	if (!h)
+		return;
+	h->released = true;
+	orbit_plugin_stop(h->orb);
+	/* Silence timers and watches but keep the handles: the shutdown hook
+	 * may still cancel them; finalize frees what it leaves. */
+	for (struct orbit_host_timer *t = h->timers; t; t = t->next)
+		event_del(t->ev);
+	for (struct orbit_host_watch *w = h->watches; w; w = w->next)
+		event_del(w->ev);
+	if (atomic_load(&h->refs) == 0)
+		finalize(h);
+}

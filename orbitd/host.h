@@ -1,0 +1,69 @@
+/* host.h — one loaded plugin: its plugin orbiter on the in-process bus, the
+ * orbit_host_api table its code calls, its timers, fd watches and blocking
+ * calls on the worker pool (DESIGN §3 "Plugin ABI", "Threads").
+ *
+ * Ownership: an orbit_host owns its orbiter, specs, timers, watches and the
+ * copies of its config; it borrows the descriptor (static data of a .so that
+ * is never dlclose'd) and the environment (the daemon's, outliving it).
+ * host_release() may outlive the call: the host is freed once its last
+ * blocking call or post has come back, then the plugin's shutdown hook runs.
+ */
+#ifndef ORBITD_HOST_H
+#define ORBITD_HOST_H
+
+#include "config.h"
+
+#include <orbit/plugin.h>
+#include <orbit/plugin_orbiter.h>
+
+struct event_base;
+struct loopq;
+struct workers;
+
+/* What every host shares; owned by the daemon. */
+struct host_env {
+	struct event_base *base;
+	orbit_bus *bus;              /* the in-process bus */
+	struct loopq *loopq;
+	struct workers *workers;
+	orbit_timers timers;
+	const char *discover_topic;
+};
+
+/* Check a descriptor before any of its code runs: magic, ABI, struct sizes,
+ * name, operations (names, kinds, schemas, handlers, policies). 0, or
+ * -EINVAL with *why malloc'd ("duplicate operation 'x'"). */
+int host_validate(const orbit_plugin_desc *d, char **why);
+
+/* Build the plugin orbiter of a validated descriptor with its operations and
+ * their effective policies (pcfg's overrides, NULL for none), then call the
+ * plugin's init. NULL with *why malloc'd ("init failed: Input/output error"). */
+orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
+		      const struct ocfg_plugin *pcfg, char **why);
+
+/* Start the orbiter, then the plugin's start hook. 0 or -errno (*why set). */
+int host_start(orbit_host *h, char **why);
+
+/* Apply a new per-plugin section (NULL = none): policies (connections no
+ * longer admitted are closed gracefully) and, when the config subtree
+ * changed, the reload hook. 0, or -errno with *why malloc'd (the plugin
+ * keeps running with what it had). */
+int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why);
+
+/* Begin closing every connection gracefully. */
+void host_close_all(orbit_host *h);
+
+/* Open connections (soft-closed ones included). */
+size_t host_connections(const orbit_host *h);
+
+/* The orbiter (owned by the host). */
+orbit_plugin *host_orbiter(orbit_host *h);
+
+const orbit_plugin_desc *host_desc(const orbit_host *h);
+
+/* Stop the orbiter (graceless for what is still open), cancel the plugin's
+ * timers and watches, and release the host: the shutdown hook runs and the
+ * memory goes once no blocking call or post is in flight. NULL-safe. */
+void host_release(orbit_host *h);
+
+#endif

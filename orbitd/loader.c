@@ -1,0 +1,560 @@
+/* loader.c — see loader.h.
+ *
+ * Order of checks for one file, so that no plugin function runs before the
+ * data says it is a plugin we can drive: regular file → dlopen(RTLD_NOW |
+ * RTLD_LOCAL) → the descriptor symbol → host_validate (magic, ABI, sizes,
+ * names, operations, schemas, policies) → enabled? → unique name → init.
+ * Up to that point a failure dlclose's the object (only its constructors ran);
+ * after init it stays mapped for good.
+ */
+#include "loader.h"
+#include "drain.h"
+#include "log.h"
+
+#include <orbit/orbiter.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct lplug {
+	struct lplug *next;      /* sorted by file */
+	struct lplug_info info;
+	char *file, *path, *name, *version, *reason;
+	void *dl;                /* kept while ACTIVE/REMOVING and after init ran */
+	struct drain *drain;     /* REMOVING */
+	struct loader *l;
+	bool forget;             /* removed from disk: drop the entry once drained */
+};
+
+struct loader {
+	const struct host_env *env;
+	char *dir;
+	char *core_id;
+	const struct orbitd_config *cfg;
+	struct lplug *head;
+	int ifd;
+	struct event *iev;
+	loader_event_fn cb;
+	void *cb_ctx;
+};
+
+static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+const char *lplug_state_name(enum lplug_state s)
+{
+	switch (s) {
+	case LPLUG_ACTIVE:
+		return "active";
+	case LPLUG_REJECTED:
+		return "rejected";
+	case LPLUG_DISABLED:
+		return "disabled";
+	case LPLUG_REMOVING:
+		return "removing";
+	}
+	return "?";
+}
+
+static void sync_info(struct lplug *p)
+{
+	p->info.file = p->file;
+	p->info.name = p->name;
+	p->info.version = p->version;
+	p->info.reason = p->reason;
+}
+
+static void set_state(struct lplug *p, enum lplug_state st, char *reason)
+{
+	free(p->reason);
+	p->reason = reason;
+	p->info.state = st;
+	p->info.since = orbit_now();
+	if (st != LPLUG_ACTIVE && st != LPLUG_REMOVING)
+		p->info.host = NULL;
+	sync_info(p);
+	if (p->l->cb)
+		p->l->cb(p->l->cb_ctx, &p->info);
+}
+
+struct loader *loader_new(const struct host_env *env, const char *dir, const char *core_id)
+{
+	struct loader *l = calloc(1, sizeof *l);
+	if (!l)
+		return NULL;
+	l->env = env;
+	l->ifd = -1;
+	if (!(l->dir = strdup(dir)) || !(l->core_id = strdup(core_id))) {
+		free(l->dir);
+		free(l);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return l;
+}
+
+void loader_set_event_cb(struct loader *l, loader_event_fn fn, void *ctx)
+{
+	l->cb = fn;
+	l->cb_ctx = ctx;
+}
+
+static struct lplug *find_file(struct loader *l, const char *file)
+{
+	for (struct lplug *p = l->head; p; p = p->next)
+		if (strcmp(p->file, file) == 0)
+			return p;
+	return NULL;
+}
+
+static struct lplug *find_active_name(struct loader *l, const char *name)
+{
+	for (struct lplug *p = l->head; p; p = p->next)
+		if (p->name && strcmp(p->name, name) == 0 &&
+		    (p->info.state == LPLUG_ACTIVE || p->info.state == LPLUG_REMOVING))
+			return p;
+	return NULL;
+}
+
+static struct lplug *entry_new(struct loader *l, const char *file)
+{
+	struct lplug *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->l = l;
+	p->file = strdup(file);
+	p->path = strf("%s/%s", l->dir, file);
+	if (!p->file || !p->path) {
+		free(p->file);
+		free(p->path);
+		free(p);
+		return NULL;
+	}
+	p->info.state = LPLUG_REJECTED;
+	/* Keep C-locale name order for listings. */
+	struct lplug **pp = &l->head;
+	while (*pp && strcmp((*pp)->file, file) < 0)
+		pp = &(*pp)->next;
+	p->next = *pp;
+	*pp = p;
+	sync_info(p);
+	return p;
+}
+
+static void entry_free(struct lplug *p)
+{
+	drain_cancel(p->drain);
+	free(p->file);
+	free(p->path);
+	free(p->name);
+	free(p->version);
+	free(p->reason);
+	free(p);
+}
+
+static void entry_unlink(struct loader *l, struct lplug *p)
+{
+	for (struct lplug **pp = &l->head; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+}
+
+static void reject(struct lplug *p, char *why)
+{
+	olog(LOG_ERR, "plugin %s rejected: %s", p->file, why ? why : "out of memory");
+	set_state(p, LPLUG_REJECTED, why);
+}
+
+/* Try to bring the file of p up. The entry exists already. */
+static void load(struct loader *l, struct lplug *p)
+{
+	struct stat st;
+	if (stat(p->path, &st) < 0) {
+		reject(p, strf("cannot stat %s: %s", p->path, strerror(errno)));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		reject(p, strf("not a regular file"));
+		return;
+	}
+	/* dlerror's state is per thread; clear what an earlier call left. */
+	dlerror();
+	void *dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		const char *e = dlerror();
+		reject(p, strf("cannot load: %s", e ? e : "unknown dlopen error"));
+		return;
+	}
+	const orbit_plugin_desc *d = dlsym(dl, ORBIT_PLUGIN_SYMBOL);
+	if (!d) {
+		reject(p, strf("no symbol %s (not an orbitd plugin?)", ORBIT_PLUGIN_SYMBOL));
+		dlclose(dl);
+		return;
+	}
+	char *why = NULL;
+	if (host_validate(d, &why) < 0) {
+		reject(p, why);
+		dlclose(dl);
+		return;
+	}
+	free(p->name);
+	free(p->version);
+	p->name = strdup(d->name);
+	p->version = strdup(d->version ? d->version : "");
+	sync_info(p);
+	if (!orbitd_config_plugin_enabled(l->cfg, d->name)) {
+		olog(LOG_INFO, "plugin %s (%s) disabled by configuration", d->name, p->file);
+		set_state(p, LPLUG_DISABLED, strf("disabled by configuration"));
+		dlclose(dl);
+		return;
+	}
+	struct lplug *other = find_active_name(l, d->name);
+	if (other && other != p) {
+		reject(p, strf("name '%s' already taken by %s", d->name, other->file));
+		dlclose(dl);
+		return;
+	}
+	if (strcmp(d->name, l->core_id) == 0) {
+		reject(p, strf("name '%s' is the daemon's own identifier", d->name));
+		dlclose(dl);
+		return;
+	}
+	const struct ocfg_plugin *pcfg = orbitd_config_find_plugin(l->cfg, d->name);
+	orbit_host *h = host_new(l->env, d, pcfg, &why);
+	if (!h) {
+		/* init may have run: the object stays mapped. */
+		p->dl = dl;
+		reject(p, why);
+		return;
+	}
+	if (host_start(h, &why) < 0) {
+		host_release(h);
+		p->dl = dl;
+		reject(p, why);
+		return;
+	}
+	p->dl = dl;
+	p->info.host = h;
+	char ops[512];
+	size_t off = 0;
+	ops[0] = 0;
+	for (size_t i = 0; i < d->n_ops && off < sizeof ops; i++) {
+		const orbit_plugin_op *op =
+			(const orbit_plugin_op *)((const char *)d->ops + i * d->op_size);
+		int n = snprintf(ops + off, sizeof ops - off, "%s%s", i ? ", " : "", op->name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	olog(LOG_INFO, "plugin %s %s loaded from %s (%zu operation%s: %s)", d->name,
+	     p->version, p->file, d->n_ops, d->n_ops == 1 ? "" : "s", ops);
+	set_state(p, LPLUG_ACTIVE, NULL);
+}
+
+static bool is_plugin_file(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 3 && name[0] != '.' && strcmp(name + n - 3, ".so") == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal)
+{
+	*fatal = NULL;
+	l->cfg = cfg;
+	DIR *dir = opendir(l->dir);
+	if (!dir) {
+		olog(LOG_WARNING, "plugin directory %s: %s; no plugins loaded", l->dir,
+		     strerror(errno));
+	} else {
+		char **names = NULL;
+		size_t n = 0, cap = 0;
+		struct dirent *de;
+		while ((de = readdir(dir))) {
+			if (!is_plugin_file(de->d_name))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				char **nn = realloc(names, cap * sizeof *nn);
+				if (!nn)
+					break;
+				names = nn;
+			}
+			if (!(names[n] = strdup(de->d_name)))
+				break;
+			n++;
+		}
+		closedir(dir);
+		/* strcmp is the C locale's order, whatever LC_COLLATE says. */
+		qsort(names, n, sizeof *names, cmp_names);
+		for (size_t i = 0; i < n; i++) {
+			struct lplug *p = find_file(l, names[i]);
+			if (!p && (p = entry_new(l, names[i])))
+				load(l, p);
+			free(names[i]);
+		}
+		free(names);
+	}
+	for (size_t i = 0; i < cfg->plugins.n; i++) {
+		const struct ocfg_plugin *pc = &cfg->plugins.v[i];
+		if (!pc->required || find_active_name(l, pc->name))
+			continue;
+		const char *why = NULL;
+		for (struct lplug *p = l->head; p && !why; p = p->next)
+			if (p->name && strcmp(p->name, pc->name) == 0)
+				why = p->reason;
+		*fatal = strf("required plugin '%s' (%s:%d:%d) is not loaded: %s", pc->name,
+			      pc->where.file, pc->where.line, pc->where.column,
+			      why ? why : "no such plugin in the plugin directory");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- removal ---------------------------------------------------------- */
+
+static bool drained(void *arg)
+{
+	struct lplug *p = arg;
+	return host_connections(p->info.host) == 0;
+}
+
+static void removed(void *arg, bool timed_out)
+{
+	struct lplug *p = arg;
+	struct loader *l = p->l;
+	p->drain = NULL;
+	if (timed_out)
+		olog(LOG_WARNING, "plugin %s: connections still open after %gs, closed gracelessly",
+		     p->name, l->cfg->timers.shutdown_timeout);
+	host_release(p->info.host);
+	p->info.host = NULL;
+	olog(LOG_INFO, "plugin %s stopped", p->name);
+	if (p->forget) {
+		set_state(p, LPLUG_REJECTED, strf("file removed"));
+		entry_unlink(l, p);
+		entry_free(p);
+	} else {
+		set_state(p, LPLUG_DISABLED, strf("disabled by configuration"));
+	}
+}
+
+/* Close the plugin's connections gracefully, then release it. */
+static void unload(struct loader *l, struct lplug *p, bool forget)
+{
+	p->forget = forget;
+	if (p->info.state == LPLUG_REMOVING)
+		return;
+	if (p->info.state != LPLUG_ACTIVE) {
+		if (forget) {
+			entry_unlink(l, p);
+			entry_free(p);
+		}
+		return;
+	}
+	olog(LOG_INFO, "plugin %s: %s, closing its connections", p->name,
+	     forget ? "file removed" : "disabled");
+	host_close_all(p->info.host);
+	set_state(p, LPLUG_REMOVING, NULL);
+	p->drain = drain_start(l->env->base, drained, removed, p, l->cfg->timers.shutdown_timeout);
+	if (!p->drain)
+		removed(p, true);
+}
+
+/* ---- inotify ---------------------------------------------------------- */
+
+static void on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct loader *l = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n <= 0)
+			return; /* EAGAIN: drained */
+		for (char *ptr = buf; ptr < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)ptr;
+			ptr += sizeof *ev + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				olog(LOG_WARNING, "plugin directory: inotify overflow, rescanning");
+				char *fatal = NULL;
+				loader_scan(l, l->cfg, &fatal);
+				free(fatal);
+				continue;
+			}
+			if (!ev->len || !is_plugin_file(ev->name))
+				continue;
+			struct lplug *p = find_file(l, ev->name);
+			if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+				if (p)
+					unload(l, p, true);
+			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+				if (p && (p->info.state == LPLUG_ACTIVE ||
+					  p->info.state == LPLUG_REMOVING)) {
+					/* dlopen would hand back the mapped old code. */
+					olog(LOG_WARNING,
+					     "plugin %s: %s replaced while loaded; restart orbitd "
+					     "to run the new file",
+					     p->name, p->file);
+					continue;
+				}
+				if (!p && !(p = entry_new(l, ev->name)))
+					continue;
+				olog(LOG_INFO, "plugin directory: %s appeared", ev->name);
+				load(l, p);
+			}
+		}
+	}
+}
+
+int loader_watch(struct loader *l)
+{
+	l->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (l->ifd < 0)
+		return -errno;
+	/* CLOSE_WRITE and MOVED_TO: a file is only looked at once complete. */
+	if (inotify_add_watch(l->ifd, l->dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |
+				      IN_ONLYDIR) < 0) {
+		int e = errno;
+		close(l->ifd);
+		l->ifd = -1;
+		return -e;
+	}
+	l->iev = event_new(l->env->base, l->ifd, EV_READ | EV_PERSIST, on_inotify, l);
+	if (!l->iev || event_add(l->iev, NULL) < 0) {
+		close(l->ifd);
+		l->ifd = -1;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- reconfiguration -------------------------------------------------- */
+
+static void append(char **report, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(char **report, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *line = NULL;
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	va_end(ap);
+	if (!line)
+		return;
+	char *joined = *report ? strf("%s; %s", *report, line) : line;
+	if (*report) {
+		free(*report);
+		free(line);
+	}
+	*report = joined;
+}
+
+int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char **report)
+{
+	*report = NULL;
+	int problems = 0;
+	l->cfg = cfg;
+	for (struct lplug *p = l->head, *next; p; p = next) {
+		next = p->next;
+		switch (p->info.state) {
+		case LPLUG_ACTIVE:
+			if (!orbitd_config_plugin_enabled(cfg, p->name)) {
+				unload(l, p, false);
+				break;
+			}
+			char *why = NULL;
+			if (host_reconfigure(p->info.host, orbitd_config_find_plugin(cfg, p->name),
+					     &why) < 0) {
+				olog(LOG_WARNING, "plugin %s: %s", p->name, why ? why : "reload failed");
+				append(report, "plugin %s: %s", p->name, why ? why : "reload failed");
+				problems++;
+			}
+			free(why);
+			break;
+		case LPLUG_REJECTED:
+			/* Stays mapped after a failed init: dlopen would give the
+			 * same object back, so retrying is still meaningful only
+			 * through its init, which a new config may satisfy. */
+		case LPLUG_DISABLED:
+			load(l, p);
+			if (p->info.state == LPLUG_REJECTED) {
+				append(report, "plugin %s: %s", p->file, p->reason);
+				problems++;
+			}
+			break;
+		case LPLUG_REMOVING:
+			break;
+		}
+	}
+	return problems;
+}
+
+void loader_foreach(struct loader *l, int (*fn)(void *ctx, const struct lplug_info *p),
+		    void *ctx)
+{
+	for (struct lplug *p = l->head; p; p = p->next)
+		if (fn(ctx, &p->info))
+			return;
+}
+
+size_t loader_connections(const struct loader *l)
+{
+	size_t n = 0;
+	for (struct lplug *p = l->head; p; p = p->next)
+		if (p->info.host)
+			n += host_connections(p->info.host);
+	return n;
+}
+
+void loader_close_all(struct loader *l)
+{
+	for (struct lplug *p = l->head; p; p = p->next)
+		if (p->info.host)
+			host_close_all(p->info.host);
+}
+
+void loader_free(struct loader *l)
+{
+	if (!l)
+		return;
+	if (l->iev)
+		event_free(l->iev);
+	if (l->ifd >= 0)
+		close(l->ifd);
+	while (l->head) {
+		struct lplug *p = l->head;
+		l->head = p->next;
+		host_release(p->info.host);
+		entry_free(p);
+	}
+	free(l->dir);
+	free(l->core_id);
+	free(l);
+}

@@ -1,0 +1,78 @@
+/* loader.h — the plugin directory: every *.so in it, loaded in C-locale name
+ * order, validated before its code is called, hot-added and hot-removed
+ * through inotify, each rejection kept with its reason (for logs and
+ * orbitctl).
+ *
+ * Ownership: the loader owns its entries and their hosts; it borrows env and
+ * the config given to loader_scan/loader_reconfigure, which must stay alive
+ * until the next loader_reconfigure (the daemon swaps configs that way).
+ * Shared objects are never dlclose'd once any of their functions ran.
+ */
+#ifndef ORBITD_LOADER_H
+#define ORBITD_LOADER_H
+
+#include "config.h"
+#include "host.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct loader;
+
+enum lplug_state {
+	LPLUG_ACTIVE,   /* loaded, orbiter running */
+	LPLUG_REJECTED, /* reason says why */
+	LPLUG_DISABLED, /* plugins.enable / plugins.disable */
+	LPLUG_REMOVING, /* file gone or disabled: connections closing */
+};
+
+/* One file of the plugin directory, as shown to users. Borrowed. */
+struct lplug_info {
+	const char *file;     /* base name */
+	const char *name;     /* descriptor name, NULL if never read */
+	const char *version;  /* NULL if never read */
+	enum lplug_state state;
+	const char *reason;   /* REJECTED/DISABLED: why; else NULL */
+	orbit_host *host;     /* ACTIVE/REMOVING */
+	double since;         /* orbit_now() of the last state change */
+};
+
+/* What changed in the plugin set; called after the change. */
+typedef void (*loader_event_fn)(void *ctx, const struct lplug_info *p);
+
+/* New loader over dir (copied) for a core called core_id (copied; no plugin
+ * may take that name). NULL + errno. */
+struct loader *loader_new(const struct host_env *env, const char *dir, const char *core_id);
+
+void loader_set_event_cb(struct loader *l, loader_event_fn fn, void *ctx);
+
+/* Load every *.so of the directory under cfg. A missing directory is logged
+ * and is not an error. Returns 0, or -ENOENT when a plugin listed
+ * `required: true` did not load (*fatal malloc'd, saying which and why). */
+int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal);
+
+/* Start watching the directory for drop-ins and removals. 0 or -errno. */
+int loader_watch(struct loader *l);
+
+/* Apply a new config: unload plugins now disabled, retry rejected or disabled
+ * ones, apply policies and config subtrees to the active ones. Returns how
+ * many plugins reported a problem (each is logged and described in *report,
+ * malloc'd or NULL when there is nothing to say). */
+int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char **report);
+
+/* Visit every entry in file-name order; non-zero from fn stops. */
+void loader_foreach(struct loader *l, int (*fn)(void *ctx, const struct lplug_info *p),
+		    void *ctx);
+
+/* Connections of every active or removing plugin. */
+size_t loader_connections(const struct loader *l);
+
+/* Begin closing every plugin connection gracefully (shutdown). */
+void loader_close_all(struct loader *l);
+
+/* Release every host (shutdown hooks run), free. NULL-safe. */
+void loader_free(struct loader *l);
+
+const char *lplug_state_name(enum lplug_state s);
+
+#endif

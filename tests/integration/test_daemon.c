@@ -1,0 +1,450 @@
+/* test_daemon.c — real orbitd processes on temporary configs and plugin
+ * directories with real .so plugins: compliance with the bundled plugins,
+ * the broken-plugin matrix, hot drop-in and removal, reload good and bad,
+ * every sink kind, schedules, -t, required plugins, SIGTERM. Every wait is on
+ * a log line, a file's content or an exit — never a fixed sleep. */
+#include "proc.h"
+#include "tmpdir.h"
+
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT 15.0
+
+static char *build_dir;
+static char *tmp;        /* per test */
+static char *plugdir;    /* per test: tmp/plugins */
+
+static char *bpath(const char *rel)
+{
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s", build_dir, rel) < 0)
+		abort();
+	return p;
+}
+
+static char *tpath(const char *rel)
+{
+	return test_tmpdir_path(tmp, rel);
+}
+
+static void setup(void)
+{
+	const char *b = getenv("ORBIT_BUILD");
+	build_dir = strdup(b ? b : "build");
+	tmp = test_tmpdir_new("orbitd");
+	ck_assert_ptr_nonnull(tmp);
+	plugdir = tpath("plugins");
+	ck_assert_int_eq(mkdir(plugdir, 0755), 0);
+}
+
+static void teardown(void)
+{
+	free(plugdir);
+	test_tmpdir_free(tmp);
+	free(build_dir);
+}
+
+/* Copy a built plugin ("plugins/lowercase.so" or "tests/plugins/echo.so")
+ * into the test's plugin directory. */
+static void add_plugin(const char *rel)
+{
+	char *from = bpath(rel);
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	char *to = test_tmpdir_path(plugdir, base);
+	ck_assert_msg(test_copy_file(from, to, 0644) == 0, "copy %s", from);
+	free(from);
+	free(to);
+}
+
+static void write_conf(const char *yaml)
+{
+	ck_assert_int_eq(test_tmpdir_write(tmp, "orbitd.yaml", yaml), 0);
+}
+
+/* Start orbitd on tmp/orbitd.yaml and tmp/plugins; fast timers come from the
+ * YAML of each test. */
+static struct test_proc *start_orbitd(void)
+{
+	char *bin = bpath("bin/orbitd");
+	char *conf = tpath("orbitd.yaml");
+	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-l", "debug", NULL};
+	struct test_proc *p = test_proc_start("orbitd", argv, NULL);
+	ck_assert_ptr_nonnull(p);
+	free(bin);
+	free(conf);
+	return p;
+}
+
+static void expect_line(struct test_proc *p, const char *needle)
+{
+	char *l = test_proc_wait_line(p, needle, WAIT);
+	ck_assert_msg(l != NULL, "no line containing \"%s\"", needle);
+	free(l);
+}
+
+static void stop_clean(struct test_proc *p)
+{
+	ck_assert_int_eq(test_proc_signal(p, SIGTERM), 0);
+	int st = test_proc_wait_exit(p, WAIT);
+	ck_assert_msg(st != -1, "orbitd did not exit on SIGTERM");
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "orbitd exit status 0x%x:\n%s", st,
+		      test_proc_output(p));
+	test_proc_free(p);
+}
+
+/* Wait until file holds at least n lines; returns its content (malloc'd). */
+static char *wait_lines(const char *path, size_t n)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		char *buf = NULL;
+		size_t len = 0;
+		if (f) {
+			FILE *m = open_memstream(&buf, &len);
+			int c;
+			while ((c = fgetc(f)) != EOF)
+				fputc(c, m);
+			fclose(m);
+			fclose(f);
+			size_t lines = 0;
+			for (size_t i = 0; i < len; i++)
+				lines += buf[i] == '\n';
+			if (lines >= n)
+				return buf;
+			free(buf);
+		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 > WAIT)
+			return NULL;
+		/* Polling a file a sink appends to: there is no event to wait on. */
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+#define FAST_TIMERS                                                                         \
+	"timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: 3}\n"
+
+START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
+{
+	add_plugin("plugins/lowercase.so");
+	add_plugin("plugins/lamp.so");
+	add_plugin("plugins/randint.so");
+	char *out = tpath("out.ndjson");
+	char *status = tpath("status.ndjson");
+	char *yaml = NULL;
+	ck_assert_int_ge(asprintf(&yaml,
+		"identifier: core1\n" FAST_TIMERS
+		"plugins:\n"
+		"  randint: {config: {every: 0.1, min: 5, max: 5}}\n"
+		"requirements:\n"
+		"  lowercase:\n"
+		"    minimum: 1\n"
+		"    sink: {type: file, path: %s}\n"
+		"    schedule: {every: 0.1, data: \"HeLLo WoRLD\"}\n"
+		"  get_status:\n"
+		"    minimum: 1\n"
+		"    inputs: [empty]\n"
+		"    outputs: [{schema: '{\"type\":\"record\",\"name\":\"StatusMessage\",\"fields\":[{\"name\":\"status\",\"type\":\"string\"}]}'}]\n"
+		"    sink: {type: file, path: %s}\n"
+		"    schedule: {every: 0.1}\n"
+		"  turn_on: {minimum: 1, inputs: [empty], outputs: [none]}\n"
+		"  randint: {minimum: 1, inputs: [none], outputs: [int64]}\n",
+		out, status), 0);
+	write_conf(yaml);
+	free(yaml);
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "plugin lamp");
+	expect_line(p, "core compliant: 4/4 requirements satisfied");
+	char *content = wait_lines(out, 2);
+	ck_assert_msg(content, "no outputs in the file sink:\n%s", test_proc_output(p));
+	json_error_t je;
+	json_t *rec = json_loadb(content, strchr(content, '\n') - content, 0, &je);
+	ck_assert_msg(rec, "not JSON: %s", content);
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "operation")), "lowercase");
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "plugin")), "lowercase");
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "value")), "hello world");
+	ck_assert_ptr_nonnull(json_object_get(rec, "time"));
+	json_decref(rec);
+	free(content);
+	content = wait_lines(status, 1);
+	ck_assert_ptr_nonnull(content);
+	rec = json_loadb(content, strchr(content, '\n') - content, 0, &je);
+	ck_assert_msg(rec, "not JSON: %s", content);
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "plugin")), "lamp");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "value"), "status")),
+			 "off");
+	json_decref(rec);
+	free(content);
+	/* randint emits on its own timer into the default (log) sink. */
+	expect_line(p, "output randint from randint: 5");
+	stop_clean(p);
+	free(out);
+	free(status);
+}
+END_TEST
+
+START_TEST(broken_plugins_rejected_with_reasons)
+{
+	static const char *const broken[][2] = {
+		{"nosymbol", "no symbol orbit_plugin_descriptor"},
+		{"badmagic", "bad magic"},
+		{"abimajor", "ABI 99."},
+		{"shortstruct", "descriptor of 16 bytes"},
+		{"dupop", "duplicate operation"},
+		{"badschema", "invalid schema"},
+		{"bothlists", "both an allowlist and a blocklist"},
+		{"initfail", "init failed: Input/output error"},
+		{"noname", "missing or invalid name"},
+		{"nohandler", "takes input but has no handler"},
+	};
+	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+		char rel[128];
+		snprintf(rel, sizeof rel, "tests/plugins/%s.so", broken[i][0]);
+		add_plugin(rel);
+	}
+	add_plugin("tests/plugins/echo.so");
+	ck_assert_int_eq(test_tmpdir_write(plugdir, "garbage.so", "not an ELF file\n"), 0);
+	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "core compliant: 1/1");
+	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+		char needle[256];
+		snprintf(needle, sizeof needle, "plugin %s.so rejected: ", broken[i][0]);
+		ck_assert_msg(test_proc_seen(p, needle, WAIT), "%s not rejected", broken[i][0]);
+		const char *out = test_proc_output(p);
+		const char *line = strstr(out, needle);
+		const char *eol = strchr(line, '\n');
+		ck_assert_msg(memmem(line, (size_t)(eol - line), broken[i][1], strlen(broken[i][1])),
+			      "%s: reason should say \"%s\": %.*s", broken[i][0], broken[i][1],
+			      (int)(eol - line), line);
+	}
+	ck_assert(test_proc_seen(p, "plugin garbage.so rejected: cannot load:", WAIT));
+	stop_clean(p);
+}
+END_TEST
+
+START_TEST(hot_drop_in_and_removal)
+{
+	add_plugin("tests/plugins/echo.so");
+	write_conf("identifier: core1\n" FAST_TIMERS
+		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "ready:");
+	ck_assert(!test_proc_seen(p, "core compliant:", 0));
+	add_plugin("tests/plugins/upper.so");
+	expect_line(p, "plugin upper");
+	expect_line(p, "core compliant: 2/2");
+	char *up = test_tmpdir_path(plugdir, "upper.so");
+	ck_assert_int_eq(unlink(up), 0);
+	free(up);
+	expect_line(p, "plugin upper: file removed, closing its connections");
+	expect_line(p, "disconnected from upper for upper (graceful)");
+	expect_line(p, "core not compliant: 1/2");
+	expect_line(p, "plugin upper stopped");
+	stop_clean(p);
+}
+END_TEST
+
+START_TEST(reload_good_then_bad)
+{
+	add_plugin("tests/plugins/echo.so");
+	add_plugin("tests/plugins/upper.so");
+	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "core compliant: 1/1");
+	write_conf("identifier: core1\n" FAST_TIMERS
+		   "requirements:\n  upper: {minimum: 1}\n");
+	test_proc_signal(p, SIGHUP);
+	expect_line(p, "reloaded: requirements: removed echo, added upper");
+	expect_line(p, "core compliant: 1/1");
+	write_conf("identifier: core1\nrequirements:\n  upper: {minimum: -3}\n");
+	test_proc_mark(p);
+	size_t not_compliant = test_proc_count(p, "core not compliant");
+	test_proc_signal(p, SIGHUP);
+	char *l = test_proc_wait_line(p, "reload failed, keeping the running configuration", WAIT);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_msg(strstr(l, "orbitd.yaml:3:"), "no file:line: %s", l);
+	free(l);
+	/* Still serving the good config. */
+	ck_assert_uint_eq(test_proc_count(p, "core not compliant"), not_compliant);
+	ck_assert_uint_eq(test_proc_count(p, "disconnected"), 1); /* echo, on the good reload */
+	stop_clean(p);
+}
+END_TEST
+
+START_TEST(exec_and_execute_sinks)
+{
+	add_plugin("plugins/lowercase.so");
+	add_plugin("tests/plugins/upper.so");
+	char *execout = tpath("exec.out");
+	char *pipeout = tpath("pipe.out");
+	char *yaml = NULL;
+	ck_assert_int_ge(asprintf(&yaml,
+		"identifier: core1\n" FAST_TIMERS
+		"requirements:\n"
+		"  lowercase:\n"
+		"    minimum: 1\n"
+		"    sink: {type: execute, operation: upper}\n"
+		"    schedule: {every: 0.1, data: \"MiXeD\"}\n"
+		"  upper:\n"
+		"    minimum: 1\n"
+		"    sink: {type: exec, command: \"cat >> %s\"}\n",
+		execout), 0);
+	write_conf(yaml);
+	free(yaml);
+	free(pipeout);
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "core compliant: 2/2");
+	char *content = wait_lines(execout, 2);
+	ck_assert_msg(content, "exec sink got nothing:\n%s", test_proc_output(p));
+	ck_assert_msg(strstr(content, "\"operation\":\"upper\"") &&
+			      strstr(content, "\"value\":\"MIXED\""),
+		      "%s", content);
+	free(content);
+	free(execout);
+	stop_clean(p);
+}
+END_TEST
+
+START_TEST(blocking_operation_runs_off_the_loop)
+{
+	add_plugin("tests/plugins/slow.so");
+	add_plugin("tests/plugins/echo.so");
+	char *slow = tpath("slow.out"), *echo = tpath("echo.out");
+	char *yaml = NULL;
+	ck_assert_int_ge(asprintf(&yaml,
+		"identifier: core1\n" FAST_TIMERS
+		"requirements:\n"
+		"  slow: {minimum: 1, sink: {type: file, path: %s}, schedule: {every: 0.05, data: s}}\n"
+		"  echo: {minimum: 1, sink: {type: file, path: %s}, schedule: {every: 0.05, data: e}}\n",
+		slow, echo), 0);
+	write_conf(yaml);
+	free(yaml);
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "core compliant: 2/2");
+	/* slow sleeps 200 ms per call on the worker pool; meanwhile the loop
+	 * keeps serving echo. If handlers blocked the loop, 20 echo outputs
+	 * would need ≥ 20 slow calls, i.e. ≥ 4 s, with 20 lines in slow.out. */
+	char *c = wait_lines(echo, 20);
+	ck_assert_ptr_nonnull(c);
+	free(c);
+	c = wait_lines(slow, 0);
+	size_t slow_lines = 0;
+	for (char *s = c; s && *s; s++)
+		slow_lines += *s == '\n';
+	free(c);
+	ck_assert_msg(slow_lines < 20, "slow produced %zu outputs: the loop was blocked", slow_lines);
+	c = wait_lines(slow, 1);
+	ck_assert_ptr_nonnull(c);
+	free(c);
+	stop_clean(p);
+	free(slow);
+	free(echo);
+}
+END_TEST
+
+START_TEST(test_mode_and_bad_config)
+{
+	char *bin = bpath("bin/orbitd");
+	char *conf = tpath("orbitd.yaml");
+	write_conf("identifier: core1\nrequirements:\n  echo: {minimum: 1}\n");
+	char *argv[] = {bin, "-t", "-c", conf, NULL};
+	char *out = NULL, *err = NULL;
+	int st = test_run(argv, NULL, NULL, WAIT, &out, &err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(out, "configuration OK"));
+	free(out);
+	free(err);
+	write_conf("identifier: core1\nrequirements:\n  echo: {minimum: 1, bogus: 2}\n");
+	st = test_run(argv, NULL, NULL, WAIT, &out, &err);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	ck_assert_msg(strstr(err, "orbitd.yaml:3:") && strstr(err, "bogus"), "%s", err);
+	free(out);
+	free(err);
+	/* A bad file keeps the daemon from starting at all. */
+	char *argv2[] = {bin, "-c", conf, "-p", plugdir, NULL};
+	st = test_run(argv2, NULL, NULL, WAIT, &out, &err);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	free(out);
+	free(err);
+	char *argv3[] = {bin, "--bogus", NULL};
+	st = test_run(argv3, NULL, NULL, WAIT, &out, &err);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	free(out);
+	free(err);
+	free(bin);
+	free(conf);
+}
+END_TEST
+
+START_TEST(required_plugin_missing_fails_start)
+{
+	add_plugin("tests/plugins/initfail.so");
+	write_conf("identifier: core1\nplugins:\n  initfail: {required: true}\n");
+	struct test_proc *p = start_orbitd();
+	int st = test_proc_wait_exit(p, WAIT);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	ck_assert_msg(test_proc_seen(p, "required plugin 'initfail'", 0), "%s",
+		      test_proc_output(p));
+	ck_assert(test_proc_seen(p, "init failed", 0));
+	test_proc_free(p);
+}
+END_TEST
+
+START_TEST(sigterm_closes_gracefully)
+{
+	add_plugin("tests/plugins/echo.so");
+	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "core compliant: 1/1");
+	ck_assert_int_eq(test_proc_signal(p, SIGTERM), 0);
+	expect_line(p, "disconnected from echo for echo (graceful)");
+	int st = test_proc_wait_exit(p, WAIT);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert(test_proc_seen(p, "stopped", 0));
+	ck_assert(!test_proc_seen(p, "gracelessly", 0));
+	test_proc_free(p);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("orbitd");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, bundled_plugins_compliant_and_outputs_in_file_sink);
+	tcase_add_test(tc, broken_plugins_rejected_with_reasons);
+	tcase_add_test(tc, hot_drop_in_and_removal);
+	tcase_add_test(tc, reload_good_then_bad);
+	tcase_add_test(tc, exec_and_execute_sinks);
+	tcase_add_test(tc, blocking_operation_runs_off_the_loop);
+	tcase_add_test(tc, test_mode_and_bad_config);
+	tcase_add_test(tc, required_plugin_missing_fails_start);
+	tcase_add_test(tc, sigterm_closes_gracefully);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
