@@ -76,6 +76,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB_A) $(DAEMON_A) $(TEST_SUPPORT_OBJS)
 # Tests find ../shared through ORBIT_SHARED and build products through ORBIT_BUILD.
 SHARED ?= $(abspath ../shared)
 TEST_ENV = ORBIT_SHARED=$(SHARED) ORBIT_BUILD=$(abspath $(BUILD)) CK_DEFAULT_TIMEOUT=60 \
+           ORBIT_SRC=$(abspath .) ORBIT_MAKE_VARS="BUILD=$(BUILD) SANITIZE=$(SANITIZE)" \
            ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 
 check: all $(UNIT_BINS) $(INTEG_BINS) $(CHECK_EXTRA)

@@ -421,6 +421,52 @@ START_TEST(sigterm_closes_gracefully)
 }
 END_TEST
 
+
+/* The SDK as a third party sees it: `make install` into a staging tree, then
+ * a plugin built out of tree with nothing but pkg-config, loaded by orbitd. */
+START_TEST(third_party_plugin_built_with_pkg_config)
+{
+	const char *src = getenv("ORBIT_SRC");
+	const char *vars = getenv("ORBIT_MAKE_VARS");
+	ck_assert_msg(src, "ORBIT_SRC not set (run through make check)");
+	char *stage = tpath("stage"), *ext = tpath("ext"), *cmd = NULL;
+	ck_assert_int_eq(mkdir(ext, 0755), 0);
+	ck_assert_int_ge(asprintf(&cmd,
+		"set -e; make -s -C '%s' %s install DESTDIR='%s' PREFIX=/usr/local >/dev/null; "
+		"cp '%s/examples/third_party/hello.c' '%s/examples/third_party/Makefile' '%s/'; "
+		"make -s -C '%s' PKG_CONFIG_PATH='%s/usr/local/lib/pkgconfig' "
+		"PKG_CONFIG_SYSROOT_DIR='%s'",
+		src, vars ? vars : "", stage, src, src, ext, ext, stage, stage), 0);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	char *out = NULL, *err = NULL;
+	int st = test_run(argv, NULL, NULL, 120, &out, &err);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "build failed:\n%s%s",
+		      out ? out : "", err ? err : "");
+	free(out);
+	free(err);
+	free(cmd);
+	char *so = test_tmpdir_path(ext, "hello.so"), *to = test_tmpdir_path(plugdir, "hello.so");
+	ck_assert_int_eq(test_copy_file(so, to, 0644), 0);
+	free(so);
+	free(to);
+	char *sink = tpath("hello.out"), *yaml = NULL;
+	ck_assert_int_ge(asprintf(&yaml, "identifier: core1\n" FAST_TIMERS
+		"requirements:\n  hello: {minimum: 1, sink: {type: file, path: %s},"
+		" schedule: {every: 0.1, data: world}}\n", sink), 0);
+	write_conf(yaml);
+	free(yaml);
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "core compliant: 1/1");
+	char *c = wait_lines(sink, 1);
+	ck_assert_msg(c && strstr(c, "\"value\":\"hello, world\""), "%s", c ? c : "(nothing)");
+	free(c);
+	stop_clean(p);
+	free(sink);
+	free(stage);
+	free(ext);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -436,6 +482,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_mode_and_bad_config);
 	tcase_add_test(tc, required_plugin_missing_fails_start);
 	tcase_add_test(tc, sigterm_closes_gracefully);
+	tcase_add_test(tc, third_party_plugin_built_with_pkg_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
