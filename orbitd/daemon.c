@@ -8,6 +8,8 @@
  * hooks, exit 0.
  */
 #include "daemon.h"
+#include "daemon_internal.h"
+#include "ctlcmds.h"
 #include "drain.h"
 #include "loader.h"
 #include "log.h"
@@ -34,23 +36,6 @@
 #endif
 
 #define WORKER_THREADS 4
-
-struct daemon {
-	struct daemon_opts opts;
-	struct orbitd_config *cfg;
-	struct event_base *base;
-	orbit_bus *bus;
-	orbit_core *core;
-	struct loopq *loopq;
-	struct workers *workers;
-	struct host_env env;
-	struct loader *loader;
-	struct reqs *reqs;
-	struct event *sig_hup, *sig_term, *sig_int, *watchdog;
-	struct drain *stop_drain;
-	bool stopping;
-	int exit_code;
-};
 
 static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *strf(const char *fmt, ...)
@@ -159,6 +144,7 @@ static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 		     ev->remote_id);
 		break;
 	}
+	ctl_on_core_event(d, ev);
 	if (!d->stopping)
 		publish_status(d);
 }
@@ -166,9 +152,9 @@ static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 static void on_plugin_event(void *ctx, const struct lplug_info *p)
 {
 	struct daemon *d = ctx;
+	ctl_on_plugin_event(d, p);
 	if (d->core && !d->stopping)
 		publish_status(d);
-	(void)p;
 }
 
 static void forward_lib_log(int level, const char *msg)
@@ -238,6 +224,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	}
 	d->opts = *opts;
 	d->cfg = cfg;
+	d->started = orbit_now();
 	olog_set_level(cfg->log_level);
 	orbit_set_log(forward_lib_log, LOG_DEBUG);
 	/* A dead exec sink child or control client must not kill us. */
@@ -276,7 +263,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	if (rc < 0)
 		olog(LOG_WARNING, "plugin directory %s not watched (%s): drop-ins need a restart",
 		     cfg->plugins.dir, strerror(-rc));
-	if (!(d->reqs = reqs_new(d->base, d->core, cfg, err)))
+	if (!(d->reqs = reqs_new(d->base, d->core, cfg, ctl_on_output, d, err)))
 		goto fail;
 	char *summary = NULL;
 	rc = reqs_apply(d->reqs, NULL, &summary);
@@ -289,6 +276,8 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 		*err = strf("cannot start the core: %s", strerror(-rc));
 		goto fail;
 	}
+	if ((rc = ctl_start(d, err)) < 0)
+		goto fail;
 	if (!(d->sig_hup = add_signal(d, SIGHUP, on_sighup)) ||
 	    !(d->sig_term = add_signal(d, SIGTERM, on_sigterm)) ||
 	    !(d->sig_int = add_signal(d, SIGINT, on_sigterm))) {
@@ -338,6 +327,15 @@ static void warn_restart_only(const struct orbitd_config *a, const struct orbitd
 		     what[i]);
 }
 
+static void record_reload(struct daemon *d, bool ok, const char *msg)
+{
+	free(d->last_reload.message);
+	d->last_reload.message = strdup(msg);
+	d->last_reload.ok = ok;
+	d->last_reload.at = orbit_now();
+	d->last_reload.done = true;
+}
+
 int daemon_reload(struct daemon *d, char **changes, char **err)
 {
 	*err = NULL;
@@ -352,10 +350,11 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	struct orbitd_config *cfg = daemon_load_config(&d->opts, err);
 	struct reqs *r = NULL;
 	if (cfg)
-		r = reqs_new(d->base, d->core, cfg, err);
+		r = reqs_new(d->base, d->core, cfg, ctl_on_output, d, err);
 	if (!r) {
 		olog(LOG_ERR, "reload failed, keeping the running configuration: %s",
 		     *err ? *err : "out of memory");
+		record_reload(d, false, *err ? *err : "out of memory");
 		orbitd_config_free(cfg);
 		notify_ready();
 		return -EINVAL;
@@ -372,6 +371,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	char *all = strf("requirements: %s; plugins: %s", summary ? summary : "unchanged",
 			 report ? report : "ok");
 	olog(LOG_NOTICE, "reloaded: %s", all ? all : "");
+	record_reload(d, true, all ? all : "");
 	if (changes)
 		*changes = all;
 	else
@@ -444,6 +444,7 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	drain_cancel(d->stop_drain);
+	ctl_stop(d);
 	if (d->core)
 		orbit_core_stop(d->core);
 	/* Sinks before the core: their callbacks point into reqs. Exec sink
@@ -465,6 +466,7 @@ void daemon_free(struct daemon *d)
 	if (d->base)
 		event_base_free(d->base);
 	orbitd_config_free(d->cfg);
+	free(d->last_reload.message);
 	free(d);
 	orbit_set_log(NULL, LOG_WARNING);
 }

@@ -872,3 +872,47 @@ void host_release(orbit_host *h)
 	if (atomic_load(&h->refs) == 0)
 		finalize(h);
 }
+
+size_t host_op_count(const orbit_host *h)
+{
+	return h->n_ops;
+}
+
+struct op_count {
+	const char *operation;
+	size_t n;
+};
+
+static int count_conn(void *ctx, const orbit_conn_info *c)
+{
+	struct op_count *oc = ctx;
+	oc->n += strcmp(c->operation, oc->operation) == 0;
+	return 0;
+}
+
+int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
+		 struct host_op_info *info)
+{
+	struct op_rt *rt = &h->ops[i];
+	/* The lists of an override live in pcfg already: no store needed
+	 * beyond the NULL-terminated copies, which are freed right away and
+	 * replaced by pcfg's own arrays (also NULL-terminated). */
+	const struct ocfg_policy *ov = pcfg ? ocfg_plugin_policy(pcfg, rt->op->name) : NULL;
+	struct policy_store st;
+	int rc = effective_policy(rt->op, ov, &info->policy, &st);
+	policy_store_free(&st);
+	if (rc < 0)
+		return rc;
+	if (ov && ov->allowlist.set)
+		info->policy.allowlist = (const char *const *)ov->allowlist.v;
+	if (ov && ov->blocklist.set)
+		info->policy.blocklist = (const char *const *)ov->blocklist.v;
+	info->name = rt->op->name;
+	info->input = &rt->in;
+	info->output = &rt->out;
+	info->blocking = rt->op->flags & ORBIT_OP_BLOCKING;
+	struct op_count oc = {rt->op->name, 0};
+	orbit_orbiter_foreach_connection(orbit_plugin_orbiter(h->orb), count_conn, &oc);
+	info->connections = oc.n;
+	return 0;
+}

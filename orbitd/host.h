@@ -61,6 +61,22 @@ orbit_plugin *host_orbiter(orbit_host *h);
 
 const orbit_plugin_desc *host_desc(const orbit_host *h);
 
+/* One operation as the host runs it, for orbitctl. Borrowed from the host. */
+struct host_op_info {
+	const char *name;
+	const orbit_spec *input, *output;
+	bool blocking;
+	orbit_policy policy; /* effective: the plugin's default under pcfg's override */
+	size_t connections;
+};
+
+size_t host_op_count(const orbit_host *h);
+
+/* Fill *info for operation i (< host_op_count) under pcfg (NULL: none).
+ * The policy's lists borrow from the descriptor or pcfg. 0 or -ENOMEM. */
+int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
+		 struct host_op_info *info);
+
 /* Stop the orbiter (graceless for what is still open), cancel the plugin's
  * timers and watches, and release the host: the shutdown hook runs and the
  * memory goes once no blocking call or post is in flight. NULL-safe. */

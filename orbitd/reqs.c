@@ -30,6 +30,8 @@ struct reqs {
 	struct event_base *base;
 	orbit_core *core;
 	const struct orbitd_config *cfg;
+	reqs_observer_fn observer;
+	void *obs_ctx;
 	struct reqrt *v;
 	size_t n;
 };
@@ -153,6 +155,8 @@ static void on_output(void *ctx, orbit_core *core, const orbit_conn_info *conn,
 		return;
 	}
 	osink_deliver(rt->sink, conn->remote_id, json);
+	if (rt->owner->observer)
+		rt->owner->observer(rt->owner->obs_ctx, conn->operation, conn->remote_id, json);
 	free(json);
 }
 
@@ -196,7 +200,8 @@ static void on_schedule(evutil_socket_t fd, short what, void *arg)
 /* ---- lifecycle -------------------------------------------------------- */
 
 struct reqs *reqs_new(struct event_base *base, orbit_core *core,
-		      const struct orbitd_config *cfg, char **err)
+		      const struct orbitd_config *cfg, reqs_observer_fn observer, void *obs_ctx,
+		      char **err)
 {
 	*err = NULL;
 	struct reqs *r = calloc(1, sizeof *r);
@@ -208,6 +213,8 @@ struct reqs *reqs_new(struct event_base *base, orbit_core *core,
 	r->base = base;
 	r->core = core;
 	r->cfg = cfg;
+	r->observer = observer;
+	r->obs_ctx = obs_ctx;
 	for (size_t i = 0; i < cfg->n_reqs; i++) {
 		struct reqrt *rt = &r->v[r->n];
 		rt->owner = r;

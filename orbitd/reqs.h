@@ -20,10 +20,17 @@
 struct event_base;
 struct reqs;
 
-/* Build sinks and (unarmed) schedules of cfg's requirements. NULL with *err
- * malloc'd ("sink of 'op' (file:line:col): cannot open ..."). */
+/* Told of every output (after its sink got it): operation, plugin and the
+ * value as JSON, all borrowed for the call. For orbitctl watch/execute. */
+typedef void (*reqs_observer_fn)(void *ctx, const char *operation, const char *plugin,
+				 const char *json);
+
+/* Build sinks and (unarmed) schedules of cfg's requirements. observer may be
+ * NULL. NULL with *err malloc'd ("sink of 'op' (file:line:col): cannot open
+ * ..."). */
 struct reqs *reqs_new(struct event_base *base, orbit_core *core,
-		      const struct orbitd_config *cfg, char **err);
+		      const struct orbitd_config *cfg, reqs_observer_fn observer, void *obs_ctx,
+		      char **err);
 
 /* Make the core's requirements those of r: add/replace r's, drop old's that r
  * lacks (their connections close gracefully), point the sinks at r's, arm r's

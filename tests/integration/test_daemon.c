@@ -77,11 +77,13 @@ static struct test_proc *start_orbitd(void)
 {
 	char *bin = bpath("bin/orbitd");
 	char *conf = tpath("orbitd.yaml");
-	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-l", "debug", NULL};
+	char *sock = tpath("orbitd.sock");
+	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-s", sock, "-l", "debug", NULL};
 	struct test_proc *p = test_proc_start("orbitd", argv, NULL);
 	ck_assert_ptr_nonnull(p);
 	free(bin);
 	free(conf);
+	free(sock);
 	return p;
 }
 
@@ -376,7 +378,7 @@ START_TEST(test_mode_and_bad_config)
 	free(out);
 	free(err);
 	/* A bad file keeps the daemon from starting at all. */
-	char *argv2[] = {bin, "-c", conf, "-p", plugdir, NULL};
+	char *argv2[] = {bin, "-c", conf, "-p", plugdir, "-s", "/nonexistent/x.sock", NULL};
 	st = test_run(argv2, NULL, NULL, WAIT, &out, &err);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	free(out);

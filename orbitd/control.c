@@ -1,0 +1,867 @@
+/* control.c — see control.h.
+ *
+ * A client is a bufferevent plus the requests it has open. A request whose
+ * client goes away moves to the server's orphan list, where it waits for
+ * the handler's reply (which is then discarded) or for octl_free.
+ *
+ * A client that shuts down its sending side (`nc -N`, socat at EOF) may still
+ * read: its last, unterminated line is handled as a request and the
+ * connection stays until every reply is sent. On such a half-closed socket
+ * the kernel signals nothing when the peer then goes away altogether, so it
+ * is checked (poll for POLLHUP) every HALF_CLOSED_CHECK_S while it waits.
+ */
+#include "control.h"
+#include "log.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_REQUEST 65536
+#define LISTEN_BACKLOG 64
+#define HALF_CLOSED_CHECK_S 1
+/* accept() out of descriptors or memory: pause rather than spin on the
+ * still-readable listening socket. */
+#define ACCEPT_PAUSE_S 1
+/* Connections accepted per wake-up, so a burst cannot starve the loop. */
+#define ACCEPT_BATCH 32
+
+struct client;
+
+struct octl_req {
+	struct octl *srv;
+	struct client *cl; /* NULL once the client is gone */
+	struct octl_req *prev, *next; /* in cl->reqs, or srv->orphans */
+	json_t *id;
+	void (*on_close)(void *arg);
+	void *on_close_arg;
+	bool close_due; /* on_close still to be called */
+	size_t dropped; /* events dropped since the last overflow notice */
+};
+
+struct client {
+	struct octl *srv;
+	struct client *prev, *next;
+	struct bufferevent *bev;
+	struct event *check; /* deferred close check; the half-closed timer */
+	struct octl_req *reqs;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool privileged;
+	bool discarding; /* inside a line that was too long */
+	bool eof;        /* the client will send nothing more */
+	bool throttled;  /* reading paused: too much output unsent */
+};
+
+struct octl {
+	struct event_base *base;
+	char *path;
+	int fd;
+	struct event *accept_ev, *accept_resume;
+	bool bound;
+	dev_t dev;
+	ino_t ino;
+	bool have_gid;
+	gid_t gid;
+	size_t max_request;
+	octl_handler_fn fn;
+	void *ctx;
+	struct client *clients;
+	size_t n_clients;
+	struct octl_req *orphans;
+};
+
+static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static struct octl_req **req_list(struct octl_req *r)
+{
+	return r->cl ? &r->cl->reqs : &r->srv->orphans;
+}
+
+static void req_link(struct octl_req *r)
+{
+	struct octl_req **head = req_list(r);
+	r->prev = NULL;
+	r->next = *head;
+	if (*head)
+		(*head)->prev = r;
+	*head = r;
+}
+
+static void req_unlink(struct octl_req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		*req_list(r) = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+/* A JSON string of s; bytes that are not valid UTF-8 become '?' so that a
+ * message quoting raw input can always be sent. */
+static json_t *lossy_string(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (unsigned char *p = (unsigned char *)copy; *p; p++)
+		if (*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+/* ---- clients --------------------------------------------------------------- */
+
+static size_t out_len(const struct client *cl)
+{
+	return evbuffer_get_length(bufferevent_get_output(cl->bev));
+}
+
+/* Queue msg (stolen) as one line. Past OCTL_OUTPUT_CAP, stop reading the
+ * client's requests until its output has drained. */
+static int send_msg(struct client *cl, json_t *msg)
+{
+	if (!msg)
+		return -ENOMEM;
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(msg);
+	if (!s)
+		return -ENOMEM;
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+	size_t n = strlen(s);
+	s[n] = '\n';
+	int rc = evbuffer_add(out, s, n + 1) < 0 ? -ENOMEM : 0;
+	free(s);
+	if (!cl->throttled && evbuffer_get_length(out) > OCTL_OUTPUT_CAP) {
+		cl->throttled = true;
+		bufferevent_disable(cl->bev, EV_READ);
+	}
+	return rc;
+}
+
+static json_t *error_msg(json_t *id, const char *code, const char *message)
+{
+	json_t *m = lossy_string(message);
+	return json_pack("{s:i,s:O,s:b,s:{s:s,s:o}}", "v", OCTL_PROTOCOL_VERSION, "id",
+			 id ? id : json_null(), "ok", 0, "error", "code", code, "message", m);
+}
+
+static void send_error(struct client *cl, json_t *id, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void send_error(struct client *cl, json_t *id, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	olog(LOG_DEBUG, "control: pid %ld: %s: %s", (long)cl->pid, code, msg ? msg : "");
+	if (send_msg(cl, msg ? error_msg(id, code, msg) : NULL) < 0)
+		olog(LOG_ERR, "control: pid %ld: cannot build a reply: out of memory", (long)cl->pid);
+	free(msg);
+}
+
+/* Send r's overflow notice if it dropped events and there is room (or
+ * force: before the final reply). */
+static void flush_overflow(struct octl_req *r, bool force)
+{
+	if (!r->dropped || (!force && out_len(r->cl) > OCTL_OUTPUT_CAP))
+		return;
+	send_msg(r->cl, json_pack("{s:i,s:O,s:{s:s,s:I}}", "v", OCTL_PROTOCOL_VERSION, "id", r->id,
+				  "event", "type", "overflow", "dropped", (json_int_t)r->dropped));
+	r->dropped = 0;
+}
+
+static void client_free(struct client *cl)
+{
+	struct octl *srv = cl->srv;
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		srv->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	srv->n_clients--;
+	if (cl->check)
+		event_free(cl->check);
+	bufferevent_free(cl->bev);
+	free(cl);
+}
+
+/* Move cl's open requests to the orphans, owing an on_close call. */
+static void client_detach_reqs(struct client *cl)
+{
+	struct octl_req *r;
+	while ((r = cl->reqs)) {
+		req_unlink(r);
+		r->cl = NULL;
+		r->close_due = true;
+		req_link(r);
+	}
+}
+
+/* Call the on_close callbacks owed. A callback may reply to (and so free)
+ * any orphan, hence the rescan from the head after each call. */
+static void notify_closes(struct octl *srv)
+{
+	for (;;) {
+		struct octl_req *r = srv->orphans;
+		while (r && !r->close_due)
+			r = r->next;
+		if (!r)
+			return;
+		r->close_due = false;
+		if (r->on_close)
+			r->on_close(r->on_close_arg);
+	}
+}
+
+/* The client is gone (or its connection unusable): open requests learn it. */
+static void client_drop(struct client *cl)
+{
+	struct octl *srv = cl->srv;
+	olog(LOG_DEBUG, "control: pid %ld uid %ld disconnected%s", (long)cl->pid, (long)cl->uid,
+	     cl->reqs ? " with requests open" : "");
+	client_detach_reqs(cl);
+	client_free(cl);
+	notify_closes(srv);
+}
+
+static bool peer_gone(const struct client *cl)
+{
+	struct pollfd p = {.fd = bufferevent_getfd(cl->bev), .events = POLLOUT};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* For a client that sent EOF: close once it is gone or has everything. */
+static void on_check(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct client *cl = arg;
+	if (peer_gone(cl))
+		client_drop(cl);
+	else if (!cl->reqs && !out_len(cl))
+		client_free(cl);
+}
+
+static void schedule_check(struct client *cl)
+{
+	event_active(cl->check, EV_TIMEOUT, 0);
+}
+
+static void handle_line(struct client *cl, char *line, size_t n)
+{
+	struct octl *srv = cl->srv;
+	json_error_t jerr;
+	json_t *req, *id, *v, *cmd, *args;
+
+	if (n && line[n - 1] == '\r')
+		n--;
+	if (strspn(line, " \t\r") >= n)
+		return;
+	if (!(req = json_loadb(line, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr))) {
+		send_error(cl, NULL, OCTL_E_BAD_JSON, "invalid JSON at column %d: %s", jerr.column,
+			   jerr.text);
+		return;
+	}
+	if (!json_is_object(req)) {
+		send_error(cl, NULL, OCTL_E_BAD_REQUEST, "a request is a JSON object");
+		goto out;
+	}
+	id = json_object_get(req, "id");
+	v = json_object_get(req, "v");
+	cmd = json_object_get(req, "cmd");
+	args = json_object_get(req, "args");
+	json_t *echo = json_is_integer(id) || json_is_string(id) ? id : NULL;
+	if (!v) {
+		send_error(cl, echo, OCTL_E_BAD_REQUEST,
+			   "missing \"v\" (the protocol version; this orbitd speaks v1)");
+	} else if (!json_is_integer(v)) {
+		send_error(cl, echo, OCTL_E_BAD_REQUEST, "\"v\" must be an integer");
+	} else if (json_integer_value(v) != OCTL_PROTOCOL_VERSION) {
+		send_error(cl, echo, OCTL_E_UNSUPPORTED_VERSION,
+			   "protocol version %" JSON_INTEGER_FORMAT
+			   " is not supported: this orbitd speaks v1",
+			   json_integer_value(v));
+	} else if (!echo) {
+		send_error(cl, NULL, OCTL_E_BAD_REQUEST,
+			   id ? "\"id\" must be an integer or a string" : "missing \"id\"");
+	} else if (!json_is_string(cmd) || !json_string_length(cmd)) {
+		send_error(cl, echo, OCTL_E_BAD_REQUEST,
+			   cmd ? "\"cmd\" must be a non-empty string" : "missing \"cmd\"");
+	} else if (args && !json_is_object(args)) {
+		send_error(cl, echo, OCTL_E_BAD_REQUEST, "\"args\" must be an object");
+	} else {
+		struct octl_req *r = calloc(1, sizeof *r);
+		json_t *empty = args ? NULL : json_object();
+		if (!r || (!args && !empty)) {
+			free(r);
+			json_decref(empty);
+			send_error(cl, echo, OCTL_E_FAILED, "out of memory");
+			goto out;
+		}
+		r->srv = srv;
+		r->cl = cl;
+		r->id = json_incref(echo);
+		req_link(r);
+		olog(LOG_DEBUG, "control: pid %ld uid %ld: %s", (long)cl->pid, (long)cl->uid,
+		     json_string_value(cmd));
+		srv->fn(srv->ctx, r, json_string_value(cmd), args ? args : empty);
+		json_decref(empty);
+	}
+out:
+	json_decref(req);
+}
+
+/* Handle the complete lines read so far, unless throttled. */
+static void process_input(struct client *cl)
+{
+	struct evbuffer *in = bufferevent_get_input(cl->bev);
+	size_t max = cl->srv->max_request;
+
+	while (!cl->throttled) {
+		size_t len = evbuffer_get_length(in);
+		if (!len)
+			return;
+		struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
+		if (cl->discarding) {
+			evbuffer_drain(in, eol.pos < 0 ? len : (size_t)eol.pos + 1);
+			cl->discarding = eol.pos < 0;
+			continue;
+		}
+		if (eol.pos < 0) {
+			if (len > max) {
+				send_error(cl, NULL, OCTL_E_TOO_LARGE,
+					   "request longer than %zu bytes", max);
+				evbuffer_drain(in, len);
+				cl->discarding = true;
+			}
+			return;
+		}
+		size_t n = (size_t)eol.pos;
+		if (n > max) {
+			send_error(cl, NULL, OCTL_E_TOO_LARGE, "request longer than %zu bytes", max);
+			evbuffer_drain(in, n + 1);
+			continue;
+		}
+		char *line = malloc(n + 1);
+		if (!line) {
+			send_error(cl, NULL, OCTL_E_FAILED, "out of memory");
+			evbuffer_drain(in, n + 1);
+			continue;
+		}
+		evbuffer_remove(in, line, n);
+		evbuffer_drain(in, 1);
+		line[n] = '\0';
+		handle_line(cl, line, n);
+		free(line);
+	}
+}
+
+/* After EOF: the unterminated last line is a request too. */
+static void process_rest(struct client *cl)
+{
+	struct evbuffer *in = bufferevent_get_input(cl->bev);
+	size_t n = evbuffer_get_length(in);
+	if (cl->throttled || !n)
+		return;
+	if (cl->discarding) {
+		evbuffer_drain(in, n);
+		return;
+	}
+	char *line = malloc(n + 1);
+	if (!line) {
+		send_error(cl, NULL, OCTL_E_FAILED, "out of memory");
+		evbuffer_drain(in, n);
+		return;
+	}
+	evbuffer_remove(in, line, n);
+	line[n] = '\0';
+	handle_line(cl, line, n);
+	free(line);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process_input(arg);
+}
+
+/* The output drained completely (the write low-watermark is 0). */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct client *cl = arg;
+	if (cl->throttled) {
+		cl->throttled = false;
+		for (struct octl_req *r = cl->reqs; r; r = r->next)
+			flush_overflow(r, false);
+		if (!cl->eof)
+			bufferevent_enable(cl->bev, EV_READ);
+		process_input(cl);
+		if (cl->eof)
+			process_rest(cl);
+	}
+	if (cl->eof && !cl->reqs && !out_len(cl))
+		client_free(cl);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	struct client *cl = arg;
+	if ((what & BEV_EVENT_ERROR) || !(what & BEV_EVENT_EOF)) {
+		client_drop(cl);
+		return;
+	}
+	cl->eof = true;
+	process_input(cl);
+	process_rest(cl);
+	if (peer_gone(cl)) {
+		client_drop(cl);
+	} else if (!cl->reqs && !out_len(cl)) {
+		client_free(cl);
+	} else if (event_add(cl->check, &(struct timeval){.tv_sec = HALF_CLOSED_CHECK_S}) < 0) {
+		client_drop(cl);
+	}
+}
+
+static void client_new(struct octl *srv, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	struct client *cl = NULL;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		olog(LOG_WARNING, "control: no peer credentials on a new connection: %m");
+		close(fd);
+		return;
+	}
+	if (!(cl = calloc(1, sizeof *cl)) ||
+	    !(cl->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		olog(LOG_ERR, "control: cannot accept pid %ld: out of memory", (long)cred.pid);
+		free(cl);
+		close(fd);
+		return;
+	}
+	cl->srv = srv;
+	cl->uid = cred.uid;
+	cl->gid = cred.gid;
+	cl->pid = cred.pid;
+	cl->privileged = cred.uid == 0 || cred.uid == geteuid() ||
+			 (srv->have_gid && cred.gid == srv->gid);
+	cl->next = srv->clients;
+	if (cl->next)
+		cl->next->prev = cl;
+	srv->clients = cl;
+	srv->n_clients++;
+	if (!(cl->check = event_new(srv->base, -1, EV_PERSIST, on_check, cl))) {
+		olog(LOG_ERR, "control: cannot accept pid %ld: out of memory", (long)cred.pid);
+		client_free(cl);
+		return;
+	}
+	bufferevent_setcb(cl->bev, on_read, on_write, on_event, cl);
+	bufferevent_enable(cl->bev, EV_READ);
+	olog(LOG_DEBUG, "control: pid %ld uid %ld connected (%s)", (long)cl->pid, (long)cl->uid,
+	     cl->privileged ? "privileged" : "read-only");
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct octl *srv = arg;
+	event_add(srv->accept_ev, NULL);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct octl *srv = arg;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd >= 0) {
+			client_new(srv, cfd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		olog(LOG_WARNING, "control: accept on %s failed (%m); pausing for %ds", srv->path,
+		     ACCEPT_PAUSE_S);
+		event_del(srv->accept_ev);
+		event_add(srv->accept_resume, &(struct timeval){.tv_sec = ACCEPT_PAUSE_S});
+		return;
+	}
+}
+
+/* ---- the socket file -------------------------------------------------------- */
+
+static int lookup_group(const char *name, gid_t *gid)
+{
+	long sz = sysconf(_SC_GETGR_R_SIZE_MAX);
+	size_t size = sz > 0 ? (size_t)sz : 1024;
+	struct group gr, *res = NULL;
+	int rc;
+
+	for (;;) {
+		char *buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		rc = getgrnam_r(name, &gr, buf, size, &res);
+		if (!rc && res)
+			*gid = res->gr_gid;
+		free(buf);
+		if (rc != ERANGE || size >= ((size_t)1 << 20))
+			break;
+		size *= 2;
+	}
+	if (rc)
+		return -rc;
+	if (res)
+		return 0;
+	/* A number names a gid that need not have a name. */
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && !*end && !errno && n == (gid_t)n) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* mkdir -p of path's directory, 0755 (the umask applies). */
+static int make_parents(const char *path, char **err)
+{
+	char *dir = strdup(path);
+	int rc = 0;
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1;; p++) {
+			if (*p && *p != '/')
+				continue;
+			char c = *p;
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				rc = -errno;
+				*err = strf("cannot create the directory %s for control socket %s: %s",
+					    dir, path, strerror(errno));
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	free(dir);
+	return rc;
+}
+
+/* If path exists: fail when an orbitd answers there, remove it when it is a
+ * stale socket. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, char **err)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		*err = strf("cannot examine control socket %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		*err = strf("control socket %s exists and is not a socket", path);
+		return -EEXIST;
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		*err = strf("cannot create a socket: %s", strerror(errno));
+		return -errno;
+	}
+	/* Non-blocking, a full backlog reads EAGAIN: someone listens. */
+	if (connect(s, (const struct sockaddr *)sa, sizeof *sa) == 0 || errno == EAGAIN ||
+	    errno == EINPROGRESS) {
+		*err = strf("control socket %s is in use by another orbitd", path);
+		rc = -EADDRINUSE;
+	} else if (errno == ECONNREFUSED || errno == ENOENT) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			*err = strf("cannot remove stale control socket %s: %s", path,
+				    strerror(errno));
+			rc = -errno;
+		} else {
+			olog(LOG_INFO, "control: removed stale socket %s", path);
+		}
+	} else {
+		*err = strf("cannot check control socket %s: %s", path, strerror(errno));
+		rc = -errno;
+	}
+	close(s);
+	return rc;
+}
+
+static int open_socket(struct octl *c, unsigned mode, const char *group, char **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int rc;
+
+	if (strlen(c->path) >= sizeof sa.sun_path) {
+		*err = strf("control socket path %s is too long (at most %zu bytes)", c->path,
+			    sizeof sa.sun_path - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	if (group && (rc = lookup_group(group, &c->gid)) < 0) {
+		*err = rc == -ENOENT ? strf("control socket group '%s' does not exist", group)
+				     : strf("cannot look up group '%s': %s", group, strerror(-rc));
+		return rc == -ENOENT ? -EINVAL : rc;
+	}
+	c->have_gid = group != NULL;
+	if ((rc = make_parents(c->path, err)) < 0 || (rc = clear_stale(c->path, &sa, err)) < 0)
+		return rc;
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		*err = strf("cannot create a socket: %s", strerror(errno));
+		return -errno;
+	}
+	/* The umask makes the file appear with mode already (no window with
+	 * wider bits); chmod then gives exactly mode whatever the umask was. */
+	mode_t old = umask(~(mode_t)mode & 0777);
+	rc = bind(c->fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (rc < 0) {
+		rc = -errno;
+		*err = errno == EADDRINUSE
+			       ? strf("control socket %s is in use by another orbitd", c->path)
+			       : strf("cannot bind control socket %s: %s", c->path, strerror(errno));
+		return rc;
+	}
+	if (stat(c->path, &st) < 0) {
+		*err = strf("cannot examine control socket %s: %s", c->path, strerror(errno));
+		return -errno;
+	}
+	c->bound = true;
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	if (chmod(c->path, (mode_t)mode & 0777) < 0) {
+		*err = strf("cannot set the mode of control socket %s: %s", c->path,
+			    strerror(errno));
+		return -errno;
+	}
+	if (group && chown(c->path, (uid_t)-1, c->gid) < 0) {
+		*err = strf("cannot give control socket %s to group %s: %s", c->path, group,
+			    strerror(errno));
+		return -errno;
+	}
+	if (listen(c->fd, LISTEN_BACKLOG) < 0) {
+		*err = strf("cannot listen on control socket %s: %s", c->path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* ---- API -------------------------------------------------------------------- */
+
+struct octl *octl_new(struct event_base *base, const char *path, unsigned mode, const char *group,
+		      size_t max_request, octl_handler_fn fn, void *ctx, char **err)
+{
+	char *msg = NULL;
+	int rc = -ENOMEM;
+	struct octl *c = NULL;
+
+	if (err)
+		*err = NULL;
+	if (!base || !path || !*path || !fn) {
+		msg = strf("control socket: invalid arguments");
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (!(c = calloc(1, sizeof *c)))
+		goto fail;
+	c->fd = -1;
+	if (!(c->path = strdup(path)))
+		goto fail;
+	c->base = base;
+	c->fn = fn;
+	c->ctx = ctx;
+	c->max_request = max_request ? max_request : DEFAULT_MAX_REQUEST;
+	if ((rc = open_socket(c, mode, group, &msg)) < 0)
+		goto fail;
+	rc = -ENOMEM;
+	if (!(c->accept_ev = event_new(base, c->fd, EV_READ | EV_PERSIST, on_accept, c)) ||
+	    !(c->accept_resume = evtimer_new(base, on_accept_resume, c)) ||
+	    event_add(c->accept_ev, NULL) < 0)
+		goto fail;
+	return c;
+fail:
+	if (!msg)
+		msg = strf("control socket %s: %s", path ? path : "(null)", strerror(-rc));
+	octl_free(c);
+	if (err)
+		*err = msg;
+	else
+		free(msg);
+	errno = -rc;
+	return NULL;
+}
+
+bool octl_req_privileged(const struct octl_req *r)
+{
+	return r->cl ? r->cl->privileged : false;
+}
+
+uid_t octl_req_uid(const struct octl_req *r)
+{
+	return r->cl ? r->cl->uid : (uid_t)-1;
+}
+
+pid_t octl_req_pid(const struct octl_req *r)
+{
+	return r->cl ? r->cl->pid : 0;
+}
+
+/* Free r; a client that sent EOF may be done now. */
+static void req_end(struct octl_req *r)
+{
+	struct client *cl = r->cl;
+	req_unlink(r);
+	json_decref(r->id);
+	free(r);
+	if (cl && cl->eof && !cl->reqs)
+		schedule_check(cl);
+}
+
+void octl_reply_ok(struct octl_req *r, json_t *result)
+{
+	if (!result)
+		result = json_object();
+	if (r->cl) {
+		flush_overflow(r, true);
+		if (send_msg(r->cl, json_pack("{s:i,s:O,s:b,s:o}", "v", OCTL_PROTOCOL_VERSION, "id",
+					      r->id, "ok", 1, "result", result)) < 0)
+			olog(LOG_ERR, "control: pid %ld: cannot build a reply: out of memory",
+			     (long)r->cl->pid);
+	} else {
+		json_decref(result);
+	}
+	req_end(r);
+}
+
+void octl_reply_error(struct octl_req *r, const char *code, const char *fmt, ...)
+{
+	if (r->cl) {
+		va_list ap;
+		char *msg = NULL;
+		va_start(ap, fmt);
+		if (vasprintf(&msg, fmt, ap) < 0)
+			msg = NULL;
+		va_end(ap);
+		flush_overflow(r, true);
+		if (send_msg(r->cl, msg ? error_msg(r->id, code, msg) : NULL) < 0)
+			olog(LOG_ERR, "control: pid %ld: cannot build a reply: out of memory",
+			     (long)r->cl->pid);
+		free(msg);
+	}
+	req_end(r);
+}
+
+int octl_req_event(struct octl_req *r, json_t *event)
+{
+	if (!r->cl) {
+		json_decref(event);
+		return -EPIPE;
+	}
+	if (!event)
+		return -ENOMEM;
+	if (out_len(r->cl) > OCTL_OUTPUT_CAP) {
+		r->dropped++;
+		json_decref(event);
+		return 0;
+	}
+	flush_overflow(r, false);
+	return send_msg(r->cl, json_pack("{s:i,s:O,s:o}", "v", OCTL_PROTOCOL_VERSION, "id", r->id,
+					 "event", event));
+}
+
+void octl_req_on_close(struct octl_req *r, void (*fn)(void *arg), void *arg)
+{
+	r->on_close = fn;
+	r->on_close_arg = arg;
+}
+
+size_t octl_clients(const struct octl *c)
+{
+	return c->n_clients;
+}
+
+const char *octl_path(const struct octl *c)
+{
+	return c->path;
+}
+
+void octl_free(struct octl *c)
+{
+	struct stat st;
+
+	if (!c)
+		return;
+	if (c->accept_ev)
+		event_free(c->accept_ev);
+	if (c->accept_resume)
+		event_free(c->accept_resume);
+	if (c->fd >= 0)
+		close(c->fd);
+	while (c->clients) {
+		client_detach_reqs(c->clients);
+		client_free(c->clients);
+	}
+	notify_closes(c);
+	while (c->orphans) {
+		struct octl_req *r = c->orphans;
+		req_unlink(r);
+		json_decref(r->id);
+		free(r);
+	}
+	if (c->bound && stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+		unlink(c->path);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,585 @@
+/* ctlcmds.c — see ctlcmds.h. Result shapes are documented in orbitctl(1);
+ * orbitctl renders them. Mutating commands (execute, close, reload,
+ * log-level) need a privileged peer. */
+#include "ctlcmds.h"
+#include "control.h"
+#include "log.h"
+#include "reqs.h"
+#include "sockpath.h"
+
+#include <orbit/plugin.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A streaming request: `watch` (everything) or `execute --wait` (outputs of
+ * one operation until the wait ends). */
+struct ctl_watch {
+	struct ctl_watch *next;
+	struct daemon *d;
+	struct octl_req *req;
+	char *operation;        /* execute: only its outputs; NULL: watch */
+	struct event *timer;    /* execute: end of the wait */
+	int sent;
+	size_t outputs;
+	bool closed;            /* client gone */
+};
+
+static json_t *spec_json(const orbit_spec *s)
+{
+	json_t *schemas = json_array();
+	for (size_t i = 0; i < s->n_schemas; i++)
+		json_array_append_new(schemas, json_string(s->schemas[i]));
+	return json_pack("{s:o,s:b,s:b}", "schemas", schemas, "empty", s->support_empty,
+			 "undefined", s->support_undefined);
+}
+
+static json_t *strv_json(const char *const *v, size_t n, bool has)
+{
+	if (!has)
+		return json_null();
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *count_or_null(int n)
+{
+	return n < 0 ? json_null() : json_integer(n);
+}
+
+static char *iso_now(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+	return buf;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static void watch_end(struct ctl_watch *w, json_t *result);
+
+static void broadcast(struct daemon *d, const char *operation, json_t *ev)
+{
+	char t[40];
+	json_object_set_new(ev, "time", json_string(iso_now(t, sizeof t)));
+	for (struct ctl_watch *w = d->watches; w; w = w->next) {
+		if (w->closed || (w->operation && (!operation || strcmp(w->operation, operation))))
+			continue;
+		if (w->operation)
+			w->outputs++;
+		octl_req_event(w->req, json_incref(ev));
+	}
+	json_decref(ev);
+}
+
+void ctl_on_output(void *ctx, const char *operation, const char *plugin, const char *json)
+{
+	struct daemon *d = ctx;
+	if (!d->watches)
+		return;
+	json_error_t je;
+	json_t *v = json_loads(json, JSON_DECODE_ANY, &je);
+	broadcast(d, operation,
+		  json_pack("{s:s,s:s,s:s,s:o}", "type", "output", "plugin", plugin, "operation",
+			    operation, "value", v ? v : json_string(json)));
+}
+
+void ctl_on_core_event(struct daemon *d, const orbit_event *ev)
+{
+	if (!d->watches)
+		return;
+	switch (ev->kind) {
+	case ORBIT_EV_CONNECTED:
+	case ORBIT_EV_DISCONNECTED:
+		broadcast(d, NULL,
+			  json_pack("{s:s,s:s,s:s,s:b}", "type",
+				    ev->kind == ORBIT_EV_CONNECTED ? "connected" : "disconnected",
+				    "plugin", ev->conn->remote_id, "operation", ev->conn->operation,
+				    "graceful", ev->graceful));
+		break;
+	case ORBIT_EV_COMPLIANCE:
+		broadcast(d, NULL, json_pack("{s:s,s:b}", "type", "compliance", "compliant",
+					     ev->compliant));
+		break;
+	case ORBIT_EV_REMOTE_DEAD:
+		broadcast(d, NULL, json_pack("{s:s,s:s}", "type", "dead", "remote", ev->remote_id));
+		break;
+	}
+}
+
+void ctl_on_plugin_event(struct daemon *d, const struct lplug_info *p)
+{
+	if (!d->watches)
+		return;
+	broadcast(d, NULL,
+		  json_pack("{s:s,s:s,s:o,s:s,s:o}", "type", "plugin", "file", p->file, "name",
+			    p->name ? json_string(p->name) : json_null(), "state",
+			    lplug_state_name(p->state), "reason",
+			    p->reason ? json_string(p->reason) : json_null()));
+}
+
+/* ---- read-only commands ----------------------------------------------- */
+
+struct tally {
+	size_t active, rejected, disabled, total, connections;
+};
+
+static int tally_plugin(void *ctx, const struct lplug_info *p)
+{
+	struct tally *t = ctx;
+	t->total++;
+	t->active += p->state == LPLUG_ACTIVE;
+	t->rejected += p->state == LPLUG_REJECTED;
+	t->disabled += p->state == LPLUG_DISABLED;
+	return 0;
+}
+
+static int tally_req(void *ctx, const orbit_requirement_status *st)
+{
+	size_t *v = ctx;
+	v[0]++;
+	v[1] += st->satisfied;
+	return 0;
+}
+
+static void cmd_status(struct daemon *d, struct octl_req *r)
+{
+	struct tally t = {0};
+	size_t reqs[2] = {0, 0};
+	loader_foreach(d->loader, tally_plugin, &t);
+	orbit_core_foreach_requirement(d->core, tally_req, reqs);
+	orbit_orbiter *co = orbit_core_orbiter(d->core);
+	json_t *reload = json_null();
+	if (d->last_reload.done)
+		reload = json_pack("{s:b,s:f,s:s}", "ok", d->last_reload.ok, "age",
+				   orbit_now() - d->last_reload.at, "message",
+				   d->last_reload.message ? d->last_reload.message : "");
+	octl_reply_ok(r, json_pack(
+		"{s:s,s:s,s:I,s:f,s:b,s:{s:I,s:I},s:{s:I,s:I,s:I,s:I},s:I,s:I,"
+		"s:I,s:{s:b,s:{s:b,s:b}},s:o}",
+		"identifier", orbit_orbiter_id(co), "version", ORBIT_VERSION, "pid",
+		(json_int_t)getpid(), "uptime", orbit_now() - d->started, "compliant",
+		orbit_core_compliant(d->core), "requirements", "total", (json_int_t)reqs[0],
+		"satisfied", (json_int_t)reqs[1], "plugins", "active", (json_int_t)t.active,
+		"rejected", (json_int_t)t.rejected, "disabled", (json_int_t)t.disabled, "total",
+		(json_int_t)t.total, "connections", (json_int_t)orbit_orbiter_connection_count(co),
+		"plugin_connections", (json_int_t)loader_connections(d->loader), "pending", (json_int_t)orbit_orbiter_pending_count(co), "buses", "local", 1, "mqtt",
+		"enabled", d->cfg->mqtt.enabled, "connected", 0, "last_reload", reload));
+}
+
+static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
+{
+	json_t *ops = json_array();
+	const struct ocfg_plugin *pcfg =
+		p->name ? orbitd_config_find_plugin(d->cfg, p->name) : NULL;
+	for (size_t i = 0; p->host && i < host_op_count(p->host); i++) {
+		struct host_op_info oi;
+		if (host_op_info(p->host, i, pcfg, &oi) < 0)
+			continue;
+		json_array_append_new(ops, json_pack(
+			"{s:s,s:o,s:o,s:b,s:{s:o,s:o,s:o},s:I}", "name", oi.name, "input",
+			spec_json(oi.input), "output", spec_json(oi.output), "blocking", oi.blocking,
+			"policy", "maximum", count_or_null(oi.policy.maximum), "allowlist",
+			strv_json(oi.policy.allowlist, oi.policy.n_allowlist, oi.policy.has_allowlist),
+			"blocklist",
+			strv_json(oi.policy.blocklist, oi.policy.n_blocklist, oi.policy.has_blocklist),
+			"connections", (json_int_t)oi.connections));
+	}
+	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:f,s:o}", "file", p->file, "name",
+			 p->name ? json_string(p->name) : json_null(), "version",
+			 p->version ? json_string(p->version) : json_null(), "origin", "local",
+			 "state", lplug_state_name(p->state), "reason",
+			 p->reason ? json_string(p->reason) : json_null(), "since",
+			 orbit_now() - p->since, "operations", ops);
+}
+
+struct plugins_ctx {
+	struct daemon *d;
+	json_t *list;
+	const char *only; /* plugin show NAME: name or file */
+	json_t *found;
+};
+
+static int add_plugin(void *ctx, const struct lplug_info *p)
+{
+	struct plugins_ctx *c = ctx;
+	if (c->only) {
+		if ((p->name && strcmp(p->name, c->only) == 0) || strcmp(p->file, c->only) == 0) {
+			c->found = plugin_json(c->d, p);
+			return 1;
+		}
+		return 0;
+	}
+	json_array_append_new(c->list, plugin_json(c->d, p));
+	return 0;
+}
+
+static void cmd_plugins(struct daemon *d, struct octl_req *r)
+{
+	struct plugins_ctx c = {.d = d, .list = json_array()};
+	loader_foreach(d->loader, add_plugin, &c);
+	octl_reply_ok(r, json_pack("{s:o}", "plugins", c.list));
+}
+
+static void cmd_plugin(struct daemon *d, struct octl_req *r, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	if (!name) {
+		octl_reply_error(r, "bad_arguments", "plugin needs {\"name\": string}");
+		return;
+	}
+	struct plugins_ctx c = {.d = d, .list = json_array(), .only = name};
+	loader_foreach(d->loader, add_plugin, &c);
+	json_decref(c.list);
+	if (!c.found)
+		octl_reply_error(r, "not_found", "no plugin '%s'", name);
+	else
+		octl_reply_ok(r, c.found);
+}
+
+static int add_req(void *ctx, const orbit_requirement_status *st)
+{
+	void **c = ctx;
+	struct daemon *d = c[0];
+	const struct ocfg_req *q = orbitd_config_find_req(d->cfg, st->operation);
+	json_array_append_new(c[1], json_pack(
+		"{s:s,s:o,s:I,s:o,s:I,s:I,s:b,s:I}", "operation", st->operation, "mandatory",
+		q ? strv_json((const char *const *)q->mandatory.v, q->mandatory.n, true)
+		  : json_array(),
+		"minimum", (json_int_t)st->minimum, "maximum", count_or_null(st->maximum),
+		"connected", (json_int_t)st->connected, "pending", (json_int_t)st->pending,
+		"satisfied", st->satisfied, "mandatory_missing", (json_int_t)st->mandatory_missing));
+	return 0;
+}
+
+static void cmd_requirements(struct daemon *d, struct octl_req *r)
+{
+	json_t *list = json_array();
+	void *c[2] = {d, list};
+	orbit_core_foreach_requirement(d->core, add_req, c);
+	octl_reply_ok(r, json_pack("{s:o}", "requirements", list));
+}
+
+struct conn_ctx {
+	json_t *list;
+	const char *side, *local;
+	double now;
+};
+
+static int add_conn(void *ctx, const orbit_conn_info *ci)
+{
+	struct conn_ctx *c = ctx;
+	json_array_append_new(c->list, json_pack(
+		"{s:s,s:s,s:s,s:s,s:s,s:o,s:f,s:f,s:b}", "side", c->side, "local", c->local,
+		"remote", ci->remote_id, "operation", ci->operation, "input_topic", ci->input_topic,
+		"output_topic", ci->output_topic ? json_string(ci->output_topic) : json_null(),
+		"age", c->now - ci->created, "last_use", c->now - ci->last_use, "soft_closed",
+		ci->soft_closed));
+	return 0;
+}
+
+static int add_pending(void *ctx, const orbit_pending_info *pi)
+{
+	struct conn_ctx *c = ctx;
+	json_array_append_new(c->list, json_pack("{s:s,s:s,s:s,s:s,s:f}", "side", c->side,
+						 "local", c->local, "remote", pi->remote_id,
+						 "operation", pi->operation, "age",
+						 c->now - pi->created));
+	return 0;
+}
+
+static int plugin_conns(void *ctx, const struct lplug_info *p)
+{
+	struct conn_ctx *c = ctx;
+	if (!p->host)
+		return 0;
+	orbit_orbiter *o = orbit_plugin_orbiter(host_orbiter(p->host));
+	struct conn_ctx pc = {c->list, "plugin", orbit_orbiter_id(o), c->now};
+	if (strcmp(c->side, "connections") == 0)
+		orbit_orbiter_foreach_connection(o, add_conn, &pc);
+	else
+		orbit_orbiter_foreach_pending(o, add_pending, &pc);
+	return 0;
+}
+
+static void cmd_connections(struct daemon *d, struct octl_req *r, bool pending)
+{
+	orbit_orbiter *co = orbit_core_orbiter(d->core);
+	struct conn_ctx c = {json_array(), "core", orbit_orbiter_id(co), orbit_now()};
+	if (pending)
+		orbit_orbiter_foreach_pending(co, add_pending, &c);
+	else
+		orbit_orbiter_foreach_connection(co, add_conn, &c);
+	struct conn_ctx all = {c.list, pending ? "pending" : "connections", NULL, c.now};
+	loader_foreach(d->loader, plugin_conns, &all);
+	octl_reply_ok(r, json_pack("{s:o}", pending ? "pending" : "connections", c.list));
+}
+
+/* ---- streaming -------------------------------------------------------- */
+
+static void watch_unlink(struct ctl_watch *w)
+{
+	for (struct ctl_watch **pp = &w->d->watches; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+}
+
+static void watch_end(struct ctl_watch *w, json_t *result)
+{
+	watch_unlink(w);
+	if (w->timer)
+		event_free(w->timer);
+	octl_reply_ok(w->req, result);
+	free(w->operation);
+	free(w);
+}
+
+static void watch_client_gone(void *arg)
+{
+	struct ctl_watch *w = arg;
+	/* The reply is discarded by the server; it ends the request. */
+	watch_end(w, NULL);
+}
+
+static void exec_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ctl_watch *w = arg;
+	watch_end(w, json_pack("{s:i,s:I}", "sent", w->sent, "outputs", (json_int_t)w->outputs));
+}
+
+static struct ctl_watch *watch_new(struct daemon *d, struct octl_req *r, const char *operation)
+{
+	struct ctl_watch *w = calloc(1, sizeof *w);
+	if (!w || (operation && !(w->operation = strdup(operation)))) {
+		free(w);
+		return NULL;
+	}
+	w->d = d;
+	w->req = r;
+	w->next = d->watches;
+	d->watches = w;
+	octl_req_on_close(r, watch_client_gone, w);
+	return w;
+}
+
+static void cmd_watch(struct daemon *d, struct octl_req *r)
+{
+	if (!watch_new(d, r, NULL))
+		octl_reply_error(r, "failed", "out of memory");
+}
+
+/* ---- mutating commands ------------------------------------------------ */
+
+static int parse_mode(const char *s, enum ocfg_mode *m)
+{
+	static const char *const names[] = {[OCFG_MODE_ALL] = "all", [OCFG_MODE_ANY] = "any",
+					    [OCFG_MODE_DISTRIBUTED] = "distributed",
+					    [OCFG_MODE_PLUGIN] = "plugin"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*m = (enum ocfg_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static void cmd_execute(struct daemon *d, struct octl_req *r, json_t *args)
+{
+	const char *op = json_string_value(json_object_get(args, "operation"));
+	json_t *jmode = json_object_get(args, "mode");
+	const char *plugin = json_string_value(json_object_get(args, "plugin"));
+	json_t *data = json_object_get(args, "data");
+	json_t *jwait = json_object_get(args, "wait");
+	enum ocfg_mode mode = OCFG_MODE_ALL;
+	double wait = jwait ? json_number_value(jwait) : 0;
+	if (!op || (jmode && (!json_is_string(jmode) ||
+			      parse_mode(json_string_value(jmode), &mode) < 0)) ||
+	    (data && !json_is_array(data)) || (jwait && !json_is_number(jwait)) || wait < 0 ||
+	    wait > 3600) {
+		octl_reply_error(r, "bad_arguments",
+				 "execute needs {\"operation\": string, \"mode\": all|any|plugin|"
+				 "distributed, \"plugin\": id, \"data\": [values], \"wait\": 0..3600}");
+		return;
+	}
+	if (mode == OCFG_MODE_PLUGIN && !plugin) {
+		octl_reply_error(r, "bad_arguments", "mode plugin needs \"plugin\"");
+		return;
+	}
+	/* Outputs arriving during the call itself (in-process plugins answer at
+	 * once) must reach the waiter: register it before executing. */
+	struct ctl_watch *w = wait > 0 ? watch_new(d, r, op) : NULL;
+	if (wait > 0 && !w) {
+		octl_reply_error(r, "failed", "out of memory");
+		return;
+	}
+	size_t n = data && json_array_size(data) ? json_array_size(data) : 1;
+	int sent = 0, rc = 0;
+	char *why = NULL;
+	/* Distributed spreads the items of one call; otherwise each datum is
+	 * one execution. */
+	for (size_t i = 0; i < (mode == OCFG_MODE_DISTRIBUTED ? 1 : n) && rc >= 0; i++) {
+		json_t *item = mode == OCFG_MODE_DISTRIBUTED ? data : json_array_get(data, i);
+		char *text = item ? json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("null");
+		if (!text) {
+			rc = -ENOMEM;
+			break;
+		}
+		free(why);
+		why = NULL;
+		rc = reqs_execute_json(d->reqs, op, text, mode, plugin, &why);
+		free(text);
+		if (rc > 0)
+			sent += rc;
+	}
+	if (rc < 0) {
+		const char *code = rc == -EINVAL ? "bad_arguments" : rc == -ENOENT ? "not_found"
+										  : "failed";
+		if (w) {
+			watch_unlink(w);
+			free(w->operation);
+			free(w);
+		}
+		octl_reply_error(r, code, "%s", why ? why : strerror(-rc));
+		free(why);
+		return;
+	}
+	free(why);
+	if (!w) {
+		octl_reply_ok(r, json_pack("{s:i,s:i}", "sent", sent, "outputs", 0));
+		return;
+	}
+	w->sent = sent;
+	struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
+	if (!(w->timer = evtimer_new(d->base, exec_wait_over, w)) || event_add(w->timer, &tv) < 0)
+		exec_wait_over(-1, 0, w);
+}
+
+static void cmd_close(struct daemon *d, struct octl_req *r, json_t *args)
+{
+	const char *op = json_string_value(json_object_get(args, "operation"));
+	const char *plugin = json_string_value(json_object_get(args, "plugin"));
+	bool graceless = json_is_true(json_object_get(args, "graceless"));
+	if (!op || !plugin) {
+		octl_reply_error(r, "bad_arguments",
+				 "close needs {\"operation\": string, \"plugin\": string}");
+		return;
+	}
+	if (orbit_orbiter_close(orbit_core_orbiter(d->core), plugin, op, !graceless, NULL) < 0) {
+		octl_reply_error(r, "not_found", "no connection to %s for %s", plugin, op);
+		return;
+	}
+	octl_reply_ok(r, NULL);
+}
+
+static void cmd_reload(struct daemon *d, struct octl_req *r)
+{
+	char *changes = NULL, *err = NULL;
+	if (daemon_reload(d, &changes, &err) < 0)
+		octl_reply_error(r, "failed", "%s", err ? err : "reload failed");
+	else
+		octl_reply_ok(r, json_pack("{s:s}", "changes", changes ? changes : ""));
+	free(changes);
+	free(err);
+}
+
+static void cmd_log_level(struct octl_req *r, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "level"));
+	int level;
+	if (!name || olog_parse_level(name, &level) < 0) {
+		octl_reply_error(r, "bad_arguments",
+				 "log-level needs {\"level\": debug|info|notice|warning|error}");
+		return;
+	}
+	olog_set_level(level);
+	olog(LOG_NOTICE, "log level set to %s", olog_level_name(level));
+	octl_reply_ok(r, json_pack("{s:s}", "level", olog_level_name(level)));
+}
+
+static void handle(void *ctx, struct octl_req *r, const char *cmd, json_t *args)
+{
+	struct daemon *d = ctx;
+	static const char *const mutating[] = {"execute", "close", "reload", "log-level"};
+	for (size_t i = 0; i < sizeof mutating / sizeof mutating[0]; i++)
+		if (strcmp(cmd, mutating[i]) == 0 && !octl_req_privileged(r)) {
+			octl_reply_error(r, "permission_denied",
+					 "'%s' changes the daemon: needs root, the daemon's user "
+					 "or the control group",
+					 cmd);
+			return;
+		}
+	if (strcmp(cmd, "status") == 0)
+		cmd_status(d, r);
+	else if (strcmp(cmd, "plugins") == 0)
+		cmd_plugins(d, r);
+	else if (strcmp(cmd, "plugin") == 0)
+		cmd_plugin(d, r, args);
+	else if (strcmp(cmd, "requirements") == 0)
+		cmd_requirements(d, r);
+	else if (strcmp(cmd, "connections") == 0)
+		cmd_connections(d, r, false);
+	else if (strcmp(cmd, "pending") == 0)
+		cmd_connections(d, r, true);
+	else if (strcmp(cmd, "watch") == 0)
+		cmd_watch(d, r);
+	else if (strcmp(cmd, "execute") == 0)
+		cmd_execute(d, r, args);
+	else if (strcmp(cmd, "close") == 0)
+		cmd_close(d, r, args);
+	else if (strcmp(cmd, "reload") == 0)
+		cmd_reload(d, r);
+	else if (strcmp(cmd, "log-level") == 0)
+		cmd_log_level(r, args);
+	else if (strcmp(cmd, "version") == 0)
+		octl_reply_ok(r, json_pack("{s:s,s:{s:i,s:i}}", "version", ORBIT_VERSION, "abi",
+					   "major", ORBIT_PLUGIN_ABI_MAJOR, "minor",
+					   ORBIT_PLUGIN_ABI_MINOR));
+	else
+		octl_reply_error(r, "unknown_command", "unknown command '%s'", cmd);
+}
+
+int ctl_start(struct daemon *d, char **err)
+{
+	const struct ocfg_control *c = &d->cfg->control;
+	char *path = NULL;
+	/* The built-in default names the system directory; a daemon run by a
+	 * user (make run) gets the per-user place orbitctl also looks at. */
+	if (!d->opts.socket && strcmp(c->socket, SOCKPATH_SYSTEM) == 0)
+		path = sockpath_default();
+	else
+		path = strdup(c->socket);
+	if (!path) {
+		*err = strdup("out of memory");
+		return -ENOMEM;
+	}
+	d->ctl = octl_new(d->base, path, c->mode, c->group, c->max_request, handle, d, err);
+	int rc = d->ctl ? 0 : -EINVAL;
+	if (d->ctl)
+		olog(LOG_INFO, "control socket %s", path);
+	free(path);
+	return rc;
+}
+
+void ctl_stop(struct daemon *d)
+{
+	/* octl_free tells every open request its client is gone, which ends
+	 * the watches through watch_client_gone. */
+	octl_free(d->ctl);
+	d->ctl = NULL;
+	while (d->watches)
+		watch_end(d->watches, NULL);
+}

@@ -1,0 +1,48 @@
+/* daemon_internal.h — the daemon's state, shared by daemon.c (life cycle)
+ * and ctlcmds.c (the control commands) and nobody else.
+ *
+ * Ownership: see daemon.h; every pointer here is owned by the daemon.
+ */
+#ifndef ORBITD_DAEMON_INTERNAL_H
+#define ORBITD_DAEMON_INTERNAL_H
+
+#include "daemon.h"
+#include "host.h"
+
+#include <orbit/core.h>
+
+struct event_base;
+struct loopq;
+struct workers;
+struct loader;
+struct reqs;
+struct drain;
+struct octl;
+struct ctl_watch;
+
+struct daemon {
+	struct daemon_opts opts;
+	struct orbitd_config *cfg;
+	struct event_base *base;
+	orbit_bus *bus;
+	orbit_core *core;
+	struct loopq *loopq;
+	struct workers *workers;
+	struct host_env env;
+	struct loader *loader;
+	struct reqs *reqs;
+	struct event *sig_hup, *sig_term, *sig_int, *watchdog;
+	struct drain *stop_drain;
+	bool stopping;
+	int exit_code;
+	double started;            /* orbit_now() at start */
+	struct {
+		bool done, ok;
+		double at;
+		char *message;
+	} last_reload;
+	struct octl *ctl;          /* control socket, NULL until started */
+	struct ctl_watch *watches; /* orbitctl watch / execute --wait, owned by ctlcmds */
+};
+
+#endif
