@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -424,6 +427,96 @@ START_TEST(sigterm_closes_gracefully)
 END_TEST
 
 
+/* Policy overrides from YAML are enforced at load and changed on reload;
+ * a disabled plugin is not loaded and says why. */
+START_TEST(policy_override_and_disable_follow_reload)
+{
+	add_plugin("tests/plugins/echo.so");
+	add_plugin("tests/plugins/upper.so");
+	write_conf("identifier: core1\n" FAST_TIMERS
+		   "plugins:\n  disable: [upper]\n"
+		   "  echo: {policies: {echo: {blocklist: [core1]}}}\n"
+		   "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *p = start_orbitd();
+	expect_line(p, "plugin upper (upper.so) disabled by configuration");
+	expect_line(p, "ready:");
+	/* Blocked: the plugin never offers to core1. Prove discovery ran a few
+	 * times without a connection. */
+	for (int i = 0; i < 3; i++)
+		ck_assert(!test_proc_seen(p, "connected to echo", 0.3));
+	write_conf("identifier: core1\n" FAST_TIMERS
+		   "plugins:\n  echo: {policies: {echo: {maximum: 1}}}\n"
+		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
+	test_proc_mark(p);
+	test_proc_signal(p, SIGHUP);
+	expect_line(p, "plugin upper 1.0.0 loaded from upper.so");
+	expect_line(p, "reloaded:");
+	expect_line(p, "core compliant: 2/2");
+	/* Blocklisting again closes the live connection (policy enforced). */
+	write_conf("identifier: core1\n" FAST_TIMERS
+		   "plugins:\n  echo: {policies: {echo: {blocklist: [core1]}}}\n"
+		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
+	test_proc_mark(p);
+	test_proc_signal(p, SIGHUP);
+	expect_line(p, "disconnected from echo for echo");
+	expect_line(p, "core not compliant: 1/2");
+	stop_clean(p);
+}
+END_TEST
+
+/* The systemd notification protocol as the manager sees it. */
+START_TEST(notify_socket_sees_ready_status_reload_stopping)
+{
+	add_plugin("tests/plugins/echo.so");
+	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	char *path = tpath("notify.sock");
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	char *env_notify = NULL;
+	ck_assert_int_ge(asprintf(&env_notify, "NOTIFY_SOCKET=%s", path), 0);
+	char *bin = bpath("bin/orbitd"), *conf = tpath("orbitd.yaml"), *sock = tpath("o.sock");
+	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-s", sock, NULL};
+	char *env[] = {env_notify, NULL};
+	struct test_proc *p = test_proc_start("orbitd", argv, env);
+	ck_assert_ptr_nonnull(p);
+	const char *want[] = {"READY=1", "STATUS=compliant: 1/1", "RELOADING=1", "READY=1",
+			      "STOPPING=1"};
+	size_t next = 0;
+	bool hupped = false, termed = false;
+	while (next < sizeof want / sizeof want[0]) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		ck_assert_msg(poll(&pfd, 1, (int)(WAIT * 1000)) == 1, "no datagram for %s",
+			      want[next]);
+		char buf[2048];
+		ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+		ck_assert_int_gt(n, 0);
+		buf[n] = 0;
+		if (strstr(buf, want[next]))
+			next++;
+		if (next == 2 && !hupped) {
+			hupped = true;
+			test_proc_signal(p, SIGHUP);
+		}
+		if (next == 4 && !termed) {
+			termed = true;
+			test_proc_signal(p, SIGTERM);
+		}
+	}
+	int st = test_proc_wait_exit(p, WAIT);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	test_proc_free(p);
+	close(fd);
+	free(env_notify);
+	free(bin);
+	free(conf);
+	free(sock);
+	free(path);
+}
+END_TEST
+
 /* The SDK as a third party sees it: `make install` into a staging tree, then
  * a plugin built out of tree with nothing but pkg-config, loaded by orbitd. */
 START_TEST(third_party_plugin_built_with_pkg_config)
@@ -485,6 +578,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, required_plugin_missing_fails_start);
 	tcase_add_test(tc, sigterm_closes_gracefully);
 	tcase_add_test(tc, third_party_plugin_built_with_pkg_config);
+	tcase_add_test(tc, policy_override_and_disable_follow_reload);
+	tcase_add_test(tc, notify_socket_sees_ready_status_reload_stopping);
 	suite_add_tcase(s, tc);
 	return s;
 }
