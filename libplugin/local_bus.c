@@ -130,3 +130,10 @@ orbit_bus *orbit_local_bus_new(struct event_base *base)
 	}
 	return &lb->base;
 }
+
+bool orbit_local_bus_has_subscribers(orbit_bus *b, const char *topic)
+{
+	if (!b || b->ops != &local_ops || !topic)
+		return false;
+	return subtable_live(&((struct local_bus *)b)->subs, topic) > 0;
+}

@@ -121,6 +121,12 @@ int subtable_remove(subtable *t, const char *topic, void *ctx, bool *last)
 	return -ENOENT;
 }
 
+size_t subtable_live(subtable *t, const char *topic)
+{
+	struct sublist *l = strmap_get(&t->topics, topic);
+	return l ? l->n_live : 0;
+}
+
 size_t subtable_dispatch(subtable *t, const char *topic, const orbit_payload *p)
 {
 	struct sublist *l = strmap_get(&t->topics, topic);

@@ -30,6 +30,9 @@ int subtable_remove(subtable *t, const char *topic, void *ctx, bool *last);
 /* Call every live subscriber of topic; returns how many were called. */
 size_t subtable_dispatch(subtable *t, const char *topic, const orbit_payload *p);
 
+/* How many live subscribers topic has. */
+size_t subtable_live(subtable *t, const char *topic);
+
 /* Call fn for every topic that has a live subscriber. */
 void subtable_foreach_topic(subtable *t, void (*fn)(void *arg, const char *topic), void *arg);
 

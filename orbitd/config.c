@@ -1951,8 +1951,10 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 			rc = get_bool(c, val, &p->exported);
 		else if (key_is(pk, "policies"))
 			rc = walk_policies(c, val, p);
+		else if (key_is(pk, "identifier"))
+			rc = get_ident(c, val, &p->identifier);
 		else
-			rc = unknown_key(c, pk, "config, required, export or policies");
+			rc = unknown_key(c, pk, "config, required, export, identifier or policies");
 		kpop(c, m);
 	}
 	if (!rc && !p->config_json && !(p->config_json = strdup("null")))
@@ -2608,6 +2610,7 @@ static void req_free(struct ocfg_req *r)
 static void plugin_free(struct ocfg_plugin *p)
 {
 	free(p->name);
+	free(p->identifier);
 	free(p->config_json);
 	for (size_t i = 0; i < p->n_policies; i++) {
 		free(p->policies[i].operation);

@@ -135,6 +135,7 @@ struct ocfg_policy {
 struct ocfg_plugin {
 	char *name;
 	char *config_json;                /* the `config:` subtree as JSON, "null" if absent */
+	char *identifier;                 /* its orbiter's identifier; NULL: the name */
 	bool required;                    /* failing to load it fails the daemon */
 	bool exported;                    /* `export:` offer it to remote cores over MQTT */
 	struct ocfg_policy *policies;

@@ -7,6 +7,7 @@
 #include "reqs.h"
 #include "sockpath.h"
 
+#include <orbit/mqtt_bus.h>
 #include <orbit/plugin.h>
 
 #include <errno.h>
@@ -174,7 +175,7 @@ static void cmd_status(struct daemon *d, struct octl_req *r)
 		"rejected", (json_int_t)t.rejected, "disabled", (json_int_t)t.disabled, "total",
 		(json_int_t)t.total, "connections", (json_int_t)orbit_orbiter_connection_count(co),
 		"plugin_connections", (json_int_t)loader_connections(d->loader), "pending", (json_int_t)orbit_orbiter_pending_count(co), "buses", "local", 1, "mqtt",
-		"enabled", d->cfg->mqtt.enabled, "connected", 0, "last_reload", reload));
+		"enabled", d->mqtt != NULL, "connected", orbit_mqtt_bus_connected(d->mqtt), "last_reload", reload));
 }
 
 static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
@@ -303,12 +304,15 @@ static int plugin_conns(void *ctx, const struct lplug_info *p)
 	struct conn_ctx *c = ctx;
 	if (!p->host)
 		return 0;
-	orbit_orbiter *o = orbit_plugin_orbiter(host_orbiter(p->host));
-	struct conn_ctx pc = {c->list, "plugin", orbit_orbiter_id(o), c->now};
-	if (strcmp(c->side, "connections") == 0)
-		orbit_orbiter_foreach_connection(o, add_conn, &pc);
-	else
-		orbit_orbiter_foreach_pending(o, add_pending, &pc);
+	orbit_plugin *inst[] = {host_orbiter(p->host), host_remote_orbiter(p->host)};
+	for (size_t i = 0; i < 2 && inst[i]; i++) {
+		orbit_orbiter *o = orbit_plugin_orbiter(inst[i]);
+		struct conn_ctx pc = {c->list, "plugin", orbit_orbiter_id(o), c->now};
+		if (strcmp(c->side, "connections") == 0)
+			orbit_orbiter_foreach_connection(o, add_conn, &pc);
+		else
+			orbit_orbiter_foreach_pending(o, add_pending, &pc);
+	}
 	return 0;
 }
 

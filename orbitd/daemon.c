@@ -21,6 +21,7 @@
 
 #include <orbit/core.h>
 #include <orbit/log.h>
+#include <orbit/mqtt_bus.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -157,6 +158,51 @@ static void on_plugin_event(void *ctx, const struct lplug_info *p)
 		publish_status(d);
 }
 
+static void on_mqtt_state(void *ctx, bool connected)
+{
+	struct daemon *d = ctx;
+	/* libplugin logs the session itself; the status line follows it. */
+	(void)connected;
+	if (d->core && !d->stopping)
+		publish_status(d);
+}
+
+/* The MQTT bus and the core's dual bus, when configured. The broker being
+ * down is not an error: the bus keeps retrying with backoff. */
+static int start_mqtt(struct daemon *d, char **err)
+{
+	const struct ocfg_mqtt *m = &d->cfg->mqtt;
+	d->core_bus = d->bus;
+	if (!m->enabled)
+		return 0;
+	orbit_mqtt_options o = {
+		.host = m->host,
+		.port = m->port,
+		.client_id = m->client_id,
+		.username = m->username,
+		.password = m->password,
+		.tls_ca = m->tls_ca,
+		.tls_cert = m->tls_cert,
+		.tls_key = m->tls_key,
+		.keepalive = (int)m->keepalive,
+		.reconnect_min = m->reconnect_min,
+		.reconnect_max = m->reconnect_max,
+		.on_state = on_mqtt_state,
+		.ctx = d,
+	};
+	if (!(d->mqtt = orbit_mqtt_bus_new(d->base, &o))) {
+		*err = strf("mqtt: cannot set up the connection to %s:%d: %s", m->host, m->port,
+			    strerror(errno));
+		return -EINVAL;
+	}
+	if (!(d->core_bus = orbit_dual_bus_new(d->bus, d->mqtt, d->cfg->discover_topic))) {
+		*err = strf("out of memory");
+		return -ENOMEM;
+	}
+	olog(LOG_INFO, "MQTT: connecting to %s:%d as %s", m->host, m->port, m->client_id);
+	return 0;
+}
+
 static void forward_lib_log(int level, const char *msg)
 {
 	olog(level, "%s", msg);
@@ -235,15 +281,19 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 		*err = strf("cannot set up the event loop: %s", strerror(errno));
 		goto fail;
 	}
+	if (start_mqtt(d, err) < 0)
+		goto fail;
 	d->env = (struct host_env){
 		.base = d->base,
 		.bus = d->bus,
+		.mqtt = d->mqtt,
+		.core_id = cfg->identifier,
 		.loopq = d->loopq,
 		.workers = d->workers,
 		.discover_topic = cfg->discover_topic,
 	};
 	timers_of(&cfg->timers, &d->env.timers);
-	if (!(d->core = orbit_core_new(d->bus, cfg->identifier, &d->env.timers,
+	if (!(d->core = orbit_core_new(d->core_bus, cfg->identifier, &d->env.timers,
 				       cfg->discover_topic))) {
 		*err = strf("cannot create the core '%s': %s", cfg->identifier, strerror(errno));
 		goto fail;
@@ -461,6 +511,10 @@ void daemon_free(struct daemon *d)
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);
+	if (d->core_bus && d->core_bus != d->bus)
+		orbit_bus_free(d->core_bus);
+	if (d->mqtt)
+		orbit_bus_free(d->mqtt);
 	if (d->bus)
 		orbit_bus_free(d->bus);
 	if (d->base)

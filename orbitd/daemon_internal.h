@@ -24,7 +24,9 @@ struct daemon {
 	struct daemon_opts opts;
 	struct orbitd_config *cfg;
 	struct event_base *base;
-	orbit_bus *bus;
+	orbit_bus *bus;            /* in-process */
+	orbit_bus *mqtt;           /* NULL without an mqtt: section */
+	orbit_bus *core_bus;       /* bus, or the dual of bus and mqtt */
 	orbit_core *core;
 	struct loopq *loopq;
 	struct workers *workers;

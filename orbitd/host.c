@@ -48,6 +48,7 @@ struct orbit_host {
 	const struct host_env *env;
 	const orbit_plugin_desc *d;
 	orbit_plugin *orb;
+	orbit_plugin *orb_remote; /* exported: the same operations on MQTT */
 	void *state;
 	char *config_json;
 	struct op_rt *ops;
@@ -61,6 +62,7 @@ struct orbit_host {
 struct call {
 	struct orbit_call pub; /* first: the ABI's orbit_call * is a struct call * */
 	struct op_rt *op;
+	orbit_plugin *orb;     /* the instance (bus) the input came on */
 	bool blocking;
 	bool replied;
 	int rc;
@@ -219,7 +221,7 @@ static void host_unref(struct orbit_host *h);
 
 static int publish_reply(struct orbit_host *h, struct call *c, const orbit_payload *out)
 {
-	int rc = orbit_plugin_reply(h->orb, c->pub.core_id, c->pub.operation, out);
+	int rc = orbit_plugin_reply(c->orb, c->pub.core_id, c->pub.operation, out);
 	/* A core that wants no output (or left meanwhile) is not an error. */
 	if (rc == -ENOTSUP || rc == -ENOENT)
 		return 0;
@@ -292,13 +294,15 @@ static void blocking_done(void *arg)
 	host_unref(h);
 }
 
-static void run_blocking(struct op_rt *op, const orbit_conn_info *conn, const orbit_payload *in)
+static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_info *conn,
+			 const orbit_payload *in)
 {
 	struct orbit_host *h = op->h;
 	struct call *c = calloc(1, sizeof *c);
 	if (!c)
 		goto nomem;
 	c->op = op;
+	c->orb = orb;
 	c->blocking = true;
 	if (!(c->core_id = strdup(conn->remote_id)))
 		goto nomem;
@@ -330,15 +334,15 @@ nomem:
 static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 		     const orbit_payload *in)
 {
-	(void)p;
 	struct op_rt *op = ctx;
 	if (op->op->flags & ORBIT_OP_BLOCKING) {
-		run_blocking(op, conn, in);
+		run_blocking(op, p, conn, in);
 		return;
 	}
 	struct call c = {
 		.pub = {.core_id = conn->remote_id, .operation = op->op->name, .input = *in},
 		.op = op,
+		.orb = p,
 	};
 	int rc = op->op->handler(op->h->state, &c.pub);
 	if (rc < 0)
@@ -536,7 +540,12 @@ static int api_emit(orbit_host *h, const char *operation, const orbit_payload *o
 		return -EINVAL;
 	if (!find_op(h, operation))
 		return -ENOENT;
-	return orbit_plugin_emit(h->orb, operation, out);
+	int n = orbit_plugin_emit(h->orb, operation, out);
+	if (n >= 0 && h->orb_remote) {
+		int m = orbit_plugin_emit(h->orb_remote, operation, out);
+		n = m < 0 ? m : n + m;
+	}
+	return n;
 }
 
 static int api_send(orbit_host *h, const char *core_id, const char *operation,
@@ -544,7 +553,10 @@ static int api_send(orbit_host *h, const char *core_id, const char *operation,
 {
 	if (!out || !core_id || h->released)
 		return -EINVAL;
-	return orbit_plugin_reply(h->orb, core_id, operation, out);
+	int rc = orbit_plugin_reply(h->orb, core_id, operation, out);
+	if (rc == -ENOENT && h->orb_remote)
+		rc = orbit_plugin_reply(h->orb_remote, core_id, operation, out);
+	return rc;
 }
 
 static char *api_input_json(orbit_call *pub)
@@ -675,6 +687,69 @@ static void policy_store_free(struct policy_store *st)
 	free(st->block);
 }
 
+/* The exported instance's policy: pol without our own core, which reaches
+ * the plugin in-process. Arrays in *st (replacing what it held). */
+static int without_own_core(orbit_policy *pol, const char *core_id, struct policy_store *st)
+{
+	if (pol->has_allowlist) {
+		const char **v = calloc(pol->n_allowlist + 1, sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		size_t n = 0;
+		for (size_t i = 0; i < pol->n_allowlist; i++)
+			if (strcmp(pol->allowlist[i], core_id) != 0)
+				v[n++] = pol->allowlist[i];
+		free(st->allow);
+		st->allow = v;
+		pol->allowlist = v;
+		pol->n_allowlist = n;
+		return 0;
+	}
+	const char **v = calloc(pol->n_blocklist + 2, sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < pol->n_blocklist; i++)
+		v[i] = pol->blocklist[i];
+	v[pol->n_blocklist] = core_id;
+	free(st->block);
+	st->block = v;
+	pol->blocklist = v;
+	pol->n_blocklist++;
+	pol->has_blocklist = true;
+	return 0;
+}
+
+/* Set op i's policy on the instance(s). */
+static int apply_policy(struct orbit_host *h, struct op_rt *rt, const struct ocfg_policy *ov,
+			bool add)
+{
+	orbit_policy pol;
+	struct policy_store st;
+	int rc = effective_policy(rt->op, ov, &pol, &st);
+	for (int remote = 0; rc == 0 && remote < 2; remote++) {
+		orbit_plugin *orb = remote ? h->orb_remote : h->orb;
+		if (!orb)
+			continue;
+		if (remote && (rc = without_own_core(&pol, h->env->core_id, &st)) < 0)
+			break;
+		if (add) {
+			orbit_operation op = {
+				.name = rt->op->name,
+				.input = rt->in,
+				.output = rt->out,
+				.policy = pol,
+				.handler = rt->op->handler ? on_input : NULL,
+				.ctx = rt,
+			};
+			rc = orbit_plugin_add_operation(orb, &op);
+		} else {
+			rc = orbit_plugin_set_policy(orb, rt->op->name, &pol);
+		}
+	}
+	policy_store_free(&st);
+	return rc;
+}
+
 static void finalize(struct orbit_host *h)
 {
 	if (h->finalized)
@@ -688,6 +763,7 @@ static void finalize(struct orbit_host *h)
 	while (h->watches)
 		api_unwatch(h, h->watches);
 	orbit_plugin_free(h->orb);
+	orbit_plugin_free(h->orb_remote);
 	for (size_t i = 0; i < h->n_ops; i++) {
 		orbit_spec_clear(&h->ops[i].in);
 		orbit_spec_clear(&h->ops[i].out);
@@ -715,8 +791,19 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 	atomic_init(&h->refs, 0);
 	if (!(h->config_json = strdup(pcfg && pcfg->config_json ? pcfg->config_json : "null")))
 		goto nomem;
-	if (!(h->orb = orbit_plugin_new(env->bus, d->name, &env->timers, env->discover_topic))) {
+	/* Two hosts exporting the same plugin need distinct identities. */
+	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
+	if (!(h->orb = orbit_plugin_new(env->bus, id, &env->timers, env->discover_topic))) {
 		*why = fmt_why("cannot create its orbiter: %s", strerror(errno));
+		goto fail;
+	}
+	if (pcfg && pcfg->exported && !env->mqtt)
+		olog(LOG_WARNING, "plugin %s (%s:%d): export needs an mqtt: section; local only",
+		     d->name, pcfg->where.file, pcfg->where.line);
+	if (pcfg && pcfg->exported && env->mqtt &&
+	    !(h->orb_remote = orbit_plugin_new(env->mqtt, id, &env->timers,
+					       env->discover_topic))) {
+		*why = fmt_why("cannot create its MQTT orbiter: %s", strerror(errno));
 		goto fail;
 	}
 	if (d->n_ops && !(h->ops = calloc(d->n_ops, sizeof *h->ops)))
@@ -733,22 +820,8 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 			goto fail;
 		}
 		h->n_ops++;
-		orbit_policy pol;
-		struct policy_store st;
 		const struct ocfg_policy *ov = pcfg ? ocfg_plugin_policy(pcfg, rt->op->name) : NULL;
-		int rc = effective_policy(rt->op, ov, &pol, &st);
-		if (rc == 0) {
-			orbit_operation op = {
-				.name = rt->op->name,
-				.input = rt->in,
-				.output = rt->out,
-				.policy = pol,
-				.handler = rt->op->handler ? on_input : NULL,
-				.ctx = rt,
-			};
-			rc = orbit_plugin_add_operation(h->orb, &op);
-		}
-		policy_store_free(&st);
+		int rc = apply_policy(h, rt, ov, true);
 		if (rc < 0) {
 			*why = fmt_why("operation '%s' refused: %s", rt->op->name, strerror(-rc));
 			goto fail;
@@ -778,10 +851,31 @@ fail:
 	return NULL;
 }
 
+/* Remote cores on the exported instance: the core side of local ones is
+ * logged by the daemon already. */
+static void on_remote_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
+{
+	struct orbit_host *h = ctx;
+	(void)o;
+	if (ev->kind == ORBIT_EV_CONNECTED)
+		olog(LOG_INFO, "plugin %s: remote core %s connected for %s", h->d->name,
+		     ev->conn->remote_id, ev->conn->operation);
+	else if (ev->kind == ORBIT_EV_DISCONNECTED)
+		olog(LOG_INFO, "plugin %s: remote core %s disconnected from %s (%s)", h->d->name,
+		     ev->conn->remote_id, ev->conn->operation,
+		     ev->graceful ? "graceful" : "graceless");
+	else if (ev->kind == ORBIT_EV_REMOTE_DEAD)
+		olog(LOG_WARNING, "plugin %s: remote core %s is dead", h->d->name, ev->remote_id);
+}
+
 int host_start(orbit_host *h, char **why)
 {
+	if (h->orb_remote)
+		orbit_orbiter_set_event_cb(orbit_plugin_orbiter(h->orb_remote), on_remote_event, h);
 	*why = NULL;
 	int rc = orbit_plugin_start(h->orb);
+	if (rc == 0 && h->orb_remote && (rc = orbit_plugin_start(h->orb_remote)) < 0)
+		orbit_plugin_stop(h->orb);
 	if (rc < 0) {
 		*why = fmt_why("cannot start its orbiter: %s", strerror(-rc));
 		return rc;
@@ -789,6 +883,8 @@ int host_start(orbit_host *h, char **why)
 	if (h->d->start && (rc = h->d->start(h->state)) < 0) {
 		*why = fmt_why("start failed: %s", strerror(-rc));
 		orbit_plugin_stop(h->orb);
+		if (h->orb_remote)
+			orbit_plugin_stop(h->orb_remote);
 		return rc;
 	}
 	return 0;
@@ -799,14 +895,9 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
 	*why = NULL;
 	int rc = 0;
 	for (size_t i = 0; i < h->n_ops; i++) {
-		orbit_policy pol;
-		struct policy_store st;
 		const struct ocfg_policy *ov =
 			pcfg ? ocfg_plugin_policy(pcfg, h->ops[i].op->name) : NULL;
-		int r = effective_policy(h->ops[i].op, ov, &pol, &st);
-		if (r == 0)
-			r = orbit_plugin_set_policy(h->orb, h->ops[i].op->name, &pol);
-		policy_store_free(&st);
+		int r = apply_policy(h, &h->ops[i], ov, false);
 		if (r < 0 && rc == 0) {
 			rc = r;
 			*why = fmt_why("policy of '%s' refused: %s", h->ops[i].op->name,
@@ -840,16 +931,25 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
 void host_close_all(orbit_host *h)
 {
 	orbit_orbiter_close_all(orbit_plugin_orbiter(h->orb), true);
+	if (h->orb_remote)
+		orbit_orbiter_close_all(orbit_plugin_orbiter(h->orb_remote), true);
 }
 
 size_t host_connections(const orbit_host *h)
 {
-	return orbit_orbiter_connection_count(orbit_plugin_orbiter(h->orb));
+	return orbit_orbiter_connection_count(orbit_plugin_orbiter(h->orb)) +
+	       (h->orb_remote ? orbit_orbiter_connection_count(orbit_plugin_orbiter(h->orb_remote))
+			      : 0);
 }
 
 orbit_plugin *host_orbiter(orbit_host *h)
 {
 	return h->orb;
+}
+
+orbit_plugin *host_remote_orbiter(orbit_host *h)
+{
+	return h->orb_remote;
 }
 
 const orbit_plugin_desc *host_desc(const orbit_host *h)
@@ -863,6 +963,8 @@ void host_release(orbit_host *h)
 		return;
 	h->released = true;
 	orbit_plugin_stop(h->orb);
+	if (h->orb_remote)
+		orbit_plugin_stop(h->orb_remote);
 	/* Silence timers and watches but keep the handles: the shutdown hook
 	 * may still cancel them; finalize frees what it leaves. */
 	for (struct orbit_host_timer *t = h->timers; t; t = t->next)
@@ -913,6 +1015,8 @@ int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 	info->blocking = rt->op->flags & ORBIT_OP_BLOCKING;
 	struct op_count oc = {rt->op->name, 0};
 	orbit_orbiter_foreach_connection(orbit_plugin_orbiter(h->orb), count_conn, &oc);
+	if (h->orb_remote)
+		orbit_orbiter_foreach_connection(orbit_plugin_orbiter(h->orb_remote), count_conn, &oc);
 	info->connections = oc.n;
 	return 0;
 }

@@ -24,6 +24,8 @@ struct workers;
 struct host_env {
 	struct event_base *base;
 	orbit_bus *bus;              /* the in-process bus */
+	orbit_bus *mqtt;             /* NULL without an mqtt: section */
+	const char *core_id;         /* the daemon's own core, kept off exported instances */
 	struct loopq *loopq;
 	struct workers *workers;
 	orbit_timers timers;
@@ -37,7 +39,11 @@ int host_validate(const orbit_plugin_desc *d, char **why);
 
 /* Build the plugin orbiter of a validated descriptor with its operations and
  * their effective policies (pcfg's overrides, NULL for none), then call the
- * plugin's init. NULL with *why malloc'd ("init failed: Input/output error"). */
+ * plugin's init. A plugin marked `export:` gets a second orbiter of the same
+ * name on the MQTT bus, for remote cores (our own core is kept off it: it
+ * reaches the plugin in-process); both share the plugin's handlers and state,
+ * and a policy's maximum applies to each bus on its own.
+ * NULL with *why malloc'd ("init failed: Input/output error"). */
 orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 		      const struct ocfg_plugin *pcfg, char **why);
 
@@ -56,8 +62,10 @@ void host_close_all(orbit_host *h);
 /* Open connections (soft-closed ones included). */
 size_t host_connections(const orbit_host *h);
 
-/* The orbiter (owned by the host). */
+/* The orbiter on the in-process bus / the exported one on MQTT (NULL when
+ * not exported). Owned by the host. */
 orbit_plugin *host_orbiter(orbit_host *h);
+orbit_plugin *host_remote_orbiter(orbit_host *h);
 
 const orbit_plugin_desc *host_desc(const orbit_host *h);
 

@@ -235,12 +235,13 @@ static void load(struct loader *l, struct lplug *p)
 		dlclose(dl);
 		return;
 	}
-	if (strcmp(d->name, l->core_id) == 0) {
-		reject(p, strf("name '%s' is the daemon's own identifier", d->name));
+	const struct ocfg_plugin *pcfg = orbitd_config_find_plugin(l->cfg, d->name);
+	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
+	if (strcmp(id, l->core_id) == 0) {
+		reject(p, strf("identifier '%s' is the daemon's own", id));
 		dlclose(dl);
 		return;
 	}
-	const struct ocfg_plugin *pcfg = orbitd_config_find_plugin(l->cfg, d->name);
 	orbit_host *h = host_new(l->env, d, pcfg, &why);
 	if (!h) {
 		/* init may have run: the object stays mapped. */

@@ -221,6 +221,7 @@ static const char full_yaml[] =
 	"  echo:\n"
 	"    required: true\n"
 	"    export: true\n"
+	"    identifier: echo-2\n"
 	"    config: {greeting: hi, times: 3}\n"
 	"    policies:\n"
 	"      echo: {maximum: 2, allowlist: [core-1, core-2]}\n"
@@ -303,6 +304,7 @@ START_TEST(every_key)
 	ck_assert_ptr_nonnull(p);
 	ck_assert(p->required);
 	ck_assert(p->exported);
+	ck_assert_str_eq(p->identifier, "echo-2");
 	ck_assert_str_eq(p->config_json, "{\"greeting\":\"hi\",\"times\":3}");
 	ck_assert_int_eq(p->where.line, 26);
 	ck_assert_int_eq(p->where.column, 3);
@@ -320,6 +322,7 @@ START_TEST(every_key)
 	ck_assert_ptr_null(ocfg_plugin_policy(p, "nope"));
 	p = orbitd_config_find_plugin(cfg, "upper");
 	ck_assert(!p->required && !p->exported);
+	ck_assert_ptr_null(p->identifier);
 	ck_assert_str_eq(p->config_json, "null");
 	ck_assert_uint_eq(p->n_policies, 0);
 	ck_assert_ptr_null(orbitd_config_find_plugin(cfg, "bad"));
@@ -327,7 +330,7 @@ START_TEST(every_key)
 	ck_assert_uint_eq(cfg->n_reqs, 4);
 	r = orbitd_config_find_req(cfg, "lowercase");
 	ck_assert_ptr_eq(r, &cfg->reqs[0]);
-	ck_assert_int_eq(r->where.line, 35);
+	ck_assert_int_eq(r->where.line, 36);
 	ck_assert_int_eq(r->where.column, 3);
 	ck_assert_str_eq(r->where.file, tpath("orbitd.yaml"));
 	ck_assert_str_eq(r->mandatory.v[0], "p1");
@@ -392,7 +395,7 @@ START_TEST(every_key)
 	ck_assert_int_eq(r->sink.type, OCFG_SINK_EXECUTE);
 	ck_assert_str_eq(r->sink.operation, "lowercase");
 	ck_assert_int_eq(r->sink.mode, OCFG_MODE_DISTRIBUTED);
-	ck_assert_int_eq(r->sink.where.line, 57);
+	ck_assert_int_eq(r->sink.where.line, 58);
 	ck_assert_int_eq(r->sink.where.column, 38);
 	ck_assert(!r->schedule.set);
 	ck_assert_ptr_null(orbitd_config_find_req(cfg, "missing"));
@@ -669,7 +672,7 @@ START_TEST(unknown_keys)
 		   "username, password, keepalive, tls, reconnect_min or reconnect_max)");
 	yaml_fails("plugins: {echo: {conf: 1}}",
 		   "orbitd.yaml:1:18: key 'plugins.echo.conf': unknown key (expected config, "
-		   "required, export or policies)");
+		   "required, export, identifier or policies)");
 	yaml_fails("plugins: {echo: {policies: {op: {max: 1}}}}",
 		   "orbitd.yaml:1:34: key 'plugins.echo.policies.op.max': unknown key (expected "
 		   "maximum, allowlist or blocklist)");

@@ -61,4 +61,16 @@ const char *orbit_bus_name(const orbit_bus *b);
 /* Create the in-process bus on base (not owned). NULL + errno on failure. */
 orbit_bus *orbit_local_bus_new(struct event_base *base);
 
+/* Whether anyone in this process listens on topic of an in-process bus
+ * (false for other transports). */
+bool orbit_local_bus_has_subscribers(orbit_bus *b, const char *topic);
+
+/* A bus over two: an in-process one and a remote one (MQTT), both borrowed
+ * and outliving it. Subscriptions go to both. A publish goes to the local
+ * bus when someone in-process listens on the topic, otherwise to the remote
+ * one — so each connection's traffic stays on the bus it was made on, since
+ * every topic after the handshake names a peer or a fresh UUID — and to both
+ * for broadcast_topic (the discover topic; copied). NULL + errno. */
+orbit_bus *orbit_dual_bus_new(orbit_bus *local, orbit_bus *remote, const char *broadcast_topic);
+
 #endif
