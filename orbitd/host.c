@@ -12,6 +12,7 @@
 #include "loopq.h"
 #include "workers.h"
 
+#include <orbit/builtin.h>
 #include <orbit/payload_json.h>
 
 #include <errno.h>
@@ -335,8 +336,27 @@ static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 		     const orbit_payload *in)
 {
 	struct op_rt *op = ctx;
+	/* Python may send a StringMessage as utf-8, JSON or Avro (SPEC §1.3);
+	 * string handlers always see the utf-8 text, so no plugin carries its
+	 * own JSON and Avro decoders. */
+	orbit_payload text;
+	orbit_value v = {0};
+	if (op->op->input.kind == ORBIT_IO_STRING && in->format != ORBIT_FMT_UTF8 &&
+	    in->format != ORBIT_FMT_NONE) {
+		if (orbit_value_decode(in, &v) < 0 || v.kind != ORBIT_KIND_STRING) {
+			olog(LOG_WARNING, "plugin %s: input of %s from %s is not a string (%s); dropped",
+			     op->h->d->name, op->op->name, conn->remote_id,
+			     in->message_type ? in->message_type : "no message type");
+			orbit_value_clear(&v);
+			return;
+		}
+		text = (orbit_payload){(const uint8_t *)v.str, v.str_len, ORBIT_FMT_UTF8,
+				       "StringMessage"};
+		in = &text;
+	}
 	if (op->op->flags & ORBIT_OP_BLOCKING) {
 		run_blocking(op, p, conn, in);
+		orbit_value_clear(&v);
 		return;
 	}
 	struct call c = {
@@ -347,6 +367,7 @@ static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 	int rc = op->op->handler(op->h->state, &c.pub);
 	if (rc < 0)
 		log_handler_error(op->h, &c, rc);
+	orbit_value_clear(&v);
 }
 
 /* ---- the API table ---------------------------------------------------- */

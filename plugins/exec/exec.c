@@ -127,8 +127,8 @@ static size_t put_utf8(char *o, unsigned cp)
 
 /* Decode the JSON string at *p into o (room for end - *p bytes: no escape
  * decodes to more bytes than it takes); *p moves past the closing quote.
- * With nul_ok false, "\u0000" is refused (argv strings cannot hold it). */
-static int json_string(const char **p, const char *end, char *o, size_t *olen, bool nul_ok)
+ * "\u0000" is refused: argv strings cannot hold it. */
+static int json_string(const char **p, const char *end, char *o, size_t *olen)
 {
 	const char *s;
 	size_t n = 0;
@@ -158,7 +158,7 @@ static int json_string(const char **p, const char *end, char *o, size_t *olen, b
 		case 'r': o[n++] = '\r'; break;
 		case 't': o[n++] = '\t'; break;
 		case 'u':
-			if (end - s < 4 || hex4(s, &cp) || (cp == 0 && !nul_ok))
+			if (end - s < 4 || hex4(s, &cp) || cp == 0)
 				return -EINVAL;
 			s += 4;
 			if (cp >= 0xdc00 && cp <= 0xdfff)
@@ -190,7 +190,7 @@ static char *dup_string(const char **p)
 	char *o = malloc((size_t)(end - *p) + 1);
 	size_t n;
 
-	if (!o || json_string(p, end, o, &n, false)) {
+	if (!o || json_string(p, end, o, &n)) {
 		free(o);
 		return NULL;
 	}
@@ -406,82 +406,6 @@ fail:
 	xcfg_unref(c);
 	errno = -rc;
 	return NULL;
-}
-
-/* ---- the input string (StringMessage in every format Python accepts) ---- */
-
-/* Schemaless Avro of record StringMessage {value: string}: the zigzag varint
- * byte count, then exactly that many bytes. */
-static int avro_text(const uint8_t *in, size_t len, char *o, size_t *olen)
-{
-	uint64_t u = 0;
-	size_t i = 0;
-	int64_t n;
-
-	for (int shift = 0;; shift += 7) {
-		if (i >= len || shift > 63)
-			return -EBADMSG;
-		u |= (uint64_t)(in[i] & 0x7f) << shift;
-		if (!(in[i++] & 0x80))
-			break;
-	}
-	n = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-	if (n < 0 || (uint64_t)n != len - i)
-		return -EBADMSG;
-	memcpy(o, in + i, (size_t)n);
-	*olen = (size_t)n;
-	return 0;
-}
-
-/* busline's JSON form {"value": "..."}, or a bare JSON string. */
-static int json_text(const char *in, size_t len, char *o, size_t *olen)
-{
-	const char *p = in, *end = in + len;
-
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	if (p < end && *p == '{') {
-		p++;
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-			p++;
-		/* The key goes through o too: the value overwrites it. */
-		if (json_string(&p, end, o, olen, true) || *olen != 5 || memcmp(o, "value", 5))
-			return -EBADMSG;
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-			p++;
-		if (p >= end || *p++ != ':')
-			return -EBADMSG;
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-			p++;
-		if (json_string(&p, end, o, olen, true))
-			return -EBADMSG;
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-			p++;
-		if (p >= end || *p++ != '}')
-			return -EBADMSG;
-	} else if (json_string(&p, end, o, olen, true)) {
-		return -EBADMSG;
-	}
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p == end ? 0 : -EBADMSG;
-}
-
-static int decode_text(const orbit_payload *in, char *o, size_t *olen)
-{
-	switch (in->format) {
-	case ORBIT_FMT_UTF8:
-		if (in->len)
-			memcpy(o, in->data, in->len);
-		*olen = in->len;
-		return 0;
-	case ORBIT_FMT_JSON:
-		return json_text((const char *)in->data, in->len, o, olen);
-	case ORBIT_FMT_AVRO:
-		return avro_text(in->data, in->len, o, olen);
-	default:
-		return -EBADMSG;
-	}
 }
 
 /* ---- running the command ---- */
@@ -726,20 +650,11 @@ static int exec_handler(void *state, orbit_call *call)
 	struct run r = { .cfg = c };
 	orbit_payload out = { .format = ORBIT_FMT_UTF8, .message_type = "StringMessage" };
 	char err[128];
-	char *in;
 	int rc;
 
-	/* Decoding only shrinks the text; +1 keeps an empty input non-NULL. */
-	if (!(in = malloc(call->input.len + 1))) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = decode_text(&call->input, in, &r.in_len))) {
-		x->api->log(x->h, 4, "input from %s is not a string (format %d, %zu bytes)",
-			    call->core_id, (int)call->input.format, call->input.len);
-		goto out;
-	}
-	r.in = in;
+	/* The host hands string inputs over as UTF-8 bytes (orbit/plugin.h). */
+	r.in = (const char *)call->input.data;
+	r.in_len = call->input.len;
 	rc = run_command(&r);
 	if (rc == -ETIMEDOUT) {
 		x->api->log(x->h, 4, "%.80s: no result within %g s, killed", what(c), c->timeout);
@@ -757,12 +672,11 @@ static int exec_handler(void *state, orbit_call *call)
 	if (r.truncated)
 		x->api->log(x->h, 4, "%.80s: output cut at max_output (%zu bytes)", what(c),
 			    c->max_output);
-	out.data = (const uint8_t *)(r.out ? r.out : in);
+	out.data = (const uint8_t *)(r.out ? r.out : "");
 	out.len = r.out_len;
 	rc = x->api->reply(call, &out);
 out:
 	free(r.out);
-	free(in);
 	xcfg_unref(c);
 	return rc;
 }

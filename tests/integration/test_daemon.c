@@ -148,13 +148,16 @@ START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 	add_plugin("plugins/lowercase.so");
 	add_plugin("plugins/lamp.so");
 	add_plugin("plugins/randint.so");
+	add_plugin("plugins/exec.so");
 	char *out = tpath("out.ndjson");
 	char *status = tpath("status.ndjson");
+	char *execout = tpath("exec.ndjson");
 	char *yaml = NULL;
 	ck_assert_int_ge(asprintf(&yaml,
 		"identifier: core1\n" FAST_TIMERS
 		"plugins:\n"
 		"  randint: {config: {every: 0.1, min: 5, max: 5}}\n"
+		"  exec: {config: {command: [/usr/bin/tr, a-z, A-Z]}}\n"
 		"requirements:\n"
 		"  lowercase:\n"
 		"    minimum: 1\n"
@@ -167,13 +170,17 @@ START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 		"    sink: {type: file, path: %s}\n"
 		"    schedule: {every: 0.1}\n"
 		"  turn_on: {minimum: 1, inputs: [empty], outputs: [none]}\n"
-		"  randint: {minimum: 1, inputs: [none], outputs: [int64]}\n",
-		out, status), 0);
+		"  randint: {minimum: 1, inputs: [none], outputs: [int64]}\n"
+		"  exec:\n"
+		"    minimum: 1\n"
+		"    sink: {type: file, path: %s}\n"
+		"    schedule: {every: 0.1, data: \"via exec\"}\n",
+		out, status, execout), 0);
 	write_conf(yaml);
 	free(yaml);
 	struct test_proc *p = start_orbitd();
 	expect_line(p, "plugin lamp");
-	expect_line(p, "core compliant: 4/4 requirements satisfied");
+	expect_line(p, "core compliant: 5/5 requirements satisfied");
 	char *content = wait_lines(out, 2);
 	ck_assert_msg(content, "no outputs in the file sink:\n%s", test_proc_output(p));
 	json_error_t je;
@@ -194,6 +201,12 @@ START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 			 "off");
 	json_decref(rec);
 	free(content);
+	/* exec ran `tr a-z A-Z` on the worker pool with the input on stdin. */
+	content = wait_lines(execout, 1);
+	ck_assert_msg(content && strstr(content, "\"value\":\"VIA EXEC\""),
+		      "%s", content ? content : "(nothing)");
+	free(content);
+	free(execout);
 	/* randint emits on its own timer into the default (log) sink. */
 	expect_line(p, "output randint from randint: 5");
 	stop_clean(p);

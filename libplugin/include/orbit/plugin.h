@@ -81,7 +81,9 @@ typedef struct orbit_plugin_policy {
 } orbit_plugin_policy;
 
 /* The public head of a call. input is valid until the handler returns (for a
- * blocking operation: until its worker returns). */
+ * blocking operation: until its worker returns). For an ORBIT_IO_STRING
+ * operation it is always the text as UTF-8 bytes (ORBIT_FMT_UTF8, not
+ * NUL-terminated): the host converts the other formats a peer may use. */
 struct orbit_call {
 	const char *core_id;    /* the core that sent the input */
 	const char *operation;
