@@ -312,7 +312,8 @@ int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal)
 		}
 		closedir(dir);
 		/* strcmp is the C locale's order, whatever LC_COLLATE says. */
-		qsort(names, n, sizeof *names, cmp_names);
+		if (n)
+			qsort(names, n, sizeof *names, cmp_names);
 		for (size_t i = 0; i < n; i++) {
 			struct lplug *p = find_file(l, names[i]);
 			if (!p && (p = entry_new(l, names[i])))
