@@ -8,6 +8,7 @@
  * The bytes written are the ones libavro and fastavro write: zigzag varints,
  * little-endian floats, every array and map as a single block.
  */
+#include "avro_varint.h"
 #include "orbit/payload_json.h"
 #include "orbit/builtin.h"
 #include "utf8.h"
@@ -583,40 +584,13 @@ static size_t remaining(const struct dec *d)
 
 static int get_long(struct dec *d, int64_t *out)
 {
-	uint64_t v = 0;
-
-	for (int i = 0; i < 10; i++) {
-		uint8_t b;
-
-		if (d->p == d->end)
-			return -EBADMSG;
-		b = *d->p++;
-		/* The 10th byte holds bit 63 only; more would overflow. */
-		if (i == 9 && b > 1)
-			return -EBADMSG;
-		v |= (uint64_t)(b & 0x7f) << (7 * i);
-		if (!(b & 0x80)) {
-			*out = (int64_t)((v >> 1) ^ (0 - (v & 1)));
-			return 0;
-		}
-	}
-	return -EBADMSG;
+	return avro_varint_long(&d->p, d->end, out);
 }
 
 /* A length-prefixed body that fits in what is left. */
 static int get_body(struct dec *d, const uint8_t **body, size_t *len)
 {
-	int64_t n;
-	int rc = get_long(d, &n);
-
-	if (rc)
-		return rc;
-	if (n < 0 || (uint64_t)n > remaining(d))
-		return -EBADMSG;
-	*body = d->p;
-	*len = (size_t)n;
-	d->p += n;
-	return 0;
+	return avro_varint_body(&d->p, d->end, body, len);
 }
 
 static int get_le(struct dec *d, size_t n, uint64_t *bits)

@@ -6,6 +6,7 @@
  * therefore walked against the schema first (scan_*), and libavro only ever
  * reads data that is known to be well formed and no longer than it claims.
  */
+#include "avro_varint.h"
 #include "orbit/wire.h"
 #include "utf8.h"
 
@@ -247,40 +248,13 @@ static size_t remaining(const struct scan *s)
 
 static int scan_long(struct scan *s, int64_t *out)
 {
-	uint64_t v = 0;
-
-	for (int i = 0; i < 10; i++) {
-		uint8_t b;
-
-		if (s->p == s->end)
-			return -EBADMSG;
-		b = *s->p++;
-		/* The 10th byte holds bit 63 only; more would overflow. */
-		if (i == 9 && b > 1)
-			return -EBADMSG;
-		v |= (uint64_t)(b & 0x7f) << (7 * i);
-		if (!(b & 0x80)) {
-			*out = (int64_t)((v >> 1) ^ -(v & 1));
-			return 0;
-		}
-	}
-	return -EBADMSG;
+	return avro_varint_long(&s->p, s->end, out);
 }
 
 /* A string/bytes body: non-negative length that fits in what is left. */
 static int scan_body(struct scan *s, const uint8_t **body, size_t *len)
 {
-	int64_t n;
-	int rc = scan_long(s, &n);
-
-	if (rc)
-		return rc;
-	if (n < 0 || (uint64_t)n > remaining(s))
-		return -EBADMSG;
-	*body = s->p;
-	*len = (size_t)n;
-	s->p += n;
-	return 0;
+	return avro_varint_body(&s->p, s->end, body, len);
 }
 
 static int scan_text(struct scan *s)

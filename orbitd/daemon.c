@@ -12,6 +12,7 @@
 #include "ctlcmds.h"
 #include "drain.h"
 #include "loader.h"
+#include "strfmt.h"
 #include "log.h"
 #include "loopq.h"
 #include "notify.h"
@@ -38,17 +39,6 @@
 
 #define WORKER_THREADS 4
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 static int replace_str(char **slot, const char *v)
 {
@@ -74,13 +64,13 @@ struct orbitd_config *daemon_load_config(const struct daemon_opts *opts, char **
 					       err);
 	if (rc < 0) {
 		if (!*err)
-			*err = strf("cannot load the configuration: %s", strerror(-rc));
+			*err = strfmt("cannot load the configuration: %s", strerror(-rc));
 		return NULL;
 	}
 	if ((opts->plugin_dir && replace_str(&cfg->plugins.dir, opts->plugin_dir) < 0) ||
 	    (opts->socket && replace_str(&cfg->control.socket, opts->socket) < 0)) {
 		orbitd_config_free(cfg);
-		*err = strf("out of memory");
+		*err = strfmt("out of memory");
 		return NULL;
 	}
 	if (opts->log_level >= 0)
@@ -191,12 +181,12 @@ static int start_mqtt(struct daemon *d, char **err)
 		.ctx = d,
 	};
 	if (!(d->mqtt = orbit_mqtt_bus_new(d->base, &o))) {
-		*err = strf("mqtt: cannot set up the connection to %s:%d: %s", m->host, m->port,
+		*err = strfmt("mqtt: cannot set up the connection to %s:%d: %s", m->host, m->port,
 			    strerror(errno));
 		return -EINVAL;
 	}
 	if (!(d->core_bus = orbit_dual_bus_new(d->bus, d->mqtt, d->cfg->discover_topic))) {
-		*err = strf("out of memory");
+		*err = strfmt("out of memory");
 		return -ENOMEM;
 	}
 	olog(LOG_INFO, "MQTT: connecting to %s:%d as %s", m->host, m->port, m->client_id);
@@ -265,7 +255,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	struct daemon *d = calloc(1, sizeof *d);
 	if (!d) {
 		orbitd_config_free(cfg);
-		*err = strf("out of memory");
+		*err = strfmt("out of memory");
 		return NULL;
 	}
 	d->opts = *opts;
@@ -278,7 +268,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	if (!(d->base = event_base_new()) || !(d->bus = orbit_local_bus_new(d->base)) ||
 	    !(d->loopq = loopq_new(d->base)) ||
 	    !(d->workers = workers_new(d->loopq, WORKER_THREADS))) {
-		*err = strf("cannot set up the event loop: %s", strerror(errno));
+		*err = strfmt("cannot set up the event loop: %s", strerror(errno));
 		goto fail;
 	}
 	if (start_mqtt(d, err) < 0)
@@ -295,12 +285,12 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	timers_of(&cfg->timers, &d->env.timers);
 	if (!(d->core = orbit_core_new(d->core_bus, cfg->identifier, &d->env.timers,
 				       cfg->discover_topic))) {
-		*err = strf("cannot create the core '%s': %s", cfg->identifier, strerror(errno));
+		*err = strfmt("cannot create the core '%s': %s", cfg->identifier, strerror(errno));
 		goto fail;
 	}
 	orbit_orbiter_set_event_cb(orbit_core_orbiter(d->core), on_core_event, d);
 	if (!(d->loader = loader_new(&d->env, cfg->plugins.dir, cfg->identifier))) {
-		*err = strf("out of memory");
+		*err = strfmt("out of memory");
 		goto fail;
 	}
 	loader_set_event_cb(d->loader, on_plugin_event, d);
@@ -319,11 +309,11 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	rc = reqs_apply(d->reqs, NULL, &summary);
 	free(summary);
 	if (rc < 0) {
-		*err = strf("requirements refused by the core: %s", strerror(-rc));
+		*err = strfmt("requirements refused by the core: %s", strerror(-rc));
 		goto fail;
 	}
 	if ((rc = orbit_core_start(d->core)) < 0) {
-		*err = strf("cannot start the core: %s", strerror(-rc));
+		*err = strfmt("cannot start the core: %s", strerror(-rc));
 		goto fail;
 	}
 	if ((rc = ctl_start(d, err)) < 0)
@@ -331,7 +321,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	if (!(d->sig_hup = add_signal(d, SIGHUP, on_sighup)) ||
 	    !(d->sig_term = add_signal(d, SIGTERM, on_sigterm)) ||
 	    !(d->sig_int = add_signal(d, SIGINT, on_sigterm))) {
-		*err = strf("cannot install signal handlers");
+		*err = strfmt("cannot install signal handlers");
 		goto fail;
 	}
 	uint64_t wd = 0;
@@ -392,7 +382,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	if (changes)
 		*changes = NULL;
 	if (d->stopping) {
-		*err = strf("shutting down");
+		*err = strfmt("shutting down");
 		return -ESHUTDOWN;
 	}
 	notify_reloading();
@@ -418,7 +408,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	loader_reconfigure(d->loader, cfg, &report);
 	orbitd_config_free(d->cfg);
 	d->cfg = cfg;
-	char *all = strf("requirements: %s; plugins: %s", summary ? summary : "unchanged",
+	char *all = strfmt("requirements: %s; plugins: %s", summary ? summary : "unchanged",
 			 report ? report : "ok");
 	olog(LOG_NOTICE, "reloaded: %s", all ? all : "");
 	record_reload(d, true, all ? all : "");

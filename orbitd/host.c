@@ -8,6 +8,7 @@
  * its reply (copied there) is published when the job comes back to the loop.
  */
 #include "host.h"
+#include "strfmt.h"
 #include "log.h"
 #include "loopq.h"
 #include "workers.h"
@@ -80,17 +81,6 @@ static const orbit_host_api api;
 
 /* ---- validation ------------------------------------------------------- */
 
-static char *fmt_why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt_why(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 static bool name_ok(const char *s)
 {
@@ -117,11 +107,11 @@ static int io_spec(const orbit_io *io, orbit_spec *s, char **why)
 	case ORBIT_IO_SCHEMA: {
 		char *e = NULL;
 		if (!io->schema) {
-			*why = fmt_why("schema kind without a schema");
+			*why = strfmt("schema kind without a schema");
 			return -EINVAL;
 		}
 		if (orbit_avro_schema_check(io->schema, &e) < 0) {
-			*why = fmt_why("invalid schema: %s", e ? e : "not an Avro schema");
+			*why = strfmt("invalid schema: %s", e ? e : "not an Avro schema");
 			free(e);
 			return -EINVAL;
 		}
@@ -130,7 +120,7 @@ static int io_spec(const orbit_io *io, orbit_spec *s, char **why)
 	case ORBIT_IO_ANY:
 		return orbit_spec_init(s, NULL, 0, false, true);
 	}
-	*why = fmt_why("unknown payload kind %d", (int)io->kind);
+	*why = strfmt("unknown payload kind %d", (int)io->kind);
 	return -EINVAL;
 }
 
@@ -148,20 +138,20 @@ int host_validate(const orbit_plugin_desc *d, char **why)
 	/* The header fields first: nothing past them may be read before the
 	 * size says the plugin's struct has them. */
 	if (d->magic != ORBIT_PLUGIN_MAGIC)
-		*why = fmt_why("bad magic 0x%016llx", (unsigned long long)d->magic);
+		*why = strfmt("bad magic 0x%016llx", (unsigned long long)d->magic);
 	else if (d->abi_major != ORBIT_PLUGIN_ABI_MAJOR)
-		*why = fmt_why("ABI %u.%u, this orbitd speaks %u.x", d->abi_major, d->abi_minor,
+		*why = strfmt("ABI %u.%u, this orbitd speaks %u.x", d->abi_major, d->abi_minor,
 			       ORBIT_PLUGIN_ABI_MAJOR);
 	else if (d->size < sizeof(orbit_plugin_desc))
-		*why = fmt_why("descriptor of %u bytes, expected at least %zu", d->size,
+		*why = strfmt("descriptor of %u bytes, expected at least %zu", d->size,
 			       sizeof(orbit_plugin_desc));
 	else if (d->op_size < sizeof(orbit_plugin_op))
-		*why = fmt_why("operation entries of %u bytes, expected at least %zu", d->op_size,
+		*why = strfmt("operation entries of %u bytes, expected at least %zu", d->op_size,
 			       sizeof(orbit_plugin_op));
 	else if (!name_ok(d->name))
-		*why = fmt_why("missing or invalid name (want [A-Za-z0-9_.-]{1,128})");
+		*why = strfmt("missing or invalid name (want [A-Za-z0-9_.-]{1,128})");
 	else if (d->n_ops > 0 && !d->ops)
-		*why = fmt_why("operation table missing");
+		*why = strfmt("operation table missing");
 	if (*why)
 		return -EINVAL;
 	for (size_t i = 0; i < d->n_ops; i++) {
@@ -169,47 +159,47 @@ int host_validate(const orbit_plugin_desc *d, char **why)
 		const orbit_plugin_op *op =
 			(const orbit_plugin_op *)((const char *)d->ops + i * d->op_size);
 		if (!op->name || !*op->name) {
-			*why = fmt_why("operation %zu has no name", i);
+			*why = strfmt("operation %zu has no name", i);
 			return -EINVAL;
 		}
 		for (size_t j = 0; j < i; j++) {
 			const orbit_plugin_op *o2 =
 				(const orbit_plugin_op *)((const char *)d->ops + j * d->op_size);
 			if (strcmp(o2->name, op->name) == 0) {
-				*why = fmt_why("duplicate operation '%s'", op->name);
+				*why = strfmt("duplicate operation '%s'", op->name);
 				return -EINVAL;
 			}
 		}
 		orbit_spec s = {0};
 		char *e = NULL;
 		if (io_spec(&op->input, &s, &e) < 0) {
-			*why = fmt_why("operation '%s' input: %s", op->name, e ? e : "invalid");
+			*why = strfmt("operation '%s' input: %s", op->name, e ? e : "invalid");
 			free(e);
 			return -EINVAL;
 		}
 		orbit_spec_clear(&s);
 		if (io_spec(&op->output, &s, &e) < 0) {
-			*why = fmt_why("operation '%s' output: %s", op->name, e ? e : "invalid");
+			*why = strfmt("operation '%s' output: %s", op->name, e ? e : "invalid");
 			free(e);
 			return -EINVAL;
 		}
 		orbit_spec_clear(&s);
 		if (op->input.kind != ORBIT_IO_NONE && !op->handler) {
-			*why = fmt_why("operation '%s' takes input but has no handler", op->name);
+			*why = strfmt("operation '%s' takes input but has no handler", op->name);
 			return -EINVAL;
 		}
 		if (op->policy.allowlist && op->policy.blocklist) {
-			*why = fmt_why("operation '%s' policy has both an allowlist and a blocklist",
+			*why = strfmt("operation '%s' policy has both an allowlist and a blocklist",
 				       op->name);
 			return -EINVAL;
 		}
 		if (op->policy.maximum < ORBIT_UNLIMITED) {
-			*why = fmt_why("operation '%s' policy maximum %d", op->name,
+			*why = strfmt("operation '%s' policy maximum %d", op->name,
 				       op->policy.maximum);
 			return -EINVAL;
 		}
 		if (op->flags & ~(unsigned)ORBIT_OP_BLOCKING) {
-			*why = fmt_why("operation '%s' has unknown flags 0x%x", op->name, op->flags);
+			*why = strfmt("operation '%s' has unknown flags 0x%x", op->name, op->flags);
 			return -EINVAL;
 		}
 	}
@@ -815,7 +805,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 	/* Two hosts exporting the same plugin need distinct identities. */
 	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
 	if (!(h->orb = orbit_plugin_new(env->bus, id, &env->timers, env->discover_topic))) {
-		*why = fmt_why("cannot create its orbiter: %s", strerror(errno));
+		*why = strfmt("cannot create its orbiter: %s", strerror(errno));
 		goto fail;
 	}
 	if (pcfg && pcfg->exported && !env->mqtt)
@@ -824,7 +814,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 	if (pcfg && pcfg->exported && env->mqtt &&
 	    !(h->orb_remote = orbit_plugin_new(env->mqtt, id, &env->timers,
 					       env->discover_topic))) {
-		*why = fmt_why("cannot create its MQTT orbiter: %s", strerror(errno));
+		*why = strfmt("cannot create its MQTT orbiter: %s", strerror(errno));
 		goto fail;
 	}
 	if (d->n_ops && !(h->ops = calloc(d->n_ops, sizeof *h->ops)))
@@ -836,7 +826,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 		char *e = NULL;
 		if (io_spec(&rt->op->input, &rt->in, &e) < 0 ||
 		    io_spec(&rt->op->output, &rt->out, &e) < 0) {
-			*why = e ? e : fmt_why("operation '%s': out of memory", rt->op->name);
+			*why = e ? e : strfmt("operation '%s': out of memory", rt->op->name);
 			orbit_spec_clear(&rt->in);
 			goto fail;
 		}
@@ -844,7 +834,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 		const struct ocfg_policy *ov = pcfg ? ocfg_plugin_policy(pcfg, rt->op->name) : NULL;
 		int rc = apply_policy(h, rt, ov, true);
 		if (rc < 0) {
-			*why = fmt_why("operation '%s' refused: %s", rt->op->name, strerror(-rc));
+			*why = strfmt("operation '%s' refused: %s", rt->op->name, strerror(-rc));
 			goto fail;
 		}
 	}
@@ -856,14 +846,14 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 	if (d->init) {
 		int rc = d->init(h, &api, &h->state);
 		if (rc < 0) {
-			*why = fmt_why("init failed: %s", strerror(-rc));
+			*why = strfmt("init failed: %s", strerror(-rc));
 			goto fail;
 		}
 	}
 	h->inited = true;
 	return h;
 nomem:
-	*why = fmt_why("out of memory");
+	*why = strfmt("out of memory");
 fail:
 	if (h) {
 		h->released = true;
@@ -898,11 +888,11 @@ int host_start(orbit_host *h, char **why)
 	if (rc == 0 && h->orb_remote && (rc = orbit_plugin_start(h->orb_remote)) < 0)
 		orbit_plugin_stop(h->orb);
 	if (rc < 0) {
-		*why = fmt_why("cannot start its orbiter: %s", strerror(-rc));
+		*why = strfmt("cannot start its orbiter: %s", strerror(-rc));
 		return rc;
 	}
 	if (h->d->start && (rc = h->d->start(h->state)) < 0) {
-		*why = fmt_why("start failed: %s", strerror(-rc));
+		*why = strfmt("start failed: %s", strerror(-rc));
 		orbit_plugin_stop(h->orb);
 		if (h->orb_remote)
 			orbit_plugin_stop(h->orb_remote);
@@ -921,7 +911,7 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
 		int r = apply_policy(h, &h->ops[i], ov, false);
 		if (r < 0 && rc == 0) {
 			rc = r;
-			*why = fmt_why("policy of '%s' refused: %s", h->ops[i].op->name,
+			*why = strfmt("policy of '%s' refused: %s", h->ops[i].op->name,
 				       strerror(-r));
 		}
 	}
@@ -941,7 +931,7 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
 		if (rc == 0) {
 			rc = r;
 			free(*why);
-			*why = fmt_why("reload hook failed: %s", strerror(-r));
+			*why = strfmt("reload hook failed: %s", strerror(-r));
 		}
 		return rc;
 	}

@@ -9,6 +9,7 @@
  */
 #include "loader.h"
 #include "drain.h"
+#include "strfmt.h"
 #include "log.h"
 
 #include <orbit/orbiter.h>
@@ -48,17 +49,6 @@ struct loader {
 	void *cb_ctx;
 };
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 const char *lplug_state_name(enum lplug_state s)
 {
@@ -142,7 +132,7 @@ static struct lplug *entry_new(struct loader *l, const char *file)
 		return NULL;
 	p->l = l;
 	p->file = strdup(file);
-	p->path = strf("%s/%s", l->dir, file);
+	p->path = strfmt("%s/%s", l->dir, file);
 	if (!p->file || !p->path) {
 		free(p->file);
 		free(p->path);
@@ -191,11 +181,11 @@ static void load(struct loader *l, struct lplug *p)
 {
 	struct stat st;
 	if (stat(p->path, &st) < 0) {
-		reject(p, strf("cannot stat %s: %s", p->path, strerror(errno)));
+		reject(p, strfmt("cannot stat %s: %s", p->path, strerror(errno)));
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		reject(p, strf("not a regular file"));
+		reject(p, strfmt("not a regular file"));
 		return;
 	}
 	/* dlerror's state is per thread; clear what an earlier call left. */
@@ -203,12 +193,12 @@ static void load(struct loader *l, struct lplug *p)
 	void *dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
 		const char *e = dlerror();
-		reject(p, strf("cannot load: %s", e ? e : "unknown dlopen error"));
+		reject(p, strfmt("cannot load: %s", e ? e : "unknown dlopen error"));
 		return;
 	}
 	const orbit_plugin_desc *d = dlsym(dl, ORBIT_PLUGIN_SYMBOL);
 	if (!d) {
-		reject(p, strf("no symbol %s (not an orbitd plugin?)", ORBIT_PLUGIN_SYMBOL));
+		reject(p, strfmt("no symbol %s (not an orbitd plugin?)", ORBIT_PLUGIN_SYMBOL));
 		dlclose(dl);
 		return;
 	}
@@ -225,20 +215,20 @@ static void load(struct loader *l, struct lplug *p)
 	sync_info(p);
 	if (!orbitd_config_plugin_enabled(l->cfg, d->name)) {
 		olog(LOG_INFO, "plugin %s (%s) disabled by configuration", d->name, p->file);
-		set_state(p, LPLUG_DISABLED, strf("disabled by configuration"));
+		set_state(p, LPLUG_DISABLED, strfmt("disabled by configuration"));
 		dlclose(dl);
 		return;
 	}
 	struct lplug *other = find_active_name(l, d->name);
 	if (other && other != p) {
-		reject(p, strf("name '%s' already taken by %s", d->name, other->file));
+		reject(p, strfmt("name '%s' already taken by %s", d->name, other->file));
 		dlclose(dl);
 		return;
 	}
 	const struct ocfg_plugin *pcfg = orbitd_config_find_plugin(l->cfg, d->name);
 	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
 	if (strcmp(id, l->core_id) == 0) {
-		reject(p, strf("identifier '%s' is the daemon's own", id));
+		reject(p, strfmt("identifier '%s' is the daemon's own", id));
 		dlclose(dl);
 		return;
 	}
@@ -330,7 +320,7 @@ int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal)
 		for (struct lplug *p = l->head; p && !why; p = p->next)
 			if (p->name && strcmp(p->name, pc->name) == 0)
 				why = p->reason;
-		*fatal = strf("required plugin '%s' (%s:%d:%d) is not loaded: %s", pc->name,
+		*fatal = strfmt("required plugin '%s' (%s:%d:%d) is not loaded: %s", pc->name,
 			      pc->where.file, pc->where.line, pc->where.column,
 			      why ? why : "no such plugin in the plugin directory");
 		return -ENOENT;
@@ -358,11 +348,11 @@ static void removed(void *arg, bool timed_out)
 	p->info.host = NULL;
 	olog(LOG_INFO, "plugin %s stopped", p->name);
 	if (p->forget) {
-		set_state(p, LPLUG_REJECTED, strf("file removed"));
+		set_state(p, LPLUG_REJECTED, strfmt("file removed"));
 		entry_unlink(l, p);
 		entry_free(p);
 	} else {
-		set_state(p, LPLUG_DISABLED, strf("disabled by configuration"));
+		set_state(p, LPLUG_DISABLED, strfmt("disabled by configuration"));
 	}
 }
 
@@ -470,7 +460,7 @@ static void append(char **report, const char *fmt, ...)
 	va_end(ap);
 	if (!line)
 		return;
-	char *joined = *report ? strf("%s; %s", *report, line) : line;
+	char *joined = *report ? strfmt("%s; %s", *report, line) : line;
 	if (*report) {
 		free(*report);
 		free(line);

@@ -5,6 +5,7 @@
  * when any listed entry matches, while C peers compare structurally anyway.
  */
 #include "reqs.h"
+#include "strfmt.h"
 #include "log.h"
 #include "sink.h"
 
@@ -36,17 +37,6 @@ struct reqs {
 	size_t n;
 };
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 static struct reqrt *find(struct reqs *r, const char *operation)
 {
@@ -207,7 +197,7 @@ struct reqs *reqs_new(struct event_base *base, orbit_core *core,
 	struct reqs *r = calloc(1, sizeof *r);
 	if (!r || (cfg->n_reqs && !(r->v = calloc(cfg->n_reqs, sizeof *r->v)))) {
 		free(r);
-		*err = strf("out of memory");
+		*err = strfmt("out of memory");
 		return NULL;
 	}
 	r->base = base;
@@ -224,14 +214,14 @@ struct reqs *reqs_new(struct event_base *base, orbit_core *core,
 		if (!(rt->sink = osink_new(base, rt->req->operation, &rt->req->sink, sink_execute,
 					   r, &e))) {
 			const struct ocfg_where *w = &rt->req->sink.where;
-			*err = strf("%s:%d:%d: sink of '%s': %s", w->file, w->line, w->column,
+			*err = strfmt("%s:%d:%d: sink of '%s': %s", w->file, w->line, w->column,
 				    rt->req->operation, e ? e : "cannot be created");
 			free(e);
 			goto fail;
 		}
 		if (rt->req->schedule.set && !(rt->sched = event_new(base, -1, EV_PERSIST,
 								     on_schedule, rt))) {
-			*err = strf("out of memory");
+			*err = strfmt("out of memory");
 			goto fail;
 		}
 	}
@@ -243,7 +233,7 @@ fail:
 
 static void append(char **s, const char *what, const char *name)
 {
-	char *n = *s ? strf("%s, %s%s", *s, what, name) : strf("%s%s", what, name);
+	char *n = *s ? strfmt("%s, %s%s", *s, what, name) : strfmt("%s%s", what, name);
 	if (n) {
 		free(*s);
 		*s = n;
@@ -326,7 +316,7 @@ static int encode_items(const char *json, enum ocfg_mode mode, const orbit_spec 
 		arr = json_loads(json, JSON_DECODE_ANY, &je);
 		if (!json_is_array(arr) || json_array_size(arr) == 0) {
 			json_decref(arr);
-			*why = strf("distributed execution needs a non-empty JSON array of items");
+			*why = strfmt("distributed execution needs a non-empty JSON array of items");
 			return -EINVAL;
 		}
 		count = json_array_size(arr);
@@ -372,11 +362,11 @@ int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 	*why = NULL;
 	struct reqrt *rt = find(r, operation);
 	if (!rt) {
-		*why = strf("'%s' is not a required operation", operation);
+		*why = strfmt("'%s' is not a required operation", operation);
 		return -ENOENT;
 	}
 	if (mode == OCFG_MODE_PLUGIN && !plugin) {
-		*why = strf("plugin mode needs a plugin identifier");
+		*why = strfmt("plugin mode needs a plugin identifier");
 		return -EINVAL;
 	}
 	int rc = -ENOENT;
@@ -403,8 +393,8 @@ int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 					.schema = schema, .items = items, .n_items = n};
 			rc = orbit_core_execute(r->core, operation, &x);
 		} else if (erc == -EINVAL) {
-			char *joined = reasons ? strf("%s; %s", reasons, e ? e : "does not fit")
-					       : strf("%s", e ? e : "does not fit");
+			char *joined = reasons ? strfmt("%s; %s", reasons, e ? e : "does not fit")
+					       : strfmt("%s", e ? e : "does not fit");
 			free(reasons);
 			reasons = joined;
 		} else {
@@ -419,10 +409,10 @@ int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 	}
 	if (!fitted && rc == -ENOENT) {
 		rc = -EINVAL;
-		*why = strf("data %s fits no input of '%s': %s", json, operation,
+		*why = strfmt("data %s fits no input of '%s': %s", json, operation,
 			    reasons ? reasons : "no input types");
 	} else if (rc == -ENOENT) {
-		*why = strf("no connection for '%s'%s%s", operation, plugin ? " to " : "",
+		*why = strfmt("no connection for '%s'%s%s", operation, plugin ? " to " : "",
 			    plugin ? plugin : "");
 	}
 	free(reasons);

@@ -3,6 +3,7 @@
  * the broken-plugin matrix, hot drop-in and removal, reload good and bad,
  * every sink kind, schedules, -t, required plugins, SIGTERM. Every wait is on
  * a log line, a file's content or an exit — never a fixed sleep. */
+#include "expect.h"
 #include "proc.h"
 #include "tmpdir.h"
 
@@ -90,55 +91,8 @@ static struct test_proc *start_orbitd(void)
 	return p;
 }
 
-static void expect_line(struct test_proc *p, const char *needle)
-{
-	char *l = test_proc_wait_line(p, needle, WAIT);
-	ck_assert_msg(l != NULL, "no line containing \"%s\"", needle);
-	free(l);
-}
 
-static void stop_clean(struct test_proc *p)
-{
-	ck_assert_int_eq(test_proc_signal(p, SIGTERM), 0);
-	int st = test_proc_wait_exit(p, WAIT);
-	ck_assert_msg(st != -1, "orbitd did not exit on SIGTERM");
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "orbitd exit status 0x%x:\n%s", st,
-		      test_proc_output(p));
-	test_proc_free(p);
-}
 
-/* Wait until file holds at least n lines; returns its content (malloc'd). */
-static char *wait_lines(const char *path, size_t n)
-{
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		FILE *f = fopen(path, "r");
-		char *buf = NULL;
-		size_t len = 0;
-		if (f) {
-			FILE *m = open_memstream(&buf, &len);
-			int c;
-			while ((c = fgetc(f)) != EOF)
-				fputc(c, m);
-			fclose(m);
-			fclose(f);
-			size_t lines = 0;
-			for (size_t i = 0; i < len; i++)
-				lines += buf[i] == '\n';
-			if (lines >= n)
-				return buf;
-			free(buf);
-		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 > WAIT)
-			return NULL;
-		/* Polling a file a sink appends to: there is no event to wait on. */
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-}
 
 #define FAST_TIMERS                                                                         \
 	"timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: 3}\n"
@@ -179,9 +133,9 @@ START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 	write_conf(yaml);
 	free(yaml);
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "plugin lamp");
-	expect_line(p, "core compliant: 5/5 requirements satisfied");
-	char *content = wait_lines(out, 2);
+	test_expect_line(p, "plugin lamp", WAIT);
+	test_expect_line(p, "core compliant: 5/5 requirements satisfied", WAIT);
+	char *content = test_file_wait_lines(out, 2, WAIT);
 	ck_assert_msg(content, "no outputs in the file sink:\n%s", test_proc_output(p));
 	json_error_t je;
 	json_t *rec = json_loadb(content, strchr(content, '\n') - content, 0, &je);
@@ -192,7 +146,7 @@ START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 	ck_assert_ptr_nonnull(json_object_get(rec, "time"));
 	json_decref(rec);
 	free(content);
-	content = wait_lines(status, 1);
+	content = test_file_wait_lines(status, 1, WAIT);
 	ck_assert_ptr_nonnull(content);
 	rec = json_loadb(content, strchr(content, '\n') - content, 0, &je);
 	ck_assert_msg(rec, "not JSON: %s", content);
@@ -202,14 +156,14 @@ START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 	json_decref(rec);
 	free(content);
 	/* exec ran `tr a-z A-Z` on the worker pool with the input on stdin. */
-	content = wait_lines(execout, 1);
+	content = test_file_wait_lines(execout, 1, WAIT);
 	ck_assert_msg(content && strstr(content, "\"value\":\"VIA EXEC\""),
 		      "%s", content ? content : "(nothing)");
 	free(content);
 	free(execout);
 	/* randint emits on its own timer into the default (log) sink. */
-	expect_line(p, "output randint from randint: 5");
-	stop_clean(p);
+	test_expect_line(p, "output randint from randint: 5", WAIT);
+	test_stop_clean(p, WAIT);
 	free(out);
 	free(status);
 }
@@ -238,7 +192,7 @@ START_TEST(broken_plugins_rejected_with_reasons)
 	ck_assert_int_eq(test_tmpdir_write(plugdir, "garbage.so", "not an ELF file\n"), 0);
 	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "core compliant: 1/1");
+	test_expect_line(p, "core compliant: 1/1", WAIT);
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		char needle[256];
 		snprintf(needle, sizeof needle, "plugin %s.so rejected: ", broken[i][0]);
@@ -251,7 +205,7 @@ START_TEST(broken_plugins_rejected_with_reasons)
 			      (int)(eol - line), line);
 	}
 	ck_assert(test_proc_seen(p, "plugin garbage.so rejected: cannot load:", WAIT));
-	stop_clean(p);
+	test_stop_clean(p, WAIT);
 }
 END_TEST
 
@@ -261,19 +215,19 @@ START_TEST(hot_drop_in_and_removal)
 	write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "ready:");
+	test_expect_line(p, "ready:", WAIT);
 	ck_assert(!test_proc_seen(p, "core compliant:", 0));
 	add_plugin("tests/plugins/upper.so");
-	expect_line(p, "plugin upper");
-	expect_line(p, "core compliant: 2/2");
+	test_expect_line(p, "plugin upper", WAIT);
+	test_expect_line(p, "core compliant: 2/2", WAIT);
 	char *up = test_tmpdir_path(plugdir, "upper.so");
 	ck_assert_int_eq(unlink(up), 0);
 	free(up);
-	expect_line(p, "plugin upper: file removed, closing its connections");
-	expect_line(p, "disconnected from upper for upper (graceful)");
-	expect_line(p, "core not compliant: 1/2");
-	expect_line(p, "plugin upper stopped");
-	stop_clean(p);
+	test_expect_line(p, "plugin upper: file removed, closing its connections", WAIT);
+	test_expect_line(p, "disconnected from upper for upper (graceful)", WAIT);
+	test_expect_line(p, "core not compliant: 1/2", WAIT);
+	test_expect_line(p, "plugin upper stopped", WAIT);
+	test_stop_clean(p, WAIT);
 }
 END_TEST
 
@@ -283,12 +237,12 @@ START_TEST(reload_good_then_bad)
 	add_plugin("tests/plugins/upper.so");
 	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "core compliant: 1/1");
+	test_expect_line(p, "core compliant: 1/1", WAIT);
 	write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  upper: {minimum: 1}\n");
 	test_proc_signal(p, SIGHUP);
-	expect_line(p, "reloaded: requirements: removed echo, added upper");
-	expect_line(p, "core compliant: 1/1");
+	test_expect_line(p, "reloaded: requirements: removed echo, added upper", WAIT);
+	test_expect_line(p, "core compliant: 1/1", WAIT);
 	write_conf("identifier: core1\nrequirements:\n  upper: {minimum: -3}\n");
 	test_proc_mark(p);
 	size_t not_compliant = test_proc_count(p, "core not compliant");
@@ -300,7 +254,7 @@ START_TEST(reload_good_then_bad)
 	/* Still serving the good config. */
 	ck_assert_uint_eq(test_proc_count(p, "core not compliant"), not_compliant);
 	ck_assert_uint_eq(test_proc_count(p, "disconnected"), 1); /* echo, on the good reload */
-	stop_clean(p);
+	test_stop_clean(p, WAIT);
 }
 END_TEST
 
@@ -326,15 +280,15 @@ START_TEST(exec_and_execute_sinks)
 	free(yaml);
 	free(pipeout);
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "core compliant: 2/2");
-	char *content = wait_lines(execout, 2);
+	test_expect_line(p, "core compliant: 2/2", WAIT);
+	char *content = test_file_wait_lines(execout, 2, WAIT);
 	ck_assert_msg(content, "exec sink got nothing:\n%s", test_proc_output(p));
 	ck_assert_msg(strstr(content, "\"operation\":\"upper\"") &&
 			      strstr(content, "\"value\":\"MIXED\""),
 		      "%s", content);
 	free(content);
 	free(execout);
-	stop_clean(p);
+	test_stop_clean(p, WAIT);
 }
 END_TEST
 
@@ -353,23 +307,23 @@ START_TEST(blocking_operation_runs_off_the_loop)
 	write_conf(yaml);
 	free(yaml);
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "core compliant: 2/2");
+	test_expect_line(p, "core compliant: 2/2", WAIT);
 	/* slow sleeps 200 ms per call on the worker pool; meanwhile the loop
 	 * keeps serving echo. If handlers blocked the loop, 20 echo outputs
 	 * would need ≥ 20 slow calls, i.e. ≥ 4 s, with 20 lines in slow.out. */
-	char *c = wait_lines(echo, 20);
+	char *c = test_file_wait_lines(echo, 20, WAIT);
 	ck_assert_ptr_nonnull(c);
 	free(c);
-	c = wait_lines(slow, 0);
+	c = test_file_wait_lines(slow, 0, WAIT);
 	size_t slow_lines = 0;
 	for (char *s = c; s && *s; s++)
 		slow_lines += *s == '\n';
 	free(c);
 	ck_assert_msg(slow_lines < 20, "slow produced %zu outputs: the loop was blocked", slow_lines);
-	c = wait_lines(slow, 1);
+	c = test_file_wait_lines(slow, 1, WAIT);
 	ck_assert_ptr_nonnull(c);
 	free(c);
-	stop_clean(p);
+	test_stop_clean(p, WAIT);
 	free(slow);
 	free(echo);
 }
@@ -428,9 +382,9 @@ START_TEST(sigterm_closes_gracefully)
 	add_plugin("tests/plugins/echo.so");
 	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "core compliant: 1/1");
+	test_expect_line(p, "core compliant: 1/1", WAIT);
 	ck_assert_int_eq(test_proc_signal(p, SIGTERM), 0);
-	expect_line(p, "disconnected from echo for echo (graceful)");
+	test_expect_line(p, "disconnected from echo for echo (graceful)", WAIT);
 	int st = test_proc_wait_exit(p, WAIT);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	ck_assert(test_proc_seen(p, "stopped", 0));
@@ -451,8 +405,8 @@ START_TEST(policy_override_and_disable_follow_reload)
 		   "  echo: {policies: {echo: {blocklist: [core1]}}}\n"
 		   "requirements:\n  echo: {minimum: 1}\n");
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "plugin upper (upper.so) disabled by configuration");
-	expect_line(p, "ready:");
+	test_expect_line(p, "plugin upper (upper.so) disabled by configuration", WAIT);
+	test_expect_line(p, "ready:", WAIT);
 	/* Blocked: the plugin never offers to core1. Prove discovery ran a few
 	 * times without a connection. */
 	for (int i = 0; i < 3; i++)
@@ -462,18 +416,18 @@ START_TEST(policy_override_and_disable_follow_reload)
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
 	test_proc_mark(p);
 	test_proc_signal(p, SIGHUP);
-	expect_line(p, "plugin upper 1.0.0 loaded from upper.so");
-	expect_line(p, "reloaded:");
-	expect_line(p, "core compliant: 2/2");
+	test_expect_line(p, "plugin upper 1.0.0 loaded from upper.so", WAIT);
+	test_expect_line(p, "reloaded:", WAIT);
+	test_expect_line(p, "core compliant: 2/2", WAIT);
 	/* Blocklisting again closes the live connection (policy enforced). */
 	write_conf("identifier: core1\n" FAST_TIMERS
 		   "plugins:\n  echo: {policies: {echo: {blocklist: [core1]}}}\n"
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
 	test_proc_mark(p);
 	test_proc_signal(p, SIGHUP);
-	expect_line(p, "disconnected from echo for echo");
-	expect_line(p, "core not compliant: 1/2");
-	stop_clean(p);
+	test_expect_line(p, "disconnected from echo for echo", WAIT);
+	test_expect_line(p, "core not compliant: 1/2", WAIT);
+	test_stop_clean(p, WAIT);
 }
 END_TEST
 
@@ -564,11 +518,11 @@ START_TEST(third_party_plugin_built_with_pkg_config)
 	write_conf(yaml);
 	free(yaml);
 	struct test_proc *p = start_orbitd();
-	expect_line(p, "core compliant: 1/1");
-	char *c = wait_lines(sink, 1);
+	test_expect_line(p, "core compliant: 1/1", WAIT);
+	char *c = test_file_wait_lines(sink, 1, WAIT);
 	ck_assert_msg(c && strstr(c, "\"value\":\"hello, world\""), "%s", c ? c : "(nothing)");
 	free(c);
-	stop_clean(p);
+	test_stop_clean(p, WAIT);
 	free(sink);
 	free(stage);
 	free(ext);

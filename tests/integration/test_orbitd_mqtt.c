@@ -5,6 +5,7 @@
  * reconnected, a broker restart under load, garbage on every topic, and
  * identifiers MQTT cannot carry refused at config time. */
 #include "broker.h"
+#include "expect.h"
 #include "proc.h"
 #include "tmpdir.h"
 
@@ -96,21 +97,7 @@ static struct test_proc *start_daemon(const char *name, const char *plugins, con
 	return p;
 }
 
-static void expect(struct test_proc *p, const char *needle)
-{
-	char *l = test_proc_wait_line(p, needle, WAIT);
-	ck_assert_msg(l != NULL, "no line containing \"%s\"", needle);
-	free(l);
-}
 
-static void stop_ok(struct test_proc *p)
-{
-	test_proc_signal(p, SIGTERM);
-	int st = test_proc_wait_exit(p, WAIT);
-	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit 0x%x:\n%s", st,
-		      test_proc_output(p));
-	test_proc_free(p);
-}
 
 /* One control request to daemon `name`; returns the final reply (caller
  * decrefs) and the count of output events in *outputs. */
@@ -170,8 +157,8 @@ START_TEST(execute_every_mode_between_daemons)
 	free(b1);
 	free(b2);
 	struct test_proc *c = start_daemon("core", NULL, "requirements:\n  echo: {minimum: 2}\n");
-	expect(c, "core compliant: 1/1");
-	expect(h1, "plugin echo: remote core core connected for echo");
+	test_expect_line(c, "core compliant: 1/1", WAIT);
+	test_expect_line(h1, "plugin echo: remote core core connected for echo", WAIT);
 	size_t outs;
 	json_t *r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"execute\",\"args\":{\"operation\":"
 				"\"echo\",\"data\":[\"a\"],\"wait\":1}}\n", &outs);
@@ -198,10 +185,10 @@ START_TEST(execute_every_mode_between_daemons)
 	json_decref(r);
 	ck_assert_uint_eq(test_proc_count(c, "output echo from echo-1: \"d"), 2);
 	ck_assert_uint_eq(test_proc_count(c, "output echo from echo-2: \"d"), 2);
-	stop_ok(c);
-	expect(h1, "plugin echo: remote core core disconnected from echo (graceful)");
-	stop_ok(h1);
-	stop_ok(h2);
+	test_stop_clean(c, WAIT);
+	test_expect_line(h1, "plugin echo: remote core core disconnected from echo (graceful)", WAIT);
+	test_stop_clean(h1, WAIT);
+	test_stop_clean(h2, WAIT);
 }
 END_TEST
 
@@ -219,7 +206,7 @@ START_TEST(twenty_remote_plugins_on_one_core)
 	struct test_proc *c = start_daemon("core", NULL,
 					   "requirements:\n  echo: {minimum: 10}\n"
 					   "  upper: {minimum: 10}\n");
-	expect(c, "core compliant: 2/2");
+	test_expect_line(c, "core compliant: 2/2", WAIT);
 	ck_assert_uint_eq(test_proc_count(c, "connected to echo-"), 10);
 	ck_assert_uint_eq(test_proc_count(c, "connected to upper-"), 10);
 	size_t outs;
@@ -228,9 +215,9 @@ START_TEST(twenty_remote_plugins_on_one_core)
 	ck_assert_int_eq(result_int(r, "sent"), 10);
 	ck_assert_uint_eq(outs, 10);
 	json_decref(r);
-	stop_ok(c);
+	test_stop_clean(c, WAIT);
 	for (int i = 0; i < 10; i++)
-		stop_ok(hosts[i]);
+		test_stop_clean(hosts[i], WAIT);
 }
 END_TEST
 
@@ -240,16 +227,16 @@ START_TEST(exported_maximum_shared_by_two_cores)
 					   "plugins:\n  echo: {export: true, policies: "
 					   "{echo: {maximum: 1}}}\n");
 	struct test_proc *c1 = start_daemon("core1", NULL, "requirements:\n  echo: {minimum: 1}\n");
-	expect(c1, "core compliant: 1/1");
+	test_expect_line(c1, "core compliant: 1/1", WAIT);
 	struct test_proc *c2 = start_daemon("core2", NULL, "requirements:\n  echo: {minimum: 1}\n");
-	expect(c2, "ready:");
+	test_expect_line(c2, "ready:", WAIT);
 	/* The slot is taken: core2 keeps discovering without a connection. */
 	ck_assert(!test_proc_seen(c2, "core compliant", 1.0));
-	stop_ok(c1);
+	test_stop_clean(c1, WAIT);
 	/* The freed slot is offered again and core2 takes it. */
-	expect(c2, "core compliant: 1/1");
-	stop_ok(c2);
-	stop_ok(h);
+	test_expect_line(c2, "core compliant: 1/1", WAIT);
+	test_stop_clean(c2, WAIT);
+	test_stop_clean(h, WAIT);
 }
 END_TEST
 
@@ -258,12 +245,12 @@ START_TEST(killed_plugin_host_is_dead_then_reconnected)
 	char *b = strf(ECHO_HOST, "echo-1");
 	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so", b);
 	struct test_proc *c = start_daemon("core", NULL, "requirements:\n  echo: {minimum: 1}\n");
-	expect(c, "core compliant: 1/1");
+	test_expect_line(c, "core compliant: 1/1", WAIT);
 	test_proc_signal(h, SIGKILL);
 	test_proc_wait_exit(h, WAIT);
 	test_proc_free(h);
-	expect(c, "echo-1 is dead");
-	expect(c, "core not compliant: 0/1");
+	test_expect_line(c, "echo-1 is dead", WAIT);
+	test_expect_line(c, "core not compliant: 0/1", WAIT);
 	size_t outs;
 	json_t *r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"requirements\"}\n", &outs);
 	json_t *req = json_array_get(json_object_get(json_object_get(r, "result"), "requirements"), 0);
@@ -277,9 +264,9 @@ START_TEST(killed_plugin_host_is_dead_then_reconnected)
 	char *argv[] = {bin, "-c", conf, "-p", pdir, "-s", sock, NULL};
 	h = test_proc_start("host", argv, NULL);
 	ck_assert_ptr_nonnull(h);
-	expect(c, "core compliant: 1/1");
-	stop_ok(c);
-	stop_ok(h);
+	test_expect_line(c, "core compliant: 1/1", WAIT);
+	test_stop_clean(c, WAIT);
+	test_stop_clean(h, WAIT);
 	free(dir);
 	free(bin);
 	free(conf);
@@ -289,28 +276,6 @@ START_TEST(killed_plugin_host_is_dead_then_reconnected)
 }
 END_TEST
 
-/* Wait until the file at path has more than n lines; returns the count. */
-static size_t lines_over(const char *path, size_t n)
-{
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		size_t lines = 0;
-		FILE *f = fopen(path, "r");
-		for (int ch; f && (ch = fgetc(f)) != EOF;)
-			lines += ch == '\n';
-		if (f)
-			fclose(f);
-		if (lines > n)
-			return lines;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((double)(now.tv_sec - t0.tv_sec) > WAIT)
-			return lines;
-		/* A sink's file has no event to wait on. */
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-}
 
 START_TEST(broker_restart_under_load)
 {
@@ -322,18 +287,18 @@ START_TEST(broker_restart_under_load)
 			  " schedule: {every: 0.05, data: load}}\n", out);
 	struct test_proc *c = start_daemon("core", NULL, body);
 	free(body);
-	expect(c, "core compliant: 1/1");
-	size_t before = lines_over(out, 10);
+	test_expect_line(c, "core compliant: 1/1", WAIT);
+	size_t before = test_file_lines_over(out, 10, WAIT);
 	ck_assert_uint_gt(before, 10);
 	test_proc_mark(c);
 	ck_assert_int_eq(test_broker_restart(&broker), 0);
 	/* Both daemons reconnect; outputs flow again (kept or re-handshaked). */
-	expect(c, "mqtt: connected");
-	size_t after = lines_over(out, before + 10);
+	test_expect_line(c, "mqtt: connected", WAIT);
+	size_t after = test_file_lines_over(out, before + 10, WAIT);
 	ck_assert_msg(after > before + 10, "outputs stopped after the broker restart: %zu → %zu",
 		      before, after);
-	stop_ok(c);
-	stop_ok(h);
+	test_stop_clean(c, WAIT);
+	test_stop_clean(h, WAIT);
 	free(out);
 }
 END_TEST
@@ -364,7 +329,7 @@ START_TEST(garbage_on_every_topic_is_dropped)
 			  " schedule: {every: 0.1, data: ok}}\n", out);
 	struct test_proc *c = start_daemon("core", NULL, body);
 	free(body);
-	expect(c, "core compliant: 1/1");
+	test_expect_line(c, "core compliant: 1/1", WAIT);
 	/* Learn every topic the two daemons use by listening to all of them. */
 	mosquitto_lib_init();
 	struct topics t = {0};
@@ -415,11 +380,11 @@ START_TEST(garbage_on_every_topic_is_dropped)
 		free(t.v[i]);
 	mosquitto_lib_cleanup();
 	/* Both daemons keep serving: outputs go on arriving. */
-	size_t before = lines_over(out, 0);
-	ck_assert_uint_gt(lines_over(out, before + 5), before + 5);
+	size_t before = test_file_lines_over(out, 0, WAIT);
+	ck_assert_uint_gt(test_file_lines_over(out, before + 5, WAIT), before + 5);
 	ck_assert(test_proc_seen(c, "core compliant", 0));
-	stop_ok(c);
-	stop_ok(h);
+	test_stop_clean(c, WAIT);
+	test_stop_clean(h, WAIT);
 	free(out);
 }
 END_TEST
