@@ -11,6 +11,7 @@
  * is checked (poll for POLLHUP) every HALF_CLOSED_CHECK_S while it waits.
  */
 #include "control.h"
+#include "strfmt.h"
 #include "log.h"
 
 #include <errno.h>
@@ -48,6 +49,9 @@ struct octl_req {
 	void *on_close_arg;
 	bool close_due; /* on_close still to be called */
 	size_t dropped; /* events dropped since the last overflow notice */
+	uid_t uid;      /* the client's, kept past its going */
+	pid_t pid;
+	bool privileged;
 };
 
 struct client {
@@ -83,17 +87,6 @@ struct octl {
 	struct octl_req *orphans;
 };
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
 
 /* ---- requests ------------------------------------------------------------ */
 
@@ -216,6 +209,9 @@ static void client_free(struct client *cl)
 	srv->n_clients--;
 	if (cl->check)
 		event_free(cl->check);
+	/* libevent closes the descriptor from the loop (a finalizer); the peer
+	 * learns now, even if the loop never runs again. */
+	shutdown(bufferevent_getfd(cl->bev), SHUT_RDWR);
 	bufferevent_free(cl->bev);
 	free(cl);
 }
@@ -336,6 +332,9 @@ static void handle_line(struct client *cl, char *line, size_t n)
 		r->srv = srv;
 		r->cl = cl;
 		r->id = json_incref(echo);
+		r->uid = cl->uid;
+		r->pid = cl->pid;
+		r->privileged = cl->privileged;
 		req_link(r);
 		olog(LOG_DEBUG, "control: pid %ld uid %ld: %s", (long)cl->pid, (long)cl->uid,
 		     json_string_value(cmd));
@@ -459,6 +458,29 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* Whether the peer on fd has gid as its primary or a supplementary group
+ * (SO_PEERGROUPS: the groups at connect time). */
+static bool peer_in_group(int fd, gid_t primary, gid_t gid)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof small;
+	bool in = primary == gid;
+
+	if (in)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || !(groups = malloc(len)))
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			len = 0;
+	}
+	for (size_t i = 0; i < len / sizeof *groups && !in; i++)
+		in = groups[i] == gid;
+	if (groups != small)
+		free(groups);
+	return in;
+}
+
 static void client_new(struct octl *srv, int fd)
 {
 	struct ucred cred;
@@ -482,7 +504,7 @@ static void client_new(struct octl *srv, int fd)
 	cl->gid = cred.gid;
 	cl->pid = cred.pid;
 	cl->privileged = cred.uid == 0 || cred.uid == geteuid() ||
-			 (srv->have_gid && cred.gid == srv->gid);
+			 (srv->have_gid && peer_in_group(fd, cred.gid, srv->gid));
 	cl->next = srv->clients;
 	if (cl->next)
 		cl->next->prev = cl;
@@ -582,7 +604,7 @@ static int make_parents(const char *path, char **err)
 			*p = '\0';
 			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 				rc = -errno;
-				*err = strf("cannot create the directory %s for control socket %s: %s",
+				*err = strfmt("cannot create the directory %s for control socket %s: %s",
 					    dir, path, strerror(errno));
 				break;
 			}
@@ -605,33 +627,33 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa, char **er
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		*err = strf("cannot examine control socket %s: %s", path, strerror(errno));
+		*err = strfmt("cannot examine control socket %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		*err = strf("control socket %s exists and is not a socket", path);
+		*err = strfmt("control socket %s exists and is not a socket", path);
 		return -EEXIST;
 	}
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0) {
-		*err = strf("cannot create a socket: %s", strerror(errno));
+		*err = strfmt("cannot create a socket: %s", strerror(errno));
 		return -errno;
 	}
 	/* Non-blocking, a full backlog reads EAGAIN: someone listens. */
 	if (connect(s, (const struct sockaddr *)sa, sizeof *sa) == 0 || errno == EAGAIN ||
 	    errno == EINPROGRESS) {
-		*err = strf("control socket %s is in use by another orbitd", path);
+		*err = strfmt("control socket %s is in use by another orbitd", path);
 		rc = -EADDRINUSE;
 	} else if (errno == ECONNREFUSED || errno == ENOENT) {
 		if (unlink(path) < 0 && errno != ENOENT) {
-			*err = strf("cannot remove stale control socket %s: %s", path,
+			*err = strfmt("cannot remove stale control socket %s: %s", path,
 				    strerror(errno));
 			rc = -errno;
 		} else {
 			olog(LOG_INFO, "control: removed stale socket %s", path);
 		}
 	} else {
-		*err = strf("cannot check control socket %s: %s", path, strerror(errno));
+		*err = strfmt("cannot check control socket %s: %s", path, strerror(errno));
 		rc = -errno;
 	}
 	close(s);
@@ -645,21 +667,21 @@ static int open_socket(struct octl *c, unsigned mode, const char *group, char **
 	int rc;
 
 	if (strlen(c->path) >= sizeof sa.sun_path) {
-		*err = strf("control socket path %s is too long (at most %zu bytes)", c->path,
+		*err = strfmt("control socket path %s is too long (at most %zu bytes)", c->path,
 			    sizeof sa.sun_path - 1);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
 	if (group && (rc = lookup_group(group, &c->gid)) < 0) {
-		*err = rc == -ENOENT ? strf("control socket group '%s' does not exist", group)
-				     : strf("cannot look up group '%s': %s", group, strerror(-rc));
+		*err = rc == -ENOENT ? strfmt("control socket group '%s' does not exist", group)
+				     : strfmt("cannot look up group '%s': %s", group, strerror(-rc));
 		return rc == -ENOENT ? -EINVAL : rc;
 	}
 	c->have_gid = group != NULL;
 	if ((rc = make_parents(c->path, err)) < 0 || (rc = clear_stale(c->path, &sa, err)) < 0)
 		return rc;
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		*err = strf("cannot create a socket: %s", strerror(errno));
+		*err = strfmt("cannot create a socket: %s", strerror(errno));
 		return -errno;
 	}
 	/* The umask makes the file appear with mode already (no window with
@@ -670,29 +692,29 @@ static int open_socket(struct octl *c, unsigned mode, const char *group, char **
 	if (rc < 0) {
 		rc = -errno;
 		*err = errno == EADDRINUSE
-			       ? strf("control socket %s is in use by another orbitd", c->path)
-			       : strf("cannot bind control socket %s: %s", c->path, strerror(errno));
+			       ? strfmt("control socket %s is in use by another orbitd", c->path)
+			       : strfmt("cannot bind control socket %s: %s", c->path, strerror(errno));
 		return rc;
 	}
 	if (stat(c->path, &st) < 0) {
-		*err = strf("cannot examine control socket %s: %s", c->path, strerror(errno));
+		*err = strfmt("cannot examine control socket %s: %s", c->path, strerror(errno));
 		return -errno;
 	}
 	c->bound = true;
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	if (chmod(c->path, (mode_t)mode & 0777) < 0) {
-		*err = strf("cannot set the mode of control socket %s: %s", c->path,
+		*err = strfmt("cannot set the mode of control socket %s: %s", c->path,
 			    strerror(errno));
 		return -errno;
 	}
 	if (group && chown(c->path, (uid_t)-1, c->gid) < 0) {
-		*err = strf("cannot give control socket %s to group %s: %s", c->path, group,
+		*err = strfmt("cannot give control socket %s to group %s: %s", c->path, group,
 			    strerror(errno));
 		return -errno;
 	}
 	if (listen(c->fd, LISTEN_BACKLOG) < 0) {
-		*err = strf("cannot listen on control socket %s: %s", c->path, strerror(errno));
+		*err = strfmt("cannot listen on control socket %s: %s", c->path, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -710,7 +732,7 @@ struct octl *octl_new(struct event_base *base, const char *path, unsigned mode, 
 	if (err)
 		*err = NULL;
 	if (!base || !path || !*path || !fn) {
-		msg = strf("control socket: invalid arguments");
+		msg = strfmt("control socket: invalid arguments");
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -733,7 +755,7 @@ struct octl *octl_new(struct event_base *base, const char *path, unsigned mode, 
 	return c;
 fail:
 	if (!msg)
-		msg = strf("control socket %s: %s", path ? path : "(null)", strerror(-rc));
+		msg = strfmt("control socket %s: %s", path ? path : "(null)", strerror(-rc));
 	octl_free(c);
 	if (err)
 		*err = msg;
@@ -745,17 +767,17 @@ fail:
 
 bool octl_req_privileged(const struct octl_req *r)
 {
-	return r->cl ? r->cl->privileged : false;
+	return r->privileged;
 }
 
 uid_t octl_req_uid(const struct octl_req *r)
 {
-	return r->cl ? r->cl->uid : (uid_t)-1;
+	return r->uid;
 }
 
 pid_t octl_req_pid(const struct octl_req *r)
 {
-	return r->cl ? r->cl->pid : 0;
+	return r->pid;
 }
 
 /* Free r; a client that sent EOF may be done now. */

@@ -10,7 +10,10 @@
  * not be read far enough to know it). Every request is handed to the handler
  * as soon as its line is read, so a streaming request (watch, execute with a
  * wait) does not hold up the requests after it; replies carry the id and may
- * come in any order. Blank lines are ignored; a trailing "\r" is dropped.
+ * come in any order. Blank lines are ignored; a trailing "\r" is dropped. A
+ * client may shut down its sending side after its last request (that line
+ * may then lack its newline, as with `nc -N` or socat) and still reads every
+ * reply; the server closes once they are sent.
  *
  * The server answers protocol errors itself, never drops a connection for
  * them and never crashes on input: bad_json (unparseable line, id null),
@@ -28,7 +31,8 @@
  *
  * Peers: credentials come from SO_PEERCRED at accept. A request is
  * privileged (may use mutating commands) when the peer's uid is 0 or the
- * daemon's effective uid, or its gid is the control group's. Anyone who can
+ * daemon's effective uid, or the control group is its primary group or one
+ * of its supplementary groups (SO_PEERGROUPS). Anyone who can
  * connect (the socket's mode and group are the first gate) may use the
  * read-only ones; the handler enforces that with octl_req_privileged.
  *
@@ -89,7 +93,8 @@ struct octl *octl_new(struct event_base *base, const char *path, unsigned mode, 
 /* Whether r's peer may use mutating commands (see above). */
 bool octl_req_privileged(const struct octl_req *r);
 
-/* r's peer's uid and pid, as the kernel reported them at connect time. */
+/* r's peer's uid and pid, as the kernel reported them at connect time
+ * (still valid after the client went away). */
 uid_t octl_req_uid(const struct octl_req *r);
 pid_t octl_req_pid(const struct octl_req *r);
 

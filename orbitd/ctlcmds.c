@@ -580,10 +580,10 @@ int ctl_start(struct daemon *d, char **err)
 
 void ctl_stop(struct daemon *d)
 {
-	/* octl_free tells every open request its client is gone, which ends
-	 * the watches through watch_client_gone. */
-	octl_free(d->ctl);
-	d->ctl = NULL;
+	/* Streams end with a final reply while their requests still exist;
+	 * octl_free then closes the connections. */
 	while (d->watches)
 		watch_end(d->watches, NULL);
+	octl_free(d->ctl);
+	d->ctl = NULL;
 }
