@@ -267,7 +267,12 @@ static void cmd_requirements(struct daemon *d, struct octl_req *r)
 {
 	json_t *list = json_array();
 	void *c[2] = {d, list};
-	orbit_core_foreach_requirement(d->core, add_req, c);
+	/* In the order the configuration lists them, not the core's table's. */
+	for (size_t i = 0; i < d->cfg->n_reqs; i++) {
+		orbit_requirement_status st;
+		if (orbit_core_requirement_status(d->core, d->cfg->reqs[i].operation, &st) == 0)
+			add_req(c, &st);
+	}
 	octl_reply_ok(r, json_pack("{s:o}", "requirements", list));
 }
 
