@@ -431,7 +431,7 @@ START_TEST(policy_override_and_disable_follow_reload)
 }
 END_TEST
 
-/* The systemd notification protocol as the manager sees it. */
+/* The systemd notification protocol as the manager sees it, watchdog included. */
 START_TEST(notify_socket_sees_ready_status_reload_stopping)
 {
 	add_plugin("tests/plugins/echo.so");
@@ -446,11 +446,11 @@ START_TEST(notify_socket_sees_ready_status_reload_stopping)
 	ck_assert_int_ge(asprintf(&env_notify, "NOTIFY_SOCKET=%s", path), 0);
 	char *bin = bpath("bin/orbitd"), *conf = tpath("orbitd.yaml"), *sock = tpath("o.sock");
 	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-s", sock, NULL};
-	char *env[] = {env_notify, NULL};
+	char *env[] = {env_notify, "WATCHDOG_USEC=200000", NULL};
 	struct test_proc *p = test_proc_start("orbitd", argv, env);
 	ck_assert_ptr_nonnull(p);
-	const char *want[] = {"READY=1", "STATUS=compliant: 1/1", "RELOADING=1", "READY=1",
-			      "STOPPING=1"};
+	const char *want[] = {"READY=1", "STATUS=compliant: 1/1", "WATCHDOG=1", "RELOADING=1",
+			      "READY=1", "STOPPING=1"};
 	size_t next = 0;
 	bool hupped = false, termed = false;
 	while (next < sizeof want / sizeof want[0]) {
@@ -463,11 +463,11 @@ START_TEST(notify_socket_sees_ready_status_reload_stopping)
 		buf[n] = 0;
 		if (strstr(buf, want[next]))
 			next++;
-		if (next == 2 && !hupped) {
+		if (next == 3 && !hupped) {
 			hupped = true;
 			test_proc_signal(p, SIGHUP);
 		}
-		if (next == 4 && !termed) {
+		if (next == 5 && !termed) {
 			termed = true;
 			test_proc_signal(p, SIGTERM);
 		}
