@@ -484,6 +484,21 @@ START_TEST(notify_socket_sees_ready_status_reload_stopping)
 }
 END_TEST
 
+/* A plugin with its own thread: fd watches and posts from another thread. */
+START_TEST(plugin_thread_posts_and_fd_watch)
+{
+	add_plugin("tests/plugins/postwatch.so");
+	write_conf("identifier: core1\n" FAST_TIMERS
+		   "requirements:\n  kick: {minimum: 1, inputs: [empty],"
+		   " schedule: {every: 0.1}}\n");
+	struct test_proc *p = start_orbitd();
+	test_expect_line(p, "core compliant: 1/1", WAIT);
+	ck_assert(test_proc_seen(p, "output kick from postwatch: \"watched\"", WAIT));
+	ck_assert(test_proc_seen(p, "output kick from postwatch: \"posted\"", WAIT));
+	test_stop_clean(p, WAIT);
+}
+END_TEST
+
 /* The SDK as a third party sees it: `make install` into a staging tree, then
  * a plugin built out of tree with nothing but pkg-config, loaded by orbitd. */
 START_TEST(third_party_plugin_built_with_pkg_config)
@@ -545,6 +560,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, required_plugin_missing_fails_start);
 	tcase_add_test(tc, sigterm_closes_gracefully);
 	tcase_add_test(tc, third_party_plugin_built_with_pkg_config);
+	tcase_add_test(tc, plugin_thread_posts_and_fd_watch);
 	tcase_add_test(tc, policy_override_and_disable_follow_reload);
 	tcase_add_test(tc, notify_socket_sees_ready_status_reload_stopping);
 	suite_add_tcase(s, tc);
