@@ -102,12 +102,15 @@ void ctl_on_core_event(struct daemon *d, const orbit_event *ev)
 	switch (ev->kind) {
 	case ORBIT_EV_CONNECTED:
 	case ORBIT_EV_DISCONNECTED:
-		broadcast(d, NULL,
-			  json_pack("{s:s,s:s,s:s,s:b}", "type",
-				    ev->kind == ORBIT_EV_CONNECTED ? "connected" : "disconnected",
-				    "plugin", ev->conn->remote_id, "operation", ev->conn->operation,
-				    "graceful", ev->graceful));
+	{
+		json_t *e = json_pack("{s:s,s:s,s:s}", "type",
+				      ev->kind == ORBIT_EV_CONNECTED ? "connected" : "disconnected",
+				      "plugin", ev->conn->remote_id, "operation", ev->conn->operation);
+		if (ev->kind == ORBIT_EV_DISCONNECTED)
+			json_object_set_new(e, "graceful", json_boolean(ev->graceful));
+		broadcast(d, NULL, e);
 		break;
+	}
 	case ORBIT_EV_COMPLIANCE:
 		broadcast(d, NULL, json_pack("{s:s,s:b}", "type", "compliance", "compliant",
 					     ev->compliant));
@@ -439,20 +442,25 @@ static void cmd_execute(struct daemon *d, struct octl_req *r, json_t *args)
 	int sent = 0, rc = 0;
 	char *why = NULL;
 	/* Distributed spreads the items of one call; otherwise each datum is
-	 * one execution. */
-	for (size_t i = 0; i < (mode == OCFG_MODE_DISTRIBUTED ? 1 : n) && rc >= 0; i++) {
-		json_t *item = mode == OCFG_MODE_DISTRIBUTED ? data : json_array_get(data, i);
-		char *text = item ? json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("null");
-		if (!text) {
-			rc = -ENOMEM;
-			break;
+	 * one execution. Every datum is checked first: all run or none. */
+	size_t runs = mode == OCFG_MODE_DISTRIBUTED ? 1 : n;
+	for (int dry = 1; dry >= 0 && rc >= 0; dry--) {
+		for (size_t i = 0; i < runs && rc >= 0; i++) {
+			json_t *item = mode == OCFG_MODE_DISTRIBUTED ? data : json_array_get(data, i);
+			char *text = item ? json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT)
+					  : strdup("null");
+			if (!text) {
+				rc = -ENOMEM;
+				break;
+			}
+			free(why);
+			why = NULL;
+			rc = dry ? reqs_check_json(d->reqs, op, text, mode, plugin, &why)
+				 : reqs_execute_json(d->reqs, op, text, mode, plugin, &why);
+			free(text);
+			if (!dry && rc > 0)
+				sent += rc;
 		}
-		free(why);
-		why = NULL;
-		rc = reqs_execute_json(d->reqs, op, text, mode, plugin, &why);
-		free(text);
-		if (rc > 0)
-			sent += rc;
 	}
 	if (rc < 0) {
 		const char *code = rc == -EINVAL ? "bad_arguments" : rc == -ENOENT ? "not_found"

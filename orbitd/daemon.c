@@ -345,6 +345,11 @@ int daemon_run(struct daemon *d)
 	return d->exit_code;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
 /* What only a restart changes; said out loud rather than half-applied. */
 static void warn_restart_only(const struct orbitd_config *a, const struct orbitd_config *b)
 {
@@ -358,10 +363,21 @@ static void warn_restart_only(const struct orbitd_config *a, const struct orbitd
 		what[n++] = "plugins.dir";
 	if (memcmp(&a->timers, &b->timers, sizeof a->timers) != 0)
 		what[n++] = "timers";
-	if (a->mqtt.enabled != b->mqtt.enabled)
+	if (a->mqtt.enabled != b->mqtt.enabled ||
+	    (a->mqtt.enabled && (strcmp(a->mqtt.host, b->mqtt.host) != 0 ||
+				 a->mqtt.port != b->mqtt.port ||
+				 strcmp(a->mqtt.client_id, b->mqtt.client_id) != 0 ||
+				 !same_str(a->mqtt.username, b->mqtt.username) ||
+				 !same_str(a->mqtt.password, b->mqtt.password) ||
+				 !same_str(a->mqtt.tls_ca, b->mqtt.tls_ca) ||
+				 !same_str(a->mqtt.tls_cert, b->mqtt.tls_cert) ||
+				 !same_str(a->mqtt.tls_key, b->mqtt.tls_key) ||
+				 a->mqtt.keepalive != b->mqtt.keepalive)))
 		what[n++] = "mqtt";
-	if (strcmp(a->control.socket, b->control.socket) != 0)
-		what[n++] = "control.socket";
+	if (strcmp(a->control.socket, b->control.socket) != 0 || a->control.mode != b->control.mode ||
+	    a->control.max_request != b->control.max_request ||
+	    !same_str(a->control.group, b->control.group))
+		what[n++] = "control";
 	for (size_t i = 0; i < n; i++)
 		olog(LOG_WARNING, "reload: %s changed; that takes effect at the next restart",
 		     what[i]);

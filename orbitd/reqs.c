@@ -231,6 +231,54 @@ fail:
 	return NULL;
 }
 
+static bool str_same(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+static bool list_same(const struct ocfg_strlist *a, const struct ocfg_strlist *b)
+{
+	if (a->set != b->set || a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool types_same(const struct ocfg_type *a, size_t na, const struct ocfg_type *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].kind != b[i].kind || !str_same(a[i].schema, b[i].schema))
+			return false;
+	return true;
+}
+
+/* Whether a reload changed anything of a requirement (for the summary). */
+static bool req_same(const struct ocfg_req *a, const struct ocfg_req *b)
+{
+	const struct ocfg_sink *sa = &a->sink, *sb = &b->sink;
+	const struct ocfg_schedule *ha = &a->schedule, *hb = &b->schedule;
+	if (a->minimum != b->minimum || a->maximum != b->maximum ||
+	    !list_same(&a->mandatory, &b->mandatory) || !list_same(&a->allowlist, &b->allowlist) ||
+	    !list_same(&a->blocklist, &b->blocklist) ||
+	    !types_same(a->inputs, a->n_inputs, b->inputs, b->n_inputs) ||
+	    !types_same(a->outputs, a->n_outputs, b->outputs, b->n_outputs) ||
+	    a->setup_data.set != b->setup_data.set || a->setup_data.len != b->setup_data.len ||
+	    (a->setup_data.len && memcmp(a->setup_data.data, b->setup_data.data, a->setup_data.len)))
+		return false;
+	if (sa->type != sb->type || !str_same(sa->path, sb->path) ||
+	    !str_same(sa->operation, sb->operation) || sa->mode != sb->mode || sa->argc != sb->argc)
+		return false;
+	for (size_t i = 0; i < sa->argc; i++)
+		if (!str_same(sa->argv[i], sb->argv[i]))
+			return false;
+	return ha->set == hb->set && ha->every == hb->every && ha->mode == hb->mode &&
+	       str_same(ha->data_json, hb->data_json) && str_same(ha->plugin, hb->plugin);
+}
+
 static void append(char **s, const char *what, const char *name)
 {
 	char *n = *s ? strfmt("%s, %s%s", *s, what, name) : strfmt("%s%s", what, name);
@@ -266,8 +314,11 @@ int reqs_apply(struct reqs *r, struct reqs *old, char **summary)
 			continue;
 		}
 		orbit_core_set_sink(r->core, rt->req->operation, on_output, rt);
-		if (old && !find(old, rt->req->operation))
+		struct reqrt *prev = old ? find(old, rt->req->operation) : NULL;
+		if (old && !prev)
 			append(summary, "added ", rt->req->operation);
+		else if (prev && !req_same(prev->req, rt->req))
+			append(summary, "updated ", rt->req->operation);
 		if (rt->sched) {
 			double every = rt->req->schedule.every;
 			struct timeval tv = {(time_t)every,
@@ -353,8 +404,9 @@ static void items_free(orbit_payload *items, uint8_t **bufs, size_t n)
 	free(items);
 }
 
-int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
-		      enum ocfg_mode mode, const char *plugin, char **why)
+/* Encode json for operation and, unless dry, execute it. */
+static int execute_json(struct reqs *r, const char *operation, const char *json,
+			enum ocfg_mode mode, const char *plugin, char **why, bool dry)
 {
 	char *dummy = NULL;
 	if (!why)
@@ -387,7 +439,10 @@ int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 		const char *schema = NULL;
 		char *e = NULL;
 		int erc = encode_items(json, mode, &specs[0], &items, &bufs, &n, &schema, &e);
-		if (erc == 0) {
+		if (erc == 0 && dry) {
+			fitted = true;
+			rc = 0;
+		} else if (erc == 0) {
 			fitted = true;
 			orbit_exec x = {.mode = exec_mode(mode), .plugin_id = plugin,
 					.schema = schema, .items = items, .n_items = n};
@@ -418,6 +473,18 @@ int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 	free(reasons);
 	free(dummy);
 	return rc;
+}
+
+int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
+		      enum ocfg_mode mode, const char *plugin, char **why)
+{
+	return execute_json(r, operation, json, mode, plugin, why, false);
+}
+
+int reqs_check_json(struct reqs *r, const char *operation, const char *json,
+		    enum ocfg_mode mode, const char *plugin, char **why)
+{
+	return execute_json(r, operation, json, mode, plugin, why, true);
 }
 
 void reqs_free(struct reqs *r)

@@ -51,6 +51,12 @@ void reqs_stop_schedules(struct reqs *r);
 int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 		      enum ocfg_mode mode, const char *plugin, char **why);
 
+/* Whether json fits one of operation's input types, without executing:
+ * 0, -ENOENT (not required), -EINVAL (*why as above). Lets a caller with
+ * several items refuse them all before any runs. */
+int reqs_check_json(struct reqs *r, const char *operation, const char *json,
+		    enum ocfg_mode mode, const char *plugin, char **why);
+
 /* Free sinks and timers; the core's requirements stay. NULL-safe. */
 void reqs_free(struct reqs *r);
 

@@ -243,6 +243,10 @@ START_TEST(reload_good_then_bad)
 	test_proc_signal(p, SIGHUP);
 	test_expect_line(p, "reloaded: requirements: removed echo, added upper", WAIT);
 	test_expect_line(p, "core compliant: 1/1", WAIT);
+	write_conf("identifier: core1\n" FAST_TIMERS
+		   "requirements:\n  upper: {minimum: 1, maximum: 3}\n");
+	test_proc_signal(p, SIGHUP);
+	test_expect_line(p, "reloaded: requirements: updated upper", WAIT);
 	write_conf("identifier: core1\nrequirements:\n  upper: {minimum: -3}\n");
 	test_proc_mark(p);
 	size_t not_compliant = test_proc_count(p, "core not compliant");

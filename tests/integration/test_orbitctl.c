@@ -752,6 +752,17 @@ START_TEST(execute_every_mode)
 		      "%s", r.err);
 	ck_assert_str_eq(r.out, "");
 	res_free(&r);
+	/* All or nothing: a bad second datum keeps the first from running. */
+	size_t ran = test_proc_count(d, "output lowercase from lowercase: \"zzz\"");
+	CTL(&r, "execute", "lowercase", "--data", "\"ZZZ\"", "--data", "5", "--wait", "0.3");
+	expect_rc(&r, 1);
+	ck_assert_str_eq(r.out, "");
+	res_free(&r);
+	CTL(&r, "execute", "lowercase", "--data", "\"YYY\"", "--wait", "1");
+	expect_rc(&r, 0);
+	res_free(&r);
+	ck_assert(test_proc_seen(d, "output lowercase from lowercase: \"yyy\"", WAIT));
+	ck_assert_uint_eq(test_proc_count(d, "output lowercase from lowercase: \"zzz\""), ran);
 	CTL(&r, "--json", "execute", "echo", "--data", "{\"a\": [1]}");
 	expect_rc(&r, 1);
 	ck_assert_msg(strstr(r.err, "echo") && strstr(r.err, "string"), "%s", r.err);
