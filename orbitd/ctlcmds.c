@@ -97,6 +97,14 @@ void ctl_on_output(void *ctx, const char *operation, const char *plugin, const c
 
 void ctl_on_core_event(struct daemon *d, const orbit_event *ev)
 {
+	/* Remote plugins declared dead stay listed as such until they return. */
+	if (ev->kind == ORBIT_EV_REMOTE_DEAD) {
+		if (!d->dead_remotes)
+			d->dead_remotes = json_object();
+		json_object_set_new(d->dead_remotes, ev->remote_id, json_real(orbit_now()));
+	} else if (ev->kind == ORBIT_EV_CONNECTED && d->dead_remotes) {
+		json_object_del(d->dead_remotes, ev->conn->remote_id);
+	}
 	if (!d->watches)
 		return;
 	switch (ev->kind) {
@@ -228,10 +236,79 @@ static int add_plugin(void *ctx, const struct lplug_info *p)
 	return 0;
 }
 
+/* Remote plugins are known through the core's connections to them (and
+ * the ones declared dead): id -> plugin object. Local plugins' identifiers
+ * are left out. */
+struct remote_ctx {
+	struct daemon *d;
+	json_t *by_id;
+	double now;
+};
+
+static int local_id(void *ctx, const struct lplug_info *p)
+{
+	json_t *ids = ctx;
+	orbit_plugin *inst[] = {p->host ? host_orbiter(p->host) : NULL,
+				p->host ? host_remote_orbiter(p->host) : NULL};
+	for (size_t i = 0; i < 2; i++)
+		if (inst[i])
+			json_object_set_new(ids, orbit_orbiter_id(orbit_plugin_orbiter(inst[i])),
+					    json_true());
+	return 0;
+}
+
+static json_t *remote_entry(json_t *by_id, const char *id, const char *state, double since)
+{
+	json_t *e = json_object_get(by_id, id);
+	if (!e) {
+		e = json_pack("{s:n,s:s,s:n,s:s,s:s,s:n,s:f,s:[]}", "file", "name", id, "version",
+			      "origin", "remote", "state", state, "reason", "since", since,
+			      "operations");
+		json_object_set_new(by_id, id, e);
+	}
+	return e;
+}
+
+static int add_remote_conn(void *ctx, const orbit_conn_info *ci)
+{
+	struct remote_ctx *c = ctx;
+	json_t *e = remote_entry(c->by_id, ci->remote_id, "connected", c->now - ci->created);
+	json_array_append_new(json_object_get(e, "operations"),
+			      json_pack("{s:s,s:o,s:o,s:b,s:{s:n,s:n,s:n},s:i}", "name",
+					ci->operation, "input", spec_json(ci->input), "output",
+					spec_json(ci->output), "blocking", 0, "policy", "maximum",
+					"allowlist", "blocklist", "connections", 1));
+	return 0;
+}
+
+/* Remote plugins into list (or only `only`), skipping local identifiers. */
+static json_t *remote_plugins(struct daemon *d)
+{
+	json_t *locals = json_object();
+	loader_foreach(d->loader, local_id, locals);
+	struct remote_ctx c = {d, json_object(), orbit_now()};
+	orbit_orbiter_foreach_connection(orbit_core_orbiter(d->core), add_remote_conn, &c);
+	const char *id;
+	json_t *when;
+	json_object_foreach(d->dead_remotes, id, when)
+		if (!json_object_get(c.by_id, id))
+			remote_entry(c.by_id, id, "dead", c.now - json_real_value(when));
+	json_object_foreach(locals, id, when)
+		json_object_del(c.by_id, id);
+	json_decref(locals);
+	return c.by_id;
+}
+
 static void cmd_plugins(struct daemon *d, struct octl_req *r)
 {
 	struct plugins_ctx c = {.d = d, .list = json_array()};
 	loader_foreach(d->loader, add_plugin, &c);
+	json_t *remote = remote_plugins(d);
+	const char *id;
+	json_t *e;
+	json_object_foreach(remote, id, e)
+		json_array_append(c.list, e);
+	json_decref(remote);
 	octl_reply_ok(r, json_pack("{s:o}", "plugins", c.list));
 }
 
@@ -245,6 +322,11 @@ static void cmd_plugin(struct daemon *d, struct octl_req *r, json_t *args)
 	struct plugins_ctx c = {.d = d, .list = json_array(), .only = name};
 	loader_foreach(d->loader, add_plugin, &c);
 	json_decref(c.list);
+	if (!c.found) {
+		json_t *remote = remote_plugins(d);
+		c.found = json_incref(json_object_get(remote, name));
+		json_decref(remote);
+	}
 	if (!c.found)
 		octl_reply_error(r, "not_found", "no plugin '%s'", name);
 	else

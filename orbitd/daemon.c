@@ -527,6 +527,7 @@ void daemon_free(struct daemon *d)
 		event_base_free(d->base);
 	orbitd_config_free(d->cfg);
 	free(d->last_reload.message);
+	json_decref(d->dead_remotes);
 	free(d);
 	orbit_set_log(NULL, LOG_WARNING);
 }

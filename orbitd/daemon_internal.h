@@ -11,6 +11,8 @@
 
 #include <orbit/core.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct loopq;
 struct workers;
@@ -45,6 +47,7 @@ struct daemon {
 	} last_reload;
 	struct octl *ctl;          /* control socket, NULL until started */
 	struct ctl_watch *watches; /* orbitctl watch / execute --wait, owned by ctlcmds */
+	json_t *dead_remotes;      /* remote plugin id -> orbit_now() it was declared dead */
 };
 
 #endif

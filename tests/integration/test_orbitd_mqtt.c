@@ -246,13 +246,28 @@ START_TEST(killed_plugin_host_is_dead_then_reconnected)
 	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so", b);
 	struct test_proc *c = start_daemon("core", NULL, "requirements:\n  echo: {minimum: 1}\n");
 	test_expect_line(c, "core compliant: 1/1", WAIT);
+	size_t outs;
+	json_t *r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"plugin\",\"args\":{\"name\":"
+			       "\"echo-1\"}}\n", &outs);
+	json_t *res = json_object_get(r, "result");
+	ck_assert_str_eq(json_string_value(json_object_get(res, "origin")), "remote");
+	ck_assert_str_eq(json_string_value(json_object_get(res, "state")), "connected");
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(res, "operations"), 0), "name")),
+			 "echo");
+	json_decref(r);
 	test_proc_signal(h, SIGKILL);
 	test_proc_wait_exit(h, WAIT);
 	test_proc_free(h);
 	test_expect_line(c, "echo-1 is dead", WAIT);
 	test_expect_line(c, "core not compliant: 0/1", WAIT);
-	size_t outs;
-	json_t *r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"requirements\"}\n", &outs);
+	r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"plugins\"}\n", &outs);
+	json_t *list = json_object_get(json_object_get(r, "result"), "plugins");
+	ck_assert_uint_eq(json_array_size(list), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "state")),
+			 "dead");
+	json_decref(r);
+	r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"requirements\"}\n", &outs);
 	json_t *req = json_array_get(json_object_get(json_object_get(r, "result"), "requirements"), 0);
 	ck_assert(json_is_false(json_object_get(req, "satisfied")));
 	ck_assert_int_eq(json_integer_value(json_object_get(req, "connected")), 0);
