@@ -657,6 +657,11 @@ static int options_resolve(orbit_mqtt_options *o)
 static int mosq_setup(struct mqtt_bus *mb, const orbit_mqtt_options *o)
 {
 	int rc = mosquitto_int_option(mb->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	/* The handshake writes small packets back to back (SUBSCRIBE, then the
+	 * PUBLISH held for its SUBACK; Offer, Request, Confirm): with Nagle on
+	 * each waits for the peer's delayed ACK, ~40 ms (bench/RESULTS.md). */
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_int_option(mb->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	if (rc == MOSQ_ERR_SUCCESS && o->username)
 		rc = mosquitto_username_pw_set(mb->mosq, o->username, o->password);
 	if (rc == MOSQ_ERR_SUCCESS && o->tls_ca)
