@@ -124,6 +124,9 @@ static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 		     ev->conn->operation, ev->graceful ? "graceful" : "graceless");
 		break;
 	case ORBIT_EV_COMPLIANCE: {
+		/* Shutdown drops every requirement: "0/0 satisfied" says nothing. */
+		if (d->stopping)
+			break;
 		struct count c = {0};
 		orbit_core_foreach_requirement(d->core, count_req, &c);
 		olog(ev->compliant ? LOG_NOTICE : LOG_WARNING, "core %s: %zu/%zu requirements satisfied",
