@@ -36,16 +36,11 @@ INTEG_BINS := $(INTEG_SRCS:%.c=$(BUILD)/%)
 -include orbitctl/build.mk
 -include mk/install.mk
 -include mk/man.mk
+-include bench/build.mk
 
 DEMO := $(BUILD)/local_demo
 EXTRA_ALL += $(DEMO)
 RUN_CMD ?= $(DEMO)
-BENCH_LOCAL := $(BUILD)/bench/local_roundtrip
-BENCH_CMD ?= $(BENCH_LOCAL)
-
-$(BENCH_LOCAL): bench/local_roundtrip.c $(LIB_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< $(LIB_A) -o $@ $(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(DEMO): examples/local_demo.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $< $(LIB_A) -o $@ $(ALL_LDFLAGS) $(PKG_LIBS)
@@ -87,7 +82,7 @@ check: all $(UNIT_BINS) $(INTEG_BINS) $(CHECK_EXTRA)
 run: all
 	$(RUN_CMD)
 
-bench: all $(BENCH_LOCAL)
+bench: all
 	$(BENCH_CMD)
 
 clean:

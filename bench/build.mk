@@ -1,0 +1,58 @@
+# bench/build.mk — `make bench`: builds the benchmark programs, the bench
+# plugin and everything they drive (orbitd, the bundled plugins, the echo test
+# plugin), then runs bench_run, which writes bench/RESULTS.md.
+#
+# Included by the top Makefile after plugins/build.mk and orbitd/build.mk
+# (it uses LIB_A, DAEMON_A, ORBITD, PLUGIN_CFLAGS, PLUGIN_LDFLAGS, PLUGIN_SOS).
+#
+#   make bench                       the full run (about 2 minutes on 2 cores)
+#   make bench BENCH_ARGS=--quick    fewer runs and iterations, for a smoke test
+#   make bench BENCH_ARGS='--runs 7' more runs per figure
+
+bench_saved_goal := $(.DEFAULT_GOAL)
+
+BENCH_DIR     := $(BUILD)/bench
+BENCH_UTIL_O  := $(BENCH_DIR)/bench_util.o
+BENCH_PLUGIN  := $(BENCH_DIR)/benchplug.so
+BENCH_SHIM    := $(BENCH_DIR)/nodelay_shim.so
+BENCH_ECHO_SO := $(BUILD)/tests/plugins/echo.so
+BENCH_BINS    := $(BENCH_DIR)/bench_inproc $(BENCH_DIR)/bench_mqtt $(BENCH_DIR)/bench_mem \
+                 $(BENCH_DIR)/bench_run
+BENCH_OBJS    := $(BENCH_UTIL_O) $(BENCH_BINS:%=%.o)
+BENCH_ARGS    ?=
+
+BENCH_CMD = $(BENCH_DIR)/bench_run --build $(BUILD) --src . --out bench/RESULTS.md $(BENCH_ARGS)
+
+bench: $(BENCH_BINS) $(BENCH_PLUGIN) $(BENCH_SHIM) $(BENCH_ECHO_SO) $(ORBITD) $(PLUGIN_SOS)
+
+# bench_inproc drives orbitd's plugin host (orbitd/host.c) from libdaemon.a.
+$(BENCH_DIR)/bench_inproc.o: ALL_CFLAGS += -Iorbitd
+
+$(BENCH_DIR)/bench_inproc: $(BENCH_DIR)/bench_inproc.o $(BENCH_UTIL_O) $(DAEMON_A) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(ALL_LDFLAGS) $(PKG_LIBS) -ldl
+
+$(BENCH_DIR)/bench_mqtt $(BENCH_DIR)/bench_mem: %: %.o $(BENCH_UTIL_O) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BENCH_DIR)/bench_run: $(BENCH_DIR)/bench_run.o $(BENCH_UTIL_O)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(ALL_LDFLAGS) -lm
+
+# The plugin is built like any third-party plugin: plugin flags, no liborbit.
+$(BENCH_DIR)/benchplug.o: bench/benchplug.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_PLUGIN): $(BENCH_DIR)/benchplug.o
+	$(CC) $< -o $@ $(PLUGIN_LDFLAGS)
+
+# LD_PRELOAD diagnostic (TCP_NODELAY on every connect), see nodelay_shim.c.
+$(BENCH_DIR)/nodelay_shim.o: bench/nodelay_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_SHIM): $(BENCH_DIR)/nodelay_shim.o
+	$(CC) $< -o $@ -shared $(LDFLAGS) $(SANFLAGS) -ldl
+
+-include $(BENCH_OBJS:.o=.d) $(BENCH_DIR)/benchplug.d $(BENCH_DIR)/nodelay_shim.d
+
+.DEFAULT_GOAL := $(bench_saved_goal)
