@@ -240,6 +240,22 @@ void orb_seen(struct orbiter *o, const char *id)
 		r->last_seen = orbit_now();
 }
 
+int orbit_orbiter_remote_times(const orbit_orbiter *o, const char *remote_id,
+			       orbit_remote_times *t)
+{
+	const struct remote *r = strmap_get(&o->remotes, remote_id);
+	if (!r)
+		return -ENOENT;
+	t->last_seen = r->last_seen;
+	t->dead_at = o->t.consider_others_dead_after >= 0
+			     ? r->last_seen + o->t.consider_others_dead_after
+			     : -1;
+	t->their_deadline = r->has_deadline && r->last_keepalive_sent >= 0
+				    ? r->last_keepalive_sent + r->dead_after
+				    : -1;
+	return 0;
+}
+
 bool orbit_orbiter_remote_dead(const orbit_orbiter *o, const char *remote_id)
 {
 	const struct remote *r = strmap_get(&o->remotes, remote_id);

@@ -306,16 +306,18 @@ void show_requirements(FILE *f, json_t *r)
 
 void show_connections(FILE *f, json_t *r)
 {
+	/* DEAD IN: until we declare the remote dead unless it speaks;
+	 * THEIR DEADLINE: until it would declare us dead, our keepalive due. */
 	static const char *const h[] = {"SIDE",	       "OPERATION",    "LOCAL", "REMOTE",
 					"INPUT TOPIC", "OUTPUT TOPIC", "AGE",	"LAST USE",
-					"STATE"};
+					"DEAD IN",     "THEIR DEADLINE", "STATE"};
 	json_t *list = get(r, "connections"), *c;
 	size_t i;
 	if (!json_array_size(list)) {
 		fputs("no connections\n", f);
 		return;
 	}
-	struct table *t = table_new(9, h);
+	struct table *t = table_new(11, h);
 	json_array_foreach(list, i, c) {
 		bool soft = json_is_true(get(c, "soft_closed"));
 		table_row(t);
@@ -327,6 +329,8 @@ void show_connections(FILE *f, json_t *r)
 		table_cell(t, TC_NONE, "%s", text(get(c, "output_topic")));
 		table_cell(t, TC_NONE, "%s", show_duration(get(c, "age")));
 		table_cell(t, TC_NONE, "%s", show_duration(get(c, "last_use")));
+		table_cell(t, TC_NONE, "%s", show_duration(get(c, "dead_in")));
+		table_cell(t, TC_NONE, "%s", show_duration(get(c, "keepalive_deadline")));
 		table_cell(t, soft ? TC_YELLOW : TC_NONE, "%s", soft ? "closing" : "open");
 	}
 	print_free(f, t);

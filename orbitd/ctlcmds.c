@@ -365,17 +365,29 @@ struct conn_ctx {
 	json_t *list;
 	const char *side, *local;
 	double now;
+	orbit_orbiter *o;
 };
+
+/* Seconds from now to t, or null for "none". */
+static json_t *until(double now, double t)
+{
+	return t < 0 ? json_null() : json_real(t - now);
+}
 
 static int add_conn(void *ctx, const orbit_conn_info *ci)
 {
 	struct conn_ctx *c = ctx;
+	orbit_remote_times rt = {-1, -1, -1};
+	orbit_orbiter_remote_times(c->o, ci->remote_id, &rt);
 	json_array_append_new(c->list, json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:o,s:f,s:f,s:b}", "side", c->side, "local", c->local,
-		"remote", ci->remote_id, "operation", ci->operation, "input_topic", ci->input_topic,
-		"output_topic", ci->output_topic ? json_string(ci->output_topic) : json_null(),
-		"age", c->now - ci->created, "last_use", c->now - ci->last_use, "soft_closed",
-		ci->soft_closed));
+		"{s:s,s:s,s:s,s:s,s:s,s:o,s:f,s:f,s:b,s:o,s:o,s:o}", "side", c->side, "local",
+		c->local, "remote", ci->remote_id, "operation", ci->operation, "input_topic",
+		ci->input_topic, "output_topic",
+		ci->output_topic ? json_string(ci->output_topic) : json_null(), "age",
+		c->now - ci->created, "last_use", c->now - ci->last_use, "soft_closed",
+		ci->soft_closed, "last_seen", rt.last_seen < 0 ? json_null() : json_real(c->now - rt.last_seen),
+		"dead_in", until(c->now, rt.dead_at), "keepalive_deadline",
+		until(c->now, rt.their_deadline)));
 	return 0;
 }
 
@@ -397,7 +409,7 @@ static int plugin_conns(void *ctx, const struct lplug_info *p)
 	orbit_plugin *inst[] = {host_orbiter(p->host), host_remote_orbiter(p->host)};
 	for (size_t i = 0; i < 2 && inst[i]; i++) {
 		orbit_orbiter *o = orbit_plugin_orbiter(inst[i]);
-		struct conn_ctx pc = {c->list, "plugin", orbit_orbiter_id(o), c->now};
+		struct conn_ctx pc = {c->list, "plugin", orbit_orbiter_id(o), c->now, o};
 		if (strcmp(c->side, "connections") == 0)
 			orbit_orbiter_foreach_connection(o, add_conn, &pc);
 		else
@@ -409,12 +421,12 @@ static int plugin_conns(void *ctx, const struct lplug_info *p)
 static void cmd_connections(struct daemon *d, struct octl_req *r, bool pending)
 {
 	orbit_orbiter *co = orbit_core_orbiter(d->core);
-	struct conn_ctx c = {json_array(), "core", orbit_orbiter_id(co), orbit_now()};
+	struct conn_ctx c = {json_array(), "core", orbit_orbiter_id(co), orbit_now(), co};
 	if (pending)
 		orbit_orbiter_foreach_pending(co, add_pending, &c);
 	else
 		orbit_orbiter_foreach_connection(co, add_conn, &c);
-	struct conn_ctx all = {c.list, pending ? "pending" : "connections", NULL, c.now};
+	struct conn_ctx all = {c.list, pending ? "pending" : "connections", NULL, c.now, NULL};
 	loader_foreach(d->loader, plugin_conns, &all);
 	octl_reply_ok(r, json_pack("{s:o}", pending ? "pending" : "connections", c.list));
 }

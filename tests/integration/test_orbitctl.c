@@ -405,6 +405,11 @@ START_TEST(read_only_commands_table_and_json)
 	ck_assert_msg(strstr(jstr(e, "input_topic"), "echo"), "%s", r.out);
 	ck_assert(json_is_number(json_object_get(e, "age")));
 	ck_assert(json_is_false(json_object_get(e, "soft_closed")));
+	/* Keepalive deadlines: ours for the plugin (consider_others_dead_after,
+	 * 120 s by default) and the plugin's for us, both ahead. */
+	double dead_in = json_number_value(json_object_get(e, "dead_in"));
+	ck_assert_msg(dead_in > 100 && dead_in <= 120, "%s", r.out);
+	ck_assert(json_is_number(json_object_get(e, "last_seen")));
 	ck_assert_msg(core_conn(j, "lowercase", "lowercase"), "%s", r.out);
 	json_decref(j);
 	res_free(&r);

@@ -95,6 +95,19 @@ size_t orbit_orbiter_close_all(orbit_orbiter *o, bool graceful);
 /* Ask a known remote for a keepalive now. Returns 0, -ENOENT (unknown remote). */
 int orbit_orbiter_request_keepalive(orbit_orbiter *o, const char *remote_id);
 
+/* Keepalive bookkeeping of one remote, in orbit_now() seconds; a negative
+ * value means "none" (never sent, or the timer is off). */
+typedef struct orbit_remote_times {
+	double last_seen;     /* their last sign of life */
+	double dead_at;       /* when we declare them dead unless they speak */
+	double their_deadline; /* when they would declare us dead: our last
+				  keepalive + their considered_dead_after */
+} orbit_remote_times;
+
+/* Fill *t for a known remote. 0 or -ENOENT. */
+int orbit_orbiter_remote_times(const orbit_orbiter *o, const char *remote_id,
+			       orbit_remote_times *t);
+
 /* True when the remote's last sign of life is older than our
  * consider_others_dead_after (false for unknown remotes). */
 bool orbit_orbiter_remote_dead(const orbit_orbiter *o, const char *remote_id);
