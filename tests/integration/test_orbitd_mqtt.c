@@ -426,6 +426,26 @@ START_TEST(identifiers_mqtt_cannot_carry_are_refused)
 }
 END_TEST
 
+/* No broker at start: orbitd serves its local plugins and keeps retrying;
+ * once the broker is up it connects and a remote core gets the exported
+ * plugin. */
+START_TEST(broker_down_at_start_then_up)
+{
+	ck_assert_int_eq(test_broker_kill(&broker), 0);
+	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so",
+					   "plugins:\n  echo: {export: true}\n"
+					   "requirements:\n  echo: {minimum: 1}\n");
+	test_expect_line(h, "core compliant: 1/1", WAIT);
+	ck_assert(test_proc_seen(h, "mqtt: cannot connect", WAIT));
+	ck_assert_int_eq(test_broker_restart(&broker), 0);
+	test_expect_line(h, "mqtt: connected", WAIT);
+	struct test_proc *c = start_daemon("core", NULL, "requirements:\n  echo: {minimum: 1}\n");
+	test_expect_line(c, "core compliant: 1/1", WAIT);
+	test_stop_clean(c, WAIT);
+	test_stop_clean(h, WAIT);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("orbitd-mqtt");
@@ -439,6 +459,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, broker_restart_under_load);
 	tcase_add_test(tc, garbage_on_every_topic_is_dropped);
 	tcase_add_test(tc, identifiers_mqtt_cannot_carry_are_refused);
+	tcase_add_test(tc, broker_down_at_start_then_up);
 	suite_add_tcase(s, tc);
 	return s;
 }
