@@ -24,6 +24,8 @@
  * last reference. Each call's input copy and output buffer are malloc'd here
  * and freed once api->reply has copied the output.
  */
+#include "../common/json_scan.h"
+
 #include <orbit/plugin.h>
 
 #include <errno.h>
@@ -73,12 +75,6 @@ static void xcfg_unref(struct xcfg *c)
 
 /* ---- config parsing: a small strict JSON reader for exactly this shape ---- */
 
-static const char *skip_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
 
 static int hex4(const char *p, unsigned *out)
 {
@@ -198,38 +194,6 @@ static char *dup_string(const char **p)
 	return o;
 }
 
-/* A JSON number at p: its end, or NULL. *is_int: no fraction, no exponent. */
-static const char *scan_number(const char *p, bool *is_int)
-{
-	*is_int = true;
-	if (*p == '-')
-		p++;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (*p >= '0' && *p <= '9')
-			p++;
-	else
-		return NULL;
-	if (*p == '.') {
-		*is_int = false;
-		if (!(*++p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'e' || *p == 'E') {
-		*is_int = false;
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	return p;
-}
 
 /* "command": a JSON array of strings or one shell string, at *p. */
 static int parse_command(const char **p, struct xcfg *c, const char **why)

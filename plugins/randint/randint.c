@@ -18,6 +18,8 @@
  * host's (freed by timer_cancel, or by the host before shutdown). Everything
  * runs on the loop thread: no locks.
  */
+#include "../common/json_scan.h"
+
 #include <orbit/plugin.h>
 
 #include <errno.h>
@@ -46,45 +48,7 @@ struct randint {
 	bool emit_failing;       /* log an emit failure once per streak */
 };
 
-static const char *skip_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
 
-/* A JSON number at p: its end, or NULL. *is_int: no fraction, no exponent. */
-static const char *scan_number(const char *p, bool *is_int)
-{
-	*is_int = true;
-	if (*p == '-')
-		p++;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (*p >= '0' && *p <= '9')
-			p++;
-	else
-		return NULL;
-	if (*p == '.') {
-		*is_int = false;
-		if (!(*++p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'e' || *p == 'E') {
-		*is_int = false;
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	return p;
-}
 
 /* Parse json into *c, logging the first problem. 0 or -EINVAL. */
 static int parse_config(struct randint *r, const char *json, struct rcfg *c)
