@@ -2,6 +2,10 @@
 #include "expect.h"
 
 #include <check.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,10 +54,30 @@ static char *slurp(const char *path, size_t *lines)
 	return buf;
 }
 
-static void pause_20ms(void)
+/* Wait until something in path's directory changes or end passes: a sink
+ * appending to the file shows as IN_MODIFY, its creation as IN_CREATE. The
+ * directory is watched (not the file) so a file that does not exist yet
+ * can be waited for. */
+static void wait_change(const char *path, double end)
 {
-	struct timespec ts = {0, 20 * 1000 * 1000};
-	nanosleep(&ts, NULL);
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd < 0)
+		return;
+	char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash)
+		*slash = 0;
+	if (dir && inotify_add_watch(fd, slash ? dir : ".",
+				     IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) >= 0) {
+		/* A change between the caller's read and the watch is caught by
+		 * a bounded wait: at most 100 ms, then the caller reads again. */
+		double left = end - now();
+		int ms = left <= 0 ? 0 : left > 0.1 ? 100 : (int)(left * 1000);
+		struct pollfd pfd = {fd, POLLIN, 0};
+		poll(&pfd, 1, ms);
+	}
+	free(dir);
+	close(fd);
 }
 
 size_t test_file_lines_over(const char *path, size_t n, double timeout_s)
@@ -64,7 +88,7 @@ size_t test_file_lines_over(const char *path, size_t n, double timeout_s)
 		free(slurp(path, &lines));
 		if (lines > n || now() > end)
 			return lines;
-		pause_20ms();
+		wait_change(path, end);
 	}
 }
 
@@ -79,6 +103,6 @@ char *test_file_wait_lines(const char *path, size_t n, double timeout_s)
 		free(buf);
 		if (now() > end)
 			return NULL;
-		pause_20ms();
+		wait_change(path, end);
 	}
 }

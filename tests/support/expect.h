@@ -15,8 +15,8 @@ void test_expect_line(struct test_proc *p, const char *needle, double timeout_s)
 void test_stop_clean(struct test_proc *p, double timeout_s);
 
 /* Wait up to timeout_s until the file at path has more than n lines; returns
- * the line count (<= n on timeout). A sink's file has no event to wait on,
- * so this polls every 20 ms. */
+ * the line count (<= n on timeout). Waits on inotify events of the file's
+ * directory between reads. */
 size_t test_file_lines_over(const char *path, size_t n, double timeout_s);
 
 /* The file's content (malloc'd) once it has at least n lines, or NULL after
