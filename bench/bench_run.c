@@ -133,15 +133,13 @@ static void child_setup(pid_t parent, const char *out_file)
 }
 
 /* Start argv in the background, stdout+stderr to out_file. pid or -1. */
-static pid_t spawn(char *const argv[], const char *out_file, char *const env_add)
+static pid_t spawn(char *const argv[], const char *out_file)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
 	child_setup(parent, out_file);
-	if (env_add)
-		putenv(env_add);
 	execv(argv[0], argv);
 	_exit(127);
 }
@@ -219,9 +217,8 @@ static void parse_lines(char *buf, size_t *len)
 }
 
 /* Run argv to completion (timeout_s), adding every "name value" line it
- * prints to the figures; its stderr goes to ours. env_add: one "K=V" for the
- * child, or NULL. Returns 0 when it exited 0. */
-static int collect(char *const argv[], double timeout_s, char *const env_add)
+ * prints to the figures; its stderr goes to ours. Returns 0 when it exited 0. */
+static int collect(char *const argv[], double timeout_s)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -231,8 +228,6 @@ static int collect(char *const argv[], double timeout_s, char *const env_add)
 	if (pid == 0) {
 		child_setup(parent, NULL);
 		dup2(p[1], 1);
-		if (env_add)
-			putenv(env_add);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -283,7 +278,7 @@ static char *capture(char *const argv[], double timeout_s)
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/capture.out", tmp);
 	unlink(path);
-	pid_t pid = spawn(argv, path, NULL);
+	pid_t pid = spawn(argv, path);
 	int status;
 	if (pid < 0)
 		return NULL;
@@ -412,7 +407,7 @@ static int broker_start(struct broker *b, const char *tag, bool nodelay)
 			       geteuid() == 0 ? "user root\n" : ""))
 			return -1;
 		char *argv[] = {MOSQUITTO, "-c", b->conf, NULL};
-		b->pid = spawn(argv, b->log, NULL);
+		b->pid = spawn(argv, b->log);
 		double deadline = bu_now() + 10;
 		int status;
 		while (bu_now() < deadline) {
@@ -475,7 +470,7 @@ static void run_inproc(void)
 	char *argv[] = {prog, so, n, NULL};
 	for (int r = 0; r < runs; r++) {
 		fprintf(stderr, "bench_run: in-process, run %d/%d\n", r + 1, runs);
-		collect(argv, 120, NULL);
+		collect(argv, 120);
 	}
 	free(prog);
 	free(so);
@@ -487,8 +482,8 @@ static void run_mem(void)
 	char *wide[] = {prog, "wide", NULL}, *deep[] = {prog, "deep", NULL};
 	for (int r = 0; r < runs; r++) {
 		fprintf(stderr, "bench_run: 10,000 connections, run %d/%d\n", r + 1, runs);
-		collect(wide, 180, NULL);
-		collect(deep, 180, NULL);
+		collect(wide, 180);
+		collect(deep, 180);
 	}
 	free(prog);
 }
@@ -503,7 +498,7 @@ static long orbitd_rss(const char *conf, const char *plugins, const char *tag)
 	snprintf(log, sizeof(log), "%s/%s.log", tmp, tag);
 	unlink(log);
 	char *argv[] = {orbitd, "-c", (char *)conf, "-p", (char *)plugins, "-s", sock, NULL};
-	pid_t pid = spawn(argv, log, NULL);
+	pid_t pid = spawn(argv, log);
 	long kb = -1;
 	if (pid > 0 && wait_line(log, "core compliant", pid, 30))
 		kb = bu_proc_status_kb(pid, "VmRSS");
@@ -548,7 +543,7 @@ static int charged(char *const argv[], const char *prefix, pid_t broker, pid_t p
 	char name[96], rt_name[96], cpu_name[96];
 	snprintf(rt_name, sizeof(rt_name), "%s_client_roundtrips", prefix);
 	snprintf(cpu_name, sizeof(cpu_name), "%s_client_cpu_us", prefix);
-	if (collect(argv, 180, NULL) < 0)
+	if (collect(argv, 180) < 0)
 		return -1;
 	double rt = last(rt_name), b1 = proc_cpu_us(broker), p1 = proc_cpu_us(peer);
 	if (isnan(rt) || rt <= 0 || b0 < 0 || p0 < 0 || b1 < 0 || p1 < 0)
@@ -594,8 +589,8 @@ static void run_mqtt_roundtrip(const struct broker *b)
 	}
 	char *host_argv[] = {orbitd, "-c", conf, "-p", plug_dir, "-s", sock, NULL};
 	char *echo_argv[] = {prog, "rawecho", port, in_t, out_t, NULL};
-	host = spawn(host_argv, host_log, NULL);
-	echo = spawn(echo_argv, echo_log, NULL);
+	host = spawn(host_argv, host_log);
+	echo = spawn(echo_argv, echo_log);
 	if (!wait_line(host_log, "ready", host, 20) || !wait_line(echo_log, "ready", echo, 20)) {
 		failures++;
 		goto out;
@@ -607,7 +602,7 @@ static void run_mqtt_roundtrip(const struct broker *b)
 		fprintf(stderr, "bench_run: MQTT round trips, run %d/%d\n", r + 1, runs);
 		int ok = charged(raw_argv, "raw", b->pid, echo);
 		ok |= charged(orbit_argv, "orbit", b->pid, host);
-		ok |= collect(oneway_argv, 180, NULL);
+		ok |= collect(oneway_argv, 180);
 		if (ok == 0) {
 			/* Ratios within the run: the machine's load varies between runs. */
 			add("pair_rtt_p50", last("orbit_rtt_p50_us") / last("raw_rtt_p50_us"));
@@ -635,7 +630,7 @@ out:
 
 /* Start helpers hosting n plugins in all, wait until they are subscribed. */
 static int helpers_start(const struct broker *b, size_t n, pid_t *pids, size_t n_helpers,
-			 char *env_add, int run)
+			 int run)
 {
 	char *prog = bin("bench_mqtt");
 	char port[16];
@@ -649,7 +644,7 @@ static int helpers_start(const struct broker *b, size_t n, pid_t *pids, size_t n
 		snprintf(log, sizeof(log), "%s/helper-%zu-%zu.log", tmp, n, h);
 		unlink(log);
 		char *argv[] = {prog, "plugins", port, count, prefix, NULL};
-		pids[h] = spawn(argv, log, env_add);
+		pids[h] = spawn(argv, log);
 	}
 	for (size_t h = 0; h < n_helpers; h++) {
 		char log[4200];
@@ -664,7 +659,7 @@ static int helpers_start(const struct broker *b, size_t n, pid_t *pids, size_t n
 /* Over MQTT: helpers (1 for one plugin, 2 otherwise) host the plugins, a
  * fresh core process measures start → compliant; helpers restart every run
  * so no run inherits connections of the one before. */
-static void run_mqtt_handshake(const struct broker *b, const char *label, char *env_add)
+static void run_mqtt_handshake(const struct broker *b, const char *label)
 {
 	static const size_t sizes[] = {1, 100, 1000};
 	char *prog = bin("bench_mqtt");
@@ -679,8 +674,8 @@ static void run_mqtt_handshake(const struct broker *b, const char *label, char *
 			pid_t pids[2] = {0, 0};
 			fprintf(stderr, "bench_run: MQTT handshake%s, %zu plugins, run %d/%d\n",
 				label, n, r + 1, runs);
-			if (helpers_start(b, n, pids, n_helpers, env_add, r) == 0)
-				collect(argv, 120, env_add);
+			if (helpers_start(b, n, pids, n_helpers, r) == 0)
+				collect(argv, 120);
 			else
 				failures++;
 			for (size_t h = 0; h < n_helpers; h++)
@@ -1173,8 +1168,7 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 	fprintf(f, "| 10,000 (from §4, wide) | %s | %s | | | |\n",
 		cell("mem_wide_handshake_ms", 1, "ms"), ratio(wide_hs, h1));
 	fprintf(f, "\nDiagnostic column: the same MQTT runs on a second broker with "
-		   "`set_tcp_nodelay true`, with every client socket given TCP_NODELAY by "
-		   "`LD_PRELOAD=build/bench/nodelay_shim.so` (libplugin unchanged). DESIGN §5 "
+		   "`set_tcp_nodelay true` (orbit's clients always set TCP_NODELAY). DESIGN §5 "
 		   "for context: py-orbitalis, MQTT, 100 plugins ≈ 280 ms.\n");
 
 	/* ---- 4 ---- */
@@ -1257,7 +1251,7 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		"**MQTT sequential (p50 %s µs vs raw %s µs, %s per run; target ≤ 1.3×: %s).** Both are "
 		"dominated by the loopback TCP hops through the broker and the system calls "
 		"around them; orbit adds the JSON envelope (%s bytes instead of 100) encoded and "
-		"decoded on both sides, one getrandom(2) per message (below) and the engine. "
+		"decoded on both sides, a UUID4 per message (below) and the engine. "
 		"The p99 spread follows the machine's other load more than the code.\n\n",
 		num(o50), num(r50), pair("pair_rtt_p50", false), met_word(p50r <= 1.3, p50r),
 		num(med("orbit_envelope_bytes")));
@@ -1274,16 +1268,15 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		"CPU rows of §2: orbitd %s µs vs rawecho %s µs and the core %s µs vs the raw "
 		"client %s µs per round trip. Both clients make the same system calls per "
 		"round trip (libmosquitto reads each packet in two or more read(2)s, writes "
-		"once, polls once) except one more on orbit's side: envelope.c takes a UUID4 "
-		"per message from getrandom(2) (≈ 1 system call, %s ns here, per message and "
-		"side). In user space the extra is the envelope: %s bytes for a 100-byte "
+		"once, polls once); envelope.c's UUID4 per message comes from a per-thread "
+		"pool refilled by one getrandom(2) per 32 (a system call costs %s ns here). "
+		"In user space the extra is the envelope: %s bytes for a 100-byte "
 		"payload (base64 payload, UUID, timestamp, class name), encoded by hand but "
 		"decoded through a jansson tree per message — the largest user-space cost of "
 		"orbitd and the core in a perf profile of this workload when this bench was "
 		"written. What would move it (the envelope format itself is fixed by wire "
-		"compatibility): UUID4s from a user-space generator seeded once (as "
-		"core_execute.c already does for \"any\"), and an envelope decoder that scans "
-		"the six known keys without building a jansson tree. Neither lifts the broker "
+		"compatibility): an envelope decoder that scans the six known keys without "
+		"building a jansson tree. It does not lift the broker "
 		"cap, so 80 %% of one-way is out of reach for any round trip here; ≥ 80 %% of "
 		"the raw pub→echo→sub rate is the comparable goal: %s in this run.\n\n",
 		num(opiped), pair("pair_piped_oneway", true), pair("pair_piped_rtt", true), num(bcpu),
@@ -1296,14 +1289,12 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 	fprintf(f,
 		"**MQTT handshake (1 plugin %s ms, 100 plugins %s ms, 1,000 plugins %s ms; "
 		"target ≤ 2 s at 1,000: %s).** The small cases are not CPU: they wait on Nagle's "
-		"algorithm meeting delayed ACKs (≈ 40 ms each) — libmosquitto leaves "
-		"TCP_NODELAY off, and the handshake writes several small packets back to back "
-		"(SUBSCRIBE then a held PUBLISH, Offer/Request/Confirm). With TCP_NODELAY on the "
-		"clients and the broker (diagnostic column) the same runs take %s ms and %s ms. "
-		"Fix: `mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)` in mqtt_bus.c's "
-		"mosq_setup (libmosquitto ≥ 1.6), and `set_tcp_nodelay true` in the broker "
-		"configs the project ships or documents; check §2's pipelined rate after it, "
-		"since more, smaller segments go out.\n\n",
+		"algorithm meeting delayed ACKs (≈ 40 ms each). orbit's own sockets set "
+		"TCP_NODELAY (mqtt_bus.c), but a stock mosquitto does not on its side, and the "
+		"handshake's answers are small packets written back to back (Offer, Request, "
+		"Confirm). With `set_tcp_nodelay true` on the broker (diagnostic column) the same "
+		"runs take %s ms and %s ms: deployments that care about handshake latency should "
+		"set it in mosquitto.conf.\n\n",
 		num(m1), num(m100), num(m1000), met_word(m1000 <= 2000, m1000), num(n1), num(n100));
 	fprintf(f,
 		"**In-process handshake (1,000: %s ms, target ≤ 200 ms: %s; 10,000: %s ms).** "
@@ -1393,10 +1384,6 @@ int main(int argc, char **argv)
 	}
 	double t0 = bu_now();
 	struct broker b, bn;
-	char *shim = bin("nodelay_shim.so");
-	char *preload = NULL;
-	if (asprintf(&preload, "LD_PRELOAD=%s", shim) < 0)
-		preload = NULL;
 
 	run_inproc();
 	run_mem();
@@ -1406,13 +1393,13 @@ int main(int argc, char **argv)
 	if (broker_start(&b, "main", false) == 0) {
 		run_rss(&b);
 		run_mqtt_roundtrip(&b);
-		run_mqtt_handshake(&b, "", NULL);
+		run_mqtt_handshake(&b, "");
 		stop(&b.pid);
 	} else {
 		failures++;
 	}
-	if (preload && broker_start(&bn, "nodelay", true) == 0) {
-		run_mqtt_handshake(&bn, "_nodelay", preload);
+	if (broker_start(&bn, "nodelay", true) == 0) {
+		run_mqtt_handshake(&bn, "_nodelay");
 		stop(&bn.pid);
 	} else {
 		failures++;
@@ -1423,8 +1410,6 @@ int main(int argc, char **argv)
 			failures ? " (with failures)" : "");
 	free(prof_seq);
 	free(prof_piped);
-	free(shim);
-	free(preload);
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc || failures ? 1 : 0;
 }

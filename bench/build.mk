@@ -14,7 +14,6 @@ bench_saved_goal := $(.DEFAULT_GOAL)
 BENCH_DIR     := $(BUILD)/bench
 BENCH_UTIL_O  := $(BENCH_DIR)/bench_util.o
 BENCH_PLUGIN  := $(BENCH_DIR)/benchplug.so
-BENCH_SHIM    := $(BENCH_DIR)/nodelay_shim.so
 BENCH_ECHO_SO := $(BUILD)/tests/plugins/echo.so
 BENCH_BINS    := $(BENCH_DIR)/bench_inproc $(BENCH_DIR)/bench_mqtt $(BENCH_DIR)/bench_mem \
                  $(BENCH_DIR)/bench_run
@@ -23,7 +22,7 @@ BENCH_ARGS    ?=
 
 BENCH_CMD = $(BENCH_DIR)/bench_run --build $(BUILD) --src . --out bench/RESULTS.md $(BENCH_ARGS)
 
-bench: $(BENCH_BINS) $(BENCH_PLUGIN) $(BENCH_SHIM) $(BENCH_ECHO_SO) $(ORBITD) $(PLUGIN_SOS)
+bench: $(BENCH_BINS) $(BENCH_PLUGIN) $(BENCH_ECHO_SO) $(ORBITD) $(PLUGIN_SOS)
 
 # bench_inproc drives orbitd's plugin host (orbitd/host.c) from libdaemon.a.
 $(BENCH_DIR)/bench_inproc.o: ALL_CFLAGS += -Iorbitd
@@ -45,14 +44,6 @@ $(BENCH_DIR)/benchplug.o: bench/benchplug.c
 $(BENCH_PLUGIN): $(BENCH_DIR)/benchplug.o
 	$(CC) $< -o $@ $(PLUGIN_LDFLAGS)
 
-# LD_PRELOAD diagnostic (TCP_NODELAY on every connect), see nodelay_shim.c.
-$(BENCH_DIR)/nodelay_shim.o: bench/nodelay_shim.c
-	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -MMD -MP -c $< -o $@
-
-$(BENCH_SHIM): $(BENCH_DIR)/nodelay_shim.o
-	$(CC) $< -o $@ -shared $(LDFLAGS) $(SANFLAGS) -ldl
-
--include $(BENCH_OBJS:.o=.d) $(BENCH_DIR)/benchplug.d $(BENCH_DIR)/nodelay_shim.d
+-include $(BENCH_OBJS:.o=.d) $(BENCH_DIR)/benchplug.d
 
 .DEFAULT_GOAL := $(bench_saved_goal)
