@@ -204,6 +204,27 @@ static double seq_ns(struct rig *r, const char *op, const orbit_exec *x, unsigne
 	return (bu_now() - t0) / (double)n * 1e9;
 }
 
+/* Sequential, the caller flushing the in-process bus itself
+ * (orbit_local_bus_flush) instead of running a loop iteration: a C
+ * application that executes and wants the answer before it goes on. */
+static double flush_ns(struct rig *r, const char *op, const orbit_exec *x, unsigned long n)
+{
+	double t0 = bu_now();
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long before = r->outputs;
+		if (orbit_core_execute(r->core, op, x) != 1) {
+			fprintf(stderr, "bench_inproc: execute %s failed\n", op);
+			return -1;
+		}
+		while (r->outputs == before)
+			if (orbit_local_bus_flush(r->bus, 8) < 0) {
+				fprintf(stderr, "bench_inproc: flush failed\n");
+				return -1;
+			}
+	}
+	return (bu_now() - t0) / (double)n * 1e9;
+}
+
 /* Pipelined: round trips/s with PIPELINE_WINDOW executes in flight per batch. */
 static double piped_per_s(struct rig *r, const char *op, const orbit_exec *x, unsigned long n)
 {
@@ -271,6 +292,10 @@ static int roundtrips(struct rig *r, const struct payloads *pl, const char *pref
 	if ((v = seq_ns(r, op_str, &pl->xs, n)) < 0)
 		return -1;
 	snprintf(name, sizeof(name), "%s_string_seq_ns", prefix);
+	bu_emit(name, v);
+	if ((v = flush_ns(r, op_str, &pl->xs, n)) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s_string_flush_ns", prefix);
 	bu_emit(name, v);
 	if ((v = piped_per_s(r, op_str, &pl->xs, n)) < 0)
 		return -1;

@@ -13,6 +13,7 @@
 #include "subtable.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct local_bus {
 	subtable subs;
 	struct event *drain_ev;
 	struct queued *head, *tail;
+	bool draining; /* inside a delivery: a flush now would reorder */
 };
 
 static int local_subscribe(orbit_bus *b, const char *topic, orbit_bus_handler h, void *ctx)
@@ -75,12 +77,12 @@ static int local_publish(orbit_bus *b, const char *topic, const orbit_payload *p
 	return 0;
 }
 
-static void drain(evutil_socket_t fd, short what, void *arg)
+/* Deliver up to `rounds` generations of queued messages; returns how many. */
+static size_t deliver(struct local_bus *lb, int rounds)
 {
-	(void)fd;
-	(void)what;
-	struct local_bus *lb = arg;
-	for (int round = 0; round < DRAIN_ROUNDS && lb->head; round++) {
+	size_t n = 0;
+	lb->draining = true;
+	for (int round = 0; round < rounds && lb->head; round++) {
 		struct queued *q = lb->head;
 		lb->head = lb->tail = NULL;
 		while (q) {
@@ -88,8 +90,18 @@ static void drain(evutil_socket_t fd, short what, void *arg)
 			subtable_dispatch(&lb->subs, q->topic, &q->p);
 			free(q);
 			q = next;
+			n++;
 		}
 	}
+	lb->draining = false;
+	return n;
+}
+
+static void drain(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	deliver(arg, DRAIN_ROUNDS);
 }
 
 static void local_destroy(orbit_bus *b)
@@ -136,4 +148,15 @@ bool orbit_local_bus_has_subscribers(orbit_bus *b, const char *topic)
 	if (!b || b->ops != &local_ops || !topic)
 		return false;
 	return subtable_live(&((struct local_bus *)b)->subs, topic) > 0;
+}
+
+int orbit_local_bus_flush(orbit_bus *b, int max_rounds)
+{
+	if (!b || b->ops != &local_ops || max_rounds < 1)
+		return -EINVAL;
+	struct local_bus *lb = (struct local_bus *)b;
+	if (lb->draining)
+		return -EBUSY;
+	size_t n = deliver(lb, max_rounds);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }

@@ -61,6 +61,15 @@ const char *orbit_bus_name(const orbit_bus *b);
 /* Create the in-process bus on base (not owned). NULL + errno on failure. */
 orbit_bus *orbit_local_bus_new(struct event_base *base);
 
+/* Deliver what the in-process bus has queued now, on the caller's stack,
+ * instead of at the next loop iteration: for a C application that executes
+ * and wants the answer before going on (execute → handler → output → sink in
+ * one call, no epoll_wait). Runs up to max_rounds generations (messages
+ * published by the handlers are a new generation). Loop thread only, not
+ * from inside a delivery. Returns how many messages were delivered, or
+ * -EINVAL (not an in-process bus), -EBUSY (called from a handler). */
+int orbit_local_bus_flush(orbit_bus *b, int max_rounds);
+
 /* Whether anyone in this process listens on topic of an in-process bus
  * (false for other transports). */
 bool orbit_local_bus_has_subscribers(orbit_bus *b, const char *topic);
