@@ -355,6 +355,64 @@ fail:
 	return NULL;
 }
 
+/* ---- shared specs ---- */
+
+/* The identity of a spec: flags and exact schema strings. */
+static char *spec_key(const orbit_spec *s)
+{
+	size_t len = 3;
+	for (size_t i = 0; i < s->n_schemas; i++)
+		len += strlen(s->schemas[i]) + 1;
+	char *k = malloc(len);
+	if (!k)
+		return NULL;
+	char *p = k;
+	*p++ = s->support_empty ? 'E' : '-';
+	*p++ = s->support_undefined ? 'U' : '-';
+	for (size_t i = 0; i < s->n_schemas; i++) {
+		size_t n = strlen(s->schemas[i]);
+		*p++ = '\x1e';
+		memcpy(p, s->schemas[i], n);
+		p += n;
+	}
+	*p = 0;
+	return k;
+}
+
+static struct spec_ref *spec_intern(struct orbiter *o, const orbit_spec *s)
+{
+	char *key = spec_key(s);
+	if (!key)
+		return NULL;
+	struct spec_ref *r = strmap_get(&o->specs, key);
+	if (r) {
+		free(key);
+		r->refs++;
+		return r;
+	}
+	if (!(r = calloc(1, sizeof *r)) || orbit_spec_copy(&r->spec, s) < 0 ||
+	    strmap_put(&o->specs, key, r) < 0) {
+		if (r)
+			orbit_spec_clear(&r->spec);
+		free(r);
+		free(key);
+		return NULL;
+	}
+	r->key = key;
+	r->refs = 1;
+	return r;
+}
+
+static void spec_release(struct orbiter *o, struct spec_ref *r)
+{
+	if (!r || --r->refs)
+		return;
+	strmap_remove(&o->specs, r->key);
+	orbit_spec_clear(&r->spec);
+	free(r->key);
+	free(r);
+}
+
 /* ---- connections ---- */
 
 static void conn_free(struct conn *c)
@@ -368,8 +426,8 @@ static void conn_free(struct conn *c)
 	free(c->incoming_close);
 	free(c->data_topic);
 	free(c->ack_topic);
-	orbit_spec_clear(&c->input);
-	orbit_spec_clear(&c->output);
+	spec_release(c->o, c->input);
+	spec_release(c->o, c->output);
 	free(c);
 }
 
@@ -382,8 +440,8 @@ static void conn_refresh_info(struct conn *c)
 		.output_topic = c->output_topic,
 		.close_to_remote_topic = c->close_to_remote,
 		.incoming_close_topic = c->incoming_close,
-		.input = &c->input,
-		.output = &c->output,
+		.input = &c->input->spec,
+		.output = &c->output->spec,
 		.created = c->created,
 		.last_use = c->last_use,
 		.soft_closed = c->soft_closed,
@@ -422,8 +480,8 @@ struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
 	c->close_to_remote = dup_or_null(close_to_remote, &oom);
 	c->incoming_close = dup_or_null(incoming_close, &oom);
 	c->data_topic = dup_or_null(data_topic, &oom);
-	if (oom || !c->key || orbit_spec_copy(&c->input, in) < 0 ||
-	    orbit_spec_copy(&c->output, out) < 0)
+	if (oom || !c->key || !(c->input = spec_intern(o, in)) ||
+	    !(c->output = spec_intern(o, out)))
 		goto fail;
 	if (orbit_bus_subscribe(o->bus, incoming_close, on_close_message, o) < 0)
 		goto fail;
@@ -805,6 +863,7 @@ int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, con
 	strmap_init(&o->conns);
 	strmap_init(&o->pendings);
 	strmap_init(&o->slots);
+	strmap_init(&o->specs);
 	o->id = strdup(id);
 	o->discover_topic = strdup(discover_topic ? discover_topic : "$handshake.discover");
 	o->keepalive_topic = orb_topic("$keepalive", id, NULL);
@@ -872,6 +931,8 @@ void orb_destroy(struct orbiter *o)
 	strmap_clear(&o->pendings);
 	strmap_clear(&o->remotes);
 	strmap_clear(&o->slots);
+	/* Every spec_ref went with its last connection above. */
+	strmap_clear(&o->specs);
 	if (o->tick_ev)
 		event_free(o->tick_ev);
 	free(o->id);

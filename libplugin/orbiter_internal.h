@@ -36,6 +36,16 @@ struct opslot {
 	size_t n_pending;
 };
 
+/* One input or output spec shared by every connection that has it: most
+ * connections of an operation carry the same schemas, and a private copy
+ * (strings plus their canonical forms) would be the bulk of a connection's
+ * memory. Refcounted; owned by the orbiter's specs map. */
+struct spec_ref {
+	orbit_spec spec;
+	char *key;
+	size_t refs;
+};
+
 struct conn {
 	struct orbiter *o;
 	struct opslot *slot;
@@ -45,7 +55,7 @@ struct conn {
 	char *input_topic, *output_topic, *close_to_remote, *incoming_close;
 	char *data_topic;             /* topic we subscribed for payloads (plugin: input, core: output) */
 	char *ack_topic;              /* set while a graceful close of ours awaits its ack */
-	orbit_spec input, output;
+	struct spec_ref *input, *output; /* shared, see orb_spec_intern */
 	double created, last_use, soft_closed_at;
 	bool soft_closed;
 	orbit_conn_info info;         /* views into the fields above */
@@ -79,6 +89,7 @@ struct orbiter {
 	strmap conns;    /* key -> struct conn */
 	strmap pendings; /* key -> struct pending */
 	strmap slots;    /* operation -> struct opslot */
+	strmap specs;    /* spec key -> struct spec_ref, shared by connections */
 	struct event *tick_ev;
 	orbit_event_cb ev_cb;
 	void *ev_ctx;
