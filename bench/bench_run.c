@@ -1320,23 +1320,22 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		"target ≤ 2 KB: %s).** %s MiB of the RSS is orbitd with nothing loaded (libc, "
 		"libevent, libavro, jansson, libmosquitto, libyaml mappings); the bundled "
 		"plugins add %s KiB. Per connection, the strings it needs are %s B for both "
-		"ends; a massif profile of `bench_mem deep` at its peak (taken when this bench "
-		"was written) shows where the rest goes, per connection and both ends: "
-		"≈ 1 KB of orbit_spec copies — each end deep-copies its input and output "
-		"spec in orb_conn_add, the schema string and its canonical JSON, each its own "
-		"allocation; 2 × 288 B of struct conn; ≈ 0.7–1 KB (deep shape) of protocol "
-		"messages plugins keep — every plugin stores the core's last Discover, with "
-		"every query's specs and their canonical forms (known_core); ≈ 1.4 KB of "
-		"malloc's own per-chunk overhead, because a connection is dozens of small "
-		"allocations (keys, 6–8 topics, strmap and subtable entries with their key "
-		"copies). What would fix "
-		"it: share one refcounted orbit_spec per operation (or intern specs "
-		"per orbiter) instead of copying it per connection, allocate a connection's "
-		"strings in one block and let the maps borrow their keys from it, and keep "
-		"only what a re-offer needs of a Discover. Each step is measurable here.\n",
+		"ends. Connections of one orbiter share one refcounted copy of each distinct "
+		"input/output spec (orbiter.c, spec_intern), which is why the 100 × 100 shape "
+		"(%s B, ≈ %s B per end) is close to the target while the 10,000 × 1 shape, "
+		"where every plugin is its own orbiter with one connection, is not. A massif "
+		"profile of `bench_mem deep` (taken before the sharing) shows the rest, per "
+		"connection and both ends: 2 × 288 B of struct conn; ≈ 0.7–1 KB (deep shape) "
+		"of protocol messages plugins keep — every plugin stores the core's last "
+		"Discover, with every query's specs and their canonical forms (known_core); "
+		"≈ 1.4 KB of malloc's own per-chunk overhead, because a connection is dozens "
+		"of small allocations (keys, 6–8 topics, strmap and subtable entries with "
+		"their key copies). What would fix it: allocate a connection's strings in one "
+		"block and let the maps borrow their keys from it, and keep only what a "
+		"re-offer needs of a Discover. Each step is measurable here.\n",
 		num(rss / 1024), met_word(rss <= 8 * 1024, rss), num(wide),
 		met_word(wide <= 2048 && deep <= 2048, wide), num(rss0 / 1024),
-		num(rss - rss0), num(wides));
+		num(rss - rss0), num(wides), num(deep), num(deep / 2));
 	if (fclose(f)) {
 		fprintf(stderr, "bench_run: cannot write %s\n", tmp_out);
 		return -1;
