@@ -175,10 +175,8 @@ static void send_error(struct client *cl, json_t *id, const char *code, const ch
 static void send_error(struct client *cl, json_t *id, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg = NULL;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = strvfmt(fmt, ap);
 	va_end(ap);
 	olog(LOG_DEBUG, "control: pid %ld: %s: %s", (long)cl->pid, code, msg ? msg : "");
 	if (send_msg(cl, msg ? error_msg(id, code, msg) : NULL) < 0)
@@ -811,10 +809,8 @@ void octl_reply_error(struct octl_req *r, const char *code, const char *fmt, ...
 {
 	if (r->cl) {
 		va_list ap;
-		char *msg = NULL;
 		va_start(ap, fmt);
-		if (vasprintf(&msg, fmt, ap) < 0)
-			msg = NULL;
+		char *msg = strvfmt(fmt, ap);
 		va_end(ap);
 		flush_overflow(r, true);
 		if (send_msg(r->cl, msg ? error_msg(r->id, code, msg) : NULL) < 0)

@@ -454,9 +454,7 @@ static void append(char **report, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *line = NULL;
-	if (vasprintf(&line, fmt, ap) < 0)
-		line = NULL;
+	char *line = strvfmt(fmt, ap);
 	va_end(ap);
 	if (!line)
 		return;
