@@ -4,6 +4,7 @@
  * every sink kind, schedules, -t, required plugins, SIGTERM. Every wait is on
  * a log line, a file's content or an exit — never a fixed sleep. */
 #include "expect.h"
+#include "fixture.h"
 #include "proc.h"
 #include "tmpdir.h"
 
@@ -24,71 +25,9 @@
 
 #define WAIT 15.0
 
-static char *build_dir;
-static char *tmp;        /* per test */
-static char *plugdir;    /* per test: tmp/plugins */
-
-static char *bpath(const char *rel)
-{
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", build_dir, rel) < 0)
-		abort();
-	return p;
-}
-
-static char *tpath(const char *rel)
-{
-	return test_tmpdir_path(tmp, rel);
-}
-
 static void setup(void)
 {
-	const char *b = getenv("ORBIT_BUILD");
-	build_dir = strdup(b ? b : "build");
-	tmp = test_tmpdir_new("orbitd");
-	ck_assert_ptr_nonnull(tmp);
-	plugdir = tpath("plugins");
-	ck_assert_int_eq(mkdir(plugdir, 0755), 0);
-}
-
-static void teardown(void)
-{
-	free(plugdir);
-	test_tmpdir_free(tmp);
-	free(build_dir);
-}
-
-/* Copy a built plugin ("plugins/lowercase.so" or "tests/plugins/echo.so")
- * into the test's plugin directory. */
-static void add_plugin(const char *rel)
-{
-	char *from = bpath(rel);
-	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-	char *to = test_tmpdir_path(plugdir, base);
-	ck_assert_msg(test_copy_file(from, to, 0644) == 0, "copy %s", from);
-	free(from);
-	free(to);
-}
-
-static void write_conf(const char *yaml)
-{
-	ck_assert_int_eq(test_tmpdir_write(tmp, "orbitd.yaml", yaml), 0);
-}
-
-/* Start orbitd on tmp/orbitd.yaml and tmp/plugins; fast timers come from the
- * YAML of each test. */
-static struct test_proc *start_orbitd(void)
-{
-	char *bin = bpath("bin/orbitd");
-	char *conf = tpath("orbitd.yaml");
-	char *sock = tpath("orbitd.sock");
-	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-s", sock, "-l", "debug", NULL};
-	struct test_proc *p = test_proc_start("orbitd", argv, NULL);
-	ck_assert_ptr_nonnull(p);
-	free(bin);
-	free(conf);
-	free(sock);
-	return p;
+	fx_setup_tagged("orbitd");
 }
 
 
@@ -99,13 +38,13 @@ static struct test_proc *start_orbitd(void)
 
 START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 {
-	add_plugin("plugins/lowercase.so");
-	add_plugin("plugins/lamp.so");
-	add_plugin("plugins/randint.so");
-	add_plugin("plugins/exec.so");
-	char *out = tpath("out.ndjson");
-	char *status = tpath("status.ndjson");
-	char *execout = tpath("exec.ndjson");
+	fx_add_plugin("plugins/lowercase.so");
+	fx_add_plugin("plugins/lamp.so");
+	fx_add_plugin("plugins/randint.so");
+	fx_add_plugin("plugins/exec.so");
+	char *out = fx_tpath("out.ndjson");
+	char *status = fx_tpath("status.ndjson");
+	char *execout = fx_tpath("exec.ndjson");
 	char *yaml = NULL;
 	ck_assert_int_ge(asprintf(&yaml,
 		"identifier: core1\n" FAST_TIMERS
@@ -130,9 +69,9 @@ START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 		"    sink: {type: file, path: %s}\n"
 		"    schedule: {every: 0.1, data: \"via exec\"}\n",
 		out, status, execout), 0);
-	write_conf(yaml);
+	fx_write_conf(yaml);
 	free(yaml);
-	struct test_proc *p = start_orbitd();
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "plugin lamp", WAIT);
 	test_expect_line(p, "core compliant: 5/5 requirements satisfied", WAIT);
 	char *content = test_file_wait_lines(out, 2, WAIT);
@@ -186,12 +125,12 @@ START_TEST(broken_plugins_rejected_with_reasons)
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		char rel[128];
 		snprintf(rel, sizeof rel, "tests/plugins/%s.so", broken[i][0]);
-		add_plugin(rel);
+		fx_add_plugin(rel);
 	}
-	add_plugin("tests/plugins/echo.so");
-	ck_assert_int_eq(test_tmpdir_write(plugdir, "garbage.so", "not an ELF file\n"), 0);
-	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *p = start_orbitd();
+	fx_add_plugin("tests/plugins/echo.so");
+	ck_assert_int_eq(test_tmpdir_write(fx.plugdir, "garbage.so", "not an ELF file\n"), 0);
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 1/1", WAIT);
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		char needle[256];
@@ -211,16 +150,16 @@ END_TEST
 
 START_TEST(hot_drop_in_and_removal)
 {
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
-	struct test_proc *p = start_orbitd();
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "ready:", WAIT);
 	ck_assert(!test_proc_seen(p, "core compliant:", 0));
-	add_plugin("tests/plugins/upper.so");
+	fx_add_plugin("tests/plugins/upper.so");
 	test_expect_line(p, "plugin upper", WAIT);
 	test_expect_line(p, "core compliant: 2/2", WAIT);
-	char *up = test_tmpdir_path(plugdir, "upper.so");
+	char *up = test_tmpdir_path(fx.plugdir, "upper.so");
 	ck_assert_int_eq(unlink(up), 0);
 	free(up);
 	test_expect_line(p, "plugin upper: file removed, closing its connections", WAIT);
@@ -233,21 +172,21 @@ END_TEST
 
 START_TEST(reload_good_then_bad)
 {
-	add_plugin("tests/plugins/echo.so");
-	add_plugin("tests/plugins/upper.so");
-	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *p = start_orbitd();
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_add_plugin("tests/plugins/upper.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 1/1", WAIT);
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  upper: {minimum: 1}\n");
 	test_proc_signal(p, SIGHUP);
 	test_expect_line(p, "reloaded: requirements: removed echo, added upper", WAIT);
 	test_expect_line(p, "core compliant: 1/1", WAIT);
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  upper: {minimum: 1, maximum: 3}\n");
 	test_proc_signal(p, SIGHUP);
 	test_expect_line(p, "reloaded: requirements: updated upper", WAIT);
-	write_conf("identifier: core1\nrequirements:\n  upper: {minimum: -3}\n");
+	fx_write_conf("identifier: core1\nrequirements:\n  upper: {minimum: -3}\n");
 	test_proc_mark(p);
 	size_t not_compliant = test_proc_count(p, "core not compliant");
 	test_proc_signal(p, SIGHUP);
@@ -264,10 +203,10 @@ END_TEST
 
 START_TEST(exec_and_execute_sinks)
 {
-	add_plugin("plugins/lowercase.so");
-	add_plugin("tests/plugins/upper.so");
-	char *execout = tpath("exec.out");
-	char *pipeout = tpath("pipe.out");
+	fx_add_plugin("plugins/lowercase.so");
+	fx_add_plugin("tests/plugins/upper.so");
+	char *execout = fx_tpath("exec.out");
+	char *pipeout = fx_tpath("pipe.out");
 	char *yaml = NULL;
 	ck_assert_int_ge(asprintf(&yaml,
 		"identifier: core1\n" FAST_TIMERS
@@ -280,10 +219,10 @@ START_TEST(exec_and_execute_sinks)
 		"    minimum: 1\n"
 		"    sink: {type: exec, command: \"cat >> %s\"}\n",
 		execout), 0);
-	write_conf(yaml);
+	fx_write_conf(yaml);
 	free(yaml);
 	free(pipeout);
-	struct test_proc *p = start_orbitd();
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 2/2", WAIT);
 	char *content = test_file_wait_lines(execout, 2, WAIT);
 	ck_assert_msg(content, "exec sink got nothing:\n%s", test_proc_output(p));
@@ -298,9 +237,9 @@ END_TEST
 
 START_TEST(blocking_operation_runs_off_the_loop)
 {
-	add_plugin("tests/plugins/slow.so");
-	add_plugin("tests/plugins/echo.so");
-	char *slow = tpath("slow.out"), *echo = tpath("echo.out");
+	fx_add_plugin("tests/plugins/slow.so");
+	fx_add_plugin("tests/plugins/echo.so");
+	char *slow = fx_tpath("slow.out"), *echo = fx_tpath("echo.out");
 	char *yaml = NULL;
 	ck_assert_int_ge(asprintf(&yaml,
 		"identifier: core1\n" FAST_TIMERS
@@ -308,9 +247,9 @@ START_TEST(blocking_operation_runs_off_the_loop)
 		"  slow: {minimum: 1, sink: {type: file, path: %s}, schedule: {every: 0.05, data: s}}\n"
 		"  echo: {minimum: 1, sink: {type: file, path: %s}, schedule: {every: 0.05, data: e}}\n",
 		slow, echo), 0);
-	write_conf(yaml);
+	fx_write_conf(yaml);
 	free(yaml);
-	struct test_proc *p = start_orbitd();
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 2/2", WAIT);
 	/* slow sleeps 200 ms per call on the worker pool; meanwhile the loop
 	 * keeps serving echo. If handlers blocked the loop, 20 echo outputs
@@ -335,9 +274,9 @@ END_TEST
 
 START_TEST(test_mode_and_bad_config)
 {
-	char *bin = bpath("bin/orbitd");
-	char *conf = tpath("orbitd.yaml");
-	write_conf("identifier: core1\nrequirements:\n  echo: {minimum: 1}\n");
+	char *bin = fx_bpath("bin/orbitd");
+	char *conf = fx_tpath("orbitd.yaml");
+	fx_write_conf("identifier: core1\nrequirements:\n  echo: {minimum: 1}\n");
 	char *argv[] = {bin, "-t", "-c", conf, NULL};
 	char *out = NULL, *err = NULL;
 	int st = test_run(argv, NULL, NULL, WAIT, &out, &err);
@@ -345,14 +284,14 @@ START_TEST(test_mode_and_bad_config)
 	ck_assert_ptr_nonnull(strstr(out, "configuration OK"));
 	free(out);
 	free(err);
-	write_conf("identifier: core1\nrequirements:\n  echo: {minimum: 1, bogus: 2}\n");
+	fx_write_conf("identifier: core1\nrequirements:\n  echo: {minimum: 1, bogus: 2}\n");
 	st = test_run(argv, NULL, NULL, WAIT, &out, &err);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	ck_assert_msg(strstr(err, "orbitd.yaml:3:") && strstr(err, "bogus"), "%s", err);
 	free(out);
 	free(err);
 	/* A bad file keeps the daemon from starting at all. */
-	char *argv2[] = {bin, "-c", conf, "-p", plugdir, "-s", "/nonexistent/x.sock", NULL};
+	char *argv2[] = {bin, "-c", conf, "-p", fx.plugdir, "-s", "/nonexistent/x.sock", NULL};
 	st = test_run(argv2, NULL, NULL, WAIT, &out, &err);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	free(out);
@@ -369,9 +308,9 @@ END_TEST
 
 START_TEST(required_plugin_missing_fails_start)
 {
-	add_plugin("tests/plugins/initfail.so");
-	write_conf("identifier: core1\nplugins:\n  initfail: {required: true}\n");
-	struct test_proc *p = start_orbitd();
+	fx_add_plugin("tests/plugins/initfail.so");
+	fx_write_conf("identifier: core1\nplugins:\n  initfail: {required: true}\n");
+	struct test_proc *p = fx_start_orbitd();
 	int st = test_proc_wait_exit(p, WAIT);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 	ck_assert_msg(test_proc_seen(p, "required plugin 'initfail'", 0), "%s",
@@ -383,9 +322,9 @@ END_TEST
 
 START_TEST(sigterm_closes_gracefully)
 {
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *p = start_orbitd();
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 1/1", WAIT);
 	ck_assert_int_eq(test_proc_signal(p, SIGTERM), 0);
 	test_expect_line(p, "disconnected from echo for echo (graceful)", WAIT);
@@ -402,20 +341,20 @@ END_TEST
  * a disabled plugin is not loaded and says why. */
 START_TEST(policy_override_and_disable_follow_reload)
 {
-	add_plugin("tests/plugins/echo.so");
-	add_plugin("tests/plugins/upper.so");
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_add_plugin("tests/plugins/upper.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "plugins:\n  disable: [upper]\n"
 		   "  echo: {policies: {echo: {blocklist: [core1]}}}\n"
 		   "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *p = start_orbitd();
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "plugin upper (upper.so) disabled by configuration", WAIT);
 	test_expect_line(p, "ready:", WAIT);
 	/* Blocked: the plugin never offers to core1. Prove discovery ran a few
 	 * times without a connection. */
 	for (int i = 0; i < 3; i++)
 		ck_assert(!test_proc_seen(p, "connected to echo", 0.3));
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "plugins:\n  echo: {policies: {echo: {maximum: 1}}}\n"
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
 	test_proc_mark(p);
@@ -424,7 +363,7 @@ START_TEST(policy_override_and_disable_follow_reload)
 	test_expect_line(p, "reloaded:", WAIT);
 	test_expect_line(p, "core compliant: 2/2", WAIT);
 	/* Blocklisting again closes the live connection (policy enforced). */
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "plugins:\n  echo: {policies: {echo: {blocklist: [core1]}}}\n"
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
 	test_proc_mark(p);
@@ -438,9 +377,9 @@ END_TEST
 /* The systemd notification protocol as the manager sees it, watchdog included. */
 START_TEST(notify_socket_sees_ready_status_reload_stopping)
 {
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
-	char *path = tpath("notify.sock");
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	char *path = fx_tpath("notify.sock");
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -448,8 +387,8 @@ START_TEST(notify_socket_sees_ready_status_reload_stopping)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	char *env_notify = NULL;
 	ck_assert_int_ge(asprintf(&env_notify, "NOTIFY_SOCKET=%s", path), 0);
-	char *bin = bpath("bin/orbitd"), *conf = tpath("orbitd.yaml"), *sock = tpath("o.sock");
-	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-s", sock, NULL};
+	char *bin = fx_bpath("bin/orbitd"), *conf = fx_tpath("orbitd.yaml"), *sock = fx_tpath("o.sock");
+	char *argv[] = {bin, "-c", conf, "-p", fx.plugdir, "-s", sock, NULL};
 	char *env[] = {env_notify, "WATCHDOG_USEC=200000", NULL};
 	struct test_proc *p = test_proc_start("orbitd", argv, env);
 	ck_assert_ptr_nonnull(p);
@@ -491,11 +430,11 @@ END_TEST
 /* A plugin with its own thread: fd watches and posts from another thread. */
 START_TEST(plugin_thread_posts_and_fd_watch)
 {
-	add_plugin("tests/plugins/postwatch.so");
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_add_plugin("tests/plugins/postwatch.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  kick: {minimum: 1, inputs: [empty],"
 		   " schedule: {every: 0.1}}\n");
-	struct test_proc *p = start_orbitd();
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 1/1", WAIT);
 	ck_assert(test_proc_seen(p, "output kick from postwatch: \"watched\"", WAIT));
 	ck_assert(test_proc_seen(p, "output kick from postwatch: \"posted\"", WAIT));
@@ -510,7 +449,7 @@ START_TEST(third_party_plugin_built_with_pkg_config)
 	const char *src = getenv("ORBIT_SRC");
 	const char *vars = getenv("ORBIT_MAKE_VARS");
 	ck_assert_msg(src, "ORBIT_SRC not set (run through make check)");
-	char *stage = tpath("stage"), *ext = tpath("ext"), *cmd = NULL;
+	char *stage = fx_tpath("stage"), *ext = fx_tpath("ext"), *cmd = NULL;
 	ck_assert_int_eq(mkdir(ext, 0755), 0);
 	ck_assert_int_ge(asprintf(&cmd,
 		"set -e; make -s -C '%s' %s install DESTDIR='%s' PREFIX=/usr/local >/dev/null; "
@@ -526,17 +465,17 @@ START_TEST(third_party_plugin_built_with_pkg_config)
 	free(out);
 	free(err);
 	free(cmd);
-	char *so = test_tmpdir_path(ext, "hello.so"), *to = test_tmpdir_path(plugdir, "hello.so");
+	char *so = test_tmpdir_path(ext, "hello.so"), *to = test_tmpdir_path(fx.plugdir, "hello.so");
 	ck_assert_int_eq(test_copy_file(so, to, 0644), 0);
 	free(so);
 	free(to);
-	char *sink = tpath("hello.out"), *yaml = NULL;
+	char *sink = fx_tpath("hello.out"), *yaml = NULL;
 	ck_assert_int_ge(asprintf(&yaml, "identifier: core1\n" FAST_TIMERS
 		"requirements:\n  hello: {minimum: 1, sink: {type: file, path: %s},"
 		" schedule: {every: 0.1, data: world}}\n", sink), 0);
-	write_conf(yaml);
+	fx_write_conf(yaml);
 	free(yaml);
-	struct test_proc *p = start_orbitd();
+	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 1/1", WAIT);
 	char *c = test_file_wait_lines(sink, 1, WAIT);
 	ck_assert_msg(c && strstr(c, "\"value\":\"hello, world\""), "%s", c ? c : "(nothing)");
@@ -552,7 +491,7 @@ static Suite *suite(void)
 {
 	Suite *s = suite_create("daemon");
 	TCase *tc = tcase_create("orbitd");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, bundled_plugins_compliant_and_outputs_in_file_sink);
 	tcase_add_test(tc, broken_plugins_rejected_with_reasons);

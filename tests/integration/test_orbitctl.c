@@ -7,6 +7,7 @@
  * (as `make run` does). Every wait is on a log line, an output line or an
  * exit — never a fixed sleep. */
 #include "expect.h"
+#include "fixture.h"
 #include "proc.h"
 #include "tmpdir.h"
 
@@ -33,73 +34,9 @@
 #define FAST_TIMERS                                                                         \
 	"timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: 3}\n"
 
-static char *build_dir;
-static char *tmp;     /* per test */
-static char *plugdir; /* per test: tmp/plugins */
-static char *sock;    /* per test: tmp/orbitd.sock */
-
-static char *bpath(const char *rel)
-{
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", build_dir, rel) < 0)
-		abort();
-	return p;
-}
-
-static char *tpath(const char *rel)
-{
-	return test_tmpdir_path(tmp, rel);
-}
-
 static void setup(void)
 {
-	const char *b = getenv("ORBIT_BUILD");
-	build_dir = strdup(b ? b : "build");
-	tmp = test_tmpdir_new("orbitctl");
-	ck_assert_ptr_nonnull(tmp);
-	plugdir = tpath("plugins");
-	sock = tpath("orbitd.sock");
-	ck_assert_int_eq(mkdir(plugdir, 0755), 0);
-}
-
-static void teardown(void)
-{
-	free(plugdir);
-	free(sock);
-	test_tmpdir_free(tmp);
-	free(build_dir);
-}
-
-/* Copy a built plugin ("plugins/lowercase.so", "tests/plugins/echo.so")
- * into the test's plugin directory. */
-static void add_plugin(const char *rel)
-{
-	char *from = bpath(rel);
-	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-	char *to = test_tmpdir_path(plugdir, base);
-	ck_assert_msg(test_copy_file(from, to, 0644) == 0, "copy %s", from);
-	free(from);
-	free(to);
-}
-
-static void write_conf(const char *yaml)
-{
-	ck_assert_int_eq(test_tmpdir_write(tmp, "orbitd.yaml", yaml), 0);
-}
-
-/* orbitd on tmp/orbitd.yaml and tmp/plugins, control socket tmp/orbitd.sock,
- * logging at debug (the control socket logs each request there, which
- * tests wait on). */
-static struct test_proc *start_orbitd(void)
-{
-	char *bin = bpath("bin/orbitd");
-	char *conf = tpath("orbitd.yaml");
-	char *argv[] = {bin, "-c", conf, "-p", plugdir, "-s", sock, "-l", "debug", NULL};
-	struct test_proc *p = test_proc_start("orbitd", argv, NULL);
-	ck_assert_ptr_nonnull(p);
-	free(bin);
-	free(conf);
-	return p;
+	fx_setup_tagged("orbitctl");
 }
 
 /* ---- running orbitctl ------------------------------------------------- */
@@ -121,12 +58,12 @@ enum {
 	CTL_NOBODY = 2, /* run as uid/gid 65534 through setpriv */
 };
 
-/* Run orbitctl [-s sock] ARGS... (NULL-terminated) with env to completion. */
+/* Run orbitctl [-s fx.sock] ARGS... (NULL-terminated) with env to completion. */
 static void ctl_env(struct res *r, unsigned flags, char *const env[], ...)
 {
 	char *argv[64];
 	size_t n = 0;
-	char *bin = bpath("bin/orbitctl");
+	char *bin = fx_bpath("bin/orbitctl");
 	if (flags & CTL_NOBODY) {
 		argv[n++] = SETPRIV;
 		argv[n++] = "--reuid=" NOBODY;
@@ -136,7 +73,7 @@ static void ctl_env(struct res *r, unsigned flags, char *const env[], ...)
 	argv[n++] = bin;
 	if (!(flags & CTL_NOSOCK)) {
 		argv[n++] = "-s";
-		argv[n++] = sock;
+		argv[n++] = fx.sock;
 	}
 	va_list ap;
 	va_start(ap, env);
@@ -261,11 +198,11 @@ static bool has_file_line_col(const char *s, const char *file)
 
 START_TEST(read_only_commands_table_and_json)
 {
-	add_plugin("plugins/lowercase.so");
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_add_plugin("plugins/lowercase.so");
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  lowercase: {minimum: 1}\n  echo: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "core compliant: 2/2", WAIT);
 	struct res r;
 	json_t *j, *e;
@@ -450,10 +387,10 @@ END_TEST
 /* requirements exits 1 while one is unsatisfied, in both forms. */
 START_TEST(requirements_unsatisfied_exit_1)
 {
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  echo: {minimum: 1}\n  nosuchop: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "connected to echo for echo", WAIT);
 	struct res r;
 	CTL(&r, "requirements");
@@ -487,10 +424,10 @@ END_TEST
 
 START_TEST(log_level_and_reload)
 {
-	add_plugin("tests/plugins/echo.so");
-	add_plugin("tests/plugins/upper.so");
-	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_add_plugin("tests/plugins/upper.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "core compliant: 1/1", WAIT);
 	struct res r;
 	json_t *j;
@@ -526,7 +463,7 @@ START_TEST(log_level_and_reload)
 	res_free(&r);
 
 	/* A good reload prints what changed, synchronously. */
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
 	test_proc_mark(d);
 	CTL(&r, "reload");
@@ -535,7 +472,7 @@ START_TEST(log_level_and_reload)
 	res_free(&r);
 	test_expect_line(d, "reloaded: requirements: added upper", WAIT);
 	test_expect_line(d, "core compliant: 2/2", WAIT);
-	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  upper: {minimum: 1}\n");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  upper: {minimum: 1}\n");
 	CTL(&r, "--json", "reload");
 	expect_rc(&r, 0);
 	j = parse_json(r.out);
@@ -554,7 +491,7 @@ START_TEST(log_level_and_reload)
 
 	/* A bad one: exit 1, FILE:LINE:COLUMN: reason, the daemon keeps the
 	 * running configuration and keeps serving. */
-	write_conf("identifier: core1\nrequirements:\n  upper: {minimum: [\n");
+	fx_write_conf("identifier: core1\nrequirements:\n  upper: {minimum: [\n");
 	size_t disconnects = test_proc_count(d, "disconnected from");
 	CTL(&r, "reload");
 	expect_rc(&r, 1);
@@ -563,7 +500,7 @@ START_TEST(log_level_and_reload)
 	ck_assert_str_eq(r.out, "");
 	res_free(&r);
 	test_expect_line(d, "reload failed, keeping the running configuration", WAIT);
-	write_conf("identifier: core1\nrequirements:\n  upper: {minimum: -3}\n");
+	fx_write_conf("identifier: core1\nrequirements:\n  upper: {minimum: -3}\n");
 	CTL(&r, "--json", "reload");
 	expect_rc(&r, 1);
 	ck_assert_msg(strstr(r.err, "orbitd.yaml:3:"), "%s", r.err);
@@ -593,14 +530,14 @@ END_TEST
  * until discovery makes it again. */
 START_TEST(close_graceful_and_graceless)
 {
-	add_plugin("tests/plugins/echo.so");
-	add_plugin("plugins/lowercase.so");
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_add_plugin("plugins/lowercase.so");
 	/* Discovery every second: the first connections are made at once, a
 	 * closed one comes back a second later. */
-	write_conf("identifier: core1\n"
+	fx_write_conf("identifier: core1\n"
 		   "timers: {loop_interval: 0.1, discovering_interval: 1, shutdown_timeout: 3}\n"
 		   "requirements:\n  echo: {minimum: 1}\n  lowercase: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "core compliant: 2/2", WAIT);
 	struct res r;
 	json_t *j;
@@ -666,11 +603,11 @@ END_TEST
 
 START_TEST(execute_every_mode)
 {
-	add_plugin("plugins/lowercase.so");
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_add_plugin("plugins/lowercase.so");
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  lowercase: {minimum: 1}\n  echo: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "core compliant: 2/2", WAIT);
 	struct res r;
 	json_t *a, *e;
@@ -794,14 +731,14 @@ END_TEST
 
 START_TEST(watch_sees_plugin_drop_in)
 {
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "connected to echo for echo", WAIT);
-	char *bin = bpath("bin/orbitctl");
-	char *argv_json[] = {bin, "-s", sock, "watch", "--json", NULL};
-	char *argv_table[] = {bin, "-s", sock, "watch", NULL};
+	char *bin = fx_bpath("bin/orbitctl");
+	char *argv_json[] = {bin, "-s", fx.sock, "watch", "--json", NULL};
+	char *argv_table[] = {bin, "-s", fx.sock, "watch", NULL};
 	test_proc_mark(d);
 	struct test_proc *wj = test_proc_start("watch-json", argv_json, NULL);
 	ck_assert_ptr_nonnull(wj);
@@ -810,7 +747,7 @@ START_TEST(watch_sees_plugin_drop_in)
 	ck_assert_ptr_nonnull(wt);
 	test_expect_line(d, ": watch", WAIT);
 	/* Both streams are registered: drop the plugin in. */
-	add_plugin("tests/plugins/upper.so");
+	fx_add_plugin("tests/plugins/upper.so");
 	test_expect_line(d, "core compliant: 2/2", WAIT);
 
 	json_error_t je;
@@ -876,12 +813,12 @@ END_TEST
 /* A watch ends with status 1 when orbitd goes away. */
 START_TEST(watch_ends_when_daemon_stops)
 {
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "ready:", WAIT);
-	char *bin = bpath("bin/orbitctl");
-	char *argv[] = {bin, "-s", sock, "--json", "watch", NULL};
+	char *bin = fx_bpath("bin/orbitctl");
+	char *argv[] = {bin, "-s", fx.sock, "--json", "watch", NULL};
 	struct test_proc *w = test_proc_start("watch", argv, NULL);
 	ck_assert_ptr_nonnull(w);
 	test_expect_line(d, ": watch", WAIT);
@@ -909,15 +846,15 @@ START_TEST(unprivileged_peer_read_only)
 {
 	if (!can_become_nobody(__func__))
 		return;
-	/* nobody must reach the socket: tmp is 0700. */
-	ck_assert_int_eq(chmod(tmp, 0711), 0);
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS "control: {mode: \"0666\"}\n"
+	/* nobody must reach the socket: fx.tmp is 0700. */
+	ck_assert_int_eq(chmod(fx.tmp, 0711), 0);
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "control: {mode: \"0666\"}\n"
 		   "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "core compliant: 1/1", WAIT);
 	struct stat st;
-	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_int_eq(stat(fx.sock, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0666);
 	struct res r;
 	CTLF(&r, CTL_NOBODY, "status");
@@ -966,17 +903,17 @@ START_TEST(socket_mode_keeps_others_out)
 {
 	if (!can_become_nobody(__func__))
 		return;
-	ck_assert_int_eq(chmod(tmp, 0711), 0);
-	write_conf("identifier: core1\n" FAST_TIMERS);
-	struct test_proc *d = start_orbitd();
+	ck_assert_int_eq(chmod(fx.tmp, 0711), 0);
+	fx_write_conf("identifier: core1\n" FAST_TIMERS);
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "ready:", WAIT);
 	struct stat st;
-	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_int_eq(stat(fx.sock, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0660);
 	struct res r;
 	CTLF(&r, CTL_NOBODY, "status");
 	expect_rc(&r, 4);
-	ck_assert_msg(strstr(r.err, "permission denied") && strstr(r.err, sock), "%s", r.err);
+	ck_assert_msg(strstr(r.err, "permission denied") && strstr(r.err, fx.sock), "%s", r.err);
 	res_free(&r);
 	test_stop_clean(d, WAIT);
 }
@@ -1068,14 +1005,14 @@ static void raw_expect_status(struct raw *c, json_int_t id)
 
 START_TEST(malformed_raw_requests)
 {
-	add_plugin("tests/plugins/echo.so");
-	write_conf("identifier: core1\n" FAST_TIMERS "control: {max_request: 1024}\n"
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "control: {max_request: 1024}\n"
 		   "requirements:\n  echo: {minimum: 1}\n");
-	struct test_proc *d = start_orbitd();
+	struct test_proc *d = fx_start_orbitd();
 	test_expect_line(d, "ready:", WAIT);
 	struct raw *c = malloc(sizeof *c);
 	ck_assert_ptr_nonnull(c);
-	raw_open(c, sock);
+	raw_open(c, fx.sock);
 
 	raw_expect_error(c, "garbage\n", "bad_json", NULL);
 	raw_expect_status(c, 1);
@@ -1186,14 +1123,14 @@ START_TEST(no_daemon_and_usage_exit_codes)
 	res_free(&r);
 	/* A stale socket nobody listens on. */
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", fx.sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	close(fd);
 	CTL(&r, "status");
 	expect_rc(&r, 3);
-	ck_assert_msg(strstr(r.err, sock), "%s", r.err);
+	ck_assert_msg(strstr(r.err, fx.sock), "%s", r.err);
 	res_free(&r);
 	CTL(&r, "watch");
 	expect_rc(&r, 3);
@@ -1280,8 +1217,8 @@ START_TEST(bare_orbitctl_finds_make_run_orbitd)
 			__func__);
 		return;
 	}
-	ck_assert_int_eq(chmod(tmp, 0711), 0);
-	char *xdg = tpath("xdg");
+	ck_assert_int_eq(chmod(fx.tmp, 0711), 0);
+	char *xdg = fx_tpath("xdg");
 	ck_assert_int_eq(mkdir(xdg, 0700), 0);
 	if (as_nobody)
 		ck_assert_int_eq(chown(xdg, 65534, 65534), 0);
@@ -1292,20 +1229,20 @@ START_TEST(bare_orbitctl_finds_make_run_orbitd)
 	ck_assert_int_ge(asprintf(&conf_src, "%s/conf/orbitd.yaml", src ? src : "."), 0);
 	char *yaml = slurp(conf_src);
 	free(conf_src);
-	write_conf(yaml ? yaml : "identifier: orbitd\nrequirements:\n  lowercase: {minimum: 1}\n");
+	fx_write_conf(yaml ? yaml : "identifier: orbitd\nrequirements:\n  lowercase: {minimum: 1}\n");
 	const char *ident = yaml ? NULL : "orbitd";
 	free(yaml);
-	add_plugin("plugins/lowercase.so");
-	add_plugin("plugins/lamp.so");
-	add_plugin("plugins/randint.so");
-	add_plugin("plugins/exec.so");
+	fx_add_plugin("plugins/lowercase.so");
+	fx_add_plugin("plugins/lamp.so");
+	fx_add_plugin("plugins/randint.so");
+	fx_add_plugin("plugins/exec.so");
 
 	char *env_xdg = NULL, *env_home = NULL, *expected = NULL;
 	ck_assert_int_ge(asprintf(&env_xdg, "XDG_RUNTIME_DIR=%s", xdg), 0);
 	ck_assert_int_ge(asprintf(&env_home, "HOME=%s", xdg), 0);
 	ck_assert_int_ge(asprintf(&expected, "control socket %s/orbitd/orbitd.sock", xdg), 0);
 	char *env[] = {env_xdg, env_home, "ORBITD_SOCKET", NULL};
-	char *bin = bpath("bin/orbitd"), *conf = tpath("orbitd.yaml");
+	char *bin = fx_bpath("bin/orbitd"), *conf = fx_tpath("orbitd.yaml");
 	char *argv[16];
 	size_t n = 0;
 	if (as_nobody) {
@@ -1319,7 +1256,7 @@ START_TEST(bare_orbitctl_finds_make_run_orbitd)
 	argv[n++] = "-c";
 	argv[n++] = conf;
 	argv[n++] = "-p";
-	argv[n++] = plugdir;
+	argv[n++] = fx.plugdir;
 	argv[n] = NULL;
 	struct test_proc *d = test_proc_start("orbitd", argv, env);
 	ck_assert_ptr_nonnull(d);
@@ -1362,7 +1299,7 @@ static Suite *suite(void)
 {
 	Suite *s = suite_create("orbitctl");
 	TCase *tc = tcase_create("orbitctl");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, fx_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, read_only_commands_table_and_json);
 	tcase_add_test(tc, requirements_unsatisfied_exit_1);
