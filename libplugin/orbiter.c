@@ -379,7 +379,7 @@ static char *spec_key(const orbit_spec *s)
 	return k;
 }
 
-static struct spec_ref *spec_intern(struct orbiter *o, const orbit_spec *s)
+struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s)
 {
 	char *key = spec_key(s);
 	if (!key)
@@ -403,7 +403,7 @@ static struct spec_ref *spec_intern(struct orbiter *o, const orbit_spec *s)
 	return r;
 }
 
-static void spec_release(struct orbiter *o, struct spec_ref *r)
+void orb_spec_release(struct orbiter *o, struct spec_ref *r)
 {
 	if (!r || --r->refs)
 		return;
@@ -426,8 +426,8 @@ static void conn_free(struct conn *c)
 	free(c->incoming_close);
 	free(c->data_topic);
 	free(c->ack_topic);
-	spec_release(c->o, c->input);
-	spec_release(c->o, c->output);
+	orb_spec_release(c->o, c->input);
+	orb_spec_release(c->o, c->output);
 	free(c);
 }
 
@@ -480,8 +480,8 @@ struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
 	c->close_to_remote = dup_or_null(close_to_remote, &oom);
 	c->incoming_close = dup_or_null(incoming_close, &oom);
 	c->data_topic = dup_or_null(data_topic, &oom);
-	if (oom || !c->key || !(c->input = spec_intern(o, in)) ||
-	    !(c->output = spec_intern(o, out)))
+	if (oom || !c->key || !(c->input = orb_spec_intern(o, in)) ||
+	    !(c->output = orb_spec_intern(o, out)))
 		goto fail;
 	if (orbit_bus_subscribe(o->bus, incoming_close, on_close_message, o) < 0)
 		goto fail;

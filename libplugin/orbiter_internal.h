@@ -46,6 +46,11 @@ struct spec_ref {
 	size_t refs;
 };
 
+/* A shared reference to s (copied on first use; NULL on ENOMEM), and its
+ * release. */
+struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s);
+void orb_spec_release(struct orbiter *o, struct spec_ref *r);
+
 struct conn {
 	struct orbiter *o;
 	struct opslot *slot;

@@ -31,8 +31,21 @@ struct op {
 	void *ctx;
 };
 
+/* What a re-offer needs of a core's last Discover (not the Discover itself:
+ * with thousands of plugin orbiters that copy was the bulk of a
+ * connection's memory). Only operations of ours with a maximum are kept —
+ * a freed slot of an unlimited operation never needs re-offering — each as
+ * a one-entry query holding the specs we would offer, shared with the
+ * connections through the orbiter's spec table. One allocation: the entries
+ * and the offer topic follow the struct; operation names borrow op->name
+ * (operations live as long as the plugin). */
 struct known_core {
-	orbit_msg discover; /* the last Discover it sent, owned */
+	char *offer_topic;
+	size_t n;
+	struct wanted {
+		orbit_query q;
+		struct spec_ref *in, *out;
+	} w[];
 };
 
 struct orbit_plugin {
@@ -134,21 +147,20 @@ static bool offerable(struct orbit_plugin *p, const char *core, const orbit_quer
 	return *in && *out && policy_admits(op, core);
 }
 
-/* Offer to core what its Discover asks and we can lend; only_op limits it to
- * one operation (re-offer). */
-static void offer_to(struct orbit_plugin *p, const orbit_msg *d, const char *only_op)
+/* Offer to core what its queries ask and we can lend; only_op limits it to
+ * one operation (re-offer). queries_at(ctx, i) yields the i-th query. */
+static void offer_to(struct orbit_plugin *p, const char *core, const char *offer_topic,
+		     const orbit_query *(*queries_at)(const void *ctx, size_t i), const void *ctx,
+		     size_t n_queries, const char *only_op)
 {
 	struct orbiter *o = ORB(p);
-	const char *core = d->discover.core_id;
-	orbit_offered_op *ops = calloc(d->discover.n_queries ? d->discover.n_queries : 1,
-				       sizeof(*ops));
-	struct pending **made = calloc(d->discover.n_queries ? d->discover.n_queries : 1,
-				       sizeof(*made));
+	orbit_offered_op *ops = calloc(n_queries ? n_queries : 1, sizeof(*ops));
+	struct pending **made = calloc(n_queries ? n_queries : 1, sizeof(*made));
 	size_t k = 0;
 	if (!ops || !made)
 		goto out;
-	for (size_t i = 0; i < d->discover.n_queries; i++) {
-		const orbit_query *q = &d->discover.queries[i];
+	for (size_t i = 0; i < n_queries; i++) {
+		const orbit_query *q = queries_at(ctx, i);
 		if (only_op && strcmp(q->operation_name, only_op) != 0)
 			continue;
 		struct op *op = strmap_get(&p->ops, q->operation_name);
@@ -176,7 +188,7 @@ static void offer_to(struct orbit_plugin *p, const orbit_msg *d, const char *onl
 						: 1e9; /* SPEC §2.3: always a number */
 	m.offer.keepalive_topic = o->keepalive_topic;
 	m.offer.keepalive_request_topic = o->keepalive_request_topic;
-	if (orb_send(o, d->discover.offer_topic, &m, ORBIT_PUB_AFTER_SUBACK) < 0)
+	if (orb_send(o, offer_topic, &m, ORBIT_PUB_AFTER_SUBACK) < 0)
 		for (size_t i = 0; i < k; i++)
 			orb_pending_remove(o, made[i]);
 out:
@@ -184,41 +196,89 @@ out:
 	free(made);
 }
 
+static const orbit_query *discover_query(const void *ctx, size_t i)
+{
+	return &((const orbit_msg *)ctx)->discover.queries[i];
+}
+
+static const orbit_query *known_query(const void *ctx, size_t i)
+{
+	return &((const struct known_core *)ctx)->w[i].q;
+}
+
+static void known_core_free(struct orbit_plugin *p, struct known_core *kc)
+{
+	for (size_t i = 0; kc && i < kc->n; i++) {
+		orb_spec_release(ORB(p), kc->w[i].in);
+		orb_spec_release(ORB(p), kc->w[i].out);
+	}
+	free(kc);
+}
+
+/* The queries of d a re-offer could serve (see struct known_core); NULL when
+ * there are none or on ENOMEM (re-offers then wait for the core's next
+ * Discover). */
+static struct known_core *known_core_new(struct orbit_plugin *p, const orbit_msg *d)
+{
+	/* Sized for every query; only the first n entries are used. */
+	size_t topic_len = strlen(d->discover.offer_topic) + 1;
+	size_t most = d->discover.n_queries;
+	struct known_core *kc = calloc(1, sizeof(*kc) + most * sizeof(kc->w[0]) + topic_len);
+	if (!kc)
+		return NULL;
+	kc->offer_topic = memcpy((char *)&kc->w[most], d->discover.offer_topic, topic_len);
+	for (size_t i = 0; i < most; i++) {
+		const orbit_query *q = &d->discover.queries[i];
+		struct op *op = strmap_get(&p->ops, q->operation_name);
+		if (!op || op->maximum == ORBIT_UNLIMITED ||
+		    !orb_list_admits(q->allowlist, q->n_allowlist, q->has_allowlist, q->blocklist,
+				     q->n_blocklist, q->has_blocklist, ORB(p)->id))
+			continue;
+		const orbit_spec *in = first_compatible(q->inputs, q->n_inputs, &op->input);
+		const orbit_spec *out = first_compatible(q->outputs, q->n_outputs, &op->output);
+		if (!in || !out)
+			continue;
+		struct wanted *w = &kc->w[kc->n];
+		if (!(w->in = orb_spec_intern(ORB(p), in)) ||
+		    !(w->out = orb_spec_intern(ORB(p), out))) {
+			orb_spec_release(ORB(p), w->in);
+			break;
+		}
+		w->q = (orbit_query){.operation_name = op->name,
+				     .inputs = &w->in->spec, .n_inputs = 1,
+				     .outputs = &w->out->spec, .n_outputs = 1};
+		kc->n++;
+	}
+	if (!kc->n) {
+		free(kc);
+		return NULL;
+	}
+	return kc;
+}
+
 static void on_discover(void *ctx, const char *topic, const orbit_payload *pl)
 {
 	struct orbit_plugin *p = ctx;
-	struct known_core *kc = calloc(1, sizeof(*kc));
-	if (!kc)
+	orbit_msg d;
+	if (orb_decode(ORB(p), topic, pl, 1u << ORBIT_MSG_DISCOVER, &d) < 0)
 		return;
-	if (orb_decode(ORB(p), topic, pl, 1u << ORBIT_MSG_DISCOVER, &kc->discover) < 0) {
-		free(kc);
-		return;
-	}
-	orbit_msg *d = &kc->discover;
-	for (size_t i = 0; i < d->discover.n_queries; i++) {
+	for (size_t i = 0; i < d.discover.n_queries; i++) {
 		/* SPEC §8.8: both lists make a query meaningless; skip it. */
-		if (d->discover.queries[i].has_allowlist && d->discover.queries[i].has_blocklist)
-			d->discover.queries[i].n_inputs = 0;
+		if (d.discover.queries[i].has_allowlist && d.discover.queries[i].has_blocklist)
+			d.discover.queries[i].n_inputs = 0;
 	}
-	if (!orb_id_valid(d->discover.core_id) ||
-	    !orb_remote_learn(ORB(p), d->discover.core_id, d->discover.keepalive_topic,
-			      d->discover.keepalive_request_topic,
-			      d->discover.considered_dead_after)) {
-		orbit_msg_clear(d);
-		free(kc);
-		return;
-	}
-	struct known_core *old = strmap_get(&p->cores, d->discover.core_id);
-	if (strmap_put(&p->cores, d->discover.core_id, kc) < 0) {
-		orbit_msg_clear(d);
-		free(kc);
-		return;
-	}
-	if (old) {
-		orbit_msg_clear(&old->discover);
-		free(old);
-	}
-	offer_to(p, d, NULL);
+	const char *core = d.discover.core_id;
+	if (!orb_id_valid(core) ||
+	    !orb_remote_learn(ORB(p), core, d.discover.keepalive_topic,
+			      d.discover.keepalive_request_topic, d.discover.considered_dead_after))
+		goto out;
+	struct known_core *kc = known_core_new(p, &d);
+	known_core_free(p, strmap_remove(&p->cores, core));
+	if (kc && strmap_put(&p->cores, core, kc) < 0)
+		known_core_free(p, kc);
+	offer_to(p, core, d.discover.offer_topic, discover_query, &d, d.discover.n_queries, NULL);
+out:
+	orbit_msg_clear(&d);
 }
 
 /* ---- Request / Reject ---- */
@@ -328,7 +388,8 @@ static void reoffer(evutil_socket_t fd, short what, void *arg)
 			struct known_core *kc = ce->value;
 			if (strcmp(ce->key, e->value) != 0 &&
 			    !orbit_orbiter_remote_dead(ORB(p), ce->key))
-				offer_to(p, &kc->discover, e->key);
+				offer_to(p, ce->key, kc->offer_topic, known_query, kc, kc->n,
+					 e->key);
 		}
 		free(strmap_remove(&p->reoffer, e->key));
 	}
@@ -363,9 +424,7 @@ static void plugin_tick(struct orbiter *o, double now)
 	strmap_entry *e;
 	while ((e = strmap_next(&p->cores, &it))) {
 		if (!orb_remote(o, e->key)) {
-			struct known_core *kc = strmap_remove(&p->cores, e->key);
-			orbit_msg_clear(&kc->discover);
-			free(kc);
+			known_core_free(p, strmap_remove(&p->cores, e->key));
 		}
 	}
 }
@@ -407,19 +466,17 @@ void orbit_plugin_free(orbit_plugin *p)
 	if (!p)
 		return;
 	orbit_plugin_stop(p);
-	orb_destroy(ORB(p));
+	/* Known cores hold spec references: released before the orbiter goes. */
 	strmap_iter it = {0};
 	strmap_entry *e;
+	while ((e = strmap_next(&p->cores, &it)))
+		known_core_free(p, e->value);
+	strmap_clear(&p->cores);
+	orb_destroy(ORB(p));
+	it = (strmap_iter){0};
 	while ((e = strmap_next(&p->ops, &it)))
 		op_free(e->value);
 	strmap_clear(&p->ops);
-	it = (strmap_iter){0};
-	while ((e = strmap_next(&p->cores, &it))) {
-		struct known_core *kc = e->value;
-		orbit_msg_clear(&kc->discover);
-		free(kc);
-	}
-	strmap_clear(&p->cores);
 	clear_reoffers(p);
 	if (p->reoffer_ev)
 		event_free(p->reoffer_ev);
