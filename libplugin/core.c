@@ -411,7 +411,7 @@ static void handle_confirm(struct orbit_core *c, orbit_msg *m)
 		orb_pending_remove(o, p);
 		return;
 	}
-	struct conn *k = orb_conn_add(o, plugin, op, &p->input, &p->output, m->confirm.input_topic,
+	struct conn *k = orb_conn_add(o, plugin, op, p->input, p->output, m->confirm.input_topic,
 				      p->output_topic, m->confirm.close_topic, p->close_topic,
 				      p->output_topic, on_output);
 	orb_pending_remove(o, p);

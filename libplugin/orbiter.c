@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,18 +74,57 @@ bool orb_id_valid(const char *id)
 }
 
 /* Key of a (remote, operation) pair: "remote\x1foperation". Remote ids are
- * validated (no control characters), so no two pairs share a key. Built by
- * hand: it is on the path of every output a plugin sends. */
-static char *pair_key(const char *remote, const char *op)
+ * validated (no control characters), so no two pairs share a key. The
+ * operation is the key's tail, so a record keeps one string for both. */
+static size_t pair_key_len(const char *remote, const char *op)
 {
-	size_t a = strlen(remote), b = strlen(op);
-	char *k = malloc(a + b + 2);
-	if (!k)
-		return NULL;
+	return strlen(remote) + 1 + strlen(op) + 1;
+}
+
+static char *pair_key_fill(char *k, const char *remote, const char *op)
+{
+	size_t a = strlen(remote);
 	memcpy(k, remote, a);
 	k[a] = '\x1f';
-	memcpy(k + a + 1, op, b + 1);
+	strcpy(k + a + 1, op);
 	return k;
+}
+
+static const char *pair_key_operation(const char *key, const char *remote)
+{
+	return key + strlen(remote) + 1;
+}
+
+/* The value under the pair's key; the key is built on the stack when it fits,
+ * since this is on the path of every output a plugin sends. */
+static void *pair_get(const strmap *m, const char *remote, const char *op)
+{
+	char stack[256];
+	size_t len = pair_key_len(remote, op);
+	char *k = len <= sizeof stack ? stack : malloc(len);
+	if (!k)
+		return NULL;
+	void *v = strmap_get(m, pair_key_fill(k, remote, op));
+	if (k != stack)
+		free(k);
+	return v;
+}
+
+/* Strings packed after a record in the record's own allocation: fewer,
+ * larger blocks cost less than one malloc per string. */
+static size_t pack_len(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static char *pack(char **at, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = memcpy(*at, s, n);
+	*at += n;
+	return d;
 }
 
 bool orb_list_has(char *const *list, size_t n, const char *id)
@@ -190,10 +230,15 @@ struct remote *orb_remote(struct orbiter *o, const char *id)
 
 static void remote_free(struct remote *r)
 {
-	free(r->id);
 	free(r->keepalive_topic);
 	free(r->keepalive_request_topic);
 	free(r);
+}
+
+static void remote_free_value(void *ctx, void *r)
+{
+	(void)ctx;
+	remote_free(r);
 }
 
 static int replace_str(char **dst, const char *src)
@@ -213,10 +258,11 @@ struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *k
 {
 	struct remote *r = orb_remote(o, id);
 	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (!r || !(r->id = strdup(id)) || strmap_put(&o->remotes, id, r) < 0) {
-			if (r)
-				free(r->id);
+		r = calloc(1, sizeof(*r) + pack_len(id));
+		if (!r)
+			return NULL;
+		char *at = (char *)(r + 1);
+		if (strmap_put_node(&o->remotes, &r->node, r->id = pack(&at, id), r) < 0) {
 			free(r);
 			return NULL;
 		}
@@ -270,8 +316,11 @@ struct opslot *orb_slot(struct orbiter *o, const char *operation)
 	struct opslot *s = strmap_get(&o->slots, operation);
 	if (s)
 		return s;
-	s = calloc(1, sizeof(*s));
-	if (!s || strmap_put(&o->slots, operation, s) < 0) {
+	s = calloc(1, sizeof(*s) + pack_len(operation));
+	if (!s)
+		return NULL;
+	char *at = (char *)(s + 1);
+	if (strmap_put_node(&o->slots, &s->node, pack(&at, operation), s) < 0) {
 		free(s);
 		return NULL;
 	}
@@ -280,27 +329,18 @@ struct opslot *orb_slot(struct orbiter *o, const char *operation)
 
 struct conn *orb_conn_find(struct orbiter *o, const char *remote, const char *op)
 {
-	char *k = pair_key(remote, op);
-	struct conn *c = k ? strmap_get(&o->conns, k) : NULL;
-	free(k);
-	return c;
+	return pair_get(&o->conns, remote, op);
 }
 
 struct pending *orb_pending_find(struct orbiter *o, const char *remote, const char *op)
 {
-	char *k = pair_key(remote, op);
-	struct pending *p = k ? strmap_get(&o->pendings, k) : NULL;
-	free(k);
-	return p;
+	return pair_get(&o->pendings, remote, op);
 }
 
-static void pending_free(struct pending *p)
+static void pending_free(struct orbiter *o, struct pending *p)
 {
-	free(p->key);
-	free(p->remote_id);
-	free(p->operation);
-	orbit_spec_clear(&p->input);
-	orbit_spec_clear(&p->output);
+	orb_spec_release(o, p->input);
+	orb_spec_release(o, p->output);
 	free(p->output_topic);
 	free(p->close_topic);
 	free(p);
@@ -319,7 +359,7 @@ void orb_pending_remove(struct orbiter *o, struct pending *p)
 	struct remote *r = orb_remote(o, p->remote_id);
 	if (r && r->n_pending)
 		r->n_pending--;
-	pending_free(p);
+	pending_free(o, p);
 }
 
 struct pending *orb_pending_add(struct orbiter *o, const char *remote, const char *op,
@@ -329,14 +369,17 @@ struct pending *orb_pending_add(struct orbiter *o, const char *remote, const cha
 	if (old)
 		orb_pending_remove(o, old);
 	struct opslot *slot = orb_slot(o, op);
-	struct pending *p = calloc(1, sizeof(*p));
+	size_t klen = pair_key_len(remote, op);
+	struct pending *p = calloc(1, sizeof(*p) + klen + pack_len(remote));
 	if (!slot || !p)
 		goto fail;
-	p->key = pair_key(remote, op);
-	p->remote_id = strdup(remote);
-	p->operation = strdup(op);
-	if (!p->key || !p->remote_id || !p->operation || orbit_spec_copy(&p->input, in) < 0 ||
-	    orbit_spec_copy(&p->output, out) < 0 || strmap_put(&o->pendings, p->key, p) < 0)
+	char *at = (char *)(p + 1);
+	p->key = pair_key_fill(at, remote, op);
+	at += klen;
+	p->operation = pair_key_operation(p->key, remote);
+	p->remote_id = pack(&at, remote);
+	if (!(p->input = orb_spec_intern(o, in)) || !(p->output = orb_spec_intern(o, out)) ||
+	    strmap_put_node(&o->pendings, &p->node, p->key, p) < 0)
 		goto fail;
 	p->created = orbit_now();
 	p->slot = slot;
@@ -351,55 +394,59 @@ struct pending *orb_pending_add(struct orbiter *o, const char *remote, const cha
 	return p;
 fail:
 	if (p)
-		pending_free(p);
+		pending_free(o, p);
 	return NULL;
 }
 
 /* ---- shared specs ---- */
 
-/* The identity of a spec: flags and exact schema strings. */
-static char *spec_key(const orbit_spec *s)
+/* The identity of a spec is its flags and exact schema strings. An orbiter
+ * holds few distinct specs (one or two per operation), so they sit in a list
+ * searched by hash: no key string repeating the schemas. */
+static uint64_t spec_hash(const orbit_spec *s)
 {
-	size_t len = 3;
-	for (size_t i = 0; i < s->n_schemas; i++)
-		len += strlen(s->schemas[i]) + 1;
-	char *k = malloc(len);
-	if (!k)
-		return NULL;
-	char *p = k;
-	*p++ = s->support_empty ? 'E' : '-';
-	*p++ = s->support_undefined ? 'U' : '-';
+	uint64_t h = 1469598103934665603ull;
+	h = (h ^ (unsigned)(s->support_empty | s->support_undefined << 1)) * 1099511628211ull;
 	for (size_t i = 0; i < s->n_schemas; i++) {
-		size_t n = strlen(s->schemas[i]);
-		*p++ = '\x1e';
-		memcpy(p, s->schemas[i], n);
-		p += n;
+		for (const char *c = s->schemas[i]; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ull;
+		h = (h ^ 0x1e) * 1099511628211ull;
 	}
-	*p = 0;
-	return k;
+	return h;
+}
+
+static bool spec_same(const orbit_spec *a, const orbit_spec *b)
+{
+	if (a->support_empty != b->support_empty ||
+	    a->support_undefined != b->support_undefined || a->n_schemas != b->n_schemas)
+		return false;
+	for (size_t i = 0; i < a->n_schemas; i++)
+		if (strcmp(a->schemas[i], b->schemas[i]) != 0)
+			return false;
+	return true;
 }
 
 struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s)
 {
-	char *key = spec_key(s);
-	if (!key)
-		return NULL;
-	struct spec_ref *r = strmap_get(&o->specs, key);
-	if (r) {
-		free(key);
-		r->refs++;
-		return r;
+	uint64_t h = spec_hash(s);
+	for (struct spec_ref *r = o->specs; r; r = r->next) {
+		if (r->hash == h && spec_same(&r->spec, s)) {
+			r->refs++;
+			return r;
+		}
 	}
-	if (!(r = calloc(1, sizeof *r)) || orbit_spec_copy(&r->spec, s) < 0 ||
-	    strmap_put(&o->specs, key, r) < 0) {
-		if (r)
-			orbit_spec_clear(&r->spec);
+	struct spec_ref *r = calloc(1, sizeof *r);
+	if (!r || orbit_spec_copy(&r->spec, s) < 0) {
 		free(r);
-		free(key);
 		return NULL;
 	}
-	r->key = key;
+	r->hash = h;
 	r->refs = 1;
+	r->prev = NULL;
+	r->next = o->specs;
+	if (r->next)
+		r->next->prev = r;
+	o->specs = r;
 	return r;
 }
 
@@ -407,9 +454,13 @@ void orb_spec_release(struct orbiter *o, struct spec_ref *r)
 {
 	if (!r || --r->refs)
 		return;
-	strmap_remove(&o->specs, r->key);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		o->specs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
 	orbit_spec_clear(&r->spec);
-	free(r->key);
 	free(r);
 }
 
@@ -417,14 +468,6 @@ void orb_spec_release(struct orbiter *o, struct spec_ref *r)
 
 static void conn_free(struct conn *c)
 {
-	free(c->key);
-	free(c->remote_id);
-	free(c->operation);
-	free(c->input_topic);
-	free(c->output_topic);
-	free(c->close_to_remote);
-	free(c->incoming_close);
-	free(c->data_topic);
 	free(c->ack_topic);
 	orb_spec_release(c->o, c->input);
 	orb_spec_release(c->o, c->output);
@@ -451,44 +494,66 @@ static void conn_refresh_info(struct conn *c)
 static void on_close_message(void *ctx, const char *topic, const orbit_payload *p);
 static void on_ack(void *ctx, const char *topic, const orbit_payload *p);
 
-static char *dup_or_null(const char *s, bool *oom)
+/* The data topic is one of the two payload topics, or a topic of its own. */
+static const char *pack_data_topic(char **at, const char *data, const char *input,
+				   const char *output)
 {
-	if (!s)
+	if (!data)
 		return NULL;
-	char *d = strdup(s);
-	if (!d)
-		*oom = true;
-	return d;
+	if (input && strcmp(data, input) == 0)
+		return input;
+	if (output && strcmp(data, output) == 0)
+		return output;
+	return pack(at, data);
+}
+
+static struct conn *conn_new(struct orbiter *o, const char *remote, const char *op,
+			     struct spec_ref *in, struct spec_ref *out, const char *input_topic,
+			     const char *output_topic, const char *close_to_remote,
+			     const char *incoming_close, const char *data_topic)
+{
+	size_t klen = pair_key_len(remote, op);
+	struct conn *c = calloc(1, sizeof(*c) + klen + pack_len(remote) + pack_len(input_topic) +
+					   pack_len(output_topic) + pack_len(close_to_remote) +
+					   pack_len(incoming_close) + pack_len(data_topic));
+	if (!c)
+		return NULL;
+	char *at = (char *)(c + 1);
+	c->o = o;
+	c->key = pair_key_fill(at, remote, op);
+	at += klen;
+	c->operation = pair_key_operation(c->key, remote);
+	c->remote_id = pack(&at, remote);
+	c->input_topic = pack(&at, input_topic);
+	c->output_topic = pack(&at, output_topic);
+	c->close_to_remote = pack(&at, close_to_remote);
+	c->incoming_close = pack(&at, incoming_close);
+	c->data_topic = pack_data_topic(&at, data_topic, c->input_topic, c->output_topic);
+	c->input = in;
+	c->output = out;
+	in->refs++;
+	out->refs++;
+	return c;
 }
 
 struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
-			  const orbit_spec *in, const orbit_spec *out, const char *input_topic,
+			  struct spec_ref *in, struct spec_ref *out, const char *input_topic,
 			  const char *output_topic, const char *close_to_remote,
 			  const char *incoming_close, const char *data_topic, orbit_bus_handler h)
 {
 	struct opslot *slot = orb_slot(o, op);
-	struct conn *c = calloc(1, sizeof(*c));
-	bool oom = false, close_sub = false;
-	if (!slot || !c)
-		goto fail;
-	c->o = o;
-	c->key = pair_key(remote, op);
-	c->remote_id = dup_or_null(remote, &oom);
-	c->operation = dup_or_null(op, &oom);
-	c->input_topic = dup_or_null(input_topic, &oom);
-	c->output_topic = dup_or_null(output_topic, &oom);
-	c->close_to_remote = dup_or_null(close_to_remote, &oom);
-	c->incoming_close = dup_or_null(incoming_close, &oom);
-	c->data_topic = dup_or_null(data_topic, &oom);
-	if (oom || !c->key || !(c->input = orb_spec_intern(o, in)) ||
-	    !(c->output = orb_spec_intern(o, out)))
+	struct conn *c = slot ? conn_new(o, remote, op, in, out, input_topic, output_topic,
+					 close_to_remote, incoming_close, data_topic)
+			      : NULL;
+	bool close_sub = false;
+	if (!c)
 		goto fail;
 	if (orbit_bus_subscribe(o->bus, incoming_close, on_close_message, o) < 0)
 		goto fail;
 	close_sub = true;
 	if (data_topic && orbit_bus_subscribe(o->bus, data_topic, h, c) < 0)
 		goto fail;
-	if (strmap_put(&o->conns, c->key, c) < 0) {
+	if (strmap_put_node(&o->conns, &c->node, c->key, c) < 0) {
 		if (data_topic)
 			orbit_bus_unsubscribe(o->bus, data_topic, c);
 		goto fail;
@@ -556,12 +621,11 @@ void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbi
 	if (!graceful) {
 		orbit_msg m = {.kind = ORBIT_MSG_GRACELESS};
 		m.graceless.from = o->id;
-		m.graceless.operation = c->operation;
 		m.graceless.data = *data;
-		char *to = c->close_to_remote;
-		c->close_to_remote = NULL;
+		/* Our side goes first (SPEC §5.5), then the remote is told: what
+		 * the message needs of c is copied before c goes. */
+		char *to = c->close_to_remote ? strdup(c->close_to_remote) : NULL;
 		char *op = strdup(c->operation);
-		/* Our side goes first (SPEC §5.5), then the remote is told. */
 		orb_conn_remove(o, c, false);
 		m.graceless.operation = op ? op : (char *)"";
 		if (to)
@@ -584,7 +648,7 @@ void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbi
 	c->info.soft_closed = true;
 	orbit_msg m = {.kind = ORBIT_MSG_GRACEFUL};
 	m.graceful.from = o->id;
-	m.graceful.operation = c->operation;
+	m.graceful.operation = (char *)c->operation;
 	m.graceful.ack_topic = ack;
 	m.graceful.data = *data;
 	orb_send(o, c->close_to_remote, &m, ORBIT_PUB_AFTER_SUBACK);
@@ -863,7 +927,6 @@ int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, con
 	strmap_init(&o->conns);
 	strmap_init(&o->pendings);
 	strmap_init(&o->slots);
-	strmap_init(&o->specs);
 	o->id = strdup(id);
 	o->discover_topic = strdup(discover_topic ? discover_topic : "$handshake.discover");
 	o->keepalive_topic = orb_topic("$keepalive", id, NULL);
@@ -908,31 +971,35 @@ void orb_stop(struct orbiter *o)
 		orb_pending_remove(o, e->value);
 }
 
+static void conn_free_value(void *ctx, void *v)
+{
+	struct orbiter *o = ctx;
+	struct conn *c = v;
+	if (c->data_topic)
+		orbit_bus_unsubscribe(o->bus, c->data_topic, c);
+	conn_free(c);
+}
+
+static void pending_free_value(void *ctx, void *p)
+{
+	pending_free(ctx, p);
+}
+
+static void free_value(void *ctx, void *v)
+{
+	(void)ctx;
+	free(v);
+}
+
 void orb_destroy(struct orbiter *o)
 {
-	strmap_iter it = {0};
-	strmap_entry *e;
-	while ((e = strmap_next(&o->conns, &it))) {
-		struct conn *c = e->value;
-		if (c->data_topic)
-			orbit_bus_unsubscribe(o->bus, c->data_topic, c);
-		conn_free(c);
-	}
-	it = (strmap_iter){0};
-	while ((e = strmap_next(&o->pendings, &it)))
-		pending_free(e->value);
-	it = (strmap_iter){0};
-	while ((e = strmap_next(&o->remotes, &it)))
-		remote_free(e->value);
-	it = (strmap_iter){0};
-	while ((e = strmap_next(&o->slots, &it)))
-		free(e->value);
-	strmap_clear(&o->conns);
-	strmap_clear(&o->pendings);
-	strmap_clear(&o->remotes);
-	strmap_clear(&o->slots);
+	/* Entries are embedded in the records: each map is emptied by
+	 * strmap_clear_with, which frees a record only after unlinking it. */
+	strmap_clear_with(&o->conns, conn_free_value, o);
+	strmap_clear_with(&o->pendings, pending_free_value, o);
+	strmap_clear_with(&o->remotes, remote_free_value, NULL);
+	strmap_clear_with(&o->slots, free_value, NULL);
 	/* Every spec_ref went with its last connection above. */
-	strmap_clear(&o->specs);
 	if (o->tick_ev)
 		event_free(o->tick_ev);
 	free(o->id);

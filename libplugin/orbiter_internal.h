@@ -12,12 +12,18 @@
 #include "orbit/wire.h"
 #include "strmap.h"
 
+#include <stdint.h>
+
 struct conn;
 struct pending;
 
+/* Records in the orbiter's maps embed their map entry (node) and keep their
+ * fixed strings in the same allocation, after the struct. */
+
 /* What we know about another orbiter. */
 struct remote {
-	char *id;
+	strmap_entry node;             /* in remotes, keyed by id */
+	const char *id;
 	char *keepalive_topic;         /* theirs, from their Discover/Offer */
 	char *keepalive_request_topic;
 	double dead_after;             /* how long they wait before declaring us dead */
@@ -30,6 +36,7 @@ struct remote {
 
 /* Connections and pending requests of one operation. */
 struct opslot {
+	strmap_entry node;            /* in slots, keyed by operation */
 	struct conn *conns;
 	struct pending *pendings;
 	size_t n_conns;
@@ -39,11 +46,12 @@ struct opslot {
 /* One input or output spec shared by every connection that has it: most
  * connections of an operation carry the same schemas, and a private copy
  * (strings plus their canonical forms) would be the bulk of a connection's
- * memory. Refcounted; owned by the orbiter's specs map. */
+ * memory. Refcounted; owned by the orbiter's specs list. */
 struct spec_ref {
-	orbit_spec spec;
-	char *key;
+	struct spec_ref *prev, *next; /* in the orbiter's specs list */
+	uint64_t hash;
 	size_t refs;
+	orbit_spec spec;
 };
 
 /* A shared reference to s (copied on first use; NULL on ENOMEM), and its
@@ -52,14 +60,16 @@ struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s);
 void orb_spec_release(struct orbiter *o, struct spec_ref *r);
 
 struct conn {
+	strmap_entry node;            /* in conns, keyed by key */
 	struct orbiter *o;
 	struct opslot *slot;
 	struct conn *prev, *next;     /* in slot->conns */
-	char *key;
-	char *remote_id, *operation;
-	char *input_topic, *output_topic, *close_to_remote, *incoming_close;
-	char *data_topic;             /* topic we subscribed for payloads (plugin: input, core: output) */
-	char *ack_topic;              /* set while a graceful close of ours awaits its ack */
+	const char *key;              /* "remote\x1foperation"; operation is its tail */
+	const char *remote_id, *operation;
+	const char *input_topic, *output_topic, *close_to_remote, *incoming_close;
+	const char *data_topic;       /* topic we subscribed for payloads (plugin: input,
+				       * core: output); usually aliases one of those */
+	char *ack_topic;              /* malloc'd; set while a graceful close of ours awaits its ack */
 	struct spec_ref *input, *output; /* shared, see orb_spec_intern */
 	double created, last_use, soft_closed_at;
 	bool soft_closed;
@@ -67,12 +77,13 @@ struct conn {
 };
 
 struct pending {
+	strmap_entry node;            /* in pendings, keyed by key */
 	struct opslot *slot;
 	struct pending *prev, *next;  /* in slot->pendings */
-	char *key;
-	char *remote_id, *operation;
-	orbit_spec input, output;
-	char *output_topic, *close_topic; /* core side: what the Request carried */
+	const char *key;              /* as struct conn's */
+	const char *remote_id, *operation;
+	struct spec_ref *input, *output;
+	char *output_topic, *close_topic; /* malloc'd; core side: what the Request carried */
 	double created;
 };
 
@@ -94,7 +105,7 @@ struct orbiter {
 	strmap conns;    /* key -> struct conn */
 	strmap pendings; /* key -> struct pending */
 	strmap slots;    /* operation -> struct opslot */
-	strmap specs;    /* spec key -> struct spec_ref, shared by connections */
+	struct spec_ref *specs; /* shared by connections, see orb_spec_intern */
 	struct event *tick_ev;
 	orbit_event_cb ev_cb;
 	void *ev_ctx;
@@ -130,17 +141,17 @@ struct opslot *orb_slot(struct orbiter *o, const char *operation);
 struct conn *orb_conn_find(struct orbiter *o, const char *remote, const char *op);
 struct pending *orb_pending_find(struct orbiter *o, const char *remote, const char *op);
 
-/* Create a pending request (replacing an existing one); specs copied. */
+/* Create a pending request (replacing an existing one); specs interned. */
 struct pending *orb_pending_add(struct orbiter *o, const char *remote, const char *op,
 				const orbit_spec *in, const orbit_spec *out);
 void orb_pending_remove(struct orbiter *o, struct pending *p);
 
-/* Promote into a connection; takes nothing from pending (copies). Subscribes
- * the incoming close topic. data_topic (may be NULL) is subscribed with
- * handler h and ctx = the new connection. Returns NULL on failure (nothing
- * left subscribed). */
+/* Promote into a connection; strings copied, in/out gain a reference (pass a
+ * pending's). Subscribes the incoming close topic. data_topic (may be NULL) is
+ * subscribed with handler h and ctx = the new connection. Returns NULL on
+ * failure (nothing left subscribed). */
 struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
-			  const orbit_spec *in, const orbit_spec *out, const char *input_topic,
+			  struct spec_ref *in, struct spec_ref *out, const char *input_topic,
 			  const char *output_topic, const char *close_to_remote,
 			  const char *incoming_close, const char *data_topic, orbit_bus_handler h);
 /* Remove our side (SPEC §5.7) and free; fires DISCONNECTED. */

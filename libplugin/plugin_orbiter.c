@@ -172,8 +172,8 @@ static void offer_to(struct orbit_plugin *p, const char *core, const char *offer
 			continue;
 		made[k] = pd;
 		ops[k].name = op->name;
-		ops[k].input = pd->input;
-		ops[k].output = pd->output;
+		ops[k].input = pd->input->spec;
+		ops[k].output = pd->output->spec;
 		k++;
 	}
 	if (!k)
@@ -325,7 +325,7 @@ static void handle_request(struct orbit_plugin *p, const orbit_msg *m)
 	char *close_topic = orb_topic(opname, o->id, core, "close", NULL);
 	struct conn *c = NULL;
 	if (input_topic && close_topic)
-		c = orb_conn_add(o, core, opname, &pd->input, &pd->output, input_topic,
+		c = orb_conn_add(o, core, opname, pd->input, pd->output, input_topic,
 				 m->request.output_topic, m->request.close_topic, close_topic,
 				 input_topic, on_input);
 	orb_pending_remove(o, pd);

@@ -1,4 +1,5 @@
-/* strmap.c — string-keyed chained hash map with power-of-two buckets. */
+/* strmap.c — string-keyed chained hash map with power-of-two buckets. An
+ * entry the map allocates carries its key copy in the same block. */
 #include "strmap.h"
 
 #include <errno.h>
@@ -23,19 +24,27 @@ void strmap_init(strmap *m)
 	m->count = 0;
 }
 
-void strmap_clear(strmap *m)
+void strmap_clear_with(strmap *m, void (*free_value)(void *ctx, void *value), void *ctx)
 {
 	for (size_t i = 0; i < m->n_buckets; i++) {
 		strmap_entry *e = m->buckets[i];
 		while (e) {
 			strmap_entry *n = e->next;
-			free(e->key);
-			free(e);
+			void *v = e->value;
+			if (!e->embedded)
+				free(e);
+			if (free_value)
+				free_value(ctx, v); /* may free an embedded e: not touched after */
 			e = n;
 		}
 	}
 	free(m->buckets);
 	strmap_init(m);
+}
+
+void strmap_clear(strmap *m)
+{
+	strmap_clear_with(m, NULL, NULL);
 }
 
 static strmap_entry **find_slot(const strmap *m, const char *key, size_t h)
@@ -57,7 +66,8 @@ void *strmap_get(const strmap *m, const char *key)
 
 static int grow(strmap *m)
 {
-	size_t n = m->n_buckets ? m->n_buckets * 2 : 16;
+	/* Small first: most maps are per orbiter and hold a few entries. */
+	size_t n = m->n_buckets ? m->n_buckets * 2 : 4;
 	strmap_entry **b = calloc(n, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
@@ -76,32 +86,64 @@ static int grow(strmap *m)
 	return 0;
 }
 
-int strmap_put(strmap *m, const char *key, void *value)
+/* Where key goes, growing first if one more entry would overload the
+ * buckets; NULL on ENOMEM. *found tells whether key is there already. */
+static strmap_entry **place(strmap *m, const char *key, size_t h, bool *found)
 {
-	size_t h = hash_str(key);
 	strmap_entry **pp = find_slot(m, key, h);
-	if (pp && *pp) {
-		(*pp)->value = value;
-		return 0;
-	}
+	*found = pp && *pp;
+	if (*found)
+		return pp;
 	if (m->count + 1 > m->n_buckets * 3 / 4) {
 		if (grow(m) < 0)
-			return -ENOMEM;
+			return NULL;
 		pp = find_slot(m, key, h);
 	}
-	strmap_entry *e = malloc(sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	e->key = strdup(key);
-	if (!e->key) {
-		free(e);
-		return -ENOMEM;
-	}
+	return pp;
+}
+
+static void link_entry(strmap *m, strmap_entry **pp, strmap_entry *e, const char *key,
+		       size_t h, void *value)
+{
+	e->key = key;
 	e->hash = h;
 	e->value = value;
 	e->next = NULL;
 	*pp = e;
 	m->count++;
+}
+
+int strmap_put(strmap *m, const char *key, void *value)
+{
+	size_t h = hash_str(key);
+	bool found;
+	strmap_entry **pp = place(m, key, h, &found);
+	if (!pp)
+		return -ENOMEM;
+	if (found) {
+		(*pp)->value = value;
+		return 0;
+	}
+	size_t len = strlen(key) + 1;
+	strmap_entry *e = malloc(sizeof(*e) + len);
+	if (!e)
+		return -ENOMEM;
+	e->embedded = false;
+	link_entry(m, pp, e, memcpy(e + 1, key, len), h, value);
+	return 0;
+}
+
+int strmap_put_node(strmap *m, strmap_entry *node, const char *key, void *value)
+{
+	size_t h = hash_str(key);
+	bool found;
+	strmap_entry **pp = place(m, key, h, &found);
+	if (!pp)
+		return -ENOMEM;
+	if (found)
+		return -EEXIST;
+	node->embedded = true;
+	link_entry(m, pp, node, key, h, value);
 	return 0;
 }
 
@@ -113,8 +155,8 @@ void *strmap_remove(strmap *m, const char *key)
 	strmap_entry *e = *pp;
 	void *v = e->value;
 	*pp = e->next;
-	free(e->key);
-	free(e);
+	if (!e->embedded)
+		free(e);
 	m->count--;
 	return v;
 }

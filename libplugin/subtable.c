@@ -1,10 +1,15 @@
 /* subtable.c — subscriber lists per topic; dead entries are reaped only when
  * no dispatch of that topic is running, so handlers can change subscriptions
- * freely. */
+ * freely.
+ *
+ * Most topics have one subscriber (every connection has topics of its own),
+ * so a topic is one allocation: its list with the map entry, the topic string
+ * and the first subscriber inside. Further subscribers are allocated. */
 #include "subtable.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct sub {
 	orbit_bus_handler h;
@@ -14,10 +19,14 @@ struct sub {
 };
 
 struct sublist {
+	strmap_entry node; /* in topics, keyed by topic */
 	struct sub *head, *tail;
 	size_t n_live;
 	unsigned dispatching;
 	bool has_dead;
+	bool first_used; /* first is in the list */
+	struct sub first;
+	char topic[];
 };
 
 void subtable_init(subtable *t)
@@ -25,12 +34,22 @@ void subtable_init(subtable *t)
 	strmap_init(&t->topics);
 }
 
-static void free_list(struct sublist *l)
+static void free_sub(struct sublist *l, struct sub *s)
 {
+	if (s == &l->first)
+		l->first_used = false;
+	else
+		free(s);
+}
+
+static void free_list(void *ctx, void *v)
+{
+	(void)ctx;
+	struct sublist *l = v;
 	struct sub *s = l->head;
 	while (s) {
 		struct sub *n = s->next;
-		free(s);
+		free_sub(l, s);
 		s = n;
 	}
 	free(l);
@@ -38,14 +57,10 @@ static void free_list(struct sublist *l)
 
 void subtable_clear(subtable *t)
 {
-	strmap_iter it = {0};
-	strmap_entry *e;
-	while ((e = strmap_next(&t->topics, &it)))
-		free_list(e->value);
-	strmap_clear(&t->topics);
+	strmap_clear_with(&t->topics, free_list, NULL);
 }
 
-static void reap(subtable *t, const char *topic, struct sublist *l)
+static void reap(subtable *t, struct sublist *l)
 {
 	if (l->dispatching)
 		return;
@@ -56,7 +71,7 @@ static void reap(subtable *t, const char *topic, struct sublist *l)
 			struct sub *s = *pp;
 			if (s->dead) {
 				*pp = s->next;
-				free(s);
+				free_sub(l, s);
 			} else {
 				l->tail = s;
 				pp = &s->next;
@@ -65,7 +80,7 @@ static void reap(subtable *t, const char *topic, struct sublist *l)
 		l->has_dead = false;
 	}
 	if (!l->head) {
-		strmap_remove(&t->topics, topic);
+		strmap_remove(&t->topics, l->topic);
 		free(l);
 	}
 }
@@ -74,8 +89,12 @@ int subtable_add(subtable *t, const char *topic, orbit_bus_handler h, void *ctx,
 {
 	struct sublist *l = strmap_get(&t->topics, topic);
 	if (!l) {
-		l = calloc(1, sizeof(*l));
-		if (!l || strmap_put(&t->topics, topic, l) < 0) {
+		size_t len = strlen(topic) + 1;
+		l = calloc(1, sizeof(*l) + len);
+		if (!l)
+			return -ENOMEM;
+		memcpy(l->topic, topic, len);
+		if (strmap_put_node(&t->topics, &l->node, l->topic, l) < 0) {
 			free(l);
 			return -ENOMEM;
 		}
@@ -87,13 +106,14 @@ int subtable_add(subtable *t, const char *topic, orbit_bus_handler h, void *ctx,
 			return 0;
 		}
 	}
-	struct sub *s = calloc(1, sizeof(*s));
+	struct sub *s = l->first_used ? calloc(1, sizeof(*s)) : &l->first;
 	if (!s) {
-		reap(t, topic, l);
+		reap(t, l);
 		return -ENOMEM;
 	}
-	s->h = h;
-	s->ctx = ctx;
+	*s = (struct sub){.h = h, .ctx = ctx};
+	if (s == &l->first)
+		l->first_used = true;
 	if (l->tail)
 		l->tail->next = s;
 	else
@@ -114,7 +134,7 @@ int subtable_remove(subtable *t, const char *topic, void *ctx, bool *last)
 			l->has_dead = true;
 			l->n_live--;
 			*last = l->n_live == 0;
-			reap(t, topic, l);
+			reap(t, l);
 			return 0;
 		}
 	}
@@ -144,7 +164,7 @@ size_t subtable_dispatch(subtable *t, const char *topic, const orbit_payload *p)
 			break;
 	}
 	l->dispatching--;
-	reap(t, topic, l);
+	reap(t, l);
 	return called;
 }
 
