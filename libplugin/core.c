@@ -131,7 +131,7 @@ void core_count(struct orbit_core *c, const struct req *r, struct req_count *n)
 	struct opslot *slot = strmap_get(&ORB(c)->slots, r->operation);
 	for (struct conn *k = slot ? slot->conns : NULL; k; k = k->next) {
 		n->connected++;
-		if (!is_mandatory(r, k->remote_id))
+		if (!is_mandatory(r, k->info.remote_id))
 			n->counted++;
 	}
 	for (struct pending *p = slot ? slot->pendings : NULL; p; p = p->next) {
@@ -384,7 +384,7 @@ static void on_output(void *ctx, const char *topic, const orbit_payload *p)
 	(void)topic;
 	struct conn *k = ctx;
 	struct orbit_core *c = (struct orbit_core *)k->o;
-	struct sink *s = strmap_get(&c->sinks, k->operation);
+	struct sink *s = strmap_get(&c->sinks, k->info.operation);
 	if (s && s->fn)
 		s->fn(s->ctx, c, &k->info, p);
 }
@@ -511,7 +511,7 @@ static void enforce(struct orbit_core *c, struct req *r)
 	struct conn *k = slot->conns, *next;
 	for (; k; k = next) {
 		next = k->next;
-		if (!admits(r, k->remote_id) && !k->soft_closed)
+		if (!admits(r, k->info.remote_id) && !k->info.soft_closed)
 			orb_conn_close(ORB(c), k, true, NULL);
 	}
 	if (r->maximum == ORBIT_UNLIMITED)
@@ -521,7 +521,7 @@ static void enforce(struct orbit_core *c, struct req *r)
 	int extra = (int)n.counted - r->maximum;
 	for (k = slot->conns; k && extra > 0; k = next) {
 		next = k->next;
-		if (!is_mandatory(r, k->remote_id) && !k->soft_closed) {
+		if (!is_mandatory(r, k->info.remote_id) && !k->info.soft_closed) {
 			orb_conn_close(ORB(c), k, true, NULL);
 			extra--;
 		}

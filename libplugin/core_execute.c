@@ -19,13 +19,12 @@ static bool matches(const struct conn *k, const char *schema)
 
 static int send_to(struct orbit_core *c, struct conn *k, const orbit_exec *x, size_t item)
 {
-	int rc = orbit_bus_publish(c->o.bus, k->input_topic, &x->items[item], 0);
+	int rc = orbit_bus_publish(c->o.bus, k->info.input_topic, &x->items[item], 0);
 	if (rc < 0)
 		return rc;
-	k->last_use = orbit_now();
-	k->info.last_use = k->last_use;
+	k->info.last_use = orbit_now();
 	if (x->on_target)
-		x->on_target(x->ctx, k->remote_id, item);
+		x->on_target(x->ctx, k->info.remote_id, item);
 	return 1;
 }
 
@@ -58,7 +57,7 @@ int orbit_core_execute(orbit_core *c, const char *operation, const orbit_exec *x
 	size_t k = 0;
 	for (struct conn *it = slot ? slot->conns : NULL; it; it = it->next)
 		if (matches(it, x->schema) &&
-		    (x->mode != ORBIT_EXEC_PLUGIN || strcmp(it->remote_id, x->plugin_id) == 0))
+		    (x->mode != ORBIT_EXEC_PLUGIN || strcmp(it->info.remote_id, x->plugin_id) == 0))
 			k++;
 	if (!k)
 		return -ENOENT;
@@ -70,7 +69,7 @@ int orbit_core_execute(orbit_core *c, const char *operation, const orbit_exec *x
 	 * connection age, deterministic for a given table. */
 	for (struct conn *it = slot->conns; it; it = it->next)
 		if (matches(it, x->schema) &&
-		    (x->mode != ORBIT_EXEC_PLUGIN || strcmp(it->remote_id, x->plugin_id) == 0))
+		    (x->mode != ORBIT_EXEC_PLUGIN || strcmp(it->info.remote_id, x->plugin_id) == 0))
 			v[k - 1 - j++] = it;
 	int sent = 0, rc = 0;
 	for (size_t i = 0; i < x->n_items && rc >= 0; i++) {

@@ -230,8 +230,7 @@ struct remote *orb_remote(struct orbiter *o, const char *id)
 
 static void remote_free(struct remote *r)
 {
-	free(r->keepalive_topic);
-	free(r->keepalive_request_topic);
+	free(r->topics);
 	free(r);
 }
 
@@ -241,15 +240,26 @@ static void remote_free_value(void *ctx, void *r)
 	remote_free(r);
 }
 
-static int replace_str(char **dst, const char *src)
+static bool same_str(const char *a, const char *b)
 {
-	if (*dst && src && strcmp(*dst, src) == 0)
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The remote's two keepalive topics, in one block; replaced only when a
+ * Discover or Offer announces different ones. */
+static int remote_set_topics(struct remote *r, const char *ka, const char *ka_req)
+{
+	if (r->topics && same_str(r->keepalive_topic, ka) &&
+	    same_str(r->keepalive_request_topic, ka_req))
 		return 0;
-	char *n = src ? strdup(src) : NULL;
-	if (src && !n)
+	char *block = malloc(pack_len(ka) + pack_len(ka_req) + 1);
+	if (!block)
 		return -ENOMEM;
-	free(*dst);
-	*dst = n;
+	char *at = block;
+	free(r->topics);
+	r->topics = block;
+	r->keepalive_topic = pack(&at, ka);
+	r->keepalive_request_topic = pack(&at, ka_req);
 	return 0;
 }
 
@@ -268,8 +278,7 @@ struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *k
 		}
 		r->last_keepalive_sent = -1;
 	}
-	if (replace_str(&r->keepalive_topic, ka_topic) < 0 ||
-	    replace_str(&r->keepalive_request_topic, ka_req_topic) < 0)
+	if (remote_set_topics(r, ka_topic, ka_req_topic) < 0)
 		return NULL;
 	/* A deadline we cannot meet (<= 0, NaN) would make us send keepalives
 	 * on every tick; treat it as "unknown" and rely on their own traffic. */
@@ -474,23 +483,6 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-static void conn_refresh_info(struct conn *c)
-{
-	c->info = (orbit_conn_info){
-		.remote_id = c->remote_id,
-		.operation = c->operation,
-		.input_topic = c->input_topic,
-		.output_topic = c->output_topic,
-		.close_to_remote_topic = c->close_to_remote,
-		.incoming_close_topic = c->incoming_close,
-		.input = &c->input->spec,
-		.output = &c->output->spec,
-		.created = c->created,
-		.last_use = c->last_use,
-		.soft_closed = c->soft_closed,
-	};
-}
-
 static void on_close_message(void *ctx, const char *topic, const orbit_payload *p);
 static void on_ack(void *ctx, const char *topic, const orbit_payload *p);
 
@@ -522,15 +514,17 @@ static struct conn *conn_new(struct orbiter *o, const char *remote, const char *
 	c->o = o;
 	c->key = pair_key_fill(at, remote, op);
 	at += klen;
-	c->operation = pair_key_operation(c->key, remote);
-	c->remote_id = pack(&at, remote);
-	c->input_topic = pack(&at, input_topic);
-	c->output_topic = pack(&at, output_topic);
-	c->close_to_remote = pack(&at, close_to_remote);
-	c->incoming_close = pack(&at, incoming_close);
-	c->data_topic = pack_data_topic(&at, data_topic, c->input_topic, c->output_topic);
+	c->info.operation = pair_key_operation(c->key, remote);
+	c->info.remote_id = pack(&at, remote);
+	c->info.input_topic = pack(&at, input_topic);
+	c->info.output_topic = pack(&at, output_topic);
+	c->info.close_to_remote_topic = pack(&at, close_to_remote);
+	c->info.incoming_close_topic = pack(&at, incoming_close);
+	c->data_topic = pack_data_topic(&at, data_topic, c->info.input_topic, c->info.output_topic);
 	c->input = in;
 	c->output = out;
+	c->info.input = &in->spec;
+	c->info.output = &out->spec;
 	in->refs++;
 	out->refs++;
 	return c;
@@ -558,7 +552,7 @@ struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
 			orbit_bus_unsubscribe(o->bus, data_topic, c);
 		goto fail;
 	}
-	c->created = c->last_use = orbit_now();
+	c->info.created = c->info.last_use = orbit_now();
 	c->slot = slot;
 	c->next = slot->conns;
 	if (c->next)
@@ -568,7 +562,6 @@ struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
 	struct remote *r = orb_remote(o, remote);
 	if (r)
 		r->n_conns++;
-	conn_refresh_info(c);
 	orbit_event ev = {.kind = ORBIT_EV_CONNECTED, .conn = &c->info, .remote_id = remote};
 	orb_emit(o, &ev);
 	return c;
@@ -591,20 +584,19 @@ void orb_conn_remove(struct orbiter *o, struct conn *c, bool graceful)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->slot->n_conns--;
-	struct remote *r = orb_remote(o, c->remote_id);
+	struct remote *r = orb_remote(o, c->info.remote_id);
 	if (r && r->n_conns)
 		r->n_conns--;
 	/* Only what we subscribed is unsubscribed (SPEC §5.7 Python pitfall). */
 	if (c->data_topic)
 		orbit_bus_unsubscribe(o->bus, c->data_topic, c);
-	orbit_bus_unsubscribe(o->bus, c->incoming_close, o);
+	orbit_bus_unsubscribe(o->bus, c->info.incoming_close_topic, o);
 	if (c->ack_topic)
 		orbit_bus_unsubscribe(o->bus, c->ack_topic, o);
-	conn_refresh_info(c);
 	orbit_event ev = {
 		.kind = ORBIT_EV_DISCONNECTED,
 		.conn = &c->info,
-		.remote_id = c->remote_id,
+		.remote_id = c->info.remote_id,
 		.graceful = graceful,
 	};
 	orb_emit(o, &ev);
@@ -624,8 +616,8 @@ void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbi
 		m.graceless.data = *data;
 		/* Our side goes first (SPEC §5.5), then the remote is told: what
 		 * the message needs of c is copied before c goes. */
-		char *to = c->close_to_remote ? strdup(c->close_to_remote) : NULL;
-		char *op = strdup(c->operation);
+		char *to = c->info.close_to_remote_topic ? strdup(c->info.close_to_remote_topic) : NULL;
+		char *op = strdup(c->info.operation);
 		orb_conn_remove(o, c, false);
 		m.graceless.operation = op ? op : (char *)"";
 		if (to)
@@ -634,24 +626,23 @@ void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbi
 		free(op);
 		return;
 	}
-	if (c->soft_closed)
+	if (c->info.soft_closed)
 		return; /* sent once; the tick turns it graceless on timeout */
-	char *ack = orb_topic(c->operation, o->id, c->remote_id, "close", "ack", NULL);
+	char *ack = orb_topic(c->info.operation, o->id, c->info.remote_id, "close", "ack", NULL);
 	if (!ack || orbit_bus_subscribe(o->bus, ack, on_ack, o) < 0) {
 		free(ack);
 		orb_conn_close(o, c, false, data);
 		return;
 	}
 	c->ack_topic = ack;
-	c->soft_closed = true;
-	c->soft_closed_at = orbit_now();
 	c->info.soft_closed = true;
+	c->soft_closed_at = orbit_now();
 	orbit_msg m = {.kind = ORBIT_MSG_GRACEFUL};
 	m.graceful.from = o->id;
-	m.graceful.operation = (char *)c->operation;
+	m.graceful.operation = (char *)c->info.operation;
 	m.graceful.ack_topic = ack;
 	m.graceful.data = *data;
-	orb_send(o, c->close_to_remote, &m, ORBIT_PUB_AFTER_SUBACK);
+	orb_send(o, c->info.close_to_remote_topic, &m, ORBIT_PUB_AFTER_SUBACK);
 }
 
 /* Incoming Graceless/Graceful on one of our incoming close topics. */
@@ -689,7 +680,7 @@ static void on_ack(void *ctx, const char *topic, const orbit_payload *p)
 		return;
 	orb_seen(o, m.close_ack.from);
 	struct conn *c = orb_conn_find(o, m.close_ack.from, m.close_ack.operation);
-	if (c && c->soft_closed)
+	if (c && c->info.soft_closed)
 		orb_conn_remove(o, c, true);
 	else
 		orbit_logf(LOG_INFO, "%s: ack for unknown close %s/%s", o->id, m.close_ack.from,
@@ -790,12 +781,12 @@ static void close_timed_out_and_unused(struct orbiter *o, double now)
 	strmap_entry *e;
 	while ((e = strmap_next(&o->conns, &it))) {
 		struct conn *c = e->value;
-		if (c->soft_closed) {
+		if (c->info.soft_closed) {
 			if (o->t.graceful_close_timeout >= 0 &&
 			    now - c->soft_closed_at > o->t.graceful_close_timeout)
 				keylist_add(&forced, c->key);
 		} else if (o->t.close_connection_if_unused_after >= 0 &&
-			   now - c->last_use > o->t.close_connection_if_unused_after) {
+			   now - c->info.last_use > o->t.close_connection_if_unused_after) {
 			keylist_add(&unused, c->key);
 		}
 	}
@@ -803,7 +794,7 @@ static void close_timed_out_and_unused(struct orbiter *o, double now)
 		struct conn *c = strmap_get(&o->conns, forced.v[i]);
 		if (c) {
 			orbit_logf(LOG_INFO, "%s: graceful close of %s/%s timed out", o->id,
-				   c->remote_id, c->operation);
+				   c->info.remote_id, c->info.operation);
 			orb_conn_close(o, c, false, NULL);
 		}
 	}
@@ -823,7 +814,7 @@ static void close_remote(struct orbiter *o, const char *remote_id)
 	strmap_entry *e;
 	while ((e = strmap_next(&o->conns, &it))) {
 		struct conn *c = e->value;
-		if (strcmp(c->remote_id, remote_id) == 0)
+		if (strcmp(c->info.remote_id, remote_id) == 0)
 			keylist_add(&keys, c->key);
 	}
 	for (size_t i = 0; i < keys.n; i++) {
@@ -1028,7 +1019,6 @@ void orbit_orbiter_foreach_connection(orbit_orbiter *o,
 	strmap_entry *e;
 	while ((e = strmap_next(&o->conns, &it))) {
 		struct conn *c = e->value;
-		conn_refresh_info(c);
 		if (fn(ctx, &c->info))
 			return;
 	}

@@ -24,8 +24,9 @@ struct pending;
 struct remote {
 	strmap_entry node;             /* in remotes, keyed by id */
 	const char *id;
-	char *keepalive_topic;         /* theirs, from their Discover/Offer */
-	char *keepalive_request_topic;
+	const char *keepalive_topic;   /* theirs, from their Discover/Offer; */
+	const char *keepalive_request_topic; /* both in topics (malloc'd) */
+	char *topics;
 	double dead_after;             /* how long they wait before declaring us dead */
 	bool has_deadline;
 	double last_seen;
@@ -61,19 +62,19 @@ void orb_spec_release(struct orbiter *o, struct spec_ref *r);
 
 struct conn {
 	strmap_entry node;            /* in conns, keyed by key */
+	/* What the API shows of the connection, and the canonical copy of it:
+	 * remote_id and the topics point into this allocation, input/output
+	 * into the shared specs. */
+	orbit_conn_info info;
 	struct orbiter *o;
 	struct opslot *slot;
 	struct conn *prev, *next;     /* in slot->conns */
-	const char *key;              /* "remote\x1foperation"; operation is its tail */
-	const char *remote_id, *operation;
-	const char *input_topic, *output_topic, *close_to_remote, *incoming_close;
+	const char *key;              /* "remote\x1foperation"; info.operation is its tail */
 	const char *data_topic;       /* topic we subscribed for payloads (plugin: input,
 				       * core: output); usually aliases one of those */
 	char *ack_topic;              /* malloc'd; set while a graceful close of ours awaits its ack */
 	struct spec_ref *input, *output; /* shared, see orb_spec_intern */
-	double created, last_use, soft_closed_at;
-	bool soft_closed;
-	orbit_conn_info info;         /* views into the fields above */
+	double soft_closed_at;
 };
 
 struct pending {

@@ -21,7 +21,7 @@
 
 struct op {
 	char *name;
-	orbit_spec input, output;
+	struct spec_ref *input, *output; /* interned: an Offer of the same strings shares them */
 	int maximum;
 	char **allowlist, **blocklist;
 	size_t n_allowlist, n_blocklist;
@@ -67,11 +67,11 @@ static void op_free_lists(struct op *op)
 	op->n_allowlist = op->n_blocklist = 0;
 }
 
-static void op_free(struct op *op)
+static void op_free(struct orbit_plugin *p, struct op *op)
 {
 	free(op->name);
-	orbit_spec_clear(&op->input);
-	orbit_spec_clear(&op->output);
+	orb_spec_release(ORB(p), op->input);
+	orb_spec_release(ORB(p), op->output);
 	op_free_lists(op);
 	free(op);
 }
@@ -142,8 +142,8 @@ static bool offerable(struct orbit_plugin *p, const char *core, const orbit_quer
 	if (op->maximum != ORBIT_UNLIMITED &&
 	    slot_conns(p, op->name) + slot_pending(p, op->name) >= (size_t)op->maximum)
 		return false;
-	*in = first_compatible(q->inputs, q->n_inputs, &op->input);
-	*out = first_compatible(q->outputs, q->n_outputs, &op->output);
+	*in = first_compatible(q->inputs, q->n_inputs, &op->input->spec);
+	*out = first_compatible(q->outputs, q->n_outputs, &op->output->spec);
 	return *in && *out && policy_admits(op, core);
 }
 
@@ -234,8 +234,8 @@ static struct known_core *known_core_new(struct orbit_plugin *p, const orbit_msg
 		    !orb_list_admits(q->allowlist, q->n_allowlist, q->has_allowlist, q->blocklist,
 				     q->n_blocklist, q->has_blocklist, ORB(p)->id))
 			continue;
-		const orbit_spec *in = first_compatible(q->inputs, q->n_inputs, &op->input);
-		const orbit_spec *out = first_compatible(q->outputs, q->n_outputs, &op->output);
+		const orbit_spec *in = first_compatible(q->inputs, q->n_inputs, &op->input->spec);
+		const orbit_spec *out = first_compatible(q->outputs, q->n_outputs, &op->output->spec);
 		if (!in || !out)
 			continue;
 		struct wanted *w = &kc->w[kc->n];
@@ -288,9 +288,8 @@ static void on_input(void *ctx, const char *topic, const orbit_payload *pl)
 	(void)topic;
 	struct conn *c = ctx;
 	struct orbit_plugin *p = (struct orbit_plugin *)c->o;
-	c->last_use = orbit_now();
-	c->info.last_use = c->last_use;
-	struct op *op = strmap_get(&p->ops, c->operation);
+	c->info.last_use = orbit_now();
+	struct op *op = strmap_get(&p->ops, c->info.operation);
 	if (op && op->handler)
 		op->handler(op->ctx, p, &c->info, pl);
 }
@@ -398,17 +397,17 @@ static void reoffer(evutil_socket_t fd, short what, void *arg)
 static void plugin_conn_removed(struct orbiter *o, struct conn *c)
 {
 	struct orbit_plugin *p = (struct orbit_plugin *)o;
-	struct op *op = strmap_get(&p->ops, c->operation);
+	struct op *op = strmap_get(&p->ops, c->info.operation);
 	if (!o->running || !op || op->maximum == ORBIT_UNLIMITED)
 		return;
 	/* Deferred: we are inside a close; offers go out on the next iteration.
 	 * The core that just left is not asked again: it let go on purpose or
 	 * it will rediscover. */
-	char *leaving = strdup(c->remote_id);
+	char *leaving = strdup(c->info.remote_id);
 	if (!leaving)
 		return;
-	free(strmap_get(&p->reoffer, c->operation));
-	if (strmap_put(&p->reoffer, c->operation, leaving) < 0) {
+	free(strmap_get(&p->reoffer, c->info.operation));
+	if (strmap_put(&p->reoffer, c->info.operation, leaving) < 0) {
 		free(leaving);
 		return;
 	}
@@ -466,17 +465,18 @@ void orbit_plugin_free(orbit_plugin *p)
 	if (!p)
 		return;
 	orbit_plugin_stop(p);
-	/* Known cores hold spec references: released before the orbiter goes. */
+	/* Known cores and operations hold spec references: released before the
+	 * orbiter goes. */
 	strmap_iter it = {0};
 	strmap_entry *e;
 	while ((e = strmap_next(&p->cores, &it)))
 		known_core_free(p, e->value);
 	strmap_clear(&p->cores);
-	orb_destroy(ORB(p));
 	it = (strmap_iter){0};
 	while ((e = strmap_next(&p->ops, &it)))
-		op_free(e->value);
+		op_free(p, e->value);
 	strmap_clear(&p->ops);
+	orb_destroy(ORB(p));
 	clear_reoffers(p);
 	if (p->reoffer_ev)
 		event_free(p->reoffer_ev);
@@ -502,8 +502,8 @@ int orbit_plugin_add_operation(orbit_plugin *p, const orbit_operation *def)
 		return -ENOMEM;
 	int rc = -ENOMEM;
 	op->name = strdup(def->name);
-	if (!op->name || orbit_spec_copy(&op->input, &def->input) < 0 ||
-	    orbit_spec_copy(&op->output, &def->output) < 0)
+	if (!op->name || !(op->input = orb_spec_intern(ORB(p), &def->input)) ||
+	    !(op->output = orb_spec_intern(ORB(p), &def->output)))
 		goto fail;
 	if ((rc = op_set_policy(op, &def->policy)) < 0)
 		goto fail;
@@ -516,7 +516,7 @@ int orbit_plugin_add_operation(orbit_plugin *p, const orbit_operation *def)
 	}
 	return 0;
 fail:
-	op_free(op);
+	op_free(p, op);
 	return rc;
 }
 
@@ -533,9 +533,9 @@ int orbit_plugin_set_policy(orbit_plugin *p, const char *operation, const orbit_
 	struct conn *c = slot ? slot->conns : NULL, *next;
 	for (; c; c = next) {
 		next = c->next;
-		if (c->soft_closed)
+		if (c->info.soft_closed)
 			continue;
-		if (!policy_admits(op, c->remote_id) ||
+		if (!policy_admits(op, c->info.remote_id) ||
 		    (op->maximum != ORBIT_UNLIMITED && open >= (size_t)op->maximum))
 			orb_conn_close(ORB(p), c, true, NULL);
 		else
@@ -576,9 +576,9 @@ void orbit_plugin_stop(orbit_plugin *p)
 
 static int send_output(struct orbit_plugin *p, struct conn *c, const orbit_payload *out)
 {
-	if (!c->output_topic)
+	if (!c->info.output_topic)
 		return -ENOTSUP;
-	return orbit_bus_publish(ORB(p)->bus, c->output_topic, out, 0);
+	return orbit_bus_publish(ORB(p)->bus, c->info.output_topic, out, 0);
 }
 
 int orbit_plugin_reply(orbit_plugin *p, const char *core_id, const char *operation,
@@ -595,7 +595,7 @@ int orbit_plugin_emit(orbit_plugin *p, const char *operation, const orbit_payloa
 	struct opslot *slot = strmap_get(&ORB(p)->slots, operation);
 	int n = 0;
 	for (struct conn *c = slot ? slot->conns : NULL; c; c = c->next) {
-		if (!c->output_topic)
+		if (!c->info.output_topic)
 			continue;
 		int rc = send_output(p, c, out);
 		if (rc < 0)

@@ -7,14 +7,14 @@
 #include <string.h>
 
 /* FNV-1a: short topic-like keys, no adversarial concern inside one process. */
-static size_t hash_str(const char *s)
+static unsigned hash_str(const char *s)
 {
-	size_t h = 1469598103934665603ull;
+	unsigned long long h = 1469598103934665603ull;
 	for (; *s; s++) {
 		h ^= (unsigned char)*s;
 		h *= 1099511628211ull;
 	}
-	return h;
+	return (unsigned)(h ^ h >> 32);
 }
 
 void strmap_init(strmap *m)
@@ -38,7 +38,8 @@ void strmap_clear_with(strmap *m, void (*free_value)(void *ctx, void *value), vo
 			e = n;
 		}
 	}
-	free(m->buckets);
+	if (m->buckets != &m->first_bucket)
+		free(m->buckets);
 	strmap_init(m);
 }
 
@@ -47,7 +48,7 @@ void strmap_clear(strmap *m)
 	strmap_clear_with(m, NULL, NULL);
 }
 
-static strmap_entry **find_slot(const strmap *m, const char *key, size_t h)
+static strmap_entry **find_slot(const strmap *m, const char *key, unsigned h)
 {
 	if (!m->n_buckets)
 		return NULL;
@@ -64,13 +65,21 @@ void *strmap_get(const strmap *m, const char *key)
 	return pp && *pp ? (*pp)->value : NULL;
 }
 
+/* A map's first bucket is inside the map (most maps are per orbiter and
+ * hold one entry: no allocation at all); then 4, 8, ... allocated buckets,
+ * grown at a load of 3/4. */
+static bool overloaded(const strmap *m, size_t count)
+{
+	return m->n_buckets == 1 ? count > 1 : count > m->n_buckets * 3 / 4;
+}
+
 static int grow(strmap *m)
 {
-	/* Small first: most maps are per orbiter and hold a few entries. */
-	size_t n = m->n_buckets ? m->n_buckets * 2 : 4;
-	strmap_entry **b = calloc(n, sizeof(*b));
+	size_t n = m->n_buckets > 1 ? m->n_buckets * 2 : m->n_buckets ? 4 : 1;
+	strmap_entry **b = n == 1 ? &m->first_bucket : calloc(n, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	*b = NULL;
 	for (size_t i = 0; i < m->n_buckets; i++) {
 		strmap_entry *e = m->buckets[i];
 		while (e) {
@@ -80,7 +89,8 @@ static int grow(strmap *m)
 			e = next;
 		}
 	}
-	free(m->buckets);
+	if (m->buckets != &m->first_bucket)
+		free(m->buckets);
 	m->buckets = b;
 	m->n_buckets = n;
 	return 0;
@@ -88,13 +98,13 @@ static int grow(strmap *m)
 
 /* Where key goes, growing first if one more entry would overload the
  * buckets; NULL on ENOMEM. *found tells whether key is there already. */
-static strmap_entry **place(strmap *m, const char *key, size_t h, bool *found)
+static strmap_entry **place(strmap *m, const char *key, unsigned h, bool *found)
 {
 	strmap_entry **pp = find_slot(m, key, h);
 	*found = pp && *pp;
 	if (*found)
 		return pp;
-	if (m->count + 1 > m->n_buckets * 3 / 4) {
+	if (overloaded(m, m->count + 1)) {
 		if (grow(m) < 0)
 			return NULL;
 		pp = find_slot(m, key, h);
@@ -103,7 +113,7 @@ static strmap_entry **place(strmap *m, const char *key, size_t h, bool *found)
 }
 
 static void link_entry(strmap *m, strmap_entry **pp, strmap_entry *e, const char *key,
-		       size_t h, void *value)
+		       unsigned h, void *value)
 {
 	e->key = key;
 	e->hash = h;
@@ -115,7 +125,7 @@ static void link_entry(strmap *m, strmap_entry **pp, strmap_entry *e, const char
 
 int strmap_put(strmap *m, const char *key, void *value)
 {
-	size_t h = hash_str(key);
+	unsigned h = hash_str(key);
 	bool found;
 	strmap_entry **pp = place(m, key, h, &found);
 	if (!pp)
@@ -135,7 +145,7 @@ int strmap_put(strmap *m, const char *key, void *value)
 
 int strmap_put_node(strmap *m, strmap_entry *node, const char *key, void *value)
 {
-	size_t h = hash_str(key);
+	unsigned h = hash_str(key);
 	bool found;
 	strmap_entry **pp = place(m, key, h, &found);
 	if (!pp)

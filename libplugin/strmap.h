@@ -17,15 +17,18 @@
 typedef struct strmap_entry {
 	const char *key;
 	void *value;
-	size_t hash;
 	struct strmap_entry *next;
-	bool embedded; /* lives in the value (strmap_put_node) */
+	unsigned hash;  /* 32 bits index up to 4 G buckets; keeps an entry at 32 bytes */
+	bool embedded;  /* lives in the value (strmap_put_node) */
 } strmap_entry;
 
+/* Must not be moved or copied once an entry is in (buckets may point at
+ * first_bucket). */
 typedef struct strmap {
 	strmap_entry **buckets;
 	size_t n_buckets;
 	size_t count;
+	strmap_entry *first_bucket;
 } strmap;
 
 void strmap_init(strmap *m);

@@ -21,8 +21,8 @@ struct sub {
 struct sublist {
 	strmap_entry node; /* in topics, keyed by topic */
 	struct sub *head, *tail;
-	size_t n_live;
-	unsigned dispatching;
+	unsigned n_live;
+	unsigned short dispatching; /* nesting depth of dispatches of this topic */
 	bool has_dead;
 	bool first_used; /* first is in the list */
 	struct sub first;
