@@ -5,7 +5,9 @@
  *   wide: 10,000 plugin orbiters with one operation each, one requirement
  *         with minimum = maximum = 10,000;
  *   deep: 100 plugin orbiters with 100 operations each, 100 requirements
- *         with minimum = maximum = 100.
+ *         with minimum = maximum = 100;
+ *   limited: wide, but every operation has a policy maximum of 1, so each
+ *         plugin also keeps what a re-offer needs of the core's Discover.
  *
  * Heap in use (mallinfo2) and VmRSS are read after every orbiter is created
  * and started and the core's requirements are set, then again once the core
@@ -14,7 +16,7 @@
  * Baseline, same run: the bytes a connection cannot do without, i.e. the
  * strings both ends keep (peer id, operation, four topics, schemas).
  *
- * usage: bench_mem wide|deep    (one shape per process, so that the heap and
+ * usage: bench_mem wide|deep|limited    (one shape per process, so that the heap and
  * RSS of one shape do not reuse what the other freed)
  * Output: "name value" lines (bench_util.h).
  */
@@ -59,7 +61,7 @@ static int add_strings(void *ctx, const orbit_conn_info *c)
 }
 
 /* n_plugins × n_ops connections; emits <shape>_* figures. */
-static int run(const char *shape, size_t n_plugins, size_t n_ops)
+static int run(const char *shape, size_t n_plugins, size_t n_ops, int maximum)
 {
 	int rc = -1;
 	char name[96];
@@ -80,7 +82,7 @@ static int run(const char *shape, size_t n_plugins, size_t n_ops)
 			char op_name[32];
 			snprintf(op_name, sizeof(op_name), "op%zu", k);
 			orbit_operation op = {.name = op_name, .input = str, .output = str,
-					      .policy = {.maximum = ORBIT_UNLIMITED},
+					      .policy = {.maximum = maximum},
 					      .handler = echo};
 			if (orbit_plugin_add_operation(ps[i], &op))
 				goto out;
@@ -151,9 +153,11 @@ out:
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "wide") == 0)
-		return run("wide", CONNECTIONS, 1) < 0;
+		return run("wide", CONNECTIONS, 1, ORBIT_UNLIMITED) < 0;
 	if (argc == 2 && strcmp(argv[1], "deep") == 0)
-		return run("deep", 100, CONNECTIONS / 100) < 0;
-	fprintf(stderr, "usage: bench_mem wide|deep\n");
+		return run("deep", 100, CONNECTIONS / 100, ORBIT_UNLIMITED) < 0;
+	if (argc == 2 && strcmp(argv[1], "limited") == 0)
+		return run("limited", CONNECTIONS, 1, 1) < 0;
+	fprintf(stderr, "usage: bench_mem wide|deep|limited\n");
 	return 2;
 }

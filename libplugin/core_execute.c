@@ -14,7 +14,7 @@
 
 static bool matches(const struct conn *k, const char *schema)
 {
-	return orbit_spec_accepts(&k->input->spec, schema);
+	return orbit_spec_accepts(k->info.input, schema);
 }
 
 static int send_to(struct orbit_core *c, struct conn *k, const orbit_exec *x, size_t item)

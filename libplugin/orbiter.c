@@ -478,8 +478,8 @@ void orb_spec_release(struct orbiter *o, struct spec_ref *r)
 static void conn_free(struct conn *c)
 {
 	free(c->ack_topic);
-	orb_spec_release(c->o, c->input);
-	orb_spec_release(c->o, c->output);
+	orb_spec_release(c->o, spec_ref_of(c->info.input));
+	orb_spec_release(c->o, spec_ref_of(c->info.output));
 	free(c);
 }
 
@@ -512,17 +512,15 @@ static struct conn *conn_new(struct orbiter *o, const char *remote, const char *
 		return NULL;
 	char *at = (char *)(c + 1);
 	c->o = o;
-	c->key = pair_key_fill(at, remote, op);
+	pair_key_fill(at, remote, op);
 	at += klen;
-	c->info.operation = pair_key_operation(c->key, remote);
+	c->info.operation = pair_key_operation(conn_key(c), remote);
 	c->info.remote_id = pack(&at, remote);
 	c->info.input_topic = pack(&at, input_topic);
 	c->info.output_topic = pack(&at, output_topic);
 	c->info.close_to_remote_topic = pack(&at, close_to_remote);
 	c->info.incoming_close_topic = pack(&at, incoming_close);
 	c->data_topic = pack_data_topic(&at, data_topic, c->info.input_topic, c->info.output_topic);
-	c->input = in;
-	c->output = out;
 	c->info.input = &in->spec;
 	c->info.output = &out->spec;
 	in->refs++;
@@ -547,7 +545,7 @@ struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
 	close_sub = true;
 	if (data_topic && orbit_bus_subscribe(o->bus, data_topic, h, c) < 0)
 		goto fail;
-	if (strmap_put_node(&o->conns, &c->node, c->key, c) < 0) {
+	if (strmap_put_node(&o->conns, &c->node, conn_key(c), c) < 0) {
 		if (data_topic)
 			orbit_bus_unsubscribe(o->bus, data_topic, c);
 		goto fail;
@@ -576,7 +574,7 @@ fail:
 
 void orb_conn_remove(struct orbiter *o, struct conn *c, bool graceful)
 {
-	strmap_remove(&o->conns, c->key);
+	strmap_remove(&o->conns, conn_key(c));
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -784,10 +782,10 @@ static void close_timed_out_and_unused(struct orbiter *o, double now)
 		if (c->info.soft_closed) {
 			if (o->t.graceful_close_timeout >= 0 &&
 			    now - c->soft_closed_at > o->t.graceful_close_timeout)
-				keylist_add(&forced, c->key);
+				keylist_add(&forced, conn_key(c));
 		} else if (o->t.close_connection_if_unused_after >= 0 &&
 			   now - c->info.last_use > o->t.close_connection_if_unused_after) {
-			keylist_add(&unused, c->key);
+			keylist_add(&unused, conn_key(c));
 		}
 	}
 	for (size_t i = 0; i < forced.n; i++) {
@@ -815,7 +813,7 @@ static void close_remote(struct orbiter *o, const char *remote_id)
 	while ((e = strmap_next(&o->conns, &it))) {
 		struct conn *c = e->value;
 		if (strcmp(c->info.remote_id, remote_id) == 0)
-			keylist_add(&keys, c->key);
+			keylist_add(&keys, conn_key(c));
 	}
 	for (size_t i = 0; i < keys.n; i++) {
 		struct conn *c = strmap_get(&o->conns, keys.v[i]);
@@ -1063,7 +1061,7 @@ size_t orbit_orbiter_close_all(orbit_orbiter *o, bool graceful)
 	strmap_iter it = {0};
 	strmap_entry *e;
 	while ((e = strmap_next(&o->conns, &it)))
-		keylist_add(&keys, ((struct conn *)e->value)->key);
+		keylist_add(&keys, e->key);
 	size_t n = 0;
 	for (size_t i = 0; i < keys.n; i++) {
 		struct conn *c = strmap_get(&o->conns, keys.v[i]);

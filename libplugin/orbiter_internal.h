@@ -12,6 +12,7 @@
 #include "orbit/wire.h"
 #include "strmap.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct conn;
@@ -55,6 +56,11 @@ struct spec_ref {
 	orbit_spec spec;
 };
 
+static inline struct spec_ref *spec_ref_of(const orbit_spec *s)
+{
+	return (struct spec_ref *)((char *)s - offsetof(struct spec_ref, spec));
+}
+
 /* A shared reference to s (copied on first use; NULL on ENOMEM), and its
  * release. */
 struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s);
@@ -64,18 +70,23 @@ struct conn {
 	strmap_entry node;            /* in conns, keyed by key */
 	/* What the API shows of the connection, and the canonical copy of it:
 	 * remote_id and the topics point into this allocation, input/output
-	 * into the shared specs. */
+	 * into shared specs (spec_ref_of gives the reference). */
 	orbit_conn_info info;
 	struct orbiter *o;
 	struct opslot *slot;
 	struct conn *prev, *next;     /* in slot->conns */
-	const char *key;              /* "remote\x1foperation"; info.operation is its tail */
+	/* The key, "remote\x1foperation", starts right after the struct (conn_key);
+	 * info.operation is its tail. */
 	const char *data_topic;       /* topic we subscribed for payloads (plugin: input,
 				       * core: output); usually aliases one of those */
 	char *ack_topic;              /* malloc'd; set while a graceful close of ours awaits its ack */
-	struct spec_ref *input, *output; /* shared, see orb_spec_intern */
 	double soft_closed_at;
 };
+
+static inline const char *conn_key(const struct conn *c)
+{
+	return (const char *)(c + 1);
+}
 
 struct pending {
 	strmap_entry node;            /* in pendings, keyed by key */

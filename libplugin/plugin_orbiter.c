@@ -34,16 +34,16 @@ struct op {
 /* What a re-offer needs of a core's last Discover (not the Discover itself:
  * with thousands of plugin orbiters that copy was the bulk of a
  * connection's memory). Only operations of ours with a maximum are kept —
- * a freed slot of an unlimited operation never needs re-offering — each as
- * a one-entry query holding the specs we would offer, shared with the
- * connections through the orbiter's spec table. One allocation: the entries
- * and the offer topic follow the struct; operation names borrow op->name
- * (operations live as long as the plugin). */
+ * a freed slot of an unlimited operation never needs re-offering — each with
+ * the specs we would offer, shared with the connections through the
+ * orbiter's spec table. One allocation: the entries, the offer topic and the
+ * core id follow the struct. */
 struct known_core {
-	char *offer_topic;
+	strmap_entry node; /* in cores, keyed by id */
+	const char *id, *offer_topic;
 	size_t n;
 	struct wanted {
-		orbit_query q;
+		const struct op *op; /* operations live as long as the plugin */
 		struct spec_ref *in, *out;
 	} w[];
 };
@@ -74,6 +74,11 @@ static void op_free(struct orbit_plugin *p, struct op *op)
 	orb_spec_release(ORB(p), op->output);
 	op_free_lists(op);
 	free(op);
+}
+
+static void op_free_value(void *p, void *op)
+{
+	op_free(p, op);
 }
 
 static int op_set_policy(struct op *op, const orbit_policy *pol)
@@ -148,9 +153,9 @@ static bool offerable(struct orbit_plugin *p, const char *core, const orbit_quer
 }
 
 /* Offer to core what its queries ask and we can lend; only_op limits it to
- * one operation (re-offer). queries_at(ctx, i) yields the i-th query. */
+ * one operation (re-offer). query_at(ctx, i, &q) yields the i-th query. */
 static void offer_to(struct orbit_plugin *p, const char *core, const char *offer_topic,
-		     const orbit_query *(*queries_at)(const void *ctx, size_t i), const void *ctx,
+		     void (*query_at)(const void *ctx, size_t i, orbit_query *q), const void *ctx,
 		     size_t n_queries, const char *only_op)
 {
 	struct orbiter *o = ORB(p);
@@ -160,7 +165,9 @@ static void offer_to(struct orbit_plugin *p, const char *core, const char *offer
 	if (!ops || !made)
 		goto out;
 	for (size_t i = 0; i < n_queries; i++) {
-		const orbit_query *q = queries_at(ctx, i);
+		orbit_query query;
+		query_at(ctx, i, &query);
+		const orbit_query *q = &query;
 		if (only_op && strcmp(q->operation_name, only_op) != 0)
 			continue;
 		struct op *op = strmap_get(&p->ops, q->operation_name);
@@ -196,14 +203,17 @@ out:
 	free(made);
 }
 
-static const orbit_query *discover_query(const void *ctx, size_t i)
+static void discover_query(const void *ctx, size_t i, orbit_query *q)
 {
-	return &((const orbit_msg *)ctx)->discover.queries[i];
+	*q = ((const orbit_msg *)ctx)->discover.queries[i];
 }
 
-static const orbit_query *known_query(const void *ctx, size_t i)
+static void known_query(const void *ctx, size_t i, orbit_query *q)
 {
-	return &((const struct known_core *)ctx)->w[i].q;
+	const struct wanted *w = &((const struct known_core *)ctx)->w[i];
+	*q = (orbit_query){.operation_name = w->op->name,
+			   .inputs = &w->in->spec, .n_inputs = 1,
+			   .outputs = &w->out->spec, .n_outputs = 1};
 }
 
 static void known_core_free(struct orbit_plugin *p, struct known_core *kc)
@@ -215,18 +225,26 @@ static void known_core_free(struct orbit_plugin *p, struct known_core *kc)
 	free(kc);
 }
 
+static void known_core_free_value(void *p, void *kc)
+{
+	known_core_free(p, kc);
+}
+
 /* The queries of d a re-offer could serve (see struct known_core); NULL when
  * there are none or on ENOMEM (re-offers then wait for the core's next
  * Discover). */
 static struct known_core *known_core_new(struct orbit_plugin *p, const orbit_msg *d)
 {
 	/* Sized for every query; only the first n entries are used. */
-	size_t topic_len = strlen(d->discover.offer_topic) + 1;
+	const char *core = d->discover.core_id, *topic = d->discover.offer_topic;
 	size_t most = d->discover.n_queries;
-	struct known_core *kc = calloc(1, sizeof(*kc) + most * sizeof(kc->w[0]) + topic_len);
+	size_t id_len = strlen(core) + 1, topic_len = strlen(topic) + 1;
+	struct known_core *kc = calloc(1, sizeof(*kc) + most * sizeof(kc->w[0]) + id_len + topic_len);
 	if (!kc)
 		return NULL;
-	kc->offer_topic = memcpy((char *)&kc->w[most], d->discover.offer_topic, topic_len);
+	char *at = (char *)&kc->w[most];
+	kc->id = memcpy(at, core, id_len);
+	kc->offer_topic = memcpy(at + id_len, topic, topic_len);
 	for (size_t i = 0; i < most; i++) {
 		const orbit_query *q = &d->discover.queries[i];
 		struct op *op = strmap_get(&p->ops, q->operation_name);
@@ -244,9 +262,7 @@ static struct known_core *known_core_new(struct orbit_plugin *p, const orbit_msg
 			orb_spec_release(ORB(p), w->in);
 			break;
 		}
-		w->q = (orbit_query){.operation_name = op->name,
-				     .inputs = &w->in->spec, .n_inputs = 1,
-				     .outputs = &w->out->spec, .n_outputs = 1};
+		w->op = op;
 		kc->n++;
 	}
 	if (!kc->n) {
@@ -274,7 +290,7 @@ static void on_discover(void *ctx, const char *topic, const orbit_payload *pl)
 		goto out;
 	struct known_core *kc = known_core_new(p, &d);
 	known_core_free(p, strmap_remove(&p->cores, core));
-	if (kc && strmap_put(&p->cores, core, kc) < 0)
+	if (kc && strmap_put_node(&p->cores, &kc->node, kc->id, kc) < 0)
 		known_core_free(p, kc);
 	offer_to(p, core, d.discover.offer_topic, discover_query, &d, d.discover.n_queries, NULL);
 out:
@@ -467,15 +483,8 @@ void orbit_plugin_free(orbit_plugin *p)
 	orbit_plugin_stop(p);
 	/* Known cores and operations hold spec references: released before the
 	 * orbiter goes. */
-	strmap_iter it = {0};
-	strmap_entry *e;
-	while ((e = strmap_next(&p->cores, &it)))
-		known_core_free(p, e->value);
-	strmap_clear(&p->cores);
-	it = (strmap_iter){0};
-	while ((e = strmap_next(&p->ops, &it)))
-		op_free(p, e->value);
-	strmap_clear(&p->ops);
+	strmap_clear_with(&p->cores, known_core_free_value, p);
+	strmap_clear_with(&p->ops, op_free_value, p);
 	orb_destroy(ORB(p));
 	clear_reoffers(p);
 	if (p->reoffer_ev)
