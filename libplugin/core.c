@@ -125,23 +125,29 @@ static bool admits(const struct req *r, const char *plugin)
 			       r->n_blocklist, r->has_blocklist, plugin);
 }
 
+/* O(mandatory): the slot keeps its totals and only mandatory plugins, which
+ * do not count toward minimum/maximum, are looked up (it was a walk over every
+ * connection, called per Offer and Confirm: quadratic in the plugins). */
 void core_count(struct orbit_core *c, const struct req *r, struct req_count *n)
 {
 	*n = (struct req_count){0};
 	struct opslot *slot = strmap_get(&ORB(c)->slots, r->operation);
-	for (struct conn *k = slot ? slot->conns : NULL; k; k = k->next) {
-		n->connected++;
-		if (!is_mandatory(r, k->info.remote_id))
-			n->counted++;
-	}
-	for (struct pending *p = slot ? slot->pendings : NULL; p; p = p->next) {
-		n->pending++;
-		if (!is_mandatory(r, p->remote_id))
-			n->pending_counted++;
-	}
-	for (size_t i = 0; i < r->n_mandatory; i++)
-		if (!orb_conn_find(ORB(c), r->mandatory[i], r->operation))
+	size_t mandatory_connected = 0, mandatory_pending = 0;
+	for (size_t i = 0; i < r->n_mandatory; i++) {
+		const char *m = r->mandatory[i];
+		if (orb_list_has(r->mandatory, i, m))
+			continue; /* listed twice: one plugin */
+		if (slot && orb_conn_find(ORB(c), m, r->operation))
+			mandatory_connected++;
+		else
 			n->mandatory_missing++;
+		if (slot && orb_pending_find(ORB(c), m, r->operation))
+			mandatory_pending++;
+	}
+	n->connected = slot ? slot->n_conns : 0;
+	n->pending = slot ? slot->n_pending : 0;
+	n->counted = n->connected - mandatory_connected;
+	n->pending_counted = n->pending - mandatory_pending;
 	n->satisfied = n->mandatory_missing == 0 && (int)n->counted >= r->minimum;
 	n->room = r->maximum == ORBIT_UNLIMITED ||
 		  (int)(n->counted + n->pending_counted) < r->maximum;
