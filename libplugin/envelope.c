@@ -3,9 +3,11 @@
  *
  * The encoder is on the publish hot path, so it writes the JSON by hand into
  * one exactly-sized buffer, byte for byte what Python's json.dumps writes.
- * The decoder uses jansson and accepts what Python's reader accepts.
+ * The decoder first tries the fast path (envelope_fast.c) for that exact
+ * shape; the general path uses jansson and accepts what Python's reader
+ * accepts.
  */
-#include "orbit/envelope.h"
+#include "envelope_internal.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -289,8 +291,7 @@ static int b64_value(char c)
 	return -1;
 }
 
-/* Strict padded standard base64 into out (room for n / 4 * 3 bytes). */
-static int b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
+int envelope_b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
 {
 	size_t o = 0;
 
@@ -354,7 +355,7 @@ static int days_in_month(int y, int m)
 
 /* What Python ≥ 3.11 datetime.fromisoformat accepts in practice: a date,
  * optionally "T"/" " and HH[:MM[:SS[.f…]]], optionally "Z" or ±HH:MM. */
-static bool iso_datetime_ok(const char *s, size_t n)
+bool envelope_iso_datetime_ok(const char *s, size_t n)
 {
 	size_t i = 0;
 	int y, mo, d, h, mi = 0, sec = 0;
@@ -428,7 +429,7 @@ static bool timestamp_ok(const json_t *j)
 	if (json_is_string(j))
 		return true;
 	v = wrapper_value(j, "datetime");
-	return v && iso_datetime_ok(json_string_value(v), json_string_length(v));
+	return v && envelope_iso_datetime_ok(json_string_value(v), json_string_length(v));
 }
 
 /* A C string without embedded NUL, for names compared with strcmp later. */
@@ -464,7 +465,7 @@ static int decode_payload(const json_t *root, orbit_envelope *out)
 	out->message_type_owned = strdup(type);
 	if (!out->data_owned || !out->message_type_owned)
 		return -ENOMEM;
-	rc = b64_decode(json_string_value(b64), n, out->data_owned, &out->payload.len);
+	rc = envelope_b64_decode(json_string_value(b64), n, out->data_owned, &out->payload.len);
 	if (rc)
 		return rc;
 	out->payload.data = out->data_owned;
@@ -473,7 +474,7 @@ static int decode_payload(const json_t *root, orbit_envelope *out)
 	return 0;
 }
 
-int orbit_envelope_decode(const char *json, size_t len, orbit_envelope *out)
+int envelope_decode_general(const char *json, size_t len, orbit_envelope *out)
 {
 	static const char *const KEYS[] = {
 		"identifier", "publisher_identifier", "serialized_payload",
@@ -483,13 +484,7 @@ int orbit_envelope_decode(const char *json, size_t len, orbit_envelope *out)
 	json_t *root = NULL;
 	int rc = 0;
 
-	if (!out)
-		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	if (!json && len)
-		return -EINVAL;
-	if (len > ENVELOPE_MAX)
-		return -E2BIG;
 	if (!len)
 		return -EBADMSG;
 	/* Python's json.loads keeps "\u0000" inside strings; so do we. */
@@ -520,6 +515,20 @@ out:
 	if (rc)
 		orbit_envelope_clear(out);
 	return rc;
+}
+
+int orbit_envelope_decode(const char *json, size_t len, orbit_envelope *out)
+{
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!json && len)
+		return -EINVAL;
+	if (len > ENVELOPE_MAX)
+		return -E2BIG;
+	if (len && envelope_decode_fast(json, len, out) == 0)
+		return 0;
+	return envelope_decode_general(json, len, out);
 }
 
 void orbit_envelope_clear(orbit_envelope *e)

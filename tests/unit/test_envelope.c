@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope_internal.h"
 #include "orbit/builtin.h"
 #include "orbit/envelope.h"
 #include "orbit/wire.h"
@@ -488,6 +489,120 @@ START_TEST(test_truncations_and_flips)
 }
 END_TEST
 
+/* --- the fast path (envelope_fast.c) ---------------------------------------------- */
+
+/* If the fast path accepts json, the general path must decode it to the same
+ * payload. Returns whether the fast path accepted. */
+static bool fast_agrees(const char *json, size_t len)
+{
+	orbit_envelope f, g;
+	int rf = envelope_decode_fast(json, len, &f);
+
+	ck_assert_msg(rf == 0 || rf == 1, "fast path returned %d", rf);
+	if (rf) {
+		ck_assert_ptr_null(f.data_owned);
+		ck_assert_ptr_null(f.message_type_owned);
+		return false;
+	}
+	ck_assert_msg(envelope_decode_general(json, len, &g) == 0, "accepted only by the fast path: %.*s",
+		      (int)len, json);
+	ck_assert_int_eq(f.payload.format, g.payload.format);
+	ck_assert_uint_eq(f.payload.len, g.payload.len);
+	if (g.payload.len)
+		ck_assert_mem_eq(f.payload.data, g.payload.data, g.payload.len);
+	ck_assert(!f.payload.message_type == !g.payload.message_type);
+	if (g.payload.message_type)
+		ck_assert_str_eq(f.payload.message_type, g.payload.message_type);
+	orbit_envelope_clear(&f);
+	orbit_envelope_clear(&g);
+	return true;
+}
+
+/* Truncations, every position replaced by each structural character, and
+ * random flips of base: wherever the fast path says yes, both agree. */
+static void mutate_and_compare(const char *base)
+{
+	static const char PALETTE[] = "\"\\{}:,[ n0A=.-T\x01\x7f\x80\xc3";
+	size_t n = strlen(base);
+	char *copy = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(copy);
+	for (size_t cut = 0; cut < n; cut++) {
+		memcpy(copy, base, cut);
+		fast_agrees(copy, cut);
+	}
+	for (size_t at = 0; at < n; at++) {
+		for (size_t k = 0; k < sizeof(PALETTE) - 1; k++) {
+			memcpy(copy, base, n);
+			copy[at] = PALETTE[k];
+			fast_agrees(copy, n);
+		}
+	}
+	for (int iter = 0; iter < 2000; iter++) {
+		memcpy(copy, base, n);
+		for (int f = 1 + (int)(next_rand() % 3); f > 0; f--)
+			copy[next_rand() % n] = (char)next_rand();
+		fast_agrees(copy, n);
+	}
+	free(copy);
+}
+
+START_TEST(test_fast_path_agrees)
+{
+	static const char *const SHAPES[] = {
+		VALID,
+		/* null payload, null ids, string timestamp, compact and spaced */
+		"{\"identifier\": null, \"publisher_identifier\": null, \"serialized_payload\": null, "
+		"\"payload_format_type\": null, \"message_type\": null, \"timestamp\": \"t\"}",
+		"{\"identifier\":\"i\",\"publisher_identifier\":\"p\",\"serialized_payload\":"
+		"{\"__type__\":\"bytes\",\"value\":\"aGk=\"},\"payload_format_type\":null,"
+		"\"message_type\":\"Int64Message\",\"timestamp\":{\"__type__\":\"datetime\","
+		"\"value\":\"2025-01-02\"}}",
+		" { \"identifier\" : \"i\" ,\n \"publisher_identifier\" : \"p\" , \"serialized_payload\" : "
+		"{ \"__type__\" : \"bytes\" , \"value\" : \"\" } , \"payload_format_type\" : \"json\" , "
+		"\"message_type\" : \"M\" , \"timestamp\" : \"x\" }\r\n",
+	};
+	size_t accepted = 0;
+
+	for (size_t i = 0; i < sizeof(SHAPES) / sizeof(SHAPES[0]); i++) {
+		ck_assert_msg(fast_agrees(SHAPES[i], strlen(SHAPES[i])), "declined: %s", SHAPES[i]);
+		mutate_and_compare(SHAPES[i]);
+	}
+	/* What our encoder writes, for every format. */
+	static const orbit_format FORMATS[] = {ORBIT_FMT_UTF8, ORBIT_FMT_JSON, ORBIT_FMT_AVRO,
+					       ORBIT_FMT_BYTES};
+	for (size_t i = 0; i < sizeof(FORMATS) / sizeof(FORMATS[0]); i++) {
+		orbit_payload p = {.format = FORMATS[i], .message_type = "StringMessage",
+				   .data = (const uint8_t *)"h\xc3\xa9llo\"\\", .len = 8};
+		char *json;
+		size_t len;
+
+		ck_assert_int_eq(orbit_envelope_encode(&p, "pub-\xc3\xa9", &json, &len), 0);
+		/* the publisher has a non-ASCII character: escaped, so declined */
+		ck_assert(!fast_agrees(json, len));
+		free(json);
+		ck_assert_int_eq(orbit_envelope_encode(&p, "pub", &json, &len), 0);
+		ck_assert_msg(fast_agrees(json, len), "declined: %s", json);
+		mutate_and_compare(json);
+		free(json);
+	}
+	/* Every envelope Python wrote in the captured session. */
+	char *text = read_shared("protocol/mqtt-trace-core1-plugin1.txt");
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *json = line;
+		if (line[0] == '#')
+			continue;
+		for (int i = 0; i < 3; i++)
+			json = strchr(json, '\t') + 1;
+		ck_assert_msg(fast_agrees(json, strlen(json)), "declined: %s", json);
+		accepted++;
+	}
+	free(text);
+	ck_assert_uint_eq(accepted, 34);
+}
+END_TEST
+
 static Suite *envelope_suite(void)
 {
 	Suite *s = suite_create("envelope");
@@ -512,6 +627,7 @@ static Suite *envelope_suite(void)
 	tcase_add_test(tc, test_garbage_rejected);
 	tcase_add_test(tc, test_oversized);
 	tcase_add_test(tc, test_truncations_and_flips);
+	tcase_add_test(tc, test_fast_path_agrees);
 	suite_add_tcase(s, tc);
 	return s;
 }
