@@ -1604,6 +1604,7 @@ static int walk_sink(struct ctx *c, const struct ynode *v, struct ocfg_sink *s)
 	m = v->kind == Y_SCALAR ? c->plen : kpush_str(c, "type");
 	rc = parse_sink_type(c, type, &s->type);
 	kpop(c, m);
+	s->timeout = s->type == OCFG_SINK_EXEC ? OCFG_SINK_EXEC_TIMEOUT : OCFG_NEVER;
 
 	for (size_t i = 0; i < map_len(v) && !rc; i++) {
 		const struct ynode *k = MAP_KEY(v, i), *val = MAP_VAL(v, i);
@@ -1627,8 +1628,12 @@ static int walk_sink(struct ctx *c, const struct ynode *v, struct ocfg_sink *s)
 		} else if (key_is(k, "mode")) {
 			rc = s->type == OCFG_SINK_EXECUTE ? parse_mode(c, val, false, &s->mode)
 							  : fail(c, k, "only valid with type execute");
+		} else if (key_is(k, "timeout")) {
+			rc = s->type == OCFG_SINK_EXEC
+				     ? get_duration(c, val, true, true, &s->timeout)
+				     : fail(c, k, "only valid with type exec");
 		} else {
-			rc = unknown_key(c, k, "type, path, command, operation or mode");
+			rc = unknown_key(c, k, "type, path, command, timeout, operation or mode");
 		}
 		kpop(c, m);
 	}

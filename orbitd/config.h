@@ -17,6 +17,10 @@
 
 /* Duration value meaning "never" (timers that can be switched off). */
 #define OCFG_NEVER (-1.0)
+/* An exec sink's command timeout when the configuration names none: long
+ * enough for any sane hook, short enough that hung commands cannot hold all
+ * of a sink's slots for long. */
+#define OCFG_SINK_EXEC_TIMEOUT 60.0
 /* Count value meaning "no limit" (same number as ORBIT_UNLIMITED). */
 #define OCFG_UNLIMITED (-1)
 
@@ -87,6 +91,9 @@ struct ocfg_sink {
 	char **argv;          /* EXEC: NULL-terminated; {"/bin/sh","-c",cmd} for a string */
 	size_t argc;
 	bool shell;           /* EXEC: command was a string run by /bin/sh -c */
+	double timeout;       /* EXEC: seconds a command may run, then it is stopped;
+			       * <= 0 (OCFG_NEVER): no limit. Config default
+			       * OCFG_SINK_EXEC_TIMEOUT. */
 	char *operation;      /* EXECUTE: another requirement's operation */
 	enum ocfg_mode mode;  /* EXECUTE: ALL, ANY or DISTRIBUTED */
 	/* For runtime messages: the execute sink's operation, else the sink, else

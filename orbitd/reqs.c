@@ -270,7 +270,8 @@ static bool req_same(const struct ocfg_req *a, const struct ocfg_req *b)
 	    (a->setup_data.len && memcmp(a->setup_data.data, b->setup_data.data, a->setup_data.len)))
 		return false;
 	if (sa->type != sb->type || !str_same(sa->path, sb->path) ||
-	    !str_same(sa->operation, sb->operation) || sa->mode != sb->mode || sa->argc != sb->argc)
+	    !str_same(sa->operation, sb->operation) || sa->mode != sb->mode || sa->argc != sb->argc ||
+	    sa->timeout != sb->timeout)
 		return false;
 	for (size_t i = 0; i < sa->argc; i++)
 		if (!str_same(sa->argv[i], sb->argv[i]))

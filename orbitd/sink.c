@@ -4,7 +4,9 @@
  * EXEC commands are spawned with posix_spawnp, get their record through a
  * non-blocking pipe and are reaped through a pidfd watched by the loop (a
  * timer polling waitpid(WNOHANG) where pidfd_open is unavailable), so the
- * loop never waits for a child. A sink freed with commands still running
+ * loop never waits for a child. Each command leads a process group of its
+ * own, so a timeout or the daemon's exit stops what a shell command started
+ * too (SIGTERM, then SIGKILL after a grace time). A sink freed with commands still running
  * lives on, unreachable to its owner, on a module list until its last child
  * is reaped (or osink_shutdown); all state is touched by the loop thread
  * only, so the list needs no lock.
@@ -33,7 +35,7 @@ extern char **environ;
 
 /* Reaping by polling, only where pidfd_open fails (old kernel, seccomp). */
 #define REAP_POLL_US 50000
-/* osink_shutdown: grace time between SIGTERM and SIGKILL. */
+/* Grace time between SIGTERM and SIGKILL, at shutdown and on a timeout. */
 #define SHUTDOWN_GRACE_S 1.0
 
 /* One formatted record; data[len] is a NUL. */
@@ -51,6 +53,8 @@ struct child {
 	int wfd;                 /* our end of its stdin, -1 once closed */
 	struct event *ev_write;  /* created when the pipe first fills up */
 	struct event *ev_exit;
+	struct event *ev_timeout; /* NULL: no timeout */
+	bool timed_out;          /* SIGTERM sent on timeout; SIGKILL next */
 	struct rec *rec;         /* NULL once written */
 	size_t off;
 };
@@ -70,6 +74,7 @@ struct osink {
 	/* EXEC */
 	char **argv;
 	const char *display;     /* the shell command, or argv[0] */
+	double timeout;          /* <= 0: none */
 	struct child *children;
 	unsigned n_running;
 	struct rec *q_head, **q_tail;
@@ -309,6 +314,8 @@ static void child_release(struct child *c)
 	c->s->n_running--;
 	close_stdin(c);
 	event_free(c->ev_exit);
+	if (c->ev_timeout)
+		event_free(c->ev_timeout);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	free(c);
@@ -360,9 +367,15 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 
 /* Log how the command ended and count it. status < 0: the status is lost
  * (someone else reaped the child). */
-static void child_report(struct osink *s, int status)
+static void child_report(struct child *c, int status)
 {
-	if (status < 0) {
+	struct osink *s = c->s;
+
+	if (c->timed_out) {
+		s->st.failed++;
+		problem(s, LOG_WARNING, "%s stopped after its timeout of %g s", s->display,
+			s->timeout);
+	} else if (status < 0) {
 		olog(LOG_DEBUG, "%s: exit status of %s lost (reaped elsewhere)", s->label, s->display);
 		s->st.delivered++;
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -378,6 +391,32 @@ static void child_report(struct osink *s, int status)
 		problem(s, LOG_WARNING, "%s killed by signal %d (SIG%s)", s->display, WTERMSIG(status),
 			abbr ? abbr : "?");
 	}
+}
+
+static const struct timeval *tv_of(double seconds, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)seconds;
+	tv->tv_usec = (suseconds_t)((seconds - (double)tv->tv_sec) * 1e6);
+	return tv;
+}
+
+/* The command's time is up: SIGTERM to its process group, and SIGKILL if it
+ * is still there after the grace time. Reaping stays with on_exit_ready. */
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+	struct timeval grace;
+
+	(void)fd;
+	(void)what;
+	if (c->timed_out) {
+		kill(-c->pid, SIGKILL);
+		return;
+	}
+	c->timed_out = true;
+	close_stdin(c);
+	kill(-c->pid, SIGTERM);
+	event_add(c->ev_timeout, tv_of(SHUTDOWN_GRACE_S, &grace));
 }
 
 static void closing_unlink(struct osink *s)
@@ -401,7 +440,7 @@ static void on_exit_ready(evutil_socket_t fd, short what, void *arg)
 	r = waitpid(c->pid, &status, WNOHANG);
 	if (r == 0 || (r < 0 && errno == EINTR))
 		return;
-	child_report(s, r < 0 ? -1 : status);
+	child_report(c, r < 0 ? -1 : status);
 	child_release(c);
 	if (!s->closing) {
 		start_queued(s);
@@ -424,6 +463,7 @@ static int spawn(struct osink *s, struct rec *r)
 	posix_spawnattr_t attr;
 	sigset_t def, none;
 	const struct timeval poll_tv = { .tv_usec = REAP_POLL_US };
+	struct timeval timeout_tv;
 	struct child *c = NULL;
 	int p[2] = { -1, -1 };
 	pid_t pid;
@@ -463,7 +503,10 @@ static int spawn(struct osink *s, struct rec *r)
 	if (!rc)
 		rc = posix_spawnattr_setsigmask(&attr, &none);
 	if (!rc)
-		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+		rc = posix_spawnattr_setpgroup(&attr, 0);
+	if (!rc)
+		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+						     POSIX_SPAWN_SETPGROUP);
 	if (!rc)
 		rc = posix_spawnp(&pid, s->argv[0], &fa, &attr, s->argv, environ);
 	posix_spawnattr_destroy(&attr);
@@ -482,16 +525,21 @@ static int spawn(struct osink *s, struct rec *r)
 			c->ev_exit = event_new(s->base, c->pidfd, EV_READ | EV_PERSIST, on_exit_ready, c);
 		else
 			c->ev_exit = event_new(s->base, -1, EV_PERSIST, on_exit_ready, c);
+		if (s->timeout > 0)
+			c->ev_timeout = evtimer_new(s->base, on_timeout, c);
 	}
-	if (!c || !c->ev_exit ||
-	    event_add(c->ev_exit, c->pidfd >= 0 ? NULL : &poll_tv) < 0) {
+	if (!c || !c->ev_exit || (s->timeout > 0 && !c->ev_timeout) ||
+	    event_add(c->ev_exit, c->pidfd >= 0 ? NULL : &poll_tv) < 0 ||
+	    (c->ev_timeout && event_add(c->ev_timeout, tv_of(s->timeout, &timeout_tv)) < 0)) {
 		/* Nothing would reap it: stop it now, which cannot take long. */
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (c) {
 			if (c->ev_exit)
 				event_free(c->ev_exit);
+			if (c->ev_timeout)
+				event_free(c->ev_timeout);
 			if (c->pidfd >= 0)
 				close(c->pidfd);
 			free(c);
@@ -714,6 +762,7 @@ struct osink *osink_new(struct event_base *base, const char *operation,
 				goto fail;
 		}
 		s->display = conf->shell && n >= 3 ? s->argv[2] : s->argv[0];
+		s->timeout = conf->timeout;
 		break;
 	case OCFG_SINK_EXECUTE:
 		if (!conf->operation || !exec_fn) {
@@ -798,7 +847,7 @@ void osink_shutdown(void)
 	for (s = closing_sinks; s; s = s->next_closing) {
 		for (c = s->children; c; c = c->next) {
 			close_stdin(c);
-			kill(c->pid, SIGTERM);
+			kill(-c->pid, SIGTERM);
 			n++;
 		}
 	}
@@ -821,7 +870,7 @@ void osink_shutdown(void)
 	while ((s = closing_sinks)) {
 		closing_sinks = s->next_closing;
 		while ((c = s->children)) {
-			kill(c->pid, SIGKILL);
+			kill(-c->pid, SIGKILL);
 			while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			child_release(c);

@@ -247,7 +247,7 @@ static const char full_yaml[] =
 	"    sink: {type: exec, command: [/usr/bin/logger, -t, orbit]}\n"
 	"    schedule: {every: 1, mode: plugin, plugin: p3}\n"
 	"  shell:\n"
-	"    sink: {type: exec, command: \"cat >> /tmp/x\"}\n"
+	"    sink: {type: exec, command: \"cat >> /tmp/x\", timeout: 500ms}\n"
 	"    schedule: {every: 2s, mode: distributed, data: [1, 2, 3]}\n"
 	"  chain:\n"
 	"    sink: {type: execute, operation: lowercase, mode: distributed}\n"
@@ -258,6 +258,16 @@ static const char full_yaml[] =
 	"  max_request: 4096\n"
 	"log:\n"
 	"  level: debug\n";
+
+START_TEST(exec_timeout_never)
+{
+	struct orbitd_config *cfg =
+		yaml_ok("requirements: {op: {sink: {type: exec, command: x, timeout: never}}}");
+
+	ck_assert_double_eq(orbitd_config_find_req(cfg, "op")->sink.timeout, OCFG_NEVER);
+	orbitd_config_free(cfg);
+}
+END_TEST
 
 START_TEST(every_key)
 {
@@ -373,6 +383,7 @@ START_TEST(every_key)
 	ck_assert_str_eq(r->sink.argv[0], "/usr/bin/logger");
 	ck_assert_str_eq(r->sink.argv[2], "orbit");
 	ck_assert_ptr_null(r->sink.argv[3]);
+	ck_assert_double_eq(r->sink.timeout, OCFG_SINK_EXEC_TIMEOUT);
 	ck_assert_int_eq(r->schedule.mode, OCFG_MODE_PLUGIN);
 	ck_assert_str_eq(r->schedule.plugin, "p3");
 	ck_assert_str_eq(r->schedule.data_json, "null");
@@ -384,6 +395,7 @@ START_TEST(every_key)
 	ck_assert_str_eq(r->sink.argv[1], "-c");
 	ck_assert_str_eq(r->sink.argv[2], "cat >> /tmp/x");
 	ck_assert_ptr_null(r->sink.argv[3]);
+	ck_assert_double_eq(r->sink.timeout, 0.5);
 	ck_assert_int_eq(r->schedule.mode, OCFG_MODE_DISTRIBUTED);
 	ck_assert_str_eq(r->schedule.data_json, "[1,2,3]");
 	ck_assert(!r->setup_data.set);
@@ -688,7 +700,7 @@ START_TEST(unknown_keys)
 		   "(expected hex)");
 	yaml_fails("requirements: {op: {sink: {type: log, level: x}}}",
 		   "orbitd.yaml:1:39: key 'requirements.op.sink.level': unknown key (expected type, "
-		   "path, command, operation or mode)");
+		   "path, command, timeout, operation or mode)");
 	yaml_fails("requirements: {op: {schedule: {every: 1, date: 2}}}",
 		   "orbitd.yaml:1:42: key 'requirements.op.schedule.date': unknown key (expected "
 		   "every, data, mode or plugin)");
@@ -821,6 +833,13 @@ START_TEST(value_errors)
 		  "1:28: key 'requirements.op.sink.command': only valid with type exec" },
 		{ "requirements: {op: {sink: {type: file, path: y, mode: all}}}",
 		  "1:49: key 'requirements.op.sink.mode': only valid with type execute" },
+		{ "requirements: {op: {sink: {type: file, path: y, timeout: 1}}}",
+		  "1:49: key 'requirements.op.sink.timeout': only valid with type exec" },
+		{ "requirements: {op: {sink: {type: exec, command: x, timeout: 0}}}",
+		  "1:61: key 'requirements.op.sink.timeout': must be greater than 0" },
+		{ "requirements: {op: {sink: {type: exec, command: x, timeout: soon}}}",
+		  "1:61: key 'requirements.op.sink.timeout': invalid duration 'soon' (expected seconds "
+		  "or a number with unit ms, s, m or h, or never)" },
 		{ "requirements: {op: {sink: {type: exec, command: []}}}",
 		  "1:49: key 'requirements.op.sink.command': must not be empty" },
 		{ "requirements: {op: {sink: {type: exec, command: [\"\", a]}}}",
@@ -1281,6 +1300,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, default_yaml_matches_defaults);
 	tcase_add_test(tc, every_key);
+	tcase_add_test(tc, exec_timeout_never);
 	tcase_add_test(tc, default_sink_and_types);
 	tcase_add_loop_test(tc, durations, 0, sizeof good_durations / sizeof good_durations[0]);
 	tcase_add_loop_test(tc, duration_errors, 0, sizeof bad_durations / sizeof bad_durations[0]);

@@ -584,6 +584,87 @@ START_TEST(exec_overflow_drops)
 }
 END_TEST
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Gone, or a zombie left to its new parent. */
+static bool process_gone(pid_t pid)
+{
+	char path[64], *stat;
+	bool gone;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	stat = slurp(path);
+	gone = !stat || strstr(stat, ") Z ") != NULL;
+	free(stat);
+	return gone;
+}
+
+START_TEST(exec_timeout_stops_command)
+{
+	struct ocfg_sink conf = {
+		.type = OCFG_SINK_EXEC,
+		.argv = (char *[]){ "sleep", "30", NULL },
+		.argc = 2,
+		.timeout = 0.3,
+	};
+	struct osink *s = new_sink("op", &conf);
+	struct timespec t0;
+	double took;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	osink_deliver(s, "plugin1", "1");
+	wait_stats(s, 0, 1, 10);
+	took = seconds_since(&t0);
+	ck_assert_msg(took >= 0.25 && took < 5, "stopped after %.3f s", took);
+	ck_assert_int_eq(log_count("WARNING sink exec for op: sleep stopped after its timeout of "
+				   "0.3 s\n"), 1);
+	ck_assert(no_children(NULL));
+	osink_free(s);
+}
+END_TEST
+
+START_TEST(exec_timeout_kills_group_ignoring_term)
+{
+	char pidfile[160], cmd[400], *text;
+	struct ocfg_sink conf = {
+		.type = OCFG_SINK_EXEC,
+		.argc = 3,
+		.shell = true,
+		.timeout = 0.3,
+	};
+	struct osink *s;
+	struct timespec t0;
+	double took;
+	pid_t bg;
+
+	/* The shell and what it started ignore SIGTERM: SIGKILL after the
+	 * grace time stops the whole process group, background job included. */
+	snprintf(pidfile, sizeof pidfile, "%s/bg.pid", tmpdir);
+	snprintf(cmd, sizeof cmd, "trap '' TERM; sleep 30 & echo $! > '%s'; wait", pidfile);
+	conf.argv = (char *[]){ "/bin/sh", "-c", cmd, NULL };
+	s = new_sink("op", &conf);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	osink_deliver(s, "plugin1", "1");
+	wait_stats(s, 0, 1, 10);
+	took = seconds_since(&t0);
+	ck_assert_msg(took >= 1.2 && took < 6, "stopped after %.3f s", took);
+	ck_assert(no_children(NULL));
+	text = slurp(pidfile);
+	ck_assert_ptr_nonnull(text);
+	bg = (pid_t)atoi(text);
+	free(text);
+	ck_assert_int_gt(bg, 1);
+	ck_assert_msg(process_gone(bg), "background job %d survived", (int)bg);
+	osink_free(s);
+}
+END_TEST
+
 START_TEST(free_leaves_children_to_finish)
 {
 	char path[160], cmd[240], *text, *line, *save = NULL;
@@ -731,6 +812,8 @@ static Suite *sink_suite(void)
 	tcase_add_test(tc, exec_exit_status_logged);
 	tcase_add_test(tc, exec_queue_keeps_loop_responsive);
 	tcase_add_test(tc, exec_overflow_drops);
+	tcase_add_test(tc, exec_timeout_stops_command);
+	tcase_add_test(tc, exec_timeout_kills_group_ignoring_term);
 	tcase_add_test(tc, free_leaves_children_to_finish);
 	tcase_add_test(tc, exec_big_record_slow_reader);
 	tcase_add_test(tc, execute_calls_fn);
