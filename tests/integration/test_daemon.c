@@ -201,6 +201,43 @@ START_TEST(reload_good_then_bad)
 }
 END_TEST
 
+START_TEST(reload_reopens_file_sinks)
+{
+	fx_add_plugin("plugins/lowercase.so");
+	char *out = fx_tpath("out.ndjson");
+	char *rotated = fx_tpath("out.ndjson.1");
+	char *yaml = NULL;
+	ck_assert_int_ge(asprintf(&yaml,
+		"identifier: core1\n" FAST_TIMERS
+		"requirements:\n"
+		"  lowercase:\n"
+		"    minimum: 1\n"
+		"    sink: {type: file, path: %s}\n"
+		"    schedule: {every: 0.1, data: \"ROTATE\"}\n",
+		out), 0);
+	fx_write_conf(yaml);
+	free(yaml);
+	struct test_proc *p = fx_start_orbitd();
+	char *content = test_file_wait_lines(out, 1, WAIT);
+	ck_assert_msg(content, "file sink got nothing:\n%s", test_proc_output(p));
+	free(content);
+	/* What logrotate does: move the file away, then ask for a reload. */
+	ck_assert_int_eq(rename(out, rotated), 0);
+	test_proc_signal(p, SIGHUP);
+	test_expect_line(p, "reloaded: requirements: unchanged", WAIT);
+	content = test_file_wait_lines(out, 1, WAIT);
+	ck_assert_msg(content, "no new file after the reload:\n%s", test_proc_output(p));
+	ck_assert_msg(strstr(content, "\"value\":\"rotate\""), "%s", content);
+	free(content);
+	content = test_file_wait_lines(rotated, 1, WAIT);
+	ck_assert_ptr_nonnull(content);
+	free(content);
+	free(out);
+	free(rotated);
+	test_stop_clean(p, WAIT);
+}
+END_TEST
+
 START_TEST(exec_and_execute_sinks)
 {
 	fx_add_plugin("plugins/lowercase.so");
@@ -498,6 +535,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, hot_drop_in_and_removal);
 	tcase_add_test(tc, reload_good_then_bad);
 	tcase_add_test(tc, exec_and_execute_sinks);
+	tcase_add_test(tc, reload_reopens_file_sinks);
 	tcase_add_test(tc, blocking_operation_runs_off_the_loop);
 	tcase_add_test(tc, test_mode_and_bad_config);
 	tcase_add_test(tc, required_plugin_missing_fails_start);
