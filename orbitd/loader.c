@@ -6,6 +6,15 @@
  * names, operations, schemas, policies) → enabled? → unique name → init.
  * Up to that point a failure dlclose's the object (only its constructors ran);
  * after init it stays mapped for good.
+ *
+ * A file replaced while its plugin runs is an upgrade: the new file is opened
+ * and validated first (a broken one is logged and the running version stays),
+ * then the old version's connections are closed gracefully, its shutdown hook
+ * runs, and the new one starts. dlopen finds loaded objects by name, so the
+ * new file is opened as /proc/self/fd/N of a descriptor kept open for good
+ * (the name must never be reused) — and by file identity, so a file rewritten
+ * in place (same inode) cannot be told apart from the mapped one: that is
+ * logged and ignored; replace files with mv or install(1).
  */
 #include "loader.h"
 #include "drain.h"
@@ -17,6 +26,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -32,7 +42,11 @@ struct lplug {
 	struct lplug_info info;
 	char *file, *path, *name, *version, *reason;
 	void *dl;                /* kept while ACTIVE/REMOVING and after init ran */
+	dev_t dev;               /* identity of the file dl came from */
+	ino_t ino;
 	struct drain *drain;     /* REMOVING */
+	void *next_dl;           /* validated upgrade, started once the old one is gone */
+	const orbit_plugin_desc *next_desc;
 	struct loader *l;
 	bool forget;             /* removed from disk: drop the entry once drained */
 };
@@ -153,6 +167,8 @@ static struct lplug *entry_new(struct loader *l, const char *file)
 static void entry_free(struct lplug *p)
 {
 	drain_cancel(p->drain);
+	if (p->next_dl)
+		dlclose(p->next_dl); /* validated, never ran */
 	free(p->file);
 	free(p->path);
 	free(p->name);
@@ -176,38 +192,59 @@ static void reject(struct lplug *p, char *why)
 	set_state(p, LPLUG_REJECTED, why);
 }
 
-/* Try to bring the file of p up. The entry exists already. */
-static void load(struct loader *l, struct lplug *p)
+/* dlopen dlname and check its descriptor; *why malloc'd on failure (the
+ * object is closed again: only its constructors ran). */
+static int open_validated(const char *dlname, void **dl, const orbit_plugin_desc **d,
+			  char **why)
 {
-	struct stat st;
-	if (stat(p->path, &st) < 0) {
-		reject(p, strfmt("cannot stat %s: %s", p->path, strerror(errno)));
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		reject(p, strfmt("not a regular file"));
-		return;
-	}
 	/* dlerror's state is per thread; clear what an earlier call left. */
 	dlerror();
-	void *dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
-	if (!dl) {
+	*dl = dlopen(dlname, RTLD_NOW | RTLD_LOCAL);
+	if (!*dl) {
 		const char *e = dlerror();
-		reject(p, strfmt("cannot load: %s", e ? e : "unknown dlopen error"));
-		return;
+		*why = strfmt("cannot load: %s", e ? e : "unknown dlopen error");
+		return -1;
 	}
-	const orbit_plugin_desc *d = dlsym(dl, ORBIT_PLUGIN_SYMBOL);
-	if (!d) {
-		reject(p, strfmt("no symbol %s (not an orbitd plugin?)", ORBIT_PLUGIN_SYMBOL));
-		dlclose(dl);
-		return;
+	*d = dlsym(*dl, ORBIT_PLUGIN_SYMBOL);
+	if (!*d) {
+		*why = strfmt("no symbol %s (not an orbitd plugin?)", ORBIT_PLUGIN_SYMBOL);
+	} else if (host_validate(*d, why) < 0) {
+		*d = NULL;
 	}
+	if (*d)
+		return 0;
+	dlclose(*dl);
+	*dl = NULL;
+	return -1;
+}
+
+/* The name to dlopen p's file (now st) by: its path, unless an object from
+ * an earlier file of that name is mapped (dlopen would hand that back by
+ * name); then /proc/self/fd/N of a descriptor that stays open while the new
+ * object is loaded (*fd, -1 otherwise), as a name never used before. The
+ * same file again (same identity) is opened by path: the mapped object is
+ * what dlopen returns either way. NULL on failure, errno set. */
+static char *dl_name(const struct lplug *p, const struct stat *st, int *fd)
+{
+	*fd = -1;
+	if (!p->dl || (st->st_dev == p->dev && st->st_ino == p->ino))
+		return strdup(p->path);
+	*fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return NULL;
+	char *name = strfmt("/proc/self/fd/%d", *fd);
+	if (!name) {
+		close(*fd);
+		*fd = -1;
+		errno = ENOMEM;
+	}
+	return name;
+}
+
+/* Start the validated object dl as p's plugin, or reject it. */
+static void activate(struct loader *l, struct lplug *p, void *dl, const orbit_plugin_desc *d)
+{
 	char *why = NULL;
-	if (host_validate(d, &why) < 0) {
-		reject(p, why);
-		dlclose(dl);
-		return;
-	}
 	free(p->name);
 	free(p->version);
 	p->name = strdup(d->name);
@@ -261,6 +298,40 @@ static void load(struct loader *l, struct lplug *p)
 	olog(LOG_INFO, "plugin %s %s loaded from %s (%zu operation%s: %s)", d->name,
 	     p->version, p->file, d->n_ops, d->n_ops == 1 ? "" : "s", ops);
 	set_state(p, LPLUG_ACTIVE, NULL);
+}
+
+/* Try to bring the file of p up. The entry exists already. */
+static void load(struct loader *l, struct lplug *p)
+{
+	struct stat st;
+	if (stat(p->path, &st) < 0) {
+		reject(p, strfmt("cannot stat %s: %s", p->path, strerror(errno)));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		reject(p, strfmt("not a regular file"));
+		return;
+	}
+	void *dl;
+	const orbit_plugin_desc *d;
+	char *why = NULL;
+	int fd;
+	char *name = dl_name(p, &st, &fd);
+	if (!name) {
+		reject(p, strfmt("cannot open %s: %s", p->path, strerror(errno)));
+		return;
+	}
+	int rc = open_validated(name, &dl, &d, &why);
+	free(name);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd); /* nothing of it stayed loaded */
+		reject(p, why);
+		return;
+	}
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	activate(l, p, dl, d);
 }
 
 static bool is_plugin_file(const char *name)
@@ -347,6 +418,12 @@ static void removed(void *arg, bool timed_out)
 	host_release(p->info.host);
 	p->info.host = NULL;
 	olog(LOG_INFO, "plugin %s stopped", p->name);
+	if (p->next_dl && !p->forget) {
+		void *dl = p->next_dl;
+		p->next_dl = NULL;
+		activate(l, p, dl, p->next_desc);
+		return;
+	}
 	if (p->forget) {
 		set_state(p, LPLUG_REJECTED, strfmt("file removed"));
 		entry_unlink(l, p);
@@ -376,6 +453,56 @@ static void unload(struct loader *l, struct lplug *p, bool forget)
 	p->drain = drain_start(l->env->base, drained, removed, p, l->cfg->timers.shutdown_timeout);
 	if (!p->drain)
 		removed(p, true);
+}
+
+/* ---- upgrade ---------------------------------------------------------- */
+
+/* p's file was replaced while p runs (see the top of this file). */
+static void upgrade(struct loader *l, struct lplug *p)
+{
+	struct stat st;
+	if (stat(p->path, &st) < 0 || !S_ISREG(st.st_mode))
+		return; /* gone again: its removal event follows */
+	if (st.st_dev == p->dev && st.st_ino == p->ino) {
+		olog(LOG_WARNING,
+		     "plugin %s: %s was rewritten in place; the running code cannot be swapped "
+		     "that way (replace the file with mv or install), restart orbitd to run it",
+		     p->name, p->file);
+		return;
+	}
+	int fd;
+	char *dlname = dl_name(p, &st, &fd);
+	int err = errno;
+	void *dl = NULL;
+	const orbit_plugin_desc *d = NULL;
+	char *why = NULL;
+	if (!dlname || open_validated(dlname, &dl, &d, &why) < 0) {
+		olog(LOG_ERR, "plugin %s: new %s rejected: %s; the running version stays", p->name,
+		     p->file, why ? why : strerror(err));
+		free(why);
+		free(dlname);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	/* fd stays open: its /proc name now names a loaded object. */
+	free(dlname);
+	if (p->next_dl)
+		dlclose(p->next_dl); /* an upgrade still waiting: superseded, never ran */
+	p->next_dl = dl;
+	p->next_desc = d;
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	olog(LOG_NOTICE, "plugin %s: %s replaced by %s %s, restarting it", p->name, p->file,
+	     d->name, d->version ? d->version : "");
+	if (p->info.state == LPLUG_ACTIVE) {
+		host_close_all(p->info.host);
+		set_state(p, LPLUG_REMOVING, NULL);
+		p->drain = drain_start(l->env->base, drained, removed, p,
+				       l->cfg->timers.shutdown_timeout);
+		if (!p->drain)
+			removed(p, true);
+	}
 }
 
 /* ---- inotify ---------------------------------------------------------- */
@@ -408,11 +535,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
 				if (p && (p->info.state == LPLUG_ACTIVE ||
 					  p->info.state == LPLUG_REMOVING)) {
-					/* dlopen would hand back the mapped old code. */
-					olog(LOG_WARNING,
-					     "plugin %s: %s replaced while loaded; restart orbitd "
-					     "to run the new file",
-					     p->name, p->file);
+					upgrade(l, p);
 					continue;
 				}
 				if (!p && !(p = entry_new(l, ev->name)))
@@ -489,9 +612,9 @@ int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char *
 			free(why);
 			break;
 		case LPLUG_REJECTED:
-			/* Stays mapped after a failed init: dlopen would give the
-			 * same object back, so retrying is still meaningful only
-			 * through its init, which a new config may satisfy. */
+			/* Stays mapped after a failed init: dlopen gives the same
+			 * object back (dl_name), so retrying is meaningful through
+			 * its init, which a new config may satisfy. */
 		case LPLUG_DISABLED:
 			load(l, p);
 			if (p->info.state == LPLUG_REJECTED) {

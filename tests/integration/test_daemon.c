@@ -170,6 +170,33 @@ START_TEST(hot_drop_in_and_removal)
 }
 END_TEST
 
+START_TEST(replaced_plugin_file_upgrades)
+{
+	fx_add_plugin_as("tests/plugins/echo.so", "p.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
+		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
+	struct test_proc *p = fx_start_orbitd();
+	test_expect_line(p, "connected to echo for echo", WAIT);
+	/* A broken replacement is refused and the running version stays. */
+	fx_add_plugin_as("tests/plugins/nosymbol.so", "p.so");
+	test_expect_line(p, "plugin echo: new p.so rejected: no symbol", WAIT);
+	ck_assert(!test_proc_seen(p, "disconnected from echo", 0));
+	/* A good one takes over: the old version closes gracefully first. */
+	fx_add_plugin_as("tests/plugins/upper.so", "p.so");
+	test_expect_line(p, "plugin echo: p.so replaced by upper", WAIT);
+	test_expect_line(p, "disconnected from echo for echo (graceful)", WAIT);
+	test_expect_line(p, "plugin echo stopped", WAIT);
+	test_expect_line(p, "plugin upper", WAIT);
+	test_expect_line(p, "connected to upper for upper", WAIT);
+	/* And back again: an object of the same file name is loaded twice. */
+	fx_add_plugin_as("tests/plugins/echo.so", "p.so");
+	test_expect_line(p, "plugin upper: p.so replaced by echo", WAIT);
+	test_expect_line(p, "disconnected from upper for upper (graceful)", WAIT);
+	test_expect_line(p, "connected to echo for echo", WAIT);
+	test_stop_clean(p, WAIT);
+}
+END_TEST
+
 START_TEST(reload_good_then_bad)
 {
 	fx_add_plugin("tests/plugins/echo.so");
@@ -533,6 +560,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, bundled_plugins_compliant_and_outputs_in_file_sink);
 	tcase_add_test(tc, broken_plugins_rejected_with_reasons);
 	tcase_add_test(tc, hot_drop_in_and_removal);
+	tcase_add_test(tc, replaced_plugin_file_upgrades);
 	tcase_add_test(tc, reload_good_then_bad);
 	tcase_add_test(tc, exec_and_execute_sinks);
 	tcase_add_test(tc, reload_reopens_file_sinks);

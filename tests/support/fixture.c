@@ -43,14 +43,18 @@ char *fx_tpath(const char *rel)
 	return test_tmpdir_path(fx.tmp, rel);
 }
 
-void fx_add_plugin(const char *rel)
+void fx_add_plugin_as(const char *rel, const char *file)
 {
 	char *from = fx_bpath(rel);
-	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-	char *to = test_tmpdir_path(fx.plugdir, base);
+	char *to = test_tmpdir_path(fx.plugdir, file);
 	ck_assert_msg(test_copy_file(from, to, 0644) == 0, "copy %s", from);
 	free(from);
 	free(to);
+}
+
+void fx_add_plugin(const char *rel)
+{
+	fx_add_plugin_as(rel, strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel);
 }
 
 void fx_write_conf(const char *yaml)

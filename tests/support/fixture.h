@@ -29,6 +29,10 @@ char *fx_tpath(const char *rel);
  * into the plugin directory (write-then-rename, as inotify wants). */
 void fx_add_plugin(const char *rel);
 
+/* The same under another file name (write-then-rename: a new inode, as mv
+ * or install(1) give). */
+void fx_add_plugin_as(const char *rel, const char *file);
+
 /* Write tmp/orbitd.yaml. */
 void fx_write_conf(const char *yaml);
 
