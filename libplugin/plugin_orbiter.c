@@ -55,6 +55,7 @@ struct orbit_plugin {
 	char *reply_topic;
 	struct event *reoffer_ev;
 	strmap reoffer;     /* operation -> core that freed its slot (malloc'd id, skipped) */
+	struct orbit_plugin *twin; /* same plugin on another bus: maxima are shared */
 };
 
 #define ORB(p) (&(p)->o)
@@ -112,16 +113,26 @@ static bool policy_admits(const struct op *op, const char *core)
 			       op->n_blocklist, op->has_blocklist, core);
 }
 
+/* Connections and pending offers of op that count against its maximum:
+ * ours and our twin's (orbit_plugin_share_maximum). */
 static size_t slot_conns(struct orbit_plugin *p, const char *op)
 {
-	struct opslot *s = strmap_get(&ORB(p)->slots, op);
-	return s ? s->n_conns : 0;
+	size_t n = 0;
+	for (struct orbit_plugin *q = p; q; q = q == p ? p->twin : NULL) {
+		struct opslot *s = strmap_get(&ORB(q)->slots, op);
+		n += s ? s->n_conns : 0;
+	}
+	return n;
 }
 
 static size_t slot_pending(struct orbit_plugin *p, const char *op)
 {
-	struct opslot *s = strmap_get(&ORB(p)->slots, op);
-	return s ? s->n_pending : 0;
+	size_t n = 0;
+	for (struct orbit_plugin *q = p; q; q = q == p ? p->twin : NULL) {
+		struct opslot *s = strmap_get(&ORB(q)->slots, op);
+		n += s ? s->n_pending : 0;
+	}
+	return n;
 }
 
 /* ---- Discover → Offer ---- */
@@ -410,24 +421,32 @@ static void reoffer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void plugin_conn_removed(struct orbiter *o, struct conn *c)
+/* Offer op's freed slot again, on the next loop iteration, to the cores we
+ * know but leaving (it let go on purpose or it will rediscover). */
+static void queue_reoffer(struct orbit_plugin *p, const char *operation, const char *leaving)
 {
-	struct orbit_plugin *p = (struct orbit_plugin *)o;
-	struct op *op = strmap_get(&p->ops, c->info.operation);
-	if (!o->running || !op || op->maximum == ORBIT_UNLIMITED)
+	struct op *op = strmap_get(&p->ops, operation);
+	if (!ORB(p)->running || !op || op->maximum == ORBIT_UNLIMITED)
 		return;
-	/* Deferred: we are inside a close; offers go out on the next iteration.
-	 * The core that just left is not asked again: it let go on purpose or
-	 * it will rediscover. */
-	char *leaving = strdup(c->info.remote_id);
-	if (!leaving)
+	char *who = strdup(leaving);
+	if (!who)
 		return;
-	free(strmap_get(&p->reoffer, c->info.operation));
-	if (strmap_put(&p->reoffer, c->info.operation, leaving) < 0) {
-		free(leaving);
+	free(strmap_get(&p->reoffer, operation));
+	if (strmap_put(&p->reoffer, operation, who) < 0) {
+		free(who);
 		return;
 	}
 	event_active(p->reoffer_ev, EV_WRITE, 0);
+}
+
+static void plugin_conn_removed(struct orbiter *o, struct conn *c)
+{
+	struct orbit_plugin *p = (struct orbit_plugin *)o;
+	/* Deferred: we are inside a close. A shared maximum's slot may go to a
+	 * core of the twin's bus too. */
+	queue_reoffer(p, c->info.operation, c->info.remote_id);
+	if (p->twin)
+		queue_reoffer(p->twin, c->info.operation, c->info.remote_id);
 }
 
 static void plugin_tick(struct orbiter *o, double now)
@@ -481,6 +500,8 @@ void orbit_plugin_free(orbit_plugin *p)
 	if (!p)
 		return;
 	orbit_plugin_stop(p);
+	if (p->twin)
+		p->twin->twin = NULL;
 	/* Known cores and operations hold spec references: released before the
 	 * orbiter goes. */
 	strmap_clear_with(&p->cores, known_core_free_value, p);
@@ -538,7 +559,11 @@ int orbit_plugin_set_policy(orbit_plugin *p, const char *operation, const orbit_
 	if (rc < 0)
 		return rc;
 	struct opslot *slot = strmap_get(&ORB(p)->slots, operation);
+	/* A shared maximum: what the twin holds open counts first. */
 	size_t open = 0;
+	struct opslot *ts = p->twin ? strmap_get(&ORB(p->twin)->slots, operation) : NULL;
+	for (struct conn *t = ts ? ts->conns : NULL; t; t = t->next)
+		open += !t->info.soft_closed;
 	struct conn *c = slot ? slot->conns : NULL, *next;
 	for (; c; c = next) {
 		next = c->next;
@@ -550,6 +575,15 @@ int orbit_plugin_set_policy(orbit_plugin *p, const char *operation, const orbit_
 		else
 			open++;
 	}
+	return 0;
+}
+
+int orbit_plugin_share_maximum(orbit_plugin *a, orbit_plugin *b)
+{
+	if (!a || !b || a == b || a->twin || b->twin)
+		return -EINVAL;
+	a->twin = b;
+	b->twin = a;
 	return 0;
 }
 

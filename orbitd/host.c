@@ -817,6 +817,9 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 		*why = strfmt("cannot create its MQTT orbiter: %s", strerror(errno));
 		goto fail;
 	}
+	/* One plugin: a maximum covers its local and remote connections. */
+	if (h->orb_remote)
+		orbit_plugin_share_maximum(h->orb, h->orb_remote);
 	if (d->n_ops && !(h->ops = calloc(d->n_ops, sizeof *h->ops)))
 		goto nomem;
 	for (size_t i = 0; i < d->n_ops; i++) {

@@ -240,6 +240,34 @@ START_TEST(exported_maximum_shared_by_two_cores)
 }
 END_TEST
 
+/* The host's own core (in-process) and a remote core (MQTT) share an
+ * exported plugin's maximum: one connection in all, not one per bus. */
+START_TEST(exported_maximum_covers_local_and_remote_cores)
+{
+	static const char PLUGINS[] = "plugins:\n  echo: {export: true, policies: "
+				      "{echo: {maximum: 1}}}\n";
+	char *body = strf("%srequirements:\n  echo: {minimum: 1}\n", PLUGINS);
+	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so", body);
+	free(body);
+	test_expect_line(h, "connected to echo for echo", WAIT);
+	struct test_proc *c2 = start_daemon("core2", NULL, "requirements:\n  echo: {minimum: 1}\n");
+	test_expect_line(c2, "ready:", WAIT);
+	ck_assert(!test_proc_seen(c2, "core compliant", 1.5));
+	/* The host's core lets go (its requirement is removed): core2 gets it. */
+	char *dir = test_tmpdir_path(tmp, "host");
+	char *yaml = strf("identifier: host\n" FAST "mqtt: {host: 127.0.0.1, port: %d}\n%s",
+			  broker.port, PLUGINS);
+	ck_assert_int_eq(test_tmpdir_write(dir, "orbitd.yaml", yaml), 0);
+	free(yaml);
+	free(dir);
+	test_proc_signal(h, SIGHUP);
+	test_expect_line(h, "reloaded: requirements: removed echo", WAIT);
+	test_expect_line(c2, "core compliant: 1/1", WAIT);
+	test_stop_clean(c2, WAIT);
+	test_stop_clean(h, WAIT);
+}
+END_TEST
+
 START_TEST(killed_plugin_host_is_dead_then_reconnected)
 {
 	char *b = strf(ECHO_HOST, "echo-1");
@@ -455,6 +483,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, execute_every_mode_between_daemons);
 	tcase_add_test(tc, twenty_remote_plugins_on_one_core);
 	tcase_add_test(tc, exported_maximum_shared_by_two_cores);
+	tcase_add_test(tc, exported_maximum_covers_local_and_remote_cores);
 	tcase_add_test(tc, killed_plugin_host_is_dead_then_reconnected);
 	tcase_add_test(tc, broker_restart_under_load);
 	tcase_add_test(tc, garbage_on_every_topic_is_dropped);

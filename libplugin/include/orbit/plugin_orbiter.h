@@ -56,6 +56,13 @@ int orbit_plugin_add_operation(orbit_plugin *p, const orbit_operation *op);
  * gracefully. Returns 0, -ENOENT, -EINVAL. */
 int orbit_plugin_set_policy(orbit_plugin *p, const char *operation, const orbit_policy *pol);
 
+/* One plugin served on two buses by two orbiters (e.g. in-process and
+ * MQTT): each counts the other's connections and pending offers against its
+ * operations' maximum, and a slot freed on either is re-offered on both.
+ * The link ends when either is freed. Returns 0, or -EINVAL (NULL, the same
+ * orbiter, or one already linked). */
+int orbit_plugin_share_maximum(orbit_plugin *a, orbit_plugin *b);
+
 int orbit_plugin_start(orbit_plugin *p);
 void orbit_plugin_stop(orbit_plugin *p);
 
