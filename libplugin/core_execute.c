@@ -22,7 +22,7 @@ static int send_to(struct orbit_core *c, struct conn *k, const orbit_exec *x, si
 	int rc = orbit_bus_publish(c->o.bus, k->info.input_topic, &x->items[item], 0);
 	if (rc < 0)
 		return rc;
-	k->info.last_use = orbit_now();
+	k->info.last_use = orb_now_coarse();
 	if (x->on_target)
 		x->on_target(x->ctx, k->info.remote_id, item);
 	return 1;
