@@ -433,6 +433,16 @@ static void removed(void *arg, bool timed_out)
 	}
 }
 
+/* Close the active plugin's connections gracefully; removed() follows. */
+static void begin_drain(struct loader *l, struct lplug *p)
+{
+	host_close_all(p->info.host);
+	set_state(p, LPLUG_REMOVING, NULL);
+	p->drain = drain_start(l->env->base, drained, removed, p, l->cfg->timers.shutdown_timeout);
+	if (!p->drain)
+		removed(p, true);
+}
+
 /* Close the plugin's connections gracefully, then release it. */
 static void unload(struct loader *l, struct lplug *p, bool forget)
 {
@@ -448,11 +458,7 @@ static void unload(struct loader *l, struct lplug *p, bool forget)
 	}
 	olog(LOG_INFO, "plugin %s: %s, closing its connections", p->name,
 	     forget ? "file removed" : "disabled");
-	host_close_all(p->info.host);
-	set_state(p, LPLUG_REMOVING, NULL);
-	p->drain = drain_start(l->env->base, drained, removed, p, l->cfg->timers.shutdown_timeout);
-	if (!p->drain)
-		removed(p, true);
+	begin_drain(l, p);
 }
 
 /* ---- upgrade ---------------------------------------------------------- */
@@ -495,14 +501,8 @@ static void upgrade(struct loader *l, struct lplug *p)
 	p->ino = st.st_ino;
 	olog(LOG_NOTICE, "plugin %s: %s replaced by %s %s, restarting it", p->name, p->file,
 	     d->name, d->version ? d->version : "");
-	if (p->info.state == LPLUG_ACTIVE) {
-		host_close_all(p->info.host);
-		set_state(p, LPLUG_REMOVING, NULL);
-		p->drain = drain_start(l->env->base, drained, removed, p,
-				       l->cfg->timers.shutdown_timeout);
-		if (!p->drain)
-			removed(p, true);
-	}
+	if (p->info.state == LPLUG_ACTIVE)
+		begin_drain(l, p);
 }
 
 /* ---- inotify ---------------------------------------------------------- */
