@@ -134,6 +134,18 @@ static char *pack(char **at, const char *s)
 	return d;
 }
 
+/* A record's pair strings packed at *at: the key, then the remote id; the
+ * operation is the key's tail. Returns the key. */
+static const char *pack_pair(char **at, const char *remote, const char *op,
+			     const char **operation, const char **remote_id)
+{
+	const char *key = pair_key_fill(*at, remote, op);
+	*at += pair_key_len(remote, op);
+	*operation = pair_key_operation(key, remote);
+	*remote_id = pack(at, remote);
+	return key;
+}
+
 bool orb_list_has(char *const *list, size_t n, const char *id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -390,10 +402,7 @@ struct pending *orb_pending_add(struct orbiter *o, const char *remote, const cha
 	if (!slot || !p)
 		goto fail;
 	char *at = (char *)(p + 1);
-	p->key = pair_key_fill(at, remote, op);
-	at += klen;
-	p->operation = pair_key_operation(p->key, remote);
-	p->remote_id = pack(&at, remote);
+	p->key = pack_pair(&at, remote, op, &p->operation, &p->remote_id);
 	if (!(p->input = orb_spec_intern(o, in)) || !(p->output = orb_spec_intern(o, out)) ||
 	    strmap_put_node(&o->pendings, &p->node, p->key, p) < 0)
 		goto fail;
@@ -519,10 +528,7 @@ static struct conn *conn_new(struct orbiter *o, const char *remote, const char *
 		return NULL;
 	char *at = (char *)(c + 1);
 	c->o = o;
-	pair_key_fill(at, remote, op);
-	at += klen;
-	c->info.operation = pair_key_operation(conn_key(c), remote);
-	c->info.remote_id = pack(&at, remote);
+	pack_pair(&at, remote, op, &c->info.operation, &c->info.remote_id);
 	c->info.input_topic = pack(&at, input_topic);
 	c->info.output_topic = pack(&at, output_topic);
 	c->info.close_to_remote_topic = pack(&at, close_to_remote);
