@@ -1,12 +1,15 @@
 # Makefile — builds libplugin (liborbit), orbitd, orbitctl, bundled plugins and
-# tests. Targets: all install check bench run clean. `make check SANITIZE=1`
-# builds everything with ASan+UBSan into build-san/.
+# tests. Targets: all install check unit-check integration-check bench run deps
+# clean. `make check SANITIZE=1` builds everything with ASan+UBSan into
+# build-san/.
 include config.mk
 .DEFAULT_GOAL := all
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS))
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS)) -lpthread -lm
-CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
+# Quiet when a library is missing: `make deps` (run first by `make run` and
+# `make check`) says what is missing and installs it.
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread -lm
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC \
               -Ilibplugin/include -Ilibplugin $(PKG_CFLAGS) \
@@ -37,6 +40,8 @@ INTEG_BINS := $(INTEG_SRCS:%.c=$(BUILD)/%)
 -include mk/install.mk
 -include mk/man.mk
 -include bench/build.mk
+-include mk/check.mk
+-include mk/package.mk
 
 DEMO := $(BUILD)/local_demo
 EXTRA_ALL += $(DEMO)
@@ -45,7 +50,7 @@ RUN_CMD ?= $(DEMO)
 $(DEMO): examples/local_demo.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $< $(LIB_A) -o $@ $(ALL_LDFLAGS) $(PKG_LIBS)
 
-.PHONY: all check unit-check integration-check install clean run bench
+.PHONY: all check unit-check integration-check install clean run bench deps deps-build run-now bench-now
 all: $(LIB_A) $(LIB_SO) $(EXTRA_ALL)
 
 $(BUILD)/%.o: %.c
@@ -68,21 +73,25 @@ $(BUILD)/tests/%: tests/%.c $(LIB_A) $(DAEMON_A) $(TEST_SUPPORT_OBJS)
 	$(CC) $(ALL_CFLAGS) -Itests/support -Iorbitd $< $(TEST_SUPPORT_OBJS) $(DAEMON_A) $(LIB_A) -o $@ \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)
 
-# Tests find ../shared through ORBIT_SHARED and build products through ORBIT_BUILD.
-SHARED ?= $(abspath ../shared)
-TEST_ENV = ORBIT_SHARED=$(SHARED) ORBIT_BUILD=$(abspath $(BUILD)) CK_DEFAULT_TIMEOUT=60 \
-           ORBIT_SRC=$(abspath .) ORBIT_MAKE_VARS="BUILD=$(BUILD) SANITIZE=$(SANITIZE)" \
-           ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+# The entry points make sure the build and test dependencies are installed
+# (mk/deps.sh: says what is missing and why, installs it on Debian/Ubuntu),
+# then build and run in a fresh make, which sees the libraries' flags.
+deps:
+	@PKG_CONFIG=$(PKG_CONFIG) sh mk/deps.sh all
 
-check: all $(UNIT_BINS) $(INTEG_BINS) $(CHECK_EXTRA)
-	@fail=0; for t in $(UNIT_BINS) $(INTEG_BINS); do \
-		echo "== $$t"; $(TEST_ENV) $$t || fail=1; \
-	done; $(CHECK_EXTRA_CMD) exit $$fail
+deps-build:
+	@PKG_CONFIG=$(PKG_CONFIG) sh mk/deps.sh build
 
-run: all
+check unit-check integration-check: deps
+	@$(MAKE) --no-print-directory $@-now
+
+run bench: deps-build
+	@$(MAKE) --no-print-directory $@-now
+
+run-now: all
 	$(RUN_CMD)
 
-bench: all
+bench-now: all
 	$(BENCH_CMD)
 
 clean:

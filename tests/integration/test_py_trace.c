@@ -1,5 +1,5 @@
 /* test_py_trace.c — the Python side of the captured session
- * (../shared/protocol/mqtt-trace-core1-plugin1.txt: py-orbitalis core "core1"
+ * (tests/data/mqtt-trace-core1-plugin1.txt: py-orbitalis core "core1"
  * and plugin "plugin1" over mosquitto) replayed against real orbitd
  * processes through a real broker, byte for byte where the trace allows.
  *
@@ -24,7 +24,7 @@
 #include "broker.h"
 #include "mqtt_peer.h"
 #include "proc.h"
-#include "shared_files.h"
+#include "test_data.h"
 #include "tmpdir.h"
 
 #include "orbit/builtin.h"
@@ -46,8 +46,8 @@
 #include <time.h>
 
 #define WAIT 15.0
-#define TRACE "protocol/mqtt-trace-core1-plugin1.txt"
-#define SCHEMAS "protocol/builtin-schema-strings.txt"
+#define TRACE "mqtt-trace-core1-plugin1.txt"
+#define SCHEMAS "builtin-schema-strings.txt"
 
 /* Timers of the capture (SPEC Appendix A). */
 #define CORE_DEAD_AFTER 5.0   /* core1's consider_others_dead_after */
@@ -212,7 +212,7 @@ static size_t n_lines;
 
 static void trace_load(void)
 {
-	trace_text = read_shared(TRACE);
+	trace_text = read_test_data(TRACE);
 	n_lines = 0;
 	for (char *save = NULL, *l = strtok_r(trace_text, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
@@ -266,12 +266,12 @@ static void tr_decode(const struct tline *l, orbit_msg_kind k, orbit_msg *m)
 }
 
 /* Exact StringMessage schema strings of both Python flavours, read from the
- * shared reference file (not from libplugin's own table). */
+ * reference file in tests/data (not from libplugin's own table). */
 static char *str312, *str313;
 
 static void schemas_load(void)
 {
-	char *text = read_shared(SCHEMAS);
+	char *text = read_test_data(SCHEMAS);
 	int flavour = 0;
 	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {

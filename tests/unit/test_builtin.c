@@ -1,7 +1,7 @@
 /* test_builtin.c — busline built-in payloads (libplugin/builtin.c): SPEC §1.3
  * examples, every format, bit-identity with libavro, JSON conversions.
  * Owned by the codec team. */
-#include "shared_files.h"
+#include "test_data.h"
 #include <avro.h>
 #include <check.h>
 #include <errno.h>
@@ -212,7 +212,7 @@ static int decode_text(const char *type, orbit_format fmt, const char *text, orb
 
 START_TEST(test_decode_vectors_file)
 {
-	char *text = read_shared("protocol/test-vectors-avro-hex.txt");
+	char *text = read_test_data("test-vectors-avro-hex.txt");
 	char *save = NULL, *pending = NULL;
 	int found = 0;
 	orbit_value v;

@@ -1,7 +1,7 @@
 /* test_envelope.c — busline JSON envelope (libplugin/envelope.c): the real
  * MQTT capture end to end, Python-exact encoding, tolerant and strict
  * decoding. Owned by the codec team. */
-#include "shared_files.h"
+#include "test_data.h"
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
@@ -46,7 +46,7 @@ static uint64_t next_rand(void)
 
 START_TEST(test_trace)
 {
-	char *text = read_shared("protocol/mqtt-trace-core1-plugin1.txt");
+	char *text = read_test_data("mqtt-trace-core1-plugin1.txt");
 	char *save = NULL;
 	size_t lines = 0, protocol = 0, strings = 0;
 
@@ -587,7 +587,7 @@ START_TEST(test_fast_path_agrees)
 		free(json);
 	}
 	/* Every envelope Python wrote in the captured session. */
-	char *text = read_shared("protocol/mqtt-trace-core1-plugin1.txt");
+	char *text = read_test_data("mqtt-trace-core1-plugin1.txt");
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *json = line;

@@ -3,7 +3,7 @@
  * captured Python traffic, reasons for JSON that does not fit, built-in kinds
  * as Python sends them, and hostile bytes and schemas. Owned by the codec team.
  */
-#include "shared_files.h"
+#include "test_data.h"
 #include <avro.h>
 #include <check.h>
 #include <errno.h>
@@ -401,8 +401,8 @@ static void assert_vector(const char *type, const char *hex)
 	size_t n = unhex(hex, bytes), len = 0;
 	char *why = NULL;
 
-	snprintf(path, sizeof(path), "protocol/schemas/%s.avsc", type);
-	schema = read_shared(path);
+	snprintf(path, sizeof(path), "schemas/%s.avsc", type);
+	schema = read_test_data(path);
 	ck_assert_msg(orbit_avro_to_json(schema, bytes, n, &json) == 0, "%s", type);
 	ck_assert_msg(orbit_avro_from_json(schema, json, &data, &len, &why) == 0, "%s: %s", type,
 		      why);
@@ -417,7 +417,7 @@ static void assert_vector(const char *type, const char *hex)
 
 START_TEST(test_captured_payloads)
 {
-	char *text = read_shared("protocol/captured-payloads-avro-hex.txt");
+	char *text = read_test_data("captured-payloads-avro-hex.txt");
 	char *save = NULL, type[64], hex[4096], *json;
 	int n = 0;
 
@@ -431,7 +431,7 @@ START_TEST(test_captured_payloads)
 	free(text);
 
 	/* A glance at the human side of one of them. */
-	text = read_shared("protocol/schemas/KeepaliveRequestMessage.avsc");
+	text = read_test_data("schemas/KeepaliveRequestMessage.avsc");
 	ck_assert_int_eq(decode_hex(text, "0a636f72653120246b656570616c6976652e636f726531", &json), 0);
 	ck_assert_str_eq(json, "{\"from_identifier\": \"core1\", "
 			       "\"keepalive_topic\": \"$keepalive.core1\"}");
@@ -459,7 +459,7 @@ START_TEST(test_protocol_vectors)
 		{ "StringMessage", "StringMessage" },
 		{ "Int64Message", "Int64Message" },
 	};
-	char *text = read_shared("protocol/test-vectors-avro-hex.txt");
+	char *text = read_test_data("test-vectors-avro-hex.txt");
 	char *save = NULL;
 	const char *type = NULL;
 	int n = 0;
@@ -851,8 +851,8 @@ START_TEST(test_random_bytes)
 	for (size_t i = 0; i < sizeof(FILES) / sizeof(FILES[0]); i++) {
 		char path[128];
 
-		snprintf(path, sizeof(path), "protocol/schemas/%s.avsc", FILES[i]);
-		schemas[n++] = read_shared(path);
+		snprintf(path, sizeof(path), "schemas/%s.avsc", FILES[i]);
+		schemas[n++] = read_test_data(path);
 	}
 	for (size_t s = 0; s < n; s++) {
 		for (int iter = 0; iter < 3000; iter++) {

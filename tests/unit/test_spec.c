@@ -1,6 +1,6 @@
 /* test_spec.c — SchemaSpec values, built-in schema strings and §4.9
  * compatibility (libplugin/spec.c). Owned by the codec team. */
-#include "shared_files.h"
+#include "test_data.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@ static orbit_kind kind_of_class(const char *cls)
 
 START_TEST(test_builtin_strings_exact)
 {
-	char *text = read_shared("protocol/builtin-schema-strings.txt");
+	char *text = read_test_data("builtin-schema-strings.txt");
 	char *save = NULL;
 	int flavour = -1;
 	size_t seen[2] = { 0, 0 };

@@ -1,7 +1,7 @@
-/* test_wire.c — protocol message codec (libplugin/wire.c) against the shared
+/* test_wire.c — protocol message codec (libplugin/wire.c) against the protocol
  * test vectors and captured traffic, libavro with the Python .avsc schemas,
  * and malformed input. Owned by the codec team. */
-#include "shared_files.h"
+#include "test_data.h"
 #include <avro.h>
 #include <check.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include "orbit/wire.h"
 
-/* --- shared vectors ----------------------------------------------------------- */
+/* --- protocol vectors (tests/data) ----------------------------------------------------------- */
 
 struct vector {
 	char name[96];
@@ -77,7 +77,7 @@ static struct vector *add_vector(const char *name, int kind, const char *hex, si
 
 static void load_vectors(void)
 {
-	char *text = read_shared("protocol/test-vectors-avro-hex.txt");
+	char *text = read_test_data("test-vectors-avro-hex.txt");
 	char *save = NULL, *pending = NULL;
 
 	n_vectors = 0;
@@ -99,7 +99,7 @@ static void load_vectors(void)
 	free(text);
 	n_file_vectors = n_vectors;
 
-	text = read_shared("protocol/captured-payloads-avro-hex.txt");
+	text = read_test_data("captured-payloads-avro-hex.txt");
 	save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *sp = strchr(line, ' ');
@@ -449,8 +449,8 @@ static void read_with_avsc(orbit_msg_kind k, const uint8_t *buf, size_t len,
 	avro_reader_t r;
 	size_t size;
 
-	snprintf(rel, sizeof(rel), "protocol/schemas/%s.avsc", orbit_msg_type_name(k));
-	json = read_shared(rel);
+	snprintf(rel, sizeof(rel), "schemas/%s.avsc", orbit_msg_type_name(k));
+	json = read_test_data(rel);
 	ck_assert_msg(avro_schema_from_json_length(json, strlen(json), schema) == 0,
 		      "%s: %s", rel, avro_strerror());
 	free(json);

@@ -1,19 +1,19 @@
-/* shared_files.c — reads the protocol artefacts the tests compare against. */
-#include "shared_files.h"
+/* test_data.c — reads the protocol artefacts the tests compare against. */
+#include "test_data.h"
 
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-char *read_shared(const char *rel)
+char *read_test_data(const char *rel)
 {
-	const char *dir = getenv("ORBIT_SHARED");
+	const char *dir = getenv("ORBIT_TEST_DATA");
 	char path[4096];
 	FILE *f;
 	char *buf;
 	long n;
 
-	ck_assert_msg(dir != NULL, "ORBIT_SHARED is not set");
+	ck_assert_msg(dir != NULL, "ORBIT_TEST_DATA is not set (run the tests through make)");
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	f = fopen(path, "rb");
 	ck_assert_msg(f != NULL, "cannot open %s", path);

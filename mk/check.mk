@@ -1,0 +1,52 @@
+# mk/check.mk — running the test suites.
+#
+#   make check              every suite (unit, integration, man-page lint)
+#   make unit-check         in-process suites only
+#   make integration-check  suites with real orbitd/orbitctl processes and a real broker
+#   make check -j2          suites run two at a time
+#
+# Each suite is its own target, BUILD/tests/<dir>/<suite>.run, so make runs
+# them in parallel. A suite's output goes to BUILD/tests/<dir>/<suite>.log and
+# is printed whole only when it fails; each prints one line with its result,
+# check's own counts and its wall time. A failed suite does not stop the
+# others: the summary at the end names every one that failed.
+
+UNIT_RUNS  := $(UNIT_BINS:%=%.run)
+INTEG_RUNS := $(INTEG_BINS:%=%.run)
+
+# Tests find their data (tests/data) through ORBIT_TEST_DATA and the build
+# products through ORBIT_BUILD.
+TEST_ENV = ORBIT_TEST_DATA=$(abspath tests/data) ORBIT_BUILD=$(abspath $(BUILD)) \
+           CK_DEFAULT_TIMEOUT=60 ORBIT_SRC=$(abspath .) \
+           ORBIT_MAKE_VARS="BUILD=$(BUILD) SANITIZE=$(SANITIZE)" \
+           ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+
+.PHONY: check-now unit-check-now integration-check-now FORCE
+FORCE:
+
+# Integration suites start the daemon, orbitctl and test plugins: everything
+# is built before any suite runs.
+$(BUILD)/tests/%.run: $(BUILD)/tests/% all $(CHECK_EXTRA) FORCE
+	@rm -f $@; t0=$$(date +%s%N); \
+	if $(TEST_ENV) $< >$<.log 2>&1; then r=PASS; else r=FAIL; fi; \
+	ms=$$(( ($$(date +%s%N) - t0) / 1000000 )); \
+	line="$$r $(<:$(BUILD)/tests/%=%) $$(printf '%d.%03ds' $$((ms / 1000)) $$((ms % 1000))) \
+	$$(grep -E '^[0-9]+%: Checks' $<.log | tail -n1)"; \
+	if [ $$r = FAIL ]; then sed 's/^/  | /' $<.log; fi; \
+	echo "$$line"; echo "$$line" > $@
+
+# check_summary RUN-FILES: fails unless every suite left a PASS line.
+define check_summary
+	@fail=0; for r in $(1); do \
+		grep -q '^PASS' $$r 2>/dev/null || { echo "FAILED: $${r%.run} (log: $${r%.run}.log)"; fail=1; }; \
+	done; [ $$fail = 0 ] && echo "all $(words $(1)) suites passed"; exit $$fail
+endef
+
+check-now: $(UNIT_RUNS) $(INTEG_RUNS) $(CHECK_EXTRA)
+	$(call check_summary,$(UNIT_RUNS) $(INTEG_RUNS))
+
+unit-check-now: $(UNIT_RUNS)
+	$(call check_summary,$(UNIT_RUNS))
+
+integration-check-now: $(INTEG_RUNS)
+	$(call check_summary,$(INTEG_RUNS))
