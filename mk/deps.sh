@@ -57,8 +57,9 @@ fi
 cmd="apt-get install -y --no-install-recommends$missing"
 echo "orbitd: missing build or test dependencies:$reasons" >&2
 
+root_or_sudo=$([ "$(id -u)" = 0 ] || echo "sudo ")
 if [ $check_only = 1 ] || [ "${ORBIT_NO_INSTALL:-0}" = 1 ]; then
-	echo "orbitd: install them with: sudo $cmd" >&2
+	echo "orbitd: install them with: ${root_or_sudo}apt-get update && ${root_or_sudo}$cmd" >&2
 	exit 1
 fi
 if ! have_cmd apt-get; then
@@ -79,7 +80,7 @@ echo "orbitd: installing them: ${sudo:+$sudo }$cmd" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >&2 || { echo "orbitd: apt-get update failed" >&2; exit 1; }
 # shellcheck disable=SC2086  # the package list is meant to split
-if ! $sudo apt-get install -y -qq --no-install-recommends $missing >&2; then
+if ! $sudo apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends $missing >&2; then
 	echo "orbitd: apt-get install failed; run: sudo $cmd" >&2
 	exit 1
 fi
