@@ -26,6 +26,9 @@ cleanup() {
 	rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT INT TERM
+# mktemp made it 0700; it becomes the chroot's / and tests run programs as
+# other users (nobody) that must reach the libraries.
+chmod 0755 "$root"
 
 if ! command -v debootstrap >/dev/null 2>&1; then
 	echo "fresh-debian-check: installing debootstrap (builds the bare system)" >&2
