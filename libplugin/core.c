@@ -182,7 +182,7 @@ void core_update_compliance(struct orbit_core *c)
 	if (!now_ok) {
 		/* Back to the fast cadence, and look now if the last look is old. */
 		c->discover_interval = ORB(c)->t.discovering_interval;
-		double now = orbit_now();
+		double now = orb_now(ORB(c));
 		if (now - c->last_discover >= ORB(c)->t.discovering_interval)
 			send_discover(c, now);
 		else
@@ -607,7 +607,7 @@ int orbit_core_start(orbit_core *c)
 	c->state_known = false;
 	c->discover_interval = o->t.discovering_interval;
 	core_update_compliance(c);
-	send_discover(c, orbit_now());
+	send_discover(c, orb_now(o));
 	return 0;
 }
 
