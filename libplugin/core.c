@@ -606,8 +606,10 @@ int orbit_core_start(orbit_core *c)
 	}
 	c->state_known = false;
 	c->discover_interval = o->t.discovering_interval;
-	core_update_compliance(c);
+	/* Discover first: the compliance update then finds a fresh Discover
+	 * and does not send a second one (it did, when not compliant at start). */
 	send_discover(c, orb_now(o));
+	core_update_compliance(c);
 	return 0;
 }
 
