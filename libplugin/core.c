@@ -182,7 +182,7 @@ void core_update_compliance(struct orbit_core *c)
 	if (!now_ok) {
 		/* Back to the fast cadence, and look now if the last look is old. */
 		c->discover_interval = ORB(c)->t.discovering_interval;
-		double now = orbit_now();
+		double now = orb_now(ORB(c));
 		if (now - c->last_discover >= ORB(c)->t.discovering_interval)
 			send_discover(c, now);
 		else
@@ -606,8 +606,10 @@ int orbit_core_start(orbit_core *c)
 	}
 	c->state_known = false;
 	c->discover_interval = o->t.discovering_interval;
+	/* Discover first: the compliance update then finds a fresh Discover
+	 * and does not send a second one (it did, when not compliant at start). */
+	send_discover(c, orb_now(o));
 	core_update_compliance(c);
-	send_discover(c, orbit_now());
 	return 0;
 }
 

@@ -22,7 +22,7 @@ static int send_to(struct orbit_core *c, struct conn *k, const orbit_exec *x, si
 	int rc = orbit_bus_publish(c->o.bus, k->info.input_topic, &x->items[item], 0);
 	if (rc < 0)
 		return rc;
-	k->info.last_use = orb_now_coarse();
+	k->info.last_use = orb_now_coarse(&c->o);
 	if (x->on_target)
 		x->on_target(x->ctx, k->info.remote_id, item);
 	return 1;
@@ -34,6 +34,7 @@ static size_t random_below(size_t n)
 {
 	static uint64_t state;
 	if (!state) {
+		/* The fallback wants entropy, not the orbiter's time. */
 		if (getrandom(&state, sizeof(state), GRND_NONBLOCK) != (ssize_t)sizeof(state))
 			state = (uint64_t)(uintptr_t)&state ^ (uint64_t)orbit_now();
 		state |= 1;

@@ -23,7 +23,7 @@ double orbit_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double orb_now_coarse(void)
+double orb_sys_coarse(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -303,7 +303,7 @@ struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *k
 	 * on every tick; treat it as "unknown" and rely on their own traffic. */
 	r->has_deadline = dead_after > 0;
 	r->dead_after = dead_after;
-	r->last_seen = orbit_now();
+	r->last_seen = orb_now(o);
 	return r;
 }
 
@@ -311,7 +311,7 @@ void orb_seen(struct orbiter *o, const char *id)
 {
 	struct remote *r = orb_remote(o, id);
 	if (r)
-		r->last_seen = orbit_now();
+		r->last_seen = orb_now(o);
 }
 
 int orbit_orbiter_remote_times(const orbit_orbiter *o, const char *remote_id,
@@ -334,7 +334,7 @@ bool orbit_orbiter_remote_dead(const orbit_orbiter *o, const char *remote_id)
 {
 	const struct remote *r = strmap_get(&o->remotes, remote_id);
 	return r && o->t.consider_others_dead_after >= 0 &&
-	       orbit_now() - r->last_seen > o->t.consider_others_dead_after;
+	       orb_now(o) - r->last_seen > o->t.consider_others_dead_after;
 }
 
 /* ---- slots, pending requests ---- */
@@ -406,7 +406,7 @@ struct pending *orb_pending_add(struct orbiter *o, const char *remote, const cha
 	if (!(p->input = orb_spec_intern(o, in)) || !(p->output = orb_spec_intern(o, out)) ||
 	    strmap_put_node(&o->pendings, &p->node, p->key, p) < 0)
 		goto fail;
-	p->created = orbit_now();
+	p->created = orb_now(o);
 	p->slot = slot;
 	p->next = slot->pendings;
 	if (p->next)
@@ -563,7 +563,7 @@ struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
 			orbit_bus_unsubscribe(o->bus, data_topic, c);
 		goto fail;
 	}
-	c->info.created = c->info.last_use = orbit_now();
+	c->info.created = c->info.last_use = orb_now(o);
 	c->slot = slot;
 	c->next = slot->conns;
 	if (c->next)
@@ -647,7 +647,7 @@ void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbi
 	}
 	c->ack_topic = ack;
 	c->info.soft_closed = true;
-	c->soft_closed_at = orbit_now();
+	c->soft_closed_at = orb_now(o);
 	orbit_msg m = {.kind = ORBIT_MSG_GRACEFUL};
 	m.graceful.from = o->id;
 	m.graceful.operation = (char *)c->info.operation;
@@ -888,17 +888,24 @@ static void keepalive_and_liveness(struct orbiter *o, double now)
 	keylist_free(&forget);
 }
 
-static void tick(evutil_socket_t fd, short what, void *arg)
+/* One housekeeping pass at the orbiter's current time (SPEC §5.1). */
+static void housekeeping(struct orbiter *o)
 {
-	(void)fd;
-	(void)what;
-	struct orbiter *o = arg;
-	double now = orbit_now();
+	double now = orb_now(o);
+	o->ticking = true;
 	expire_pendings(o, now);
 	close_timed_out_and_unused(o, now);
 	keepalive_and_liveness(o, now);
 	if (o->role->tick)
 		o->role->tick(o, now);
+	o->ticking = false;
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	housekeeping(arg);
 }
 
 static struct timeval tv_of(double s)
@@ -923,7 +930,10 @@ int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, con
 		o->t = *t;
 	else
 		orbit_timers_default(&o->t);
-	if (o->t.loop_interval <= 0)
+	/* 0 would be a busy loop; NaN compares false both ways. A negative
+	 * interval means no periodic tick: the application runs housekeeping
+	 * with orbit_orbiter_tick on its own schedule. */
+	if (!(o->t.loop_interval > 0 || o->t.loop_interval < 0))
 		return -EINVAL;
 	strmap_init(&o->remotes);
 	strmap_init(&o->conns);
@@ -933,9 +943,10 @@ int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, con
 	o->discover_topic = strdup(discover_topic ? discover_topic : "$handshake.discover");
 	o->keepalive_topic = orb_topic("$keepalive", id, NULL);
 	o->keepalive_request_topic = orb_topic("$keepalive", id, "request", NULL);
-	o->tick_ev = event_new(bus->base, -1, EV_PERSIST, tick, o);
+	if (o->t.loop_interval > 0)
+		o->tick_ev = event_new(bus->base, -1, EV_PERSIST, tick, o);
 	if (!o->id || !o->discover_topic || !o->keepalive_topic || !o->keepalive_request_topic ||
-	    !o->tick_ev) {
+	    (o->t.loop_interval > 0 && !o->tick_ev)) {
 		orb_destroy(o);
 		return -ENOMEM;
 	}
@@ -952,8 +963,10 @@ int orb_start(struct orbiter *o)
 		orbit_bus_unsubscribe(o->bus, o->keepalive_request_topic, o);
 		return rc;
 	}
-	struct timeval tv = tv_of(o->t.loop_interval);
-	event_add(o->tick_ev, &tv);
+	if (o->tick_ev) {
+		struct timeval tv = tv_of(o->t.loop_interval);
+		event_add(o->tick_ev, &tv);
+	}
 	o->running = true;
 	return 0;
 }
@@ -963,7 +976,8 @@ void orb_stop(struct orbiter *o)
 	if (!o->running)
 		return;
 	o->running = false;
-	event_del(o->tick_ev);
+	if (o->tick_ev)
+		event_del(o->tick_ev);
 	orbit_bus_unsubscribe(o->bus, o->keepalive_request_topic, o);
 	orbit_bus_unsubscribe(o->bus, o->keepalive_topic, o);
 	orbit_orbiter_close_all(o, false);
@@ -1021,6 +1035,34 @@ void orbit_orbiter_set_event_cb(orbit_orbiter *o, orbit_event_cb cb, void *ctx)
 {
 	o->ev_cb = cb;
 	o->ev_ctx = ctx;
+}
+
+int orbit_orbiter_set_clock(orbit_orbiter *o, orbit_clock_fn fn, void *ctx)
+{
+	if (!o)
+		return -EINVAL;
+	if (o->running)
+		return -EBUSY;
+	o->clock = fn;
+	o->clock_ctx = fn ? ctx : NULL;
+	return 0;
+}
+
+double orbit_orbiter_now(const orbit_orbiter *o)
+{
+	return orb_now(o);
+}
+
+int orbit_orbiter_tick(orbit_orbiter *o)
+{
+	if (!o)
+		return -EINVAL;
+	if (!o->running)
+		return -ENOTCONN;
+	if (o->ticking)
+		return -EBUSY;
+	housekeeping(o);
+	return 0;
 }
 
 void orbit_orbiter_foreach_connection(orbit_orbiter *o,

@@ -315,7 +315,7 @@ static void on_input(void *ctx, const char *topic, const orbit_payload *pl)
 	(void)topic;
 	struct conn *c = ctx;
 	struct orbit_plugin *p = (struct orbit_plugin *)c->o;
-	c->info.last_use = orb_now_coarse();
+	c->info.last_use = orb_now_coarse(c->o);
 	struct op *op = strmap_get(&p->ops, c->info.operation);
 	if (op && op->handler)
 		op->handler(op->ctx, p, &c->info, pl);

@@ -17,7 +17,9 @@ typedef struct orbiter orbit_orbiter;
 
 /* Timers in seconds; a negative value means "never". */
 typedef struct orbit_timers {
-	double loop_interval;                    /* housekeeping period (1) */
+	double loop_interval;                    /* housekeeping period (1); negative: no
+						    periodic tick, the application calls
+						    orbit_orbiter_tick; 0 is invalid */
 	double pending_requests_expire_after;    /* 60 */
 	double consider_others_dead_after;       /* 120: announced to remotes */
 	double send_keepalive_before_timelimit;  /* 10 */
@@ -39,7 +41,7 @@ typedef struct orbit_conn_info {
 	const char *close_to_remote_topic; /* where our close messages go */
 	const char *incoming_close_topic;  /* where the remote's close messages arrive */
 	const orbit_spec *input, *output;  /* the plugin's offered specs */
-	double created, last_use;          /* monotonic seconds (orbit_now) */
+	double created, last_use;          /* seconds on the orbiter's clock (orbit_orbiter_now) */
 	bool soft_closed;                  /* graceful close sent, ack awaited */
 } orbit_conn_info;
 
@@ -66,8 +68,39 @@ typedef struct orbit_event {
 
 typedef void (*orbit_event_cb)(void *ctx, orbit_orbiter *o, const orbit_event *ev);
 
-/* Monotonic clock in seconds, the time base of every timestamp here. */
+/* Monotonic clock in seconds (CLOCK_MONOTONIC): every orbiter's clock
+ * unless orbit_orbiter_set_clock gives it another. */
 double orbit_now(void);
+
+/* A source of time: seconds from any fixed origin, never decreasing. */
+typedef double (*orbit_clock_fn)(void *ctx);
+
+/* Make the orbiter read time through fn(ctx) instead of orbit_now(): every
+ * stamp it takes (connection creation and last use, pending requests, a
+ * remote's last sign of life, keepalives sent, graceful closes, discoveries)
+ * and every timeout it judges. NULL fn restores orbit_now(). For simulations
+ * and deterministic tests (with loop_interval < 0 and orbit_orbiter_tick,
+ * time moves only when the caller says), or an application's own time base.
+ * fn runs on the loop thread; ctx is borrowed and must stay valid while the
+ * clock is set. Only while stopped, since stamps taken on one clock mean
+ * nothing on another. Returns 0, -EINVAL (o NULL), -EBUSY (running). */
+int orbit_orbiter_set_clock(orbit_orbiter *o, orbit_clock_fn fn, void *ctx);
+
+/* The orbiter's current time: the base of the times in orbit_conn_info,
+ * orbit_pending_info and orbit_remote_times. */
+double orbit_orbiter_now(const orbit_orbiter *o);
+
+/* Run the periodic housekeeping now, at the orbiter's current time (SPEC
+ * §5.1): expire pending requests, turn timed-out graceful closes graceless,
+ * close unused connections, send due keepalives, declare silent remotes dead
+ * and close their connections, then the role's work (core: compliance and
+ * discovery; plugin: forgetting cores the orbiter forgot). It is what the
+ * libevent timer runs every loop_interval; with loop_interval < 0 the
+ * application's own scheduler calls it. Messages go out on the bus as usual
+ * (on the in-process bus, orbit_local_bus_flush delivers them at once).
+ * Returns 0, -EINVAL (o NULL), -ENOTCONN (not started), -EBUSY (called from
+ * a callback of this orbiter's housekeeping). */
+int orbit_orbiter_tick(orbit_orbiter *o);
 
 /* The orbiter's identifier (owned by it). */
 const char *orbit_orbiter_id(const orbit_orbiter *o);
@@ -95,7 +128,7 @@ size_t orbit_orbiter_close_all(orbit_orbiter *o, bool graceful);
 /* Ask a known remote for a keepalive now. Returns 0, -ENOENT (unknown remote). */
 int orbit_orbiter_request_keepalive(orbit_orbiter *o, const char *remote_id);
 
-/* Keepalive bookkeeping of one remote, in orbit_now() seconds; a negative
+/* Keepalive bookkeeping of one remote, in orbit_orbiter_now() seconds; a negative
  * value means "none" (never sent, or the timer is off). */
 typedef struct orbit_remote_times {
 	double last_seen;     /* their last sign of life */
