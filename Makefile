@@ -61,8 +61,11 @@ $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,liborbit.so.0 $(ALL_LDFLAGS) $^ -o $@ $(PKG_LIBS)
+LIB_MAP := libplugin/liborbit.map
+
+$(LIB_SO): $(LIB_OBJS) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,liborbit.so.0 -Wl,--version-script=$(LIB_MAP) $(ALL_LDFLAGS) \
+		$(LIB_OBJS) -o $@ $(PKG_LIBS)
 
 $(DAEMON_A): $(DAEMON_OBJS)
 	@rm -f $@

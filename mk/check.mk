@@ -11,6 +11,17 @@
 # check's own counts and its wall time. A failed suite does not stop the
 # others: the summary at the end names every one that failed.
 
+# liborbit.so exports its API only: every defined dynamic symbol is orbit_*
+# (libplugin/liborbit.map).
+CHECK_EXTRA += symbols-check
+.PHONY: symbols-check
+symbols-check: $(LIB_SO)
+	@bad=$$(nm -D --defined-only $(LIB_SO) | awk '$$3 !~ /^orbit_/ {print $$3}'); \
+	n=$$(nm -D --defined-only $(LIB_SO) | grep -c ' orbit_'); \
+	if [ -n "$$bad" ] || [ "$$n" -eq 0 ]; then \
+		echo "symbols-check: $(LIB_SO) exports non-API symbols:" $$bad; exit 1; fi; \
+	echo "symbols-check: $(LIB_SO) exports $$n symbols, all orbit_*"
+
 UNIT_RUNS  := $(UNIT_BINS:%=%.run)
 INTEG_RUNS := $(INTEG_BINS:%=%.run)
 
