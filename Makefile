@@ -11,9 +11,13 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread -lm
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
+# Everything sees the public headers (libplugin/include); only libplugin
+# itself, the tests and the benchmarks see its private ones (PRIVATE_INC):
+# orbitd, orbitctl and plugins use liborbit's API like any application.
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC \
-              -Ilibplugin/include -Ilibplugin $(PKG_CFLAGS) \
+              -Ilibplugin/include $(PKG_CFLAGS) \
               -DORBIT_VERSION='"$(VERSION)"'
+PRIVATE_INC = -Ilibplugin
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 LIB_SRCS  := $(sort $(wildcard libplugin/*.c))
@@ -53,6 +57,8 @@ $(DEMO): examples/local_demo.c $(LIB_A)
 .PHONY: all check unit-check integration-check install clean run bench deps deps-build run-now bench-now
 all: $(LIB_A) $(LIB_SO) $(EXTRA_ALL)
 
+$(LIB_OBJS) $(TEST_SUPPORT_OBJS): ALL_CFLAGS += $(PRIVATE_INC)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -73,7 +79,7 @@ $(DAEMON_A): $(DAEMON_OBJS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB_A) $(DAEMON_A) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/support -Iorbitd $< $(TEST_SUPPORT_OBJS) $(DAEMON_A) $(LIB_A) -o $@ \
+	$(CC) $(ALL_CFLAGS) $(PRIVATE_INC) -Itests/support -Iorbitd $< $(TEST_SUPPORT_OBJS) $(DAEMON_A) $(LIB_A) -o $@ \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)
 
 # The entry points make sure the build and test dependencies are installed

@@ -31,7 +31,7 @@
 #include "bench_util.h"
 
 #include <orbit/core.h>
-#include <orbit/envelope.h>
+#include "envelope.h"
 #include <orbit/mqtt_bus.h>
 #include <orbit/plugin_orbiter.h>
 

@@ -277,7 +277,7 @@ out:
 	free(qs);
 }
 
-static void core_tick(struct orbiter *o, double now)
+static void core_tick(struct orbit_orbiter *o, double now)
 {
 	struct orbit_core *c = (struct orbit_core *)o;
 	core_update_compliance(c);
@@ -308,7 +308,7 @@ static bool specs_match(const orbit_spec *list, size_t n, const orbit_spec *offe
 static void reply_to_offer(struct orbit_core *c, const char *plugin, const char *reply_topic,
 			   const orbit_offered_op *op)
 {
-	struct orbiter *o = ORB(c);
+	struct orbit_orbiter *o = ORB(c);
 	struct req *r = strmap_get(&c->reqs, op->name);
 	const char *why = NULL;
 	struct req_count n = {0};
@@ -397,7 +397,7 @@ static void on_output(void *ctx, const char *topic, const orbit_payload *p)
 
 static void handle_confirm(struct orbit_core *c, orbit_msg *m)
 {
-	struct orbiter *o = ORB(c);
+	struct orbit_orbiter *o = ORB(c);
 	const char *plugin = m->confirm.plugin_id, *op = m->confirm.operation;
 	struct pending *p = orb_pending_find(o, plugin, op);
 	if (!p) {
@@ -445,7 +445,7 @@ static void on_response(void *ctx, const char *topic, const orbit_payload *p)
 	core_update_compliance(c);
 }
 
-static void core_conn_removed(struct orbiter *o, struct conn *k)
+static void core_conn_removed(struct orbit_orbiter *o, struct conn *k)
 {
 	(void)k;
 	core_update_compliance((struct orbit_core *)o);
@@ -591,7 +591,7 @@ int orbit_core_set_sink(orbit_core *c, const char *operation, orbit_sink_fn fn, 
 
 int orbit_core_start(orbit_core *c)
 {
-	struct orbiter *o = ORB(c);
+	struct orbit_orbiter *o = ORB(c);
 	if (o->running)
 		return -EALREADY;
 	int rc = orb_start(o);
@@ -615,7 +615,7 @@ int orbit_core_start(orbit_core *c)
 
 void orbit_core_stop(orbit_core *c)
 {
-	struct orbiter *o = ORB(c);
+	struct orbit_orbiter *o = ORB(c);
 	if (!o->running)
 		return;
 	orbit_bus_unsubscribe(o->bus, c->response_topic, c);

@@ -23,7 +23,7 @@ struct sink {
 };
 
 struct orbit_core {
-	struct orbiter o; /* first: the role is reached by casting */
+	struct orbit_orbiter o; /* first: the role is reached by casting */
 	strmap reqs;      /* operation -> struct req */
 	strmap sinks;     /* operation -> struct sink */
 	char *offer_topic, *response_topic;

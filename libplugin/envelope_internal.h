@@ -9,7 +9,7 @@
 #ifndef ORBIT_ENVELOPE_INTERNAL_H
 #define ORBIT_ENVELOPE_INTERNAL_H
 
-#include "orbit/envelope.h"
+#include "envelope.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -15,7 +15,7 @@
  * arrives through on_disconnect and arms a backoff timer.
  */
 #include "orbit/mqtt_bus.h"
-#include "orbit/envelope.h"
+#include "envelope.h"
 #include "liblog.h"
 #include "subtable.h"
 #include "uuid.h"

@@ -190,7 +190,7 @@ void orb_strv_free(char **v, size_t n)
 	free(v);
 }
 
-void orb_emit(struct orbiter *o, const orbit_event *ev)
+void orb_emit(struct orbit_orbiter *o, const orbit_event *ev)
 {
 	if (o->ev_cb)
 		o->ev_cb(o->ev_ctx, o, ev);
@@ -198,7 +198,7 @@ void orb_emit(struct orbiter *o, const orbit_event *ev)
 
 /* ---- messages ---- */
 
-int orb_send(struct orbiter *o, const char *topic, const orbit_msg *m, unsigned flags)
+int orb_send(struct orbit_orbiter *o, const char *topic, const orbit_msg *m, unsigned flags)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -222,7 +222,7 @@ int orb_send(struct orbiter *o, const char *topic, const orbit_msg *m, unsigned 
 	return rc;
 }
 
-int orb_decode(struct orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
+int orb_decode(struct orbit_orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
 	       orbit_msg *m)
 {
 	int kind = p->message_type ? orbit_msg_kind_from_name(p->message_type) : -EINVAL;
@@ -242,7 +242,7 @@ int orb_decode(struct orbiter *o, const char *topic, const orbit_payload *p, uns
 
 /* ---- remotes ---- */
 
-struct remote *orb_remote(struct orbiter *o, const char *id)
+struct remote *orb_remote(struct orbit_orbiter *o, const char *id)
 {
 	return strmap_get(&o->remotes, id);
 }
@@ -282,7 +282,7 @@ static int remote_set_topics(struct remote *r, const char *ka, const char *ka_re
 	return 0;
 }
 
-struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *ka_topic,
+struct remote *orb_remote_learn(struct orbit_orbiter *o, const char *id, const char *ka_topic,
 				const char *ka_req_topic, double dead_after)
 {
 	struct remote *r = orb_remote(o, id);
@@ -307,7 +307,7 @@ struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *k
 	return r;
 }
 
-void orb_seen(struct orbiter *o, const char *id)
+void orb_seen(struct orbit_orbiter *o, const char *id)
 {
 	struct remote *r = orb_remote(o, id);
 	if (r)
@@ -339,7 +339,7 @@ bool orbit_orbiter_remote_dead(const orbit_orbiter *o, const char *remote_id)
 
 /* ---- slots, pending requests ---- */
 
-struct opslot *orb_slot(struct orbiter *o, const char *operation)
+struct opslot *orb_slot(struct orbit_orbiter *o, const char *operation)
 {
 	struct opslot *s = strmap_get(&o->slots, operation);
 	if (s)
@@ -355,17 +355,17 @@ struct opslot *orb_slot(struct orbiter *o, const char *operation)
 	return s;
 }
 
-struct conn *orb_conn_find(struct orbiter *o, const char *remote, const char *op)
+struct conn *orb_conn_find(struct orbit_orbiter *o, const char *remote, const char *op)
 {
 	return pair_get(&o->conns, remote, op);
 }
 
-struct pending *orb_pending_find(struct orbiter *o, const char *remote, const char *op)
+struct pending *orb_pending_find(struct orbit_orbiter *o, const char *remote, const char *op)
 {
 	return pair_get(&o->pendings, remote, op);
 }
 
-static void pending_free(struct orbiter *o, struct pending *p)
+static void pending_free(struct orbit_orbiter *o, struct pending *p)
 {
 	orb_spec_release(o, p->input);
 	orb_spec_release(o, p->output);
@@ -374,7 +374,7 @@ static void pending_free(struct orbiter *o, struct pending *p)
 	free(p);
 }
 
-void orb_pending_remove(struct orbiter *o, struct pending *p)
+void orb_pending_remove(struct orbit_orbiter *o, struct pending *p)
 {
 	strmap_remove(&o->pendings, p->key);
 	if (p->prev)
@@ -390,7 +390,7 @@ void orb_pending_remove(struct orbiter *o, struct pending *p)
 	pending_free(o, p);
 }
 
-struct pending *orb_pending_add(struct orbiter *o, const char *remote, const char *op,
+struct pending *orb_pending_add(struct orbit_orbiter *o, const char *remote, const char *op,
 				const orbit_spec *in, const orbit_spec *out)
 {
 	struct pending *old = orb_pending_find(o, remote, op);
@@ -451,7 +451,7 @@ static bool spec_same(const orbit_spec *a, const orbit_spec *b)
 	return true;
 }
 
-struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s)
+struct spec_ref *orb_spec_intern(struct orbit_orbiter *o, const orbit_spec *s)
 {
 	uint64_t h = spec_hash(s);
 	for (struct spec_ref *r = o->specs; r; r = r->next) {
@@ -475,7 +475,7 @@ struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s)
 	return r;
 }
 
-void orb_spec_release(struct orbiter *o, struct spec_ref *r)
+void orb_spec_release(struct orbit_orbiter *o, struct spec_ref *r)
 {
 	if (!r || --r->refs)
 		return;
@@ -515,7 +515,7 @@ static const char *pack_data_topic(char **at, const char *data, const char *inpu
 	return pack(at, data);
 }
 
-static struct conn *conn_new(struct orbiter *o, const char *remote, const char *op,
+static struct conn *conn_new(struct orbit_orbiter *o, const char *remote, const char *op,
 			     struct spec_ref *in, struct spec_ref *out, const char *input_topic,
 			     const char *output_topic, const char *close_to_remote,
 			     const char *incoming_close, const char *data_topic)
@@ -541,7 +541,7 @@ static struct conn *conn_new(struct orbiter *o, const char *remote, const char *
 	return c;
 }
 
-struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
+struct conn *orb_conn_add(struct orbit_orbiter *o, const char *remote, const char *op,
 			  struct spec_ref *in, struct spec_ref *out, const char *input_topic,
 			  const char *output_topic, const char *close_to_remote,
 			  const char *incoming_close, const char *data_topic, orbit_bus_handler h)
@@ -585,7 +585,7 @@ fail:
 	return NULL;
 }
 
-void orb_conn_remove(struct orbiter *o, struct conn *c, bool graceful)
+void orb_conn_remove(struct orbit_orbiter *o, struct conn *c, bool graceful)
 {
 	strmap_remove(&o->conns, conn_key(c));
 	if (c->prev)
@@ -616,7 +616,7 @@ void orb_conn_remove(struct orbiter *o, struct conn *c, bool graceful)
 	conn_free(c);
 }
 
-void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbit_bytes *data)
+void orb_conn_close(struct orbit_orbiter *o, struct conn *c, bool graceful, const orbit_bytes *data)
 {
 	orbit_bytes none = {0};
 	if (!data)
@@ -659,7 +659,7 @@ void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbi
 /* Incoming Graceless/Graceful on one of our incoming close topics. */
 static void on_close_message(void *ctx, const char *topic, const orbit_payload *p)
 {
-	struct orbiter *o = ctx;
+	struct orbit_orbiter *o = ctx;
 	orbit_msg m;
 	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_GRACELESS | 1u << ORBIT_MSG_GRACEFUL, &m) < 0)
 		return;
@@ -685,7 +685,7 @@ out:
 
 static void on_ack(void *ctx, const char *topic, const orbit_payload *p)
 {
-	struct orbiter *o = ctx;
+	struct orbit_orbiter *o = ctx;
 	orbit_msg m;
 	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_CLOSE_ACK, &m) < 0)
 		return;
@@ -701,7 +701,7 @@ static void on_ack(void *ctx, const char *topic, const orbit_payload *p)
 
 /* ---- keepalive ---- */
 
-static void send_keepalive(struct orbiter *o, const char *topic)
+static void send_keepalive(struct orbit_orbiter *o, const char *topic)
 {
 	orbit_msg m = {.kind = ORBIT_MSG_KEEPALIVE};
 	m.keepalive.from = o->id;
@@ -710,7 +710,7 @@ static void send_keepalive(struct orbiter *o, const char *topic)
 
 static void on_keepalive(void *ctx, const char *topic, const orbit_payload *p)
 {
-	struct orbiter *o = ctx;
+	struct orbit_orbiter *o = ctx;
 	orbit_msg m;
 	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_KEEPALIVE, &m) < 0)
 		return;
@@ -720,7 +720,7 @@ static void on_keepalive(void *ctx, const char *topic, const orbit_payload *p)
 
 static void on_keepalive_request(void *ctx, const char *topic, const orbit_payload *p)
 {
-	struct orbiter *o = ctx;
+	struct orbit_orbiter *o = ctx;
 	orbit_msg m;
 	if (orb_decode(o, topic, p, 1u << ORBIT_MSG_KEEPALIVE_REQUEST, &m) < 0)
 		return;
@@ -769,7 +769,7 @@ static void keylist_free(struct keylist *l)
 	*l = (struct keylist){0};
 }
 
-static void expire_pendings(struct orbiter *o, double now)
+static void expire_pendings(struct orbit_orbiter *o, double now)
 {
 	if (o->t.pending_requests_expire_after < 0)
 		return;
@@ -785,7 +785,7 @@ static void expire_pendings(struct orbiter *o, double now)
 	}
 }
 
-static void close_timed_out_and_unused(struct orbiter *o, double now)
+static void close_timed_out_and_unused(struct orbit_orbiter *o, double now)
 {
 	struct keylist forced = {0}, unused = {0};
 	strmap_iter it = {0};
@@ -818,7 +818,7 @@ static void close_timed_out_and_unused(struct orbiter *o, double now)
 	keylist_free(&unused);
 }
 
-static void close_remote(struct orbiter *o, const char *remote_id)
+static void close_remote(struct orbit_orbiter *o, const char *remote_id)
 {
 	struct keylist keys = {0};
 	strmap_iter it = {0};
@@ -842,7 +842,7 @@ static void close_remote(struct orbiter *o, const char *remote_id)
 	}
 }
 
-static void keepalive_and_liveness(struct orbiter *o, double now)
+static void keepalive_and_liveness(struct orbit_orbiter *o, double now)
 {
 	struct keylist dead = {0}, forget = {0};
 	strmap_iter it = {0};
@@ -889,7 +889,7 @@ static void keepalive_and_liveness(struct orbiter *o, double now)
 }
 
 /* One housekeeping pass at the orbiter's current time (SPEC §5.1). */
-static void housekeeping(struct orbiter *o)
+static void housekeeping(struct orbit_orbiter *o)
 {
 	double now = orb_now(o);
 	o->ticking = true;
@@ -919,7 +919,7 @@ static struct timeval tv_of(double s)
 
 /* ---- lifecycle ---- */
 
-int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, const char *id,
+int orb_init(struct orbit_orbiter *o, const struct role_ops *role, orbit_bus *bus, const char *id,
 	     const orbit_timers *t, const char *discover_topic)
 {
 	if (!bus || !orb_id_valid(id) || (discover_topic && strpbrk(discover_topic, "+#")))
@@ -953,7 +953,7 @@ int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, con
 	return 0;
 }
 
-int orb_start(struct orbiter *o)
+int orb_start(struct orbit_orbiter *o)
 {
 	int rc = orbit_bus_subscribe(o->bus, o->keepalive_request_topic, on_keepalive_request, o);
 	if (rc < 0)
@@ -971,7 +971,7 @@ int orb_start(struct orbiter *o)
 	return 0;
 }
 
-void orb_stop(struct orbiter *o)
+void orb_stop(struct orbit_orbiter *o)
 {
 	if (!o->running)
 		return;
@@ -989,7 +989,7 @@ void orb_stop(struct orbiter *o)
 
 static void conn_free_value(void *ctx, void *v)
 {
-	struct orbiter *o = ctx;
+	struct orbit_orbiter *o = ctx;
 	struct conn *c = v;
 	if (c->data_topic)
 		orbit_bus_unsubscribe(o->bus, c->data_topic, c);
@@ -1007,7 +1007,7 @@ static void free_value(void *ctx, void *v)
 	free(v);
 }
 
-void orb_destroy(struct orbiter *o)
+void orb_destroy(struct orbit_orbiter *o)
 {
 	/* Entries are embedded in the records: each map is emptied by
 	 * strmap_clear_with, which frees a record only after unlinking it. */

@@ -2,14 +2,14 @@
  *
  * The orbiter owns: its strings, every remote, connection and pending record
  * (in the maps below, values freed by the orbiter), and its tick event.
- * Roles (core.c, plugin_orbiter.c) embed struct orbiter first and plug in
+ * Roles (core.c, plugin_orbiter.c) embed struct orbit_orbiter first and plug in
  * through struct role_ops.
  */
 #ifndef ORBIT_ORBITER_INTERNAL_H
 #define ORBIT_ORBITER_INTERNAL_H
 
 #include "orbit/orbiter.h"
-#include "orbit/wire.h"
+#include "wire.h"
 #include "strmap.h"
 
 #include <stddef.h>
@@ -63,8 +63,8 @@ static inline struct spec_ref *spec_ref_of(const orbit_spec *s)
 
 /* A shared reference to s (copied on first use; NULL on ENOMEM), and its
  * release. */
-struct spec_ref *orb_spec_intern(struct orbiter *o, const orbit_spec *s);
-void orb_spec_release(struct orbiter *o, struct spec_ref *r);
+struct spec_ref *orb_spec_intern(struct orbit_orbiter *o, const orbit_spec *s);
+void orb_spec_release(struct orbit_orbiter *o, struct spec_ref *r);
 
 struct conn {
 	strmap_entry node;            /* in conns, keyed by key */
@@ -72,7 +72,7 @@ struct conn {
 	 * remote_id and the topics point into this allocation, input/output
 	 * into shared specs (spec_ref_of gives the reference). */
 	orbit_conn_info info;
-	struct orbiter *o;
+	struct orbit_orbiter *o;
 	struct opslot *slot;
 	struct conn *prev, *next;     /* in slot->conns */
 	/* The key, "remote\x1foperation", starts right after the struct (conn_key);
@@ -99,16 +99,16 @@ struct pending {
 	double created;
 };
 
-struct orbiter;
+struct orbit_orbiter;
 
 struct role_ops {
 	/* Periodic work after the shared housekeeping. */
-	void (*tick)(struct orbiter *o, double now);
+	void (*tick)(struct orbit_orbiter *o, double now);
 	/* A connection left the table (already unsubscribed, not yet freed). */
-	void (*conn_removed)(struct orbiter *o, struct conn *c);
+	void (*conn_removed)(struct orbit_orbiter *o, struct conn *c);
 };
 
-struct orbiter {
+struct orbit_orbiter {
 	const struct role_ops *role;
 	orbit_bus *bus;
 	char *id, *discover_topic, *keepalive_topic, *keepalive_request_topic;
@@ -137,65 +137,65 @@ double orb_sys_coarse(void);
  * injected clock sees all of them. The default costs one well-predicted
  * branch over the system clock read (no indirect call): they are inline
  * because orb_now_coarse is on the path of every message. */
-static inline double orb_now(const struct orbiter *o)
+static inline double orb_now(const struct orbit_orbiter *o)
 {
 	return __builtin_expect(o->clock != NULL, 0) ? o->clock(o->clock_ctx) : orbit_now();
 }
 
 /* The per-message stamp; an injected clock has no coarse variant. */
-static inline double orb_now_coarse(const struct orbiter *o)
+static inline double orb_now_coarse(const struct orbit_orbiter *o)
 {
 	return __builtin_expect(o->clock != NULL, 0) ? o->clock(o->clock_ctx) : orb_sys_coarse();
 }
 
-int orb_init(struct orbiter *o, const struct role_ops *role, orbit_bus *bus, const char *id,
+int orb_init(struct orbit_orbiter *o, const struct role_ops *role, orbit_bus *bus, const char *id,
 	     const orbit_timers *t, const char *discover_topic);
-void orb_destroy(struct orbiter *o);
+void orb_destroy(struct orbit_orbiter *o);
 /* Subscribe keepalive topics and start the tick. */
-int orb_start(struct orbiter *o);
+int orb_start(struct orbit_orbiter *o);
 /* Graceless-close everything, drop pendings, unsubscribe keepalive topics, stop the tick. */
-void orb_stop(struct orbiter *o);
+void orb_stop(struct orbit_orbiter *o);
 
 /* "topic" formatting: malloc'd "a.b.c..." from NULL-terminated parts. */
 char *orb_topic(const char *first, ...) __attribute__((sentinel));
 bool orb_id_valid(const char *id);
 
 /* Encode and publish a protocol message. Returns 0 or -errno (logged). */
-int orb_send(struct orbiter *o, const char *topic, const orbit_msg *m, unsigned flags);
+int orb_send(struct orbit_orbiter *o, const char *topic, const orbit_msg *m, unsigned flags);
 /* Decode p as one of the kinds in mask (bit per orbit_msg_kind); logs and
  * returns < 0 on anything else. */
-int orb_decode(struct orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
+int orb_decode(struct orbit_orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
 	       orbit_msg *m);
 
-struct remote *orb_remote(struct orbiter *o, const char *id);
+struct remote *orb_remote(struct orbit_orbiter *o, const char *id);
 /* Record or refresh what a Discover/Offer told us about a remote; marks it seen. */
-struct remote *orb_remote_learn(struct orbiter *o, const char *id, const char *ka_topic,
+struct remote *orb_remote_learn(struct orbit_orbiter *o, const char *id, const char *ka_topic,
 				const char *ka_req_topic, double dead_after);
-void orb_seen(struct orbiter *o, const char *id);
+void orb_seen(struct orbit_orbiter *o, const char *id);
 
-struct opslot *orb_slot(struct orbiter *o, const char *operation);
-struct conn *orb_conn_find(struct orbiter *o, const char *remote, const char *op);
-struct pending *orb_pending_find(struct orbiter *o, const char *remote, const char *op);
+struct opslot *orb_slot(struct orbit_orbiter *o, const char *operation);
+struct conn *orb_conn_find(struct orbit_orbiter *o, const char *remote, const char *op);
+struct pending *orb_pending_find(struct orbit_orbiter *o, const char *remote, const char *op);
 
 /* Create a pending request (replacing an existing one); specs interned. */
-struct pending *orb_pending_add(struct orbiter *o, const char *remote, const char *op,
+struct pending *orb_pending_add(struct orbit_orbiter *o, const char *remote, const char *op,
 				const orbit_spec *in, const orbit_spec *out);
-void orb_pending_remove(struct orbiter *o, struct pending *p);
+void orb_pending_remove(struct orbit_orbiter *o, struct pending *p);
 
 /* Promote into a connection; strings copied, in/out gain a reference (pass a
  * pending's). Subscribes the incoming close topic. data_topic (may be NULL) is
  * subscribed with handler h and ctx = the new connection. Returns NULL on
  * failure (nothing left subscribed). */
-struct conn *orb_conn_add(struct orbiter *o, const char *remote, const char *op,
+struct conn *orb_conn_add(struct orbit_orbiter *o, const char *remote, const char *op,
 			  struct spec_ref *in, struct spec_ref *out, const char *input_topic,
 			  const char *output_topic, const char *close_to_remote,
 			  const char *incoming_close, const char *data_topic, orbit_bus_handler h);
 /* Remove our side (SPEC §5.7) and free; fires DISCONNECTED. */
-void orb_conn_remove(struct orbiter *o, struct conn *c, bool graceful);
+void orb_conn_remove(struct orbit_orbiter *o, struct conn *c, bool graceful);
 /* Initiate a close of c (SPEC §5.5/§5.6). */
-void orb_conn_close(struct orbiter *o, struct conn *c, bool graceful, const orbit_bytes *data);
+void orb_conn_close(struct orbit_orbiter *o, struct conn *c, bool graceful, const orbit_bytes *data);
 
-void orb_emit(struct orbiter *o, const orbit_event *ev);
+void orb_emit(struct orbit_orbiter *o, const orbit_event *ev);
 
 /* Does an allow/block list pair admit id? */
 bool orb_list_admits(char *const *allow, size_t n_allow, bool has_allow, char *const *block,

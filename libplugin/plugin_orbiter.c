@@ -49,7 +49,7 @@ struct known_core {
 };
 
 struct orbit_plugin {
-	struct orbiter o;
+	struct orbit_orbiter o;
 	strmap ops;         /* name -> struct op */
 	strmap cores;       /* core id -> struct known_core */
 	char *reply_topic;
@@ -169,7 +169,7 @@ static void offer_to(struct orbit_plugin *p, const char *core, const char *offer
 		     void (*query_at)(const void *ctx, size_t i, orbit_query *q), const void *ctx,
 		     size_t n_queries, const char *only_op)
 {
-	struct orbiter *o = ORB(p);
+	struct orbit_orbiter *o = ORB(p);
 	orbit_offered_op *ops = calloc(n_queries ? n_queries : 1, sizeof(*ops));
 	struct pending **made = calloc(n_queries ? n_queries : 1, sizeof(*made));
 	size_t k = 0;
@@ -331,7 +331,7 @@ static void send_nla(struct orbit_plugin *p, const orbit_msg *req)
 
 static void handle_request(struct orbit_plugin *p, const orbit_msg *m)
 {
-	struct orbiter *o = ORB(p);
+	struct orbit_orbiter *o = ORB(p);
 	const char *core = m->request.core_id, *opname = m->request.operation;
 	struct pending *pd = orb_pending_find(o, core, opname);
 	if (!pd) {
@@ -439,7 +439,7 @@ static void queue_reoffer(struct orbit_plugin *p, const char *operation, const c
 	event_active(p->reoffer_ev, EV_WRITE, 0);
 }
 
-static void plugin_conn_removed(struct orbiter *o, struct conn *c)
+static void plugin_conn_removed(struct orbit_orbiter *o, struct conn *c)
 {
 	struct orbit_plugin *p = (struct orbit_plugin *)o;
 	/* Deferred: we are inside a close. A shared maximum's slot may go to a
@@ -449,7 +449,7 @@ static void plugin_conn_removed(struct orbiter *o, struct conn *c)
 		queue_reoffer(p->twin, c->info.operation, c->info.remote_id);
 }
 
-static void plugin_tick(struct orbiter *o, double now)
+static void plugin_tick(struct orbit_orbiter *o, double now)
 {
 	(void)now;
 	struct orbit_plugin *p = (struct orbit_plugin *)o;
@@ -589,7 +589,7 @@ int orbit_plugin_share_maximum(orbit_plugin *a, orbit_plugin *b)
 
 int orbit_plugin_start(orbit_plugin *p)
 {
-	struct orbiter *o = ORB(p);
+	struct orbit_orbiter *o = ORB(p);
 	if (o->running)
 		return -EALREADY;
 	int rc = orb_start(o);
@@ -606,7 +606,7 @@ int orbit_plugin_start(orbit_plugin *p)
 
 void orbit_plugin_stop(orbit_plugin *p)
 {
-	struct orbiter *o = ORB(p);
+	struct orbit_orbiter *o = ORB(p);
 	if (!o->running)
 		return;
 	/* Stop listening first so no Discover races our closes (SPEC §4.10). */

@@ -7,7 +7,7 @@
  * reads data that is known to be well formed and no longer than it claims.
  */
 #include "avro_varint.h"
-#include "orbit/wire.h"
+#include "wire.h"
 #include "utf8.h"
 
 #include <avro.h>

@@ -5,7 +5,7 @@
 #include "broker.h"
 #include "evwait.h"
 #include "orbit/bus.h"
-#include "orbit/envelope.h"
+#include "envelope.h"
 #include "orbit/mqtt_bus.h"
 
 #include <check.h>

@@ -28,9 +28,9 @@
 #include "tmpdir.h"
 
 #include "orbit/builtin.h"
-#include "orbit/envelope.h"
+#include "envelope.h"
 #include "orbit/spec.h"
-#include "orbit/wire.h"
+#include "wire.h"
 
 #include <check.h>
 #include <ctype.h>

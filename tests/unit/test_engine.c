@@ -17,7 +17,7 @@
 #include "orbit/builtin.h"
 #include "orbit/core.h"
 #include "orbit/plugin_orbiter.h"
-#include "orbit/wire.h"
+#include "wire.h"
 
 #include <check.h>
 #include <ctype.h>

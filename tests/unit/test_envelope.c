@@ -12,8 +12,8 @@
 
 #include "envelope_internal.h"
 #include "orbit/builtin.h"
-#include "orbit/envelope.h"
-#include "orbit/wire.h"
+#include "envelope.h"
+#include "wire.h"
 
 
 static int decode_str(const char *json, orbit_envelope *e)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orbit/wire.h"
+#include "wire.h"
 
 /* --- protocol vectors (tests/data) ----------------------------------------------------------- */
 

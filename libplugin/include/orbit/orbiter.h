@@ -13,7 +13,7 @@
 #include "spec.h"
 #include "types.h"
 
-typedef struct orbiter orbit_orbiter;
+typedef struct orbit_orbiter orbit_orbiter;
 
 /* Timers in seconds; a negative value means "never". */
 typedef struct orbit_timers {

@@ -1,4 +1,4 @@
-/* orbit/wire.h — the 11 Orbitalis protocol messages (SPEC §2) as C structs and
+/* wire.h (private to libplugin) — the 11 Orbitalis protocol messages (SPEC §2) as C structs and
  * their schemaless-Avro encoding, done with libavro, bit-exact with Python.
  *
  * Ownership: a decoded orbit_msg owns every string, array and byte buffer in
@@ -11,8 +11,8 @@
 #ifndef ORBIT_WIRE_H
 #define ORBIT_WIRE_H
 
-#include "spec.h"
-#include "types.h"
+#include "orbit/spec.h"
+#include "orbit/types.h"
 
 typedef enum orbit_msg_kind {
 	ORBIT_MSG_DISCOVER = 0,

@@ -1,4 +1,4 @@
-/* orbit/envelope.h — busline's JSON envelope (SPEC §1.2) used on MQTT.
+/* envelope.h (private to libplugin) — busline's JSON envelope (SPEC §1.2) used on MQTT.
  *
  * The encoder writes exactly what Python writes (six keys in order, ", " and
  * ": " separators, ASCII-only, bytes/datetime wrappers, padded base64).
@@ -7,7 +7,7 @@
 #ifndef ORBIT_ENVELOPE_H
 #define ORBIT_ENVELOPE_H
 
-#include "types.h"
+#include "orbit/types.h"
 
 /* A decoded envelope; owns data and message_type (free with
  * orbit_envelope_clear). payload views into it. */
