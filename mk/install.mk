@@ -50,6 +50,7 @@ install: all
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(PLUGINDIR)
 	$(if $(PLUGIN_SOS),$(INSTALL) -m 0644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
 	$(INSTALL) -D -m 0644 $(PLUGIN_PC) $(DESTDIR)$(PKGCONFIGDIR)/orbit-plugin.pc
+	$(INSTALL) -D -m 0644 $(LIBORBIT_PC) $(DESTDIR)$(PKGCONFIGDIR)/liborbit.pc
 	@echo "SED conf/orbitd.yaml > $(INSTALL_TMP)/orbitd.yaml"
 	@$(INSTALL_SED) conf/orbitd.yaml > $(INSTALL_TMP)/orbitd.yaml
 	@cfg=$(DESTDIR)$(SYSCONFDIR)/orbitd/orbitd.yaml; \
@@ -90,7 +91,7 @@ uninstall:
 	rmdir $(DESTDIR)$(INCLUDEDIR)/orbit 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(INSTALL_PLUGINS))
 	rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(LIBDIR)/orbitd 2>/dev/null || true
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/orbit-plugin.pc
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/orbit-plugin.pc $(DESTDIR)$(PKGCONFIGDIR)/liborbit.pc
 	rm -f $(DESTDIR)$(SYSCONFDIR)/orbitd/orbitd.yaml.new \
 	      $(DESTDIR)$(SYSCONFDIR)/orbitd/conf.d/README
 	rm -f $(foreach p,$(INSTALL_MAN),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
