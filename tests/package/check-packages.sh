@@ -192,6 +192,9 @@ say "conffile: the edit survived a reinstall and an upgrade to $version+pkgcheck
 
 # 6. Out-of-tree builds against liborbit-dev, with pkg-config alone.
 need_pkgs "out-of-tree builds against liborbit-dev" build-essential pkg-config
+plugindir=$(pkg-config --variable=plugindir orbit-plugin)
+[ "$plugindir" = /usr/lib/orbitd/plugins ] ||
+	fail "orbit-plugin.pc names $plugindir as the plugin directory, not /usr/lib/orbitd/plugins"
 mkdir -p "$tmp/third_party/plugins"
 cp "$src_top"/examples/third_party/hello.c "$tmp/third_party/"
 (cd "$tmp/third_party" &&
