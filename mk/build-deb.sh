@@ -54,9 +54,18 @@ if ! missing=$(cd "$src" && dpkg-checkbuilddeps 2>&1); then
 fi
 
 # -b: binary packages only (a native source package is the git tree itself).
-# -J: as many jobs as CPUs unless DEB_BUILD_OPTIONS already says parallel=N.
+# Jobs: DEB_BUILD_OPTIONS=parallel=N when given, else dpkg-buildpackage's
+# default, one per CPU.
+# A clean environment, as a Debian build daemon gives: the calling make
+# exports its flags and command-line variables (`make deb SANITIZE=1` would
+# otherwise build the packages with ASan), and a CFLAGS or PREFIX in the shell
+# must not change them either. Only DEB_BUILD_OPTIONS and DEB_BUILD_PROFILES
+# are the caller's to give.
 echo "make deb: dpkg-buildpackage -us -uc -b in $src (log: $out/build.log)"
-if ! (cd "$src" && dpkg-buildpackage -us -uc -b -Jauto) > "$out/build.log" 2>&1; then
+if ! (cd "$src" && env -i PATH="$PATH" HOME="${HOME:-/}" \
+	${DEB_BUILD_OPTIONS+"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS"} \
+	${DEB_BUILD_PROFILES+"DEB_BUILD_PROFILES=$DEB_BUILD_PROFILES"} \
+	dpkg-buildpackage -us -uc -b) > "$out/build.log" 2>&1; then
 	tail -n 30 "$out/build.log" >&2
 	echo "make deb: dpkg-buildpackage failed; the whole log is $out/build.log" >&2
 	exit 1
