@@ -8,6 +8,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(PREFIX)/etc
 PLUGINDIR  ?= $(LIBDIR)/orbitd/plugins
+# The demo plugins: installed as examples, loaded only when the demo drop-in
+# (conf.d/demo.yaml.example) is enabled.
+DEMOPLUGINDIR ?= $(LIBDIR)/orbitd/examples/plugins
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d

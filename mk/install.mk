@@ -3,11 +3,19 @@
 #   make install                          # under PREFIX=/usr/local
 #   make install PREFIX=/usr SYSCONFDIR=/etc DESTDIR=/tmp/stage
 #
-# Locations come from config.mk. The man pages and conf/orbitd.yaml name the
+# Locations come from config.mk. The man pages and conf/*.yaml name the
 # default ones (/usr/local/etc, /usr/local/lib/orbitd/plugins, ...), and
 # systemd/orbitd.service has @SBINDIR@ and @SYSCONFDIR@ placeholders: both are
 # rewritten with the configured paths on the way in. An existing orbitd.yaml
-# is never overwritten; the new one lands beside it as orbitd.yaml.new.
+# is never overwritten; the new one lands beside it as orbitd.yaml.new (a
+# package build installs into an empty DESTDIR, so it never meets this).
+#
+# What is installed is a clean host and core, not the demo `make run` shows:
+# conf/orbitd.production.yaml becomes orbitd.yaml (no plugins, no
+# requirements), PLUGINDIR is created empty, the bundled plugins go to
+# DEMOPLUGINDIR as examples, and conf.d/demo.yaml.example (the plugins and
+# requirements of conf/orbitd.yaml, with plugins.dir set to DEMOPLUGINDIR)
+# turns the demo on once copied to conf.d/50-demo.yaml.
 
 INSTALL     ?= install
 # The programs (orbitd/build.mk and orbitctl's build file name them).
@@ -19,6 +27,7 @@ INSTALL_TMP := $(BUILD)/install
 # Longest defaults first, so /usr/local/lib/orbitd/plugins is not taken for
 # something shorter. Placeholders are replaced outside comment lines only.
 INSTALL_SED = sed \
+	-e 's|/usr/local/lib/orbitd/examples/plugins|$(DEMOPLUGINDIR)|g' \
 	-e 's|/usr/local/lib/orbitd/plugins|$(PLUGINDIR)|g' \
 	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
 	-e 's|/usr/local/etc|$(SYSCONFDIR)|g' \
@@ -47,11 +56,16 @@ install: all
 	$(INSTALL) -D -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/liborbit.a
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(INCLUDEDIR)/orbit
 	$(INSTALL) -m 0644 $(ORBIT_HEADERS) $(DESTDIR)$(INCLUDEDIR)/orbit/
-	$(INSTALL) -d -m 0755 $(DESTDIR)$(PLUGINDIR)
-	$(if $(PLUGIN_SOS),$(INSTALL) -m 0644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(DEMOPLUGINDIR)
+	$(if $(PLUGIN_SOS),$(INSTALL) -m 0644 $(PLUGIN_SOS) $(DESTDIR)$(DEMOPLUGINDIR)/)
+	@for p in $(INSTALL_PLUGINS); do \
+		[ ! -e $(DESTDIR)$(PLUGINDIR)/$$p ] || \
+		echo "note: $(DESTDIR)$(PLUGINDIR)/$$p is a demo plugin from an earlier install; orbitd loads it until it is removed"; \
+	done
 	$(INSTALL) -D -m 0644 $(PLUGIN_PC) $(DESTDIR)$(PKGCONFIGDIR)/orbit-plugin.pc
-	@echo "SED conf/orbitd.yaml > $(INSTALL_TMP)/orbitd.yaml"
-	@$(INSTALL_SED) conf/orbitd.yaml > $(INSTALL_TMP)/orbitd.yaml
+	$(INSTALL) -D -m 0644 $(LIBORBIT_PC) $(DESTDIR)$(PKGCONFIGDIR)/liborbit.pc
+	@echo "SED conf/orbitd.production.yaml > $(INSTALL_TMP)/orbitd.yaml"
+	@$(INSTALL_SED) conf/orbitd.production.yaml > $(INSTALL_TMP)/orbitd.yaml
 	@cfg=$(DESTDIR)$(SYSCONFDIR)/orbitd/orbitd.yaml; \
 	if [ ! -e $$cfg ]; then \
 		echo "$(INSTALL) -D -m 0644 $(INSTALL_TMP)/orbitd.yaml $$cfg"; \
@@ -61,6 +75,13 @@ install: all
 		$(INSTALL) -m 0644 $(INSTALL_TMP)/orbitd.yaml $$cfg.new; \
 	fi
 	$(INSTALL) -D -m 0644 conf/conf.d/README $(DESTDIR)$(SYSCONFDIR)/orbitd/conf.d/README
+	@echo "GEN conf/demo-dropin.head + conf/orbitd.yaml from plugins: > $(INSTALL_TMP)/demo.yaml.example"
+	@grep -q '^plugins:' conf/orbitd.yaml || { \
+		echo "conf/orbitd.yaml: no 'plugins:' line, where the demo drop-in starts" >&2; exit 1; }
+	@{ cat conf/demo-dropin.head; \
+	   awk '/^plugins:/ { p = 1; print; print "  dir: /usr/local/lib/orbitd/examples/plugins"; next } p' conf/orbitd.yaml; \
+	 } | $(INSTALL_SED) > $(INSTALL_TMP)/demo.yaml.example
+	$(INSTALL) -m 0644 $(INSTALL_TMP)/demo.yaml.example $(DESTDIR)$(SYSCONFDIR)/orbitd/conf.d/demo.yaml.example
 	@for p in $(INSTALL_MAN); do \
 		n=$${p##*/}; s=$${n##*.}; \
 		$(INSTALL_SED) $$p > $(INSTALL_TMP)/$$n || exit 1; \
@@ -88,11 +109,13 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/liborbit.a
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/orbit/,$(notdir $(ORBIT_HEADERS)))
 	rmdir $(DESTDIR)$(INCLUDEDIR)/orbit 2>/dev/null || true
-	rm -f $(addprefix $(DESTDIR)$(PLUGINDIR)/,$(INSTALL_PLUGINS))
-	rmdir $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(LIBDIR)/orbitd 2>/dev/null || true
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/orbit-plugin.pc
+	rm -f $(addprefix $(DESTDIR)$(DEMOPLUGINDIR)/,$(INSTALL_PLUGINS))
+	rmdir $(DESTDIR)$(DEMOPLUGINDIR) $(dir $(DESTDIR)$(DEMOPLUGINDIR)) \
+	      $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(LIBDIR)/orbitd 2>/dev/null || true
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/orbit-plugin.pc $(DESTDIR)$(PKGCONFIGDIR)/liborbit.pc
 	rm -f $(DESTDIR)$(SYSCONFDIR)/orbitd/orbitd.yaml.new \
-	      $(DESTDIR)$(SYSCONFDIR)/orbitd/conf.d/README
+	      $(DESTDIR)$(SYSCONFDIR)/orbitd/conf.d/README \
+	      $(DESTDIR)$(SYSCONFDIR)/orbitd/conf.d/demo.yaml.example
 	rm -f $(foreach p,$(INSTALL_MAN),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
 	rm -f $(DESTDIR)$(UNITDIR)/orbitd.service $(DESTDIR)$(SYSUSERSDIR)/orbitd.conf
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/orbitctl

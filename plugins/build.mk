@@ -1,9 +1,11 @@
-# plugins/build.mk — bundled plugins, the test plugins and orbit-plugin.pc.
+# plugins/build.mk — bundled plugins, the test plugins and the pkg-config files
+# (orbit-plugin.pc for plugins, liborbit.pc for programs on the library).
 # Included by the top Makefile after BUILD, WARN, CFLAGS and SANFLAGS are set.
 #
 #   plugins/NAME/*.c      -> $(BUILD)/plugins/NAME.so        (added to EXTRA_ALL)
 #   tests/plugins/NAME.c  -> $(BUILD)/tests/plugins/NAME.so  (added to CHECK_EXTRA)
 #   orbit-plugin.pc.in    -> $(BUILD)/orbit-plugin.pc        (added to EXTRA_ALL)
+#   liborbit.pc.in        -> $(BUILD)/liborbit.pc            (added to EXTRA_ALL)
 #
 # Plugins see only libplugin/include and never link liborbit: everything they
 # use comes through the orbit_host_api table, so a plugin built here is built
@@ -36,9 +38,10 @@ TEST_PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 TEST_PLUGIN_OBJS := $(TEST_PLUGIN_SRCS:%.c=$(BUILD)/%.o)
 TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:%.c=$(BUILD)/%.so)
 
-PLUGIN_PC := $(BUILD)/orbit-plugin.pc
+PLUGIN_PC   := $(BUILD)/orbit-plugin.pc
+LIBORBIT_PC := $(BUILD)/liborbit.pc
 
-EXTRA_ALL   += $(PLUGIN_SOS) $(PLUGIN_PC)
+EXTRA_ALL   += $(PLUGIN_SOS) $(PLUGIN_PC) $(LIBORBIT_PC)
 CHECK_EXTRA += $(TEST_PLUGIN_SOS)
 
 # Static pattern rules: they take precedence over the top Makefile's generic
@@ -70,7 +73,7 @@ PLUGIN_PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' \
 # Regenerated on every run but only rewritten when the text changes, so
 # `make all` then `make install PREFIX=/usr` never installs a stale prefix.
 .PHONY: plugins-pc-always
-$(PLUGIN_PC): orbit-plugin.pc.in plugins-pc-always
+$(PLUGIN_PC) $(LIBORBIT_PC): $(BUILD)/%.pc: %.pc.in plugins-pc-always
 	@mkdir -p $(dir $@)
 	@sed $(PLUGIN_PC_SED) $< > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@ && echo "generated $@"; fi
