@@ -410,6 +410,12 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	struct reqs *r = NULL;
 	if (cfg)
 		r = reqs_new(d->base, d->core, cfg, ctl_on_output, d, err);
+	/* Plugin configs are part of "validate all, then swap": one that does
+	 * not fit its plugin's map refuses the reload like bad YAML would. */
+	if (r && loader_prepare(d->loader, cfg, err) < 0) {
+		reqs_free(r);
+		r = NULL;
+	}
 	if (!r) {
 		olog(LOG_ERR, "reload failed, keeping the running configuration: %s",
 		     *err ? *err : "out of memory");

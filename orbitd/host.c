@@ -8,6 +8,7 @@
  * its reply (copied there) is published when the job comes back to the loop.
  */
 #include "host.h"
+#include "plugcfg.h"
 #include "strfmt.h"
 #include "log.h"
 #include "loopq.h"
@@ -52,7 +53,9 @@ struct orbit_host {
 	orbit_plugin *orb;
 	orbit_plugin *orb_remote; /* exported: the same operations on MQTT */
 	void *state;
-	char *config_json;
+	struct plugcfg *cfg;  /* what the config_* accessors answer */
+	char **misused;       /* config paths whose misuse was logged already */
+	size_t n_misused;
 	struct op_rt *ops;
 	size_t n_ops;
 	struct orbit_host_timer *timers;
@@ -68,6 +71,7 @@ struct call {
 	bool blocking;
 	bool replied;
 	int rc;
+	char *in_text;         /* input_string's NUL-terminated copy, freed with the call */
 	/* blocking calls only: owned copies */
 	char *core_id;
 	uint8_t *in_data;
@@ -135,13 +139,23 @@ static size_t strv_len(const char *const *v)
 int host_validate(const orbit_plugin_desc *d, char **why)
 {
 	*why = NULL;
-	/* The header fields first: nothing past them may be read before the
-	 * size says the plugin's struct has them. */
+	/* The head first: magic, major and minor sit at the same offsets in
+	 * every ABI, and nothing past them may be read before the major says
+	 * the layout is ours and the size says the plugin's struct has it. */
 	if (d->magic != ORBIT_PLUGIN_MAGIC)
 		*why = strfmt("bad magic 0x%016llx", (unsigned long long)d->magic);
+	else if (d->abi_major == 1)
+		*why = strfmt("built for plugin ABI 1; this orbitd speaks ABI %d: rebuild it "
+			      "against orbit/plugin.h of orbitd >= 0.2",
+			      ORBIT_PLUGIN_ABI_MAJOR);
 	else if (d->abi_major != ORBIT_PLUGIN_ABI_MAJOR)
-		*why = strfmt("ABI %u.%u, this orbitd speaks %u.x", d->abi_major, d->abi_minor,
-			       ORBIT_PLUGIN_ABI_MAJOR);
+		*why = strfmt("built for plugin ABI %u.%u; this orbitd speaks ABI %d: rebuild it "
+			      "against this orbitd's orbit/plugin.h",
+			      d->abi_major, d->abi_minor, ORBIT_PLUGIN_ABI_MAJOR);
+	else if (d->min_host_minor > ORBIT_PLUGIN_ABI_MINOR)
+		*why = strfmt("needs plugin ABI %d.%u, this orbitd has %d.%d",
+			      ORBIT_PLUGIN_ABI_MAJOR, d->min_host_minor, ORBIT_PLUGIN_ABI_MAJOR,
+			      ORBIT_PLUGIN_ABI_MINOR);
 	else if (d->size < sizeof(orbit_plugin_desc))
 		*why = strfmt("descriptor of %u bytes, expected at least %zu", d->size,
 			       sizeof(orbit_plugin_desc));
@@ -203,6 +217,15 @@ int host_validate(const orbit_plugin_desc *d, char **why)
 			return -EINVAL;
 		}
 	}
+	/* Reserved members are not checked: a plugin built against a newer
+	 * minor may use them (the ABI's rule is "older hosts ignore them"), so
+	 * non-zero reserved room is no defect an older host could name. */
+	char *e = NULL;
+	if (plugcfg_check_map(d->config, d->cfg_key_size, &e) < 0) {
+		*why = strfmt("config map: %s", e ? e : "invalid");
+		free(e);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -259,6 +282,7 @@ static void log_handler_error(struct orbit_host *h, const struct call *c, int rc
 
 static void call_free(struct call *c)
 {
+	free(c->in_text);
 	free(c->core_id);
 	free(c->in_data);
 	free(c->in_type);
@@ -281,6 +305,8 @@ static void blocking_done(void *arg)
 		log_handler_error(h, c, c->rc);
 	else if (c->replied && !h->released)
 		publish_reply(h, c, &c->out);
+	if (h->env->call_done)
+		h->env->call_done(h->env->call_done_ctx, c->pub.operation, c->rc, c->replied);
 	call_free(c);
 	host_unref(h);
 }
@@ -306,6 +332,7 @@ static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_i
 	c->pub.core_id = c->core_id;
 	c->pub.operation = op->op->name; /* static in the .so */
 	c->pub.input = (orbit_payload){c->in_data, in->len, in->format, c->in_type};
+	c->pub.api = &api;
 	atomic_fetch_add(&h->refs, 1);
 	int rc = workers_submit(h->env->workers, blocking_work, blocking_done, c);
 	if (rc < 0) {
@@ -350,13 +377,19 @@ static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 		return;
 	}
 	struct call c = {
-		.pub = {.core_id = conn->remote_id, .operation = op->op->name, .input = *in},
+		.pub = {.core_id = conn->remote_id,
+			.operation = op->op->name,
+			.input = *in,
+			.api = &api},
 		.op = op,
 		.orb = p,
 	};
 	int rc = op->op->handler(op->h->state, &c.pub);
 	if (rc < 0)
 		log_handler_error(op->h, &c, rc);
+	free(c.in_text);
+	if (op->h->env->call_done)
+		op->h->env->call_done(op->h->env->call_done_ctx, c.pub.operation, rc, c.replied);
 	orbit_value_clear(&v);
 }
 
@@ -378,9 +411,50 @@ static void api_log(orbit_host *h, int level, const char *fmt, ...)
 	olog(level, "plugin %s: %s", h->d->name, msg);
 }
 
-static const char *api_config(orbit_host *h)
+/* A config read the map does not back: the plugin's bug, logged once per
+ * path so a timer reading it every second does not flood the log. */
+static void config_misuse(struct orbit_host *h, const char *path, const char *as)
 {
-	return h->config_json;
+	for (size_t i = 0; i < h->n_misused; i++)
+		if (strcmp(h->misused[i], path) == 0)
+			return;
+	olog(LOG_ERR, "plugin %s: reads config key '%s' as %s, which its config map does not "
+	     "declare (answered with nothing)", h->d->name, path, as);
+	char **v = realloc(h->misused, (h->n_misused + 1) * sizeof *v);
+	if (!v)
+		return;
+	h->misused = v;
+	if ((v[h->n_misused] = strdup(path)))
+		h->n_misused++;
+}
+
+/* Each accessor: the plugcfg getter, and the misuse logged. A NULL path is
+ * a misuse too (it names no key). */
+#define CONFIG_GETTER(type_, name_, as_, zero_)                                   \
+	static type_ api_config_##name_(orbit_host *h, const char *path)          \
+	{                                                                         \
+		bool misuse = false;                                              \
+		type_ v = path ? plugcfg_##name_(h->cfg, path, &misuse) : zero_; \
+		if (misuse || !path)                                              \
+			config_misuse(h, path ? path : "(null)", as_);            \
+		return v;                                                         \
+	}
+CONFIG_GETTER(bool, is_set, "any type", false)
+CONFIG_GETTER(bool, bool, "a bool", false)
+CONFIG_GETTER(int64_t, int, "an int", 0)
+CONFIG_GETTER(double, float, "a float", 0.0)
+CONFIG_GETTER(const char *, string, "a string", NULL)
+CONFIG_GETTER(size_t, count, "strings", 0)
+CONFIG_GETTER(bool, is_one, "strings", false)
+#undef CONFIG_GETTER
+
+static const char *api_config_string_at(orbit_host *h, const char *path, size_t i)
+{
+	bool misuse = false;
+	const char *v = path ? plugcfg_string_at(h->cfg, path, i, &misuse) : NULL;
+	if (misuse || !path)
+		config_misuse(h, path ? path : "(null)", "strings");
+	return v;
 }
 
 static const char *api_identifier(orbit_host *h)
@@ -621,24 +695,232 @@ static int api_emit_json(orbit_host *h, const char *operation, const char *json)
 	return rc;
 }
 
+/* ---- typed inputs and outputs ---------------------------------------- */
+
+/* The built-in value of a call's input when the operation's input is one of
+ * the kinds in want (an ORBIT_IO_ANY input: when the peer sent one of them).
+ * 0, -EINVAL (another kind), -EBADMSG (undecodable), -ENOMEM. */
+static int input_value(struct call *c, orbit_kind k1, orbit_kind k2, orbit_value *v)
+{
+	orbit_io_kind kind = c->op->op->input.kind;
+	if (kind != ORBIT_IO_ANY && kind != (orbit_io_kind)k1 && kind != (orbit_io_kind)k2)
+		return -EINVAL;
+	int rc = orbit_value_decode(&c->pub.input, v);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		orbit_value_clear(v);
+		return kind == ORBIT_IO_ANY ? -EINVAL : -EBADMSG;
+	}
+	if (v->kind != k1 && v->kind != k2) {
+		orbit_value_clear(v);
+		return kind == ORBIT_IO_ANY ? -EINVAL : -EBADMSG;
+	}
+	return 0;
+}
+
+static const char *api_input_string(orbit_call *pub)
+{
+	struct call *c = (struct call *)pub;
+	if (c->in_text)
+		return c->in_text;
+	orbit_value v = {0};
+	int rc;
+	if (c->op->op->input.kind == ORBIT_IO_STRING) {
+		/* on_input made it UTF-8 text already: copy, no decoding. */
+		const orbit_payload *in = &pub->input;
+		if (in->len && memchr(in->data, 0, in->len)) {
+			errno = EBADMSG; /* a NUL inside cannot be a C string */
+			return NULL;
+		}
+		if (!(c->in_text = strndup(in->len ? (const char *)in->data : "", in->len))) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return c->in_text;
+	}
+	if ((rc = input_value(c, ORBIT_KIND_STRING, ORBIT_KIND_STRING, &v)) < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if (memchr(v.str, 0, v.str_len)) {
+		orbit_value_clear(&v);
+		errno = EBADMSG;
+		return NULL;
+	}
+	c->in_text = v.str; /* taken over: freed with the call */
+	return c->in_text;
+}
+
+static int api_input_int(orbit_call *pub, int64_t *out)
+{
+	orbit_value v = {0};
+	int rc = input_value((struct call *)pub, ORBIT_KIND_INT32, ORBIT_KIND_INT64, &v);
+	if (rc == 0 && out)
+		*out = v.i;
+	orbit_value_clear(&v);
+	return rc;
+}
+
+static int api_input_float(orbit_call *pub, double *out)
+{
+	orbit_value v = {0};
+	int rc = input_value((struct call *)pub, ORBIT_KIND_FLOAT32, ORBIT_KIND_FLOAT64, &v);
+	if (rc == 0 && out)
+		*out = v.f;
+	orbit_value_clear(&v);
+	return rc;
+}
+
+/* Encode v for op's output with the built-in codecs (builtin.h). v's kind
+ * says what the plugin gives: STRING, INT64, FLOAT64 or EMPTY; the output
+ * kind decides the message (an int for an INT32 output, range checked). An
+ * ORBIT_IO_ANY output takes the value as given; a schema output needs
+ * reply_json. *buf malloc'd or NULL. 0 or -EINVAL (does not fit), -ENOMEM. */
+static int encode_value(struct orbit_host *h, struct op_rt *op, orbit_value *v,
+			orbit_payload *out, uint8_t **buf)
+{
+	orbit_io_kind kind = op->op->output.kind;
+	bool fits;
+	switch (v->kind) {
+	case ORBIT_KIND_INT64:
+		fits = kind == ORBIT_IO_INT32 || kind == ORBIT_IO_INT64;
+		break;
+	case ORBIT_KIND_FLOAT64:
+		fits = kind == ORBIT_IO_FLOAT32 || kind == ORBIT_IO_FLOAT64;
+		break;
+	default:
+		fits = kind == (orbit_io_kind)v->kind;
+		break;
+	}
+	if (kind == ORBIT_IO_ANY)
+		fits = true;
+	else if (fits)
+		v->kind = (orbit_kind)kind;
+	/* Python's int.to_bytes cannot write a negative Int32Message; Avro it
+	 * accepts (payload_json.h does the same). */
+	orbit_format fmt = v->kind == ORBIT_KIND_INT32 && v->i < 0 ? ORBIT_FMT_AVRO
+								   : ORBIT_FMT_NONE;
+	int rc = fits ? orbit_value_encode(v, fmt, out, buf) : -EINVAL;
+	if (rc == -ERANGE)
+		rc = -EINVAL;
+	if (rc == -EINVAL)
+		olog(LOG_WARNING, "plugin %s: output of %s: %s", h->d->name, op->op->name,
+		     fits ? "value out of the output's range or not valid UTF-8"
+			  : "of another kind than the operation's output");
+	return rc;
+}
+
+static int reply_value(orbit_call *pub, orbit_value v)
+{
+	struct call *c = (struct call *)pub;
+	orbit_payload out;
+	uint8_t *buf = NULL;
+	int rc = encode_value(c->op->h, c->op, &v, &out, &buf);
+	if (rc == 0)
+		rc = api_reply(pub, &out);
+	free(buf);
+	return rc;
+}
+
+static int emit_value(orbit_host *h, const char *operation, orbit_value v)
+{
+	struct op_rt *op = find_op(h, operation);
+	if (!op)
+		return -ENOENT;
+	orbit_payload out;
+	uint8_t *buf = NULL;
+	int rc = encode_value(h, op, &v, &out, &buf);
+	if (rc == 0)
+		rc = api_emit(h, operation, &out);
+	free(buf);
+	return rc;
+}
+
+/* The values below borrow text: orbit_value's str is only read by
+ * orbit_value_encode, never freed here. */
+static orbit_value string_value(const char *text)
+{
+	return (orbit_value){.kind = ORBIT_KIND_STRING, .str = (char *)text,
+			     .str_len = strlen(text)};
+}
+
+static int api_reply_string(orbit_call *pub, const char *text)
+{
+	return text ? reply_value(pub, string_value(text)) : -EINVAL;
+}
+
+static int api_reply_int(orbit_call *pub, int64_t v)
+{
+	return reply_value(pub, (orbit_value){.kind = ORBIT_KIND_INT64, .i = v});
+}
+
+static int api_reply_float(orbit_call *pub, double v)
+{
+	return reply_value(pub, (orbit_value){.kind = ORBIT_KIND_FLOAT64, .f = v});
+}
+
+static int api_reply_empty(orbit_call *pub)
+{
+	return reply_value(pub, (orbit_value){.kind = ORBIT_KIND_EMPTY});
+}
+
+static int api_emit_string(orbit_host *h, const char *operation, const char *text)
+{
+	return text ? emit_value(h, operation, string_value(text)) : -EINVAL;
+}
+
+static int api_emit_int(orbit_host *h, const char *operation, int64_t v)
+{
+	return emit_value(h, operation, (orbit_value){.kind = ORBIT_KIND_INT64, .i = v});
+}
+
+static int api_emit_float(orbit_host *h, const char *operation, double v)
+{
+	return emit_value(h, operation, (orbit_value){.kind = ORBIT_KIND_FLOAT64, .f = v});
+}
+
+static int api_emit_empty(orbit_host *h, const char *operation)
+{
+	return emit_value(h, operation, (orbit_value){.kind = ORBIT_KIND_EMPTY});
+}
+
 static const orbit_host_api api = {
 	.size = sizeof(orbit_host_api),
 	.abi_major = ORBIT_PLUGIN_ABI_MAJOR,
 	.abi_minor = ORBIT_PLUGIN_ABI_MINOR,
 	.log = api_log,
-	.config = api_config,
 	.identifier = api_identifier,
+	.config_is_set = api_config_is_set,
+	.config_bool = api_config_bool,
+	.config_int = api_config_int,
+	.config_float = api_config_float,
+	.config_string = api_config_string,
+	.config_count = api_config_count,
+	.config_string_at = api_config_string_at,
+	.config_is_one = api_config_is_one,
 	.timer_add = api_timer_add,
 	.timer_cancel = api_timer_cancel,
 	.watch = api_watch,
 	.unwatch = api_unwatch,
 	.post = api_post,
-	.reply = api_reply,
-	.emit = api_emit,
-	.send = api_send,
+	.input_string = api_input_string,
+	.input_int = api_input_int,
+	.input_float = api_input_float,
 	.input_json = api_input_json,
+	.reply = api_reply,
+	.reply_string = api_reply_string,
+	.reply_int = api_reply_int,
+	.reply_float = api_reply_float,
+	.reply_empty = api_reply_empty,
 	.reply_json = api_reply_json,
+	.emit = api_emit,
+	.emit_string = api_emit_string,
+	.emit_int = api_emit_int,
+	.emit_float = api_emit_float,
+	.emit_empty = api_emit_empty,
 	.emit_json = api_emit_json,
+	.send = api_send,
 };
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -780,7 +1062,10 @@ static void finalize(struct orbit_host *h)
 		orbit_spec_clear(&h->ops[i].out);
 	}
 	free(h->ops);
-	free(h->config_json);
+	plugcfg_free(h->cfg);
+	for (size_t i = 0; i < h->n_misused; i++)
+		free(h->misused[i]);
+	free(h->misused);
 	free(h);
 }
 
@@ -790,18 +1075,42 @@ static void host_unref(struct orbit_host *h)
 		finalize(h);
 }
 
+int host_build_config(const orbit_plugin_desc *d, const struct orbitd_config *cfg,
+		      struct plugcfg **out, char **err)
+{
+	*out = NULL;
+	*err = NULL;
+	const struct ocfg_plugin *pcfg = cfg ? orbitd_config_find_plugin(cfg, d->name) : NULL;
+	/* A required key with no section to put it in: name the main file. */
+	struct ocfg_where absent = {
+		cfg && cfg->n_files ? cfg->files[0] : "<built-in>", 1, 1};
+	if (pcfg)
+		absent = pcfg->where;
+	char *section = strfmt("plugins.%s.config", d->name);
+	if (!section) {
+		*err = strfmt("out of memory");
+		return -ENOMEM;
+	}
+	int rc = plugcfg_build(d->config, pcfg ? pcfg->config : NULL, section, &absent, out, err);
+	free(section);
+	if (rc < 0 && !*err)
+		*err = strfmt("config: %s", strerror(-rc));
+	return rc;
+}
+
 orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
-		      const struct ocfg_plugin *pcfg, char **why)
+		      const struct ocfg_plugin *pcfg, struct plugcfg *config, char **why)
 {
 	*why = NULL;
 	struct orbit_host *h = calloc(1, sizeof *h);
-	if (!h)
+	if (!h) {
+		plugcfg_free(config);
 		goto nomem;
+	}
 	h->env = env;
 	h->d = d;
+	h->cfg = config;
 	atomic_init(&h->refs, 0);
-	if (!(h->config_json = strdup(pcfg && pcfg->config_json ? pcfg->config_json : "null")))
-		goto nomem;
 	/* Two hosts exporting the same plugin need distinct identities. */
 	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
 	if (!(h->orb = orbit_plugin_new(env->bus, id, &env->timers, env->discover_topic))) {
@@ -904,7 +1213,8 @@ int host_start(orbit_host *h, char **why)
 	return 0;
 }
 
-int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
+int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, struct plugcfg *config,
+		     char **why)
 {
 	*why = NULL;
 	int rc = 0;
@@ -918,27 +1228,26 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
 				       strerror(-r));
 		}
 	}
-	const char *json = pcfg && pcfg->config_json ? pcfg->config_json : "null";
-	if (strcmp(json, h->config_json) == 0)
+	if (!config || plugcfg_equal(config, h->cfg)) {
+		plugcfg_free(config);
 		return rc;
-	char *copy = strdup(json);
-	if (!copy)
-		return -ENOMEM;
-	char *old = h->config_json;
-	/* The hook reads api->config() too: show it the new text. */
-	h->config_json = copy;
-	int r = h->d->reload ? h->d->reload(h->state, copy) : 0;
+	}
+	/* The hook reads the accessors: they answer with the new values. */
+	struct plugcfg *old = h->cfg;
+	h->cfg = config;
+	int r = h->d->reload ? h->d->reload(h->state) : 0;
 	if (r < 0) {
-		h->config_json = old;
-		free(copy);
+		h->cfg = old;
+		plugcfg_free(config);
 		if (rc == 0) {
 			rc = r;
 			free(*why);
-			*why = strfmt("reload hook failed: %s", strerror(-r));
+			*why = strfmt("reload hook failed: %s; its previous config stays",
+				      strerror(-r));
 		}
 		return rc;
 	}
-	free(old);
+	plugcfg_free(old);
 	return rc;
 }
 
@@ -969,6 +1278,11 @@ orbit_plugin *host_remote_orbiter(orbit_host *h)
 const orbit_plugin_desc *host_desc(const orbit_host *h)
 {
 	return h->d;
+}
+
+const struct plugcfg *host_plugcfg(const orbit_host *h)
+{
+	return h->cfg;
 }
 
 void host_release(orbit_host *h)

@@ -24,13 +24,10 @@
  * last reference. Each call's input copy and output buffer are malloc'd here
  * and freed once api->reply has copied the output.
  */
-#include "../common/json_scan.h"
-
 #include <orbit/plugin.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,9 +41,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#define DEFAULT_TIMEOUT 10.0
-#define DEFAULT_MAX_OUTPUT 65536
 
 struct xcfg {
 	atomic_uint refs;
@@ -73,302 +67,38 @@ static void xcfg_unref(struct xcfg *c)
 	free(c);
 }
 
-/* ---- config parsing: a small strict JSON reader for exactly this shape ---- */
+/* ---- config ---- */
 
-
-static int hex4(const char *p, unsigned *out)
+/* The config (checked by orbitd against the map below) as a new xcfg (one
+ * reference). NULL with errno ENOMEM. */
+static struct xcfg *read_config(struct xstate *x)
 {
-	unsigned v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* Decode the JSON string at *p into o (room for end - *p bytes: no escape
- * decodes to more bytes than it takes); *p moves past the closing quote.
- * "\u0000" is refused: argv strings cannot hold it. */
-static int json_string(const char **p, const char *end, char *o, size_t *olen)
-{
-	const char *s;
-	size_t n = 0;
-
-	if (*p >= end || **p != '"')
-		return -EINVAL;
-	s = *p + 1;
-	while (s < end && *s != '"') {
-		unsigned char c = (unsigned char)*s++;
-		unsigned cp, lo;
-
-		if (c < 0x20)
-			return -EINVAL;
-		if (c != '\\') {
-			o[n++] = (char)c;
-			continue;
-		}
-		if (s >= end)
-			return -EINVAL;
-		switch (*s++) {
-		case '"': o[n++] = '"'; break;
-		case '\\': o[n++] = '\\'; break;
-		case '/': o[n++] = '/'; break;
-		case 'b': o[n++] = '\b'; break;
-		case 'f': o[n++] = '\f'; break;
-		case 'n': o[n++] = '\n'; break;
-		case 'r': o[n++] = '\r'; break;
-		case 't': o[n++] = '\t'; break;
-		case 'u':
-			if (end - s < 4 || hex4(s, &cp) || cp == 0)
-				return -EINVAL;
-			s += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return -EINVAL;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (end - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, &lo) ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return -EINVAL;
-				s += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			}
-			n += put_utf8(o + n, cp);
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	if (s >= end)
-		return -EINVAL;
-	*p = s + 1;
-	*olen = n;
-	return 0;
-}
-
-/* A NUL-terminated malloc'd copy of the JSON string at *p, or NULL. */
-static char *dup_string(const char **p)
-{
-	const char *end = *p + strlen(*p);
-	char *o = malloc((size_t)(end - *p) + 1);
-	size_t n;
-
-	if (!o || json_string(p, end, o, &n)) {
-		free(o);
-		return NULL;
-	}
-	o[n] = '\0';
-	return o;
-}
-
-
-/* "command": a JSON array of strings or one shell string, at *p. */
-static int parse_command(const char **p, struct xcfg *c, const char **why)
-{
-	const char *s = *p;
-	size_t n = 0, cap = 4;
-	char **argv;
-
-	if (*s == '"') {
-		if (!(argv = calloc(4, sizeof *argv)))
-			return -ENOMEM;
-		c->argv = argv;
-		c->shell = true;
-		if (!(argv[0] = strdup("/bin/sh")) || !(argv[1] = strdup("-c")))
-			return -ENOMEM;
-		if (!(argv[2] = dup_string(&s))) {
-			*why = "\"command\" is not a valid JSON string";
-			return -EINVAL;
-		}
-		if (!argv[2][0]) {
-			*why = "\"command\" is empty";
-			return -EINVAL;
-		}
-		*p = s;
-		return 0;
-	}
-	if (*s != '[') {
-		*why = "\"command\" must be an array of strings or a string";
-		return -EINVAL;
-	}
-	if (!(argv = calloc(cap, sizeof *argv)))
-		return -ENOMEM;
-	c->argv = argv;
-	s = skip_ws(s + 1);
-	while (*s != ']') {
-		if (n + 2 > cap) {
-			char **grown = realloc(argv, cap * 2 * sizeof *argv);
-
-			if (!grown)
-				return -ENOMEM;
-			memset(grown + cap, 0, cap * sizeof *argv);
-			c->argv = argv = grown;
-			cap *= 2;
-		}
-		if (*s != '"' || !(argv[n] = dup_string(&s))) {
-			*why = "\"command\" array entries must be strings";
-			return -EINVAL;
-		}
-		n++;
-		s = skip_ws(s);
-		if (*s == ',') {
-			s = skip_ws(s + 1);
-			if (*s != '"') {
-				*why = "\"command\" array entries must be strings";
-				return -EINVAL;
-			}
-		} else if (*s != ']') {
-			*why = "\"command\" array is malformed";
-			return -EINVAL;
-		}
-	}
-	if (!n || !argv[0][0]) {
-		*why = "\"command\" names no program";
-		return -EINVAL;
-	}
-	*p = s + 1;
-	return 0;
-}
-
-/* Parse the config JSON into a new xcfg (one reference), logging the first
- * problem. NULL with errno EINVAL or ENOMEM. */
-static struct xcfg *parse_config(struct xstate *x, const char *json)
-{
-	static const char *const keys[] = { "command", "timeout", "max_output" };
 	struct xcfg *c = calloc(1, sizeof *c);
-	const char *p = skip_ws(json), *why = NULL, *end;
-	unsigned seen = 0;
-	int rc = -EINVAL;
+	size_t n = x->api->config_count(x->h, "command");
+	bool shell = x->api->config_is_one(x->h, "command");
 
-	if (!c) {
-		rc = -ENOMEM;
-		goto fail;
-	}
+	if (!c || !(c->argv = calloc(shell ? 4 : n + 1, sizeof *c->argv)))
+		goto nomem;
 	atomic_init(&c->refs, 1);
-	c->timeout = DEFAULT_TIMEOUT;
-	c->max_output = DEFAULT_MAX_OUTPUT;
-	if (*p != '{') {
-		why = "expected an object with \"command\"";
-		goto fail;
+	c->timeout = x->api->config_float(x->h, "timeout");
+	c->max_output = (size_t)x->api->config_int(x->h, "max_output");
+	c->shell = shell;
+	if (shell) {
+		if (!(c->argv[0] = strdup("/bin/sh")) || !(c->argv[1] = strdup("-c")) ||
+		    !(c->argv[2] = strdup(x->api->config_string_at(x->h, "command", 0))))
+			goto nomem;
+		return c;
 	}
-	p = skip_ws(p + 1);
-	while (*p != '}') {
-		size_t k, klen;
-		bool is_int;
-
-		if (*p != '"' || !(end = strchr(p + 1, '"'))) {
-			why = "malformed object";
-			goto fail;
-		}
-		klen = (size_t)(end - p - 1);
-		for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-			if (strlen(keys[k]) == klen && !strncmp(p + 1, keys[k], klen))
-				break;
-		if (k == sizeof keys / sizeof keys[0]) {
-			x->api->log(x->h, 3, "config: unknown key \"%.*s\" "
-				    "(known: command, timeout, max_output)", (int)klen, p + 1);
-			goto fail;
-		}
-		if (seen & (1u << k)) {
-			x->api->log(x->h, 3, "config: \"%s\" given twice", keys[k]);
-			goto fail;
-		}
-		seen |= 1u << k;
-		p = skip_ws(end + 1);
-		if (*p != ':') {
-			why = "malformed object";
-			goto fail;
-		}
-		p = skip_ws(p + 1);
-		if (k == 0) {
-			if ((rc = parse_command(&p, c, &why)))
-				goto fail;
-		} else if (!(end = scan_number(p, &is_int))) {
-			x->api->log(x->h, 3, "config: \"%s\" must be a number", keys[k]);
-			goto fail;
-		} else if (k == 1) {
-			errno = 0;
-			c->timeout = strtod(p, NULL);
-			if (errno == ERANGE || !isfinite(c->timeout) || c->timeout <= 0) {
-				why = "\"timeout\" must be a positive number of seconds";
-				goto fail;
-			}
-			p = end;
-		} else {
-			unsigned long long v;
-
-			errno = 0;
-			v = is_int && *p != '-' ? strtoull(p, NULL, 10) : 0;
-			if (!v || errno == ERANGE || v > SIZE_MAX / 2) {
-				why = "\"max_output\" must be a positive integer (bytes)";
-				goto fail;
-			}
-			c->max_output = (size_t)v;
-			p = end;
-		}
-		p = skip_ws(p);
-		if (*p == ',') {
-			p = skip_ws(p + 1);
-			if (*p != '"') {
-				why = "malformed object";
-				goto fail;
-			}
-		} else if (*p != '}') {
-			why = "malformed object";
-			goto fail;
-		}
-	}
-	if (*skip_ws(p + 1)) {
-		why = "text after the object";
-		goto fail;
-	}
-	if (!c->argv) {
-		why = "\"command\" is required";
-		goto fail;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!(c->argv[i] = strdup(x->api->config_string_at(x->h, "command", i))))
+			goto nomem;
 	return c;
-fail:
-	if (!rc)
-		rc = -EINVAL;
-	if (why)
-		x->api->log(x->h, 3, "config: %s (got %s)", why, json);
-	else if (rc == -ENOMEM)
-		x->api->log(x->h, 3, "config: out of memory");
-	xcfg_unref(c);
-	errno = -rc;
+nomem:
+	if (c && !c->argv)
+		free(c);
+	else if (c)
+		xcfg_unref(c);
+	errno = ENOMEM;
 	return NULL;
 }
 
@@ -654,7 +384,7 @@ static int exec_init(orbit_host *h, const orbit_host_api *api, void **state)
 		return -ENOMEM;
 	x->h = h;
 	x->api = api;
-	if (!(x->cfg = parse_config(x, api->config(h)))) {
+	if (!(x->cfg = read_config(x))) {
 		rc = -errno;
 		free(x);
 		return rc;
@@ -668,10 +398,10 @@ static int exec_init(orbit_host *h, const orbit_host_api *api, void **state)
 	return 0;
 }
 
-static int exec_reload(void *state, const char *config_json)
+static int exec_reload(void *state)
 {
 	struct xstate *x = state;
-	struct xcfg *c = parse_config(x, config_json), *old;
+	struct xcfg *c = read_config(x), *old;
 
 	if (!c)
 		return -errno;
@@ -695,11 +425,22 @@ static void exec_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "exec",
-		.input = { ORBIT_IO_STRING, NULL },
-		.output = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = exec_handler,
 		.flags = ORBIT_OP_BLOCKING,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("exec", "1.0.0", ops, exec_init, NULL, exec_reload, exec_shutdown);
+static const orbit_cfg_key config[] = {
+	{.name = "command", .type = ORBIT_CFG_STRINGS,
+	 .flags = ORBIT_CFG_REQUIRED | ORBIT_CFG_ONE_OK | ORBIT_CFG_MIN, .min = 1,
+	 .doc = "[program, arg, ...] run directly, or one string run by /bin/sh -c"},
+	{.name = "timeout", .type = ORBIT_CFG_FLOAT, .flags = ORBIT_CFG_MIN, .min = 0.001,
+	 .def = "10", .doc = "seconds before the command's process group is killed"},
+	{.name = "max_output", .type = ORBIT_CFG_INT, .flags = ORBIT_CFG_MIN | ORBIT_CFG_MAX,
+	 .min = 1, .max = 1073741824, .def = "65536", .doc = "bytes of stdout kept"},
+	{0},
+};
+
+ORBIT_PLUGIN_DEFINE("exec", "1.0.0", ops, config, exec_init, NULL, exec_reload, exec_shutdown);

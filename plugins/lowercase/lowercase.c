@@ -61,10 +61,11 @@ static void lowercase_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "lowercase",
-		.input = { ORBIT_IO_STRING, NULL },
-		.output = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = lowercase_handler,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("lowercase", "1.0.0", ops, lowercase_init, NULL, NULL, lowercase_shutdown);
+ORBIT_PLUGIN_DEFINE("lowercase", "1.0.0", ops, NULL, lowercase_init, NULL, NULL,
+		    lowercase_shutdown);

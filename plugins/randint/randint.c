@@ -2,13 +2,12 @@
  * no input and, once the plugin runs, emits a random integer in [min, max]
  * (an Int64Message) to every connection every `every` seconds.
  *
- * Config (a flat JSON object of numbers, every key optional):
+ * Config (every key optional; orbitd checks it against the config map):
  *   every  seconds between outputs, >= 0.001 (default 1.0)
  *   min    smallest value, an integer (default 0)
  *   max    largest value, an integer >= min (default 100)
- * Anything else (unknown keys, non-numbers, duplicates) fails init or reload
- * with -EINVAL after a log line saying what was wrong; a failed reload keeps
- * the running config.
+ * min > max fails init or reload with -EINVAL after a log line; a failed
+ * reload keeps the running config.
  *
  * The numbers come from a per-plugin xorshift64* generator seeded from
  * getrandom(): cheap, good enough for a demo sensor, not for secrets.
@@ -18,12 +17,9 @@
  * host's (freed by timer_cancel, or by the host before shutdown). Everything
  * runs on the loop thread: no locks.
  */
-#include "../common/json_scan.h"
-
 #include <orbit/plugin.h>
 
 #include <errno.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,84 +46,20 @@ struct randint {
 
 
 
-/* Parse json into *c, logging the first problem. 0 or -EINVAL. */
-static int parse_config(struct randint *r, const char *json, struct rcfg *c)
+/* Read the config (checked by orbitd against the map below) into *c. The
+ * map cannot say min <= max: that is checked here. 0 or -EINVAL. */
+static int read_config(struct randint *r, struct rcfg *c)
 {
-	static const char *const keys[] = { "every", "min", "max" };
-	const char *p = skip_ws(json), *end;
-	unsigned seen = 0;
-
-	*c = (struct rcfg){ .every = 1.0, .min = 0, .max = 100 };
-	if (!strncmp(p, "null", 4) && !*skip_ws(p + 4))
-		return 0;
-	if (*p != '{')
-		goto syntax;
-	p = skip_ws(p + 1);
-	while (*p != '}') {
-		size_t k, klen;
-		bool is_int;
-
-		if (*p != '"' || !(end = strchr(p + 1, '"')))
-			goto syntax;
-		klen = (size_t)(end - p - 1);
-		for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-			if (strlen(keys[k]) == klen && !strncmp(p + 1, keys[k], klen))
-				break;
-		if (k == sizeof keys / sizeof keys[0]) {
-			r->api->log(r->h, 3, "config: unknown key \"%.*s\" (known: every, min, max)",
-				    (int)klen, p + 1);
-			return -EINVAL;
-		}
-		if (seen & (1u << k)) {
-			r->api->log(r->h, 3, "config: \"%s\" given twice", keys[k]);
-			return -EINVAL;
-		}
-		seen |= 1u << k;
-		p = skip_ws(end + 1);
-		if (*p != ':')
-			goto syntax;
-		p = skip_ws(p + 1);
-		if (!(end = scan_number(p, &is_int))) {
-			r->api->log(r->h, 3, "config: \"%s\" must be a number", keys[k]);
-			return -EINVAL;
-		}
-		errno = 0;
-		if (k == 0) {
-			c->every = strtod(p, NULL);
-			if (errno == ERANGE || !isfinite(c->every) || c->every < MIN_EVERY) {
-				r->api->log(r->h, 3, "config: \"every\" must be seconds, at least %g",
-					    MIN_EVERY);
-				return -EINVAL;
-			}
-		} else {
-			long long v = is_int ? strtoll(p, NULL, 10) : 0;
-
-			if (!is_int || errno == ERANGE) {
-				r->api->log(r->h, 3, "config: \"%s\" must be a 64-bit integer", keys[k]);
-				return -EINVAL;
-			}
-			*(k == 1 ? &c->min : &c->max) = v;
-		}
-		p = skip_ws(end);
-		if (*p == ',') {
-			p = skip_ws(p + 1);
-			if (*p != '"')
-				goto syntax;
-		} else if (*p != '}') {
-			goto syntax;
-		}
-	}
-	if (*skip_ws(p + 1))
-		goto syntax;
+	*c = (struct rcfg){
+		.every = r->api->config_float(r->h, "every"),
+		.min = r->api->config_int(r->h, "min"),
+		.max = r->api->config_int(r->h, "max"),
+	};
 	if (c->min > c->max) {
 		r->api->log(r->h, 3, "config: min (%lld) is greater than max (%lld)", c->min, c->max);
 		return -EINVAL;
 	}
 	return 0;
-syntax:
-	r->api->log(r->h, 3, "config: expected a flat object of numbers "
-		    "{\"every\": s, \"min\": n, \"max\": n}, got %s", json);
-	return -EINVAL;
 }
 
 static uint64_t next(struct randint *r)
@@ -192,7 +124,7 @@ static int randint_init(orbit_host *h, const orbit_host_api *api, void **state)
 		return -ENOMEM;
 	r->h = h;
 	r->api = api;
-	if ((rc = parse_config(r, api->config(h), &r->cfg))) {
+	if ((rc = read_config(r, &r->cfg))) {
 		free(r);
 		return rc;
 	}
@@ -218,7 +150,7 @@ static int randint_start(void *state)
 	return arm(state);
 }
 
-static int randint_reload(void *state, const char *config_json)
+static int randint_reload(void *state)
 {
 	struct randint *r = state;
 	struct rcfg old = r->cfg;
@@ -226,7 +158,7 @@ static int randint_reload(void *state, const char *config_json)
 	struct rcfg c;
 	int rc;
 
-	if ((rc = parse_config(r, config_json, &c)))
+	if ((rc = read_config(r, &c)))
 		return rc;
 	r->cfg = c;
 	if (!old_timer)
@@ -250,10 +182,18 @@ static void randint_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "randint",
-		.input = { ORBIT_IO_NONE, NULL },
-		.output = { ORBIT_IO_INT64, NULL },
+		.input = ORBIT_NONE,
+		.output = ORBIT_INT64,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("randint", "1.0.0", ops, randint_init, randint_start, randint_reload,
-		    randint_shutdown);
+static const orbit_cfg_key config[] = {
+	{.name = "every", .type = ORBIT_CFG_FLOAT, .flags = ORBIT_CFG_MIN, .min = MIN_EVERY,
+	 .def = "1", .doc = "seconds between outputs"},
+	{.name = "min", .type = ORBIT_CFG_INT, .def = "0", .doc = "smallest value"},
+	{.name = "max", .type = ORBIT_CFG_INT, .def = "100", .doc = "largest value (>= min)"},
+	{0},
+};
+
+ORBIT_PLUGIN_DEFINE("randint", "1.0.0", ops, config, randint_init, randint_start,
+		    randint_reload, randint_shutdown);

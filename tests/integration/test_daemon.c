@@ -114,7 +114,7 @@ START_TEST(broken_plugins_rejected_with_reasons)
 		{"nosymbol", "no symbol orbit_plugin_descriptor"},
 		{"badmagic", "bad magic"},
 		{"abimajor", "ABI 99."},
-		{"shortstruct", "descriptor of 16 bytes"},
+		{"shortstruct", "descriptor of 24 bytes"},
 		{"dupop", "duplicate operation"},
 		{"badschema", "invalid schema"},
 		{"bothlists", "both an allowlist and a blocklist"},
