@@ -206,6 +206,48 @@ START_TEST(upgrade_releases_the_old_version_the_same_way)
 }
 END_TEST
 
+/* A blocking call still on a worker when the plugin is removed: the release
+ * waits for it before shutdown() runs; its post is refused and its reply
+ * dropped, and the host's memory outlives it (ASan). */
+START_TEST(removal_waits_for_a_blocking_call_and_drops_its_results)
+{
+	char *hold = fx_tpath("hold");
+	ck_assert_int_eq(mkfifo(hold, 0600), 0);
+	int wfd = open(hold, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(wfd, 0);
+	fx_add_plugin("tests/plugins/shutpost.so");
+	char yaml[1024];
+	snprintf(yaml, sizeof yaml,
+		 "identifier: core1\n" FAST_TIMERS
+		 "plugins:\n  shutpost: {config: {hold: \"%s\"}}\n"
+		 "requirements:\n  hold: {minimum: 1, inputs: [empty], outputs: [string],"
+		 " schedule: {every: 0.1}}\n", hold);
+	fx_write_conf(yaml);
+	struct test_proc *p = fx_start_orbitd();
+	test_expect_line(p, "plugin shutpost: hold: waiting", WAIT);
+	test_expect_line(p, "output hold from shutpost: \"quick\"", WAIT);
+	char *so = test_tmpdir_path(fx.plugdir, "shutpost.so");
+	ck_assert_int_eq(unlink(so), 0);
+	free(so);
+	test_expect_line(p, "plugin shutpost stopped", WAIT);
+	/* Released, but its call is still out: no shutdown hook yet. */
+	expect_never(p, "plugin shutpost: shutdown:");
+	ck_assert_int_eq(write(wfd, "x", 1), 1);
+	char needle[128];
+	snprintf(needle, sizeof needle, "plugin shutpost: hold: post -> %s", eshut);
+	test_expect_line(p, needle, WAIT);
+	snprintf(needle, sizeof needle, "plugin shutpost: shutdown: post -> %s", eshut);
+	test_expect_line(p, needle, WAIT);
+	stop_and_wait_exit(p);
+	expect_shutdown_semantics(p, 1);
+	expect_never(p, "posted ran: hold-after-release");
+	expect_never(p, "\"held\"");
+	test_proc_free(p);
+	close(wfd);
+	free(hold);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("plugin_shutdown");
@@ -215,6 +257,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, sigterm_refuses_posts_and_drops_queued_ones);
 	tcase_add_test(tc, removal_refuses_posts_also_from_a_thread_after_release);
 	tcase_add_test(tc, upgrade_releases_the_old_version_the_same_way);
+	tcase_add_test(tc, removal_waits_for_a_blocking_call_and_drops_its_results);
 	suite_add_tcase(s, tc);
 	return s;
 }

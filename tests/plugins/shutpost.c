@@ -20,6 +20,11 @@
  * Config (optional): {"fifo": "PATH"}: after shutdown the thread waits for a
  * byte on that FIFO, then posts once more; the test writes the byte once
  * the daemon logged that the plugin stopped, i.e. after release.
+ * {"hold": "PATH"}: the first call of the blocking operation "hold" waits
+ * on a worker for a byte on that FIFO ("hold: waiting"), then posts
+ * ("hold: post -> RC") and replies "held"; later calls reply "quick" at
+ * once. The test removes the plugin while the first call waits: shutdown()
+ * must wait for it, its post must be refused and its reply dropped.
  *
  * shutpost_post_from_loop() is exported for the companion plugin shutpeer,
  * whose shutdown hook calls it on the loop thread while orbitd releases its
@@ -43,6 +48,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +64,8 @@ static bool g_answered;
 static int g_thread_rc;
 static atomic_bool g_shut;
 static char g_fifo[PATH_MAX];
+static char g_hold[PATH_MAX];
+static atomic_bool g_holding;
 static int g_pipe[2] = {-1, -1};
 
 ORBIT_PLUGIN_EXPORT void shutpost_post_from_loop(void);
@@ -120,18 +128,48 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* The "fifo" string of the config JSON, if any (paths without quotes or
- * escapes: the test makes them). */
-static void parse_fifo(const char *json)
+static int reply_text(orbit_call *call, const char *text)
 {
-	const char *k = json ? strstr(json, "\"fifo\":\"") : NULL;
+	orbit_payload out = {(const uint8_t *)text, strlen(text), ORBIT_FMT_UTF8,
+			     "StringMessage"};
+	return g_api->reply(call, &out);
+}
+
+/* Blocking operation: runs on a worker. */
+static int hold(void *state, orbit_call *call)
+{
+	(void)state;
+	if (!*g_hold || atomic_exchange(&g_holding, true))
+		return reply_text(call, "quick");
+	g_api->log(g_h, LOG_INFO, "hold: waiting");
+	int fd = open(g_hold, O_RDONLY | O_CLOEXEC);
+	char c;
+	if (fd < 0 || read(fd, &c, 1) != 1) {
+		g_api->log(g_h, LOG_INFO, "hold: fifo %s: %s", g_hold, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	close(fd);
+	int rc = g_api->post(g_h, ran, "hold-after-release");
+	g_api->log(g_h, LOG_INFO, "hold: post -> %d", rc);
+	return reply_text(call, "held");
+}
+
+/* The string under key in the config JSON, if any (paths without quotes or
+ * escapes: the test makes them). */
+static void parse_path(const char *json, const char *key, char *out, size_t size)
+{
+	char pat[32];
+	snprintf(pat, sizeof pat, "\"%s\":\"", key);
+	const char *k = json ? strstr(json, pat) : NULL;
 	if (!k)
 		return;
-	k += strlen("\"fifo\":\"");
+	k += strlen(pat);
 	const char *e = strchr(k, '"');
-	if (e && (size_t)(e - k) < sizeof g_fifo) {
-		memcpy(g_fifo, k, (size_t)(e - k));
-		g_fifo[e - k] = 0;
+	if (e && (size_t)(e - k) < size) {
+		memcpy(out, k, (size_t)(e - k));
+		out[e - k] = 0;
 	}
 }
 
@@ -140,7 +178,8 @@ static int sp_init(orbit_host *h, const orbit_host_api *api, void **state)
 	g_h = h;
 	g_api = api;
 	*state = NULL;
-	parse_fifo(api->config(h));
+	parse_path(api->config(h), "fifo", g_fifo, sizeof g_fifo);
+	parse_path(api->config(h), "hold", g_hold, sizeof g_hold);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -215,6 +254,8 @@ static void sp_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{.name = "shutpost_tick", .input = {ORBIT_IO_NONE, NULL},
 	 .output = {ORBIT_IO_EMPTY, NULL}},
+	{.name = "hold", .input = {ORBIT_IO_EMPTY, NULL}, .output = {ORBIT_IO_STRING, NULL},
+	 .handler = hold, .flags = ORBIT_OP_BLOCKING},
 };
 
 ORBIT_PLUGIN_DEFINE("shutpost", "1.0.0", ops, sp_init, sp_start, NULL, sp_shutdown);
