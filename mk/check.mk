@@ -22,6 +22,13 @@ symbols-check: $(LIB_SO)
 		echo "symbols-check: $(LIB_SO) exports non-API symbols:" $$bad; exit 1; fi; \
 	echo "symbols-check: $(LIB_SO) exports $$n symbols, all orbit_*"
 
+# A third party's view: the example plugin and the embedding example built
+# with pkg-config alone against `make install DESTDIR=...`, and run.
+CHECK_EXTRA += install-check
+.PHONY: install-check
+install-check: all
+	@sh tests/install/check-install-tree.sh $(BUILD) "$(SANITIZE)" "$(SANFLAGS)"
+
 UNIT_RUNS  := $(UNIT_BINS:%=%.run)
 INTEG_RUNS := $(INTEG_BINS:%=%.run)
 

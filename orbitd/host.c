@@ -6,6 +6,32 @@
  * borrowed payload and its reply is published at once (no copy). A blocking
  * handler gets a heap call with copies of everything, runs on a worker, and
  * its reply (copied there) is published when the job comes back to the loop.
+ *
+ * Lifecycle of a host (what plugin.h promises the plugin):
+ *   live      everything works;
+ *   released  host_release() ran (daemon stop, removal, upgrade, disable, or
+ *             a failed init/start): the orbiters are stopped, timers and
+ *             watches silenced; post() returns -ESHUTDOWN, timer_add() and
+ *             watch() give NULL with errno ESHUTDOWN, emit()/send() return
+ *             -ESHUTDOWN; posts still queued are dropped unrun (and freed)
+ *             when the loop reaches them; blocking calls still on the
+ *             workers come back and their replies are dropped;
+ *   finalized once no blocking call is in flight: the shutdown hook runs
+ *             (still "released" for everything it calls), then what is left
+ *             of its timers and watches is cancelled and the host's
+ *             resources are freed. What stays is a tombstone (below).
+ *
+ * Why a tombstone and not a reference count that frees the struct: the
+ * plugin holds the orbit_host pointer, and a thread of its own may call
+ * post() or log() at any moment, also after shutdown() returned (it cannot
+ * know exactly when that happens). No count can cover a pointer the host
+ * never sees being dropped, so the struct itself is never freed once the
+ * plugin's init has seen it: it keeps the lock, the released flag and the
+ * descriptor (static data of a .so that is never dlclose'd), which is all
+ * post() and log() read. A tombstone is one small struct per plugin lifetime
+ * (loads, upgrades); they stay reachable from a list for leak checkers.
+ * In-flight blocking calls do use a count (inflight, loop thread only): they
+ * point into the host's operations, which finalize frees.
  */
 #include "host.h"
 #include "plugcfg.h"
@@ -19,8 +45,8 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +86,19 @@ struct orbit_host {
 	size_t n_ops;
 	struct orbit_host_timer *timers;
 	struct orbit_host_watch *watches;
-	atomic_int refs;  /* in-flight blocking calls and posts */
-	bool inited, released, finalized;
+	size_t inflight;  /* blocking calls on the workers; loop thread only */
+	/* Guards released against post() from any thread. Written only on the
+	 * loop thread (under the lock), so the loop thread reads it without. */
+	pthread_mutex_t lock;
+	bool released;
+	bool init_called; /* the plugin has seen the pointer: keep a tombstone */
+	bool inited, finalized;
+	struct orbit_host *next_tomb;
 };
+
+/* Finalized hosts the plugin code may still hold (see the top of the
+ * file). Loop thread only. */
+static struct orbit_host *tombs;
 
 struct call {
 	struct orbit_call pub; /* first: the ABI's orbit_call * is a struct call * */
@@ -231,7 +267,7 @@ int host_validate(const orbit_plugin_desc *d, char **why)
 
 /* ---- calls ------------------------------------------------------------ */
 
-static void host_unref(struct orbit_host *h);
+static void call_done(struct orbit_host *h);
 
 static int publish_reply(struct orbit_host *h, struct call *c, const orbit_payload *out)
 {
@@ -305,10 +341,11 @@ static void blocking_done(void *arg)
 		log_handler_error(h, c, c->rc);
 	else if (c->replied && !h->released)
 		publish_reply(h, c, &c->out);
-	if (h->env->call_done)
-		h->env->call_done(h->env->call_done_ctx, c->pub.operation, c->rc, c->replied);
+	if (h->env->on_call_done)
+		h->env->on_call_done(h->env->on_call_done_ctx, c->pub.operation, c->rc,
+				     c->replied);
 	call_free(c);
-	host_unref(h);
+	call_done(h);
 }
 
 static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_info *conn,
@@ -333,10 +370,10 @@ static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_i
 	c->pub.operation = op->op->name; /* static in the .so */
 	c->pub.input = (orbit_payload){c->in_data, in->len, in->format, c->in_type};
 	c->pub.api = &api;
-	atomic_fetch_add(&h->refs, 1);
+	h->inflight++;
 	int rc = workers_submit(h->env->workers, blocking_work, blocking_done, c);
 	if (rc < 0) {
-		atomic_fetch_sub(&h->refs, 1);
+		h->inflight--;
 		olog(LOG_WARNING, "plugin %s: cannot queue %s: %s", h->d->name, op->op->name,
 		     strerror(-rc));
 		call_free(c);
@@ -388,8 +425,9 @@ static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 	if (rc < 0)
 		log_handler_error(op->h, &c, rc);
 	free(c.in_text);
-	if (op->h->env->call_done)
-		op->h->env->call_done(op->h->env->call_done_ctx, c.pub.operation, rc, c.replied);
+	if (op->h->env->on_call_done)
+		op->h->env->on_call_done(op->h->env->on_call_done_ctx, c.pub.operation, rc,
+					 c.replied);
 	orbit_value_clear(&v);
 }
 
@@ -429,11 +467,14 @@ static void config_misuse(struct orbit_host *h, const char *path, const char *as
 }
 
 /* Each accessor: the plugcfg getter, and the misuse logged. A NULL path is
- * a misuse too (it names no key). */
+ * a misuse too (it names no key). A finalized host (a tombstone, see the
+ * top) has no config left: nothing, and nothing to log. */
 #define CONFIG_GETTER(type_, name_, as_, zero_)                                   \
 	static type_ api_config_##name_(orbit_host *h, const char *path)          \
 	{                                                                         \
 		bool misuse = false;                                              \
+		if (!h->cfg)                                                      \
+			return zero_;                                             \
 		type_ v = path ? plugcfg_##name_(h->cfg, path, &misuse) : zero_; \
 		if (misuse || !path)                                              \
 			config_misuse(h, path ? path : "(null)", as_);            \
@@ -451,6 +492,8 @@ CONFIG_GETTER(bool, is_one, "strings", false)
 static const char *api_config_string_at(orbit_host *h, const char *path, size_t i)
 {
 	bool misuse = false;
+	if (!h->cfg)
+		return NULL;
 	const char *v = path ? plugcfg_string_at(h->cfg, path, i, &misuse) : NULL;
 	if (misuse || !path)
 		config_misuse(h, path ? path : "(null)", "strings");
@@ -459,7 +502,7 @@ static const char *api_config_string_at(orbit_host *h, const char *path, size_t 
 
 static const char *api_identifier(orbit_host *h)
 {
-	return orbit_orbiter_id(orbit_plugin_orbiter(h->orb));
+	return h->orb ? orbit_orbiter_id(orbit_plugin_orbiter(h->orb)) : h->d->name;
 }
 
 static void timer_unlink(struct orbit_host *h, struct orbit_host_timer *t)
@@ -504,8 +547,14 @@ static void timer_fire(evutil_socket_t fd, short what, void *arg)
 static orbit_host_timer *api_timer_add(orbit_host *h, double after, double every,
 				       void (*fn)(void *arg), void *arg)
 {
-	if (!fn || h->released)
+	if (h->released) {
+		errno = ESHUTDOWN;
 		return NULL;
+	}
+	if (!fn) {
+		errno = EINVAL;
+		return NULL;
+	}
 	struct orbit_host_timer *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
@@ -542,8 +591,14 @@ static void watch_fire(evutil_socket_t fd, short what, void *arg)
 static orbit_host_watch *api_watch(orbit_host *h, int fd, unsigned events,
 				   void (*fn)(void *arg, int fd, unsigned events), void *arg)
 {
-	if (!fn || fd < 0 || !(events & (ORBIT_WATCH_READ | ORBIT_WATCH_WRITE)) || h->released)
+	if (h->released) {
+		errno = ESHUTDOWN;
 		return NULL;
+	}
+	if (!fn || fd < 0 || !(events & (ORBIT_WATCH_READ | ORBIT_WATCH_WRITE))) {
+		errno = EINVAL;
+		return NULL;
+	}
 	struct orbit_host_watch *w = calloc(1, sizeof *w);
 	if (!w)
 		return NULL;
@@ -585,13 +640,16 @@ struct post {
 	void *arg;
 };
 
+/* Loop thread (also from loopq_free at exit). A post queued before its
+ * plugin was released is dropped here: the plugin's state may be gone, and
+ * plugin.h promises that nothing it posted runs once shutdown began. h is
+ * at worst a tombstone, never freed memory. */
 static void run_post(void *arg)
 {
 	struct post *p = arg;
-	struct orbit_host *h = p->h;
-	p->fn(p->arg);
+	if (!p->h->released)
+		p->fn(p->arg);
 	free(p);
-	host_unref(h);
 }
 
 static int api_post(orbit_host *h, void (*fn)(void *arg), void *arg)
@@ -602,12 +660,15 @@ static int api_post(orbit_host *h, void (*fn)(void *arg), void *arg)
 	if (!p)
 		return -ENOMEM;
 	*p = (struct post){h, fn, arg};
-	atomic_fetch_add(&h->refs, 1);
-	int rc = loopq_post(h->env->loopq, run_post, p);
-	if (rc < 0) {
-		atomic_fetch_sub(&h->refs, 1);
+	/* Check and enqueue under the lock host_release takes to set released:
+	 * a post either is queued before release (and dropped by run_post) or
+	 * is refused; and the loopq, which the daemon frees only after it
+	 * released every host, cannot go away while we hold the lock. */
+	pthread_mutex_lock(&h->lock);
+	int rc = h->released ? -ESHUTDOWN : loopq_post(h->env->loopq, run_post, p);
+	pthread_mutex_unlock(&h->lock);
+	if (rc < 0)
 		free(p);
-	}
 	return rc;
 }
 
@@ -621,7 +682,9 @@ static struct op_rt *find_op(struct orbit_host *h, const char *operation)
 
 static int api_emit(orbit_host *h, const char *operation, const orbit_payload *out)
 {
-	if (!out || h->released)
+	if (h->released)
+		return -ESHUTDOWN;
+	if (!out)
 		return -EINVAL;
 	if (!find_op(h, operation))
 		return -ENOENT;
@@ -636,7 +699,9 @@ static int api_emit(orbit_host *h, const char *operation, const orbit_payload *o
 static int api_send(orbit_host *h, const char *core_id, const char *operation,
 		    const orbit_payload *out)
 {
-	if (!out || !core_id || h->released)
+	if (h->released)
+		return -ESHUTDOWN;
+	if (!out || !core_id)
 		return -EINVAL;
 	int rc = orbit_plugin_reply(h->orb, core_id, operation, out);
 	if (rc == -ENOENT && h->orb_remote)
@@ -683,6 +748,8 @@ static int api_reply_json(orbit_call *pub, const char *json)
 
 static int api_emit_json(orbit_host *h, const char *operation, const char *json)
 {
+	if (h->released)
+		return -ESHUTDOWN;
 	struct op_rt *op = find_op(h, operation);
 	if (!op)
 		return -ENOENT;
@@ -825,6 +892,8 @@ static int reply_value(orbit_call *pub, orbit_value v)
 
 static int emit_value(orbit_host *h, const char *operation, orbit_value v)
 {
+	if (h->released)
+		return -ESHUTDOWN;
 	struct op_rt *op = find_op(h, operation);
 	if (!op)
 		return -ENOENT;
@@ -1043,6 +1112,16 @@ static int apply_policy(struct orbit_host *h, struct op_rt *rt, const struct ocf
 	return rc;
 }
 
+/* Refuse posts from here on (any thread may be posting right now). */
+static void close_posts(struct orbit_host *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->released = true;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Released and no blocking call in flight: the shutdown hook, then free all
+ * but the tombstone (see the top of the file). */
 static void finalize(struct orbit_host *h)
 {
 	if (h->finalized)
@@ -1057,21 +1136,35 @@ static void finalize(struct orbit_host *h)
 		api_unwatch(h, h->watches);
 	orbit_plugin_free(h->orb);
 	orbit_plugin_free(h->orb_remote);
+	h->orb = h->orb_remote = NULL;
 	for (size_t i = 0; i < h->n_ops; i++) {
 		orbit_spec_clear(&h->ops[i].in);
 		orbit_spec_clear(&h->ops[i].out);
 	}
 	free(h->ops);
+	h->ops = NULL;
+	h->n_ops = 0;
 	plugcfg_free(h->cfg);
+	h->cfg = NULL;
 	for (size_t i = 0; i < h->n_misused; i++)
 		free(h->misused[i]);
 	free(h->misused);
-	free(h);
+	h->misused = NULL;
+	h->n_misused = 0;
+	h->state = NULL;
+	if (!h->init_called) {
+		/* No plugin code ever saw h: nothing can reach it any more. */
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return;
+	}
+	h->next_tomb = tombs;
+	tombs = h;
 }
 
-static void host_unref(struct orbit_host *h)
+static void call_done(struct orbit_host *h)
 {
-	if (atomic_fetch_sub(&h->refs, 1) == 1 && h->released)
+	if (--h->inflight == 0 && h->released)
 		finalize(h);
 }
 
@@ -1110,7 +1203,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 	h->env = env;
 	h->d = d;
 	h->cfg = config;
-	atomic_init(&h->refs, 0);
+	pthread_mutex_init(&h->lock, NULL);
 	/* Two hosts exporting the same plugin need distinct identities. */
 	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
 	if (!(h->orb = orbit_plugin_new(env->bus, id, &env->timers, env->discover_topic))) {
@@ -1156,6 +1249,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 			     d->name, pcfg->where.file, pcfg->where.line,
 			     pcfg->policies[i].operation);
 	if (d->init) {
+		h->init_called = true;
 		int rc = d->init(h, &api, &h->state);
 		if (rc < 0) {
 			*why = strfmt("init failed: %s", strerror(-rc));
@@ -1168,7 +1262,9 @@ nomem:
 	*why = strfmt("out of memory");
 fail:
 	if (h) {
-		h->released = true;
+		/* A failed init may have posted, armed timers or handed h to a
+		 * thread: the same end as a release, without the hook. */
+		close_posts(h);
 		finalize(h);
 	}
 	return NULL;
@@ -1287,9 +1383,9 @@ const struct plugcfg *host_plugcfg(const orbit_host *h)
 
 void host_release(orbit_host *h)
 {
-	if (!h)
+	if (!h || h->released)
 		return;
-	h->released = true;
+	close_posts(h);
 	orbit_plugin_stop(h->orb);
 	if (h->orb_remote)
 		orbit_plugin_stop(h->orb_remote);
@@ -1299,7 +1395,7 @@ void host_release(orbit_host *h)
 		event_del(t->ev);
 	for (struct orbit_host_watch *w = h->watches; w; w = w->next)
 		event_del(w->ev);
-	if (atomic_load(&h->refs) == 0)
+	if (h->inflight == 0)
 		finalize(h);
 }
 

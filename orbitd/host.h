@@ -5,8 +5,12 @@
  * Ownership: an orbit_host owns its orbiter, specs, timers, watches and its
  * plugin config (struct plugcfg); it borrows the descriptor (static data of a .so that
  * is never dlclose'd) and the environment (the daemon's, outliving it).
- * host_release() may outlive the call: the host is freed once its last
- * blocking call or post has come back, then the plugin's shutdown hook runs.
+ * host_release() may outlive the call: the plugin's shutdown hook runs and
+ * the host's resources are freed once its last blocking call has come back.
+ * From release on, posts are refused (-ESHUTDOWN) and queued ones dropped
+ * unrun. The struct the plugin was handed is never freed: it stays as a
+ * small tombstone, so a plugin thread calling post() or log() late is safe
+ * (host.c explains why).
  */
 #ifndef ORBITD_HOST_H
 #define ORBITD_HOST_H
@@ -34,8 +38,8 @@ struct host_env {
 	/* Told on the loop thread when a handler has returned (rc: its result;
 	 * replied: it answered the call), for orbitd --try; NULL in the daemon,
 	 * which logs failures itself. */
-	void (*call_done)(void *ctx, const char *operation, int rc, bool replied);
-	void *call_done_ctx;
+	void (*on_call_done)(void *ctx, const char *operation, int rc, bool replied);
+	void *on_call_done_ctx;
 };
 
 /* Check a descriptor before any of its code runs: magic, ABI major (an
@@ -109,9 +113,12 @@ size_t host_op_count(const orbit_host *h);
 int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 		 struct host_op_info *info);
 
-/* Stop the orbiter (graceless for what is still open), cancel the plugin's
- * timers and watches, and release the host: the shutdown hook runs and the
- * memory goes once no blocking call or post is in flight. NULL-safe. */
+/* Stop the orbiter (graceless for what is still open), silence the plugin's
+ * timers and watches, refuse its posts from now on (any thread) and drop
+ * those still queued; once no blocking call is in flight the shutdown hook
+ * runs, what it left of timers and watches is cancelled and the host's
+ * resources are freed (all but the tombstone). Loop thread. NULL-safe; a
+ * second call does nothing. */
 void host_release(orbit_host *h);
 
 #endif

@@ -172,8 +172,8 @@ int plugtry_run(const struct plugtry_opts *o)
 		.core_id = TRY_CORE_ID,
 		.loopq = q,
 		.workers = w,
-		.call_done = on_call_done,
-		.call_done_ctx = &t,
+		.on_call_done = on_call_done,
+		.on_call_done_ctx = &t,
 	};
 	orbit_timers_default(&env.timers);
 	/* From here on the plugin's code runs: the object stays mapped. */
