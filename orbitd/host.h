@@ -97,6 +97,10 @@ orbit_plugin *host_remote_orbiter(orbit_host *h);
 const orbit_plugin_desc *host_desc(const orbit_host *h);
 const struct plugcfg *host_plugcfg(const orbit_host *h);
 
+/* The plugin's checked config (plugcfg.h), NULL when it takes none. Owned
+ * by the host; valid until the next reconfigure. */
+const struct plugcfg *host_plugcfg(orbit_host *h);
+
 /* One operation as the host runs it, for orbitctl. Borrowed from the host. */
 struct host_op_info {
 	const char *name;
