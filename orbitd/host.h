@@ -91,15 +91,12 @@ size_t host_connections(const orbit_host *h);
 orbit_plugin *host_orbiter(orbit_host *h);
 orbit_plugin *host_remote_orbiter(orbit_host *h);
 
-/* The descriptor (the plugin's static data) and the config the accessors
- * answer with now (owned by the host, replaced by a reload: do not keep it
- * past the current loop callback). */
+/* The descriptor (the plugin's static data) and the checked config
+ * (plugcfg.h) the accessors answer with now: owned by the host, replaced by
+ * a reload (do not keep it past the current loop callback); a plugin that
+ * takes no config has one without keys. */
 const orbit_plugin_desc *host_desc(const orbit_host *h);
 const struct plugcfg *host_plugcfg(const orbit_host *h);
-
-/* The plugin's checked config (plugcfg.h), NULL when it takes none. Owned
- * by the host; valid until the next reconfigure. */
-const struct plugcfg *host_plugcfg(orbit_host *h);
 
 /* One operation as the host runs it, for orbitctl. Borrowed from the host. */
 struct host_op_info {
