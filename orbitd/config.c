@@ -2093,11 +2093,8 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 		const struct ynode *pk = MAP_KEY(v, i), *val = MAP_VAL(v, i);
 		size_t m = kpush(c, pk->str, pk->len);
 
-		if (key_is(pk, "config")) {
+		if (key_is(pk, "config"))
 			rc = get_value(c, val, &p->config);
-			if (!rc)
-				rc = get_json(c, val, &p->config_json);
-		}
 		else if (key_is(pk, "required"))
 			rc = get_bool(c, val, &p->required);
 		else if (key_is(pk, "export"))
@@ -2110,8 +2107,6 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 			rc = unknown_key(c, pk, "config, required, export, identifier or policies");
 		kpop(c, m);
 	}
-	if (!rc && !p->config_json && !(p->config_json = strdup("null")))
-		rc = -ENOMEM;
 	return rc;
 }
 
@@ -2803,7 +2798,6 @@ static void plugin_free(struct ocfg_plugin *p)
 	free(p->name);
 	free(p->identifier);
 	ocfg_value_free(p->config);
-	free(p->config_json);
 	for (size_t i = 0; i < p->n_policies; i++) {
 		free(p->policies[i].operation);
 		strlist_free(&p->policies[i].allowlist);

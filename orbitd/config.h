@@ -184,8 +184,6 @@ int ocfg_parse_duration(const char *s, double *v);
 struct ocfg_plugin {
 	char *name;
 	struct ocfg_value *config;        /* the `config:` subtree, NULL if absent */
-	char *config_json;                /* transitional: removed when the host reads config;
-					     the same subtree as JSON, "null" if absent */
 	char *identifier;                 /* its orbiter's identifier; NULL: the name */
 	bool required;                    /* failing to load it fails the daemon */
 	bool exported;                    /* `export:` offer it to remote cores over MQTT */
