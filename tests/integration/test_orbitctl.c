@@ -368,7 +368,7 @@ START_TEST(read_only_commands_table_and_json)
 	CTL(&r, "version");
 	expect_rc(&r, 0);
 	ck_assert_msg(LINE_HAS(r.out, "orbitctl " ORBIT_VERSION) &&
-			      LINE_HAS(r.out, "orbitd " ORBIT_VERSION, "plugin ABI 1."),
+			      LINE_HAS(r.out, "orbitd " ORBIT_VERSION, "plugin ABI 2."),
 		      "%s", r.out);
 	res_free(&r);
 	CTL(&r, "--json", "version");
@@ -376,7 +376,7 @@ START_TEST(read_only_commands_table_and_json)
 	j = parse_json(r.out);
 	ck_assert_str_eq(jstr(j, "version"), ORBIT_VERSION);
 	ck_assert_str_eq(jstr(j, "orbitctl"), ORBIT_VERSION);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "abi"), "major")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "abi"), "major")), 2);
 	json_decref(j);
 	res_free(&r);
 
