@@ -668,8 +668,8 @@ START_TEST(execute_every_mode)
 	ck_assert_msg(strstr(round1[0].r.out, "lowercase lowercase \"hello\"\nsent 1, outputs 1\n"),
 		      "%s", round1[0].r.out);
 	expect_rc(&round1[1].r, 0);
-	ck_assert_msg(strstr(round1[1].r.out, "echo echo \"Mixed Case\"\nsent 1, outputs 1\n"), "%s",
-		      round1[1].r.out);
+	ck_assert_msg(strstr(round1[1].r.out, "echo echo \"Mixed Case\"\nsent 1, outputs 1\n"),
+		      "%s", round1[1].r.out);
 	expect_rc(&round1[2].r, 0);
 	a = parse_lines(round1[2].r.out);
 	ck_assert_msg(json_array_size(a) == 3, "%s", round1[2].r.out);
@@ -699,8 +699,8 @@ START_TEST(execute_every_mode)
 		{.args = {"execute", "lowercase", "--plugin", "lowercase", "--data", "\"ABC\"",
 			  "--wait", "1"}},
 		/* --distributed: the items spread over the connections. */
-		{.args = {"--json", "execute", "upper", "--distributed", "--data", "\"a\"", "--data",
-			  "\"b\"", "--data", "\"c\"", "--wait", "1"}},
+		{.args = {"--json", "execute", "upper", "--distributed", "--data", "\"a\"",
+			  "--data", "\"b\"", "--data", "\"c\"", "--wait", "1"}},
 		{.args = {"execute", "echo", "--distributed", "--data", "\"X\"", "--data", "\"Y\"",
 			  "--wait", "1"}},
 	};

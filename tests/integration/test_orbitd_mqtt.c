@@ -84,7 +84,8 @@ static struct test_proc *start_daemon(const char *name, const char *plugins, con
 		free(to);
 	}
 	free(list);
-	char *yaml = strf("identifier: %s\n" FAST "mqtt: {host: 127.0.0.1, port: %d" MQTT_RETRY "}\n%s",
+	char *yaml = strf("identifier: %s\n" FAST
+			  "mqtt: {host: 127.0.0.1, port: %d" MQTT_RETRY "}\n%s",
 			  name, broker.port, body);
 	ck_assert_int_eq(test_tmpdir_write(dir, "orbitd.yaml", yaml), 0);
 	free(yaml);
@@ -446,15 +447,17 @@ START_TEST(execute_every_mode_between_daemons)
 	exec_end(&x);
 	/* plugin: that one. */
 	ck_assert_int_eq(exec_collect(&x, "core", "echo",
-				      "\"mode\":\"plugin\",\"plugin\":\"echo-2\",\"data\":[\"c\"]", 1,
-				      both), 1);
+				      "\"mode\":\"plugin\",\"plugin\":\"echo-2\","
+				      "\"data\":[\"c\"]",
+				      1, both), 1);
 	ck_assert_uint_eq(x.n_out, 1);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-2", "c"), 1);
 	exec_end(&x);
 	ck_assert(test_proc_seen(c, "output echo from echo-2: \"c\"", WAIT));
 	/* distributed: the items spread evenly over the two connections. */
 	ck_assert_int_eq(exec_collect(&x, "core", "echo",
-				      "\"mode\":\"distributed\",\"data\":[\"d1\",\"d2\",\"d3\",\"d4\"]",
+				      "\"mode\":\"distributed\","
+				      "\"data\":[\"d1\",\"d2\",\"d3\",\"d4\"]",
 				      4, both), 4);
 	ck_assert_uint_eq(x.n_out, 4);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-1", NULL), 2);
@@ -512,8 +515,8 @@ END_TEST
 START_TEST(exported_maximum_shared_by_two_cores)
 {
 	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so",
-					   "plugins:\n  echo: {export: true, identifier: echo-x, policies: "
-					   "{echo: {maximum: 1}}}\n");
+					   "plugins:\n  echo: {export: true, identifier: echo-x,"
+					   " policies: {echo: {maximum: 1}}}\n");
 	struct test_proc *c1 = start_daemon("core1", NULL, "requirements:\n  echo: {minimum: 1}\n");
 	test_expect_line(c1, "core compliant: 1/1", WAIT);
 	struct mqtt_peer *obs = mqtt_peer_new("observer", broker.port);
@@ -713,7 +716,8 @@ START_TEST(garbage_on_every_topic_is_dropped)
 	};
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < sizeof junk / sizeof junk[0]; j++)
-			ck_assert_int_eq(mqtt_peer_publish(g, topics[i], junk[j], strlen(junk[j])), 0);
+			ck_assert_int_eq(
+				mqtt_peer_publish(g, topics[i], junk[j], strlen(junk[j])), 0);
 	/* Both daemons handled all of it: each answers a keepalive request
 	 * published after the junk. */
 	keepalive_barrier(g, "core");

@@ -921,7 +921,8 @@ static void a_start(double core_dead)
 			  "    setup_data: {hex: \"0102\"}\n"
 			  "    sink: {type: file, path: %s}\n"
 			  "    schedule: {every: 0.5, data: \"HELLO\"}\n",
-			  ORBITD_LOOP, ORBITD_DISCOVER_EVERY, core_dead, PLUGIN_DEAD_AFTER - KA_GAP, broker.port, sink_path);
+			  ORBITD_LOOP, ORBITD_DISCOVER_EVERY, core_dead, PLUGIN_DEAD_AFTER - KA_GAP,
+			  broker.port, sink_path);
 	start_orbitd(yaml);
 	free(yaml);
 	sc.ka_line = tr("plugin1-pub", "KeepaliveMessage", 0);
