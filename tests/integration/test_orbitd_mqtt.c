@@ -10,8 +10,8 @@
 #include "proc.h"
 #include "tmpdir.h"
 
-#include "orbit/envelope.h"
-#include "orbit/wire.h"
+#include "envelope.h"
+#include "wire.h"
 
 #include <check.h>
 #include <errno.h>
