@@ -9,6 +9,7 @@
  */
 #include "daemon.h"
 #include "daemon_internal.h"
+#include "bustap.h"
 #include "ctlcmds.h"
 #include "drain.h"
 #include "loader.h"
@@ -315,6 +316,10 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 		*err = strfmt("requirements refused by the core: %s", strerror(-rc));
 		goto fail;
 	}
+	if (!(d->tap = bustap_new(d->bus, cfg->discover_topic, cfg->identifier))) {
+		*err = strfmt("cannot trace the local bus: %s", strerror(errno));
+		goto fail;
+	}
 	if ((rc = orbit_core_start(d->core)) < 0) {
 		*err = strfmt("cannot start the core: %s", strerror(-rc));
 		goto fail;
@@ -522,6 +527,7 @@ void daemon_free(struct daemon *d)
 	loader_free(d->loader);
 	workers_free(d->workers);
 	loopq_free(d->loopq);
+	bustap_free(d->tap);
 	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
