@@ -11,7 +11,7 @@
 #include "avro_varint.h"
 #include "orbit/payload_json.h"
 #include "orbit/builtin.h"
-#include "utf8.h"
+#include "text_internal.h"
 
 #include <avro.h>
 #include <errno.h>
@@ -41,67 +41,6 @@
 /* Values quoted in reasons only when shorter than this. */
 #define QUOTE_MAX 40
 
-/* --- growable buffer; allocation failure is sticky and checked once ------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void put_mem(struct buf *b, const void *s, size_t n)
-{
-	if (b->oom || n == 0)
-		return;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (cap - b->len < n) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void put_char(struct buf *b, char c)
-{
-	put_mem(b, &c, 1);
-}
-
-static void put_str(struct buf *b, const char *s)
-{
-	put_mem(b, s, strlen(s));
-}
-
-/* NUL-terminate b into *out (caller frees) unless rc or memory says no. */
-static int finish_text(struct buf *b, int rc, char **out)
-{
-	if (!rc) {
-		put_char(b, '\0');
-		if (b->oom)
-			rc = -ENOMEM;
-	}
-	if (rc) {
-		free(b->p);
-		return rc;
-	}
-	*out = b->p;
-	return 0;
-}
-
 /* Reasons for the caller: *why replaced by a malloc'd message, if asked. */
 static int say(char **why, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int say(char **why, int rc, const char *fmt, ...)
@@ -120,123 +59,44 @@ static int say(char **why, int rc, const char *fmt, ...)
 
 /* --- JSON text out, as Python's json.dumps writes it ---------------------- */
 
-/* Next code point of text already known to be UTF-8 (validated or jansson's). */
-static uint32_t next_cp(const uint8_t *s, size_t n, size_t *i)
-{
-	uint32_t cp = s[*i];
-	size_t len = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
-
-	if (len > 1)
-		cp &= 0x3fu >> (len - 1);
-	for (size_t k = 1; k < len && *i + k < n; k++)
-		cp = cp << 6 | (s[*i + k] & 0x3f);
-	*i += len;
-	return cp;
-}
-
-/* ensure_ascii: output is plain ASCII whatever the terminal or log sink;
- * upper-case hex like jansson's, so built-in values read the same. */
-static void put_escaped(struct buf *b, uint32_t cp)
+static void put_int(orbit_buf *b, int64_t v)
 {
 	char tmp[24];
 
-	switch (cp) {
-	case '"':
-		put_str(b, "\\\"");
-		return;
-	case '\\':
-		put_str(b, "\\\\");
-		return;
-	case '\n':
-		put_str(b, "\\n");
-		return;
-	case '\r':
-		put_str(b, "\\r");
-		return;
-	case '\t':
-		put_str(b, "\\t");
-		return;
-	case '\b':
-		put_str(b, "\\b");
-		return;
-	case '\f':
-		put_str(b, "\\f");
-		return;
-	default:
-		break;
-	}
-	if (cp >= 0x20 && cp < 0x7f) {
-		put_char(b, (char)cp);
-		return;
-	}
-	if (cp > 0xffff) {
-		cp -= 0x10000;
-		snprintf(tmp, sizeof(tmp), "\\u%04X\\u%04X", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
-	} else {
-		snprintf(tmp, sizeof(tmp), "\\u%04X", cp);
-	}
-	put_str(b, tmp);
+	orbit_buf_append(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v));
 }
 
-/* s[0..n) as a JSON string: UTF-8 text, or one code point per byte for
- * Avro bytes/fixed (Avro's own JSON encoding of bytes). */
-static void put_json_string(struct buf *b, const void *s, size_t n, bool bytes)
+/* Text already known to be UTF-8 (validated, or jansson's), so the escaper
+ * can only fail for memory, which the buffer remembers. */
+static void put_json_string(orbit_buf *b, const void *s, size_t n)
 {
-	const uint8_t *u = s;
-
-	put_char(b, '"');
-	for (size_t i = 0; i < n;)
-		put_escaped(b, bytes ? u[i++] : next_cp(u, n, &i));
-	put_char(b, '"');
+	orbit_json_append_string(b, s, n);
 }
 
-static void put_int(struct buf *b, int64_t v)
+/* JSON has no NaN or infinity: null, where json.dumps would write a
+ * non-standard token. */
+static void put_double(orbit_buf *b, double x)
 {
-	char tmp[24];
-
-	snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-	put_str(b, tmp);
+	if (!isfinite(x))
+		orbit_buf_append_str(b, "null");
+	else
+		orbit_json_append_double(b, x);
 }
 
-/* Python's repr (shared with the built-ins); JSON has no NaN or infinity. */
-static void put_double(struct buf *b, double x)
+/* float32's own shortest digits, so 0.1f shows as 0.1 rather than the
+ * double 0.10000000149011612. */
+static void put_float(orbit_buf *b, float f)
 {
-	orbit_value v = { .kind = ORBIT_KIND_FLOAT64, .f = x };
-	char *s;
+	char num[ORBIT_DOUBLE_REPR_MAX];
 
-	if (!isfinite(x)) {
-		put_str(b, "null");
-		return;
-	}
-	s = orbit_value_to_json(&v);
-	if (!s) {
-		b->oom = true;
-		return;
-	}
-	put_str(b, s);
-	free(s);
-}
-
-/* The shortest decimal that reads back as the same float, so 0.1f shows as
- * 0.1 rather than the double 0.10000000149011612. */
-static void put_float(struct buf *b, float f)
-{
-	char tmp[32];
-
-	if (!isfinite(f)) {
-		put_str(b, "null");
-		return;
-	}
-	for (int prec = 0; prec < 9; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec, (double)f);
-		if ((float)strtod(tmp, NULL) == f)
-			break;
-	}
-	put_double(b, strtod(tmp, NULL));
+	if (!isfinite(f))
+		orbit_buf_append_str(b, "null");
+	else
+		orbit_buf_append(b, num, text_float_repr(num, f));
 }
 
 /* A parsed JSON value back to compact text (the "json" payload format). */
-static void put_json(struct buf *b, json_t *j)
+static void put_json(orbit_buf *b, json_t *j)
 {
 	const char *key;
 	json_t *v;
@@ -244,27 +104,27 @@ static void put_json(struct buf *b, json_t *j)
 
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
-		put_char(b, '{');
+		orbit_buf_append_char(b, '{');
 		json_object_foreach(j, key, v) {
 			if (i++)
-				put_char(b, ',');
-			put_json_string(b, key, strlen(key), false);
-			put_char(b, ':');
+				orbit_buf_append_char(b, ',');
+			put_json_string(b, key, strlen(key));
+			orbit_buf_append_char(b, ':');
 			put_json(b, v);
 		}
-		put_char(b, '}');
+		orbit_buf_append_char(b, '}');
 		break;
 	case JSON_ARRAY:
-		put_char(b, '[');
+		orbit_buf_append_char(b, '[');
 		json_array_foreach(j, i, v) {
 			if (i)
-				put_char(b, ',');
+				orbit_buf_append_char(b, ',');
 			put_json(b, v);
 		}
-		put_char(b, ']');
+		orbit_buf_append_char(b, ']');
 		break;
 	case JSON_STRING:
-		put_json_string(b, json_string_value(j), json_string_length(j), false);
+		put_json_string(b, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_INTEGER:
 		put_int(b, json_integer_value(j));
@@ -273,13 +133,13 @@ static void put_json(struct buf *b, json_t *j)
 		put_double(b, json_real_value(j));
 		break;
 	case JSON_TRUE:
-		put_str(b, "true");
+		orbit_buf_append_str(b, "true");
 		break;
 	case JSON_FALSE:
-		put_str(b, "false");
+		orbit_buf_append_str(b, "false");
 		break;
 	default:
-		put_str(b, "null");
+		orbit_buf_append_str(b, "null");
 		break;
 	}
 }
@@ -572,7 +432,7 @@ static const char *type_name(avro_schema_t sc)
 
 struct dec {
 	const uint8_t *p, *end;
-	struct buf *out;
+	orbit_buf *out;
 	size_t empty_items;
 	int depth;
 };
@@ -611,7 +471,7 @@ static int dec_blocks(struct dec *d, avro_schema_t items, bool is_map)
 	size_t n = 0;
 	int rc;
 
-	put_char(d->out, is_map ? '{' : '[');
+	orbit_buf_append_char(d->out, is_map ? '{' : '[');
 	for (;;) {
 		const uint8_t *start = NULL;
 		int64_t count, size = 0;
@@ -640,15 +500,15 @@ static int dec_blocks(struct dec *d, avro_schema_t items, bool is_map)
 			if (d->out->oom)
 				return -ENOMEM;
 			if (n++)
-				put_str(d->out, ", ");
+				orbit_buf_append_str(d->out, ", ");
 			if (is_map) {
 				rc = get_body(d, &key, &klen);
 				if (rc)
 					return rc;
 				if (!orbit_utf8_valid(key, klen))
 					return -EBADMSG;
-				put_json_string(d->out, key, klen, false);
-				put_str(d->out, ": ");
+				put_json_string(d->out, key, klen);
+				orbit_buf_append_str(d->out, ": ");
 			}
 			rc = dec_value(d, items);
 			if (rc)
@@ -659,7 +519,7 @@ static int dec_blocks(struct dec *d, avro_schema_t items, bool is_map)
 		if (start && d->p - start != size)
 			return -EBADMSG;
 	}
-	put_char(d->out, is_map ? '}' : ']');
+	orbit_buf_append_char(d->out, is_map ? '}' : ']');
 	return 0;
 }
 
@@ -667,17 +527,17 @@ static int dec_record(struct dec *d, avro_schema_t sc)
 {
 	int rc = 0;
 
-	put_char(d->out, '{');
+	orbit_buf_append_char(d->out, '{');
 	for (size_t i = 0; !rc && i < avro_schema_record_size(sc); i++) {
 		const char *name = avro_schema_record_field_name(sc, (int)i);
 
 		if (i)
-			put_str(d->out, ", ");
-		put_json_string(d->out, name, strlen(name), false);
-		put_str(d->out, ": ");
+			orbit_buf_append_str(d->out, ", ");
+		put_json_string(d->out, name, strlen(name));
+		orbit_buf_append_str(d->out, ": ");
 		rc = dec_value(d, avro_schema_record_field_get_by_index(sc, (int)i));
 	}
-	put_char(d->out, '}');
+	orbit_buf_append_char(d->out, '}');
 	return rc;
 }
 
@@ -698,14 +558,14 @@ static int dec_value(struct dec *d, avro_schema_t sc)
 	}
 	switch (avro_typeof(sc)) {
 	case AVRO_NULL:
-		put_str(d->out, "null");
+		orbit_buf_append_str(d->out, "null");
 		break;
 	case AVRO_BOOLEAN:
 		if (!remaining(d) || *d->p > 1) {
 			rc = -EBADMSG;
 			break;
 		}
-		put_str(d->out, *d->p++ ? "true" : "false");
+		orbit_buf_append_str(d->out, *d->p++ ? "true" : "false");
 		break;
 	case AVRO_INT32:
 	case AVRO_INT64:
@@ -734,10 +594,12 @@ static int dec_value(struct dec *d, avro_schema_t sc)
 	case AVRO_BYTES:
 	case AVRO_STRING:
 		rc = get_body(d, &body, &len);
-		if (!rc && avro_typeof(sc) == AVRO_STRING && !orbit_utf8_valid(body, len))
-			rc = -EBADMSG;
-		if (!rc)
-			put_json_string(d->out, body, len, avro_typeof(sc) == AVRO_BYTES);
+		if (rc)
+			break;
+		if (avro_typeof(sc) == AVRO_BYTES)
+			text_json_append_bytes(d->out, body, len);
+		else if (orbit_json_append_string(d->out, (const char *)body, len) == -EINVAL)
+			rc = -EBADMSG; /* not UTF-8: not an Avro string */
 		break;
 	case AVRO_FIXED:
 		v = avro_schema_fixed_size(sc);
@@ -745,7 +607,7 @@ static int dec_value(struct dec *d, avro_schema_t sc)
 			rc = -EBADMSG;
 			break;
 		}
-		put_json_string(d->out, d->p, (size_t)v, true);
+		text_json_append_bytes(d->out, d->p, (size_t)v);
 		d->p += v;
 		break;
 	case AVRO_ENUM:
@@ -754,7 +616,7 @@ static int dec_value(struct dec *d, avro_schema_t sc)
 			rc = -EBADMSG;
 		if (!rc) {
 			sym = avro_schema_enum_get(sc, (int)v);
-			put_json_string(d->out, sym, strlen(sym), false);
+			put_json_string(d->out, sym, strlen(sym));
 		}
 		break;
 	case AVRO_RECORD:
@@ -788,7 +650,7 @@ out:
 static int decode(const struct schema *s, const uint8_t *data, size_t len, char **json)
 {
 	static const uint8_t none[1];
-	struct buf out = { 0 };
+	orbit_buf out = ORBIT_BUF_INIT;
 	struct dec d = { .p = data ? data : none, .out = &out };
 	int rc;
 
@@ -796,15 +658,17 @@ static int decode(const struct schema *s, const uint8_t *data, size_t len, char 
 	rc = dec_value(&d, s->avro);
 	if (!rc && d.p != d.end)
 		rc = -EBADMSG;
-	if (out.oom)
-		rc = -ENOMEM;
-	return finish_text(&out, rc, json);
+	if (rc) {
+		orbit_buf_release(&out);
+		return rc;
+	}
+	return orbit_buf_finish(&out, json, NULL);
 }
 
 /* --- JSON → Avro binary ---------------------------------------------------- */
 
 struct enc {
-	struct buf *out;
+	orbit_buf *out;
 	const struct schema *s;
 	char *why;
 	int depth;
@@ -812,7 +676,7 @@ struct enc {
 	char path[PATH_LEN];
 };
 
-static void put_long(struct buf *b, int64_t v)
+static void put_long(orbit_buf *b, int64_t v)
 {
 	uint64_t n = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
 	uint8_t tmp[10];
@@ -823,16 +687,16 @@ static void put_long(struct buf *b, int64_t v)
 		n >>= 7;
 	}
 	tmp[i++] = (uint8_t)n;
-	put_mem(b, tmp, i);
+	orbit_buf_append(b, tmp, i);
 }
 
-static void put_le(struct buf *b, uint64_t bits, size_t n)
+static void put_le(orbit_buf *b, uint64_t bits, size_t n)
 {
 	uint8_t tmp[8];
 
 	for (size_t i = 0; i < n; i++, bits >>= 8)
 		tmp[i] = (uint8_t)bits;
-	put_mem(b, tmp, n);
+	orbit_buf_append(b, tmp, n);
 }
 
 /* Cut on a character boundary: reasons travel inside JSON strings. */
@@ -840,11 +704,8 @@ static void path_append(struct enc *e, const char *s)
 {
 	size_t room = sizeof(e->path) - 1 - e->path_len, n = strlen(s);
 
-	if (n > room) {
-		n = room;
-		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
+	if (n > room)
+		n = orbit_utf8_trim(s, room);
 	memcpy(e->path + e->path_len, s, n);
 	e->path_len += n;
 	e->path[e->path_len] = '\0';
@@ -947,9 +808,13 @@ static int enc_bytes(struct enc *e, avro_schema_t sc, const json_t *j)
 		return expected(e, "a string of bytes", j);
 	s = (const uint8_t *)json_string_value(j);
 	n = json_string_length(j);
-	for (size_t i = 0; i < n; count++) {
-		uint32_t cp = next_cp(s, n, &i);
+	/* jansson's strings are UTF-8: k is 0 only if that ever changed. */
+	for (size_t i = 0, k; i < n; i += k, count++) {
+		uint32_t cp = 0;
 
+		k = orbit_utf8_next(s + i, n - i, &cp);
+		if (!k)
+			return expected(e, "a string of bytes", j);
 		if (cp > 0xff)
 			return fail(e, "character U+%04" PRIX32 " is not a byte (bytes are written "
 				    "as characters U+0000..U+00FF)", cp);
@@ -963,8 +828,12 @@ static int enc_bytes(struct enc *e, avro_schema_t sc, const json_t *j)
 	} else {
 		put_long(e->out, (int64_t)count);
 	}
-	for (size_t i = 0; i < n;)
-		put_char(e->out, (char)next_cp(s, n, &i));
+	for (size_t i = 0, k; i < n; i += k) {
+		uint32_t cp = 0;
+
+		k = orbit_utf8_next(s + i, n - i, &cp);
+		orbit_buf_append_char(e->out, (char)cp);
+	}
 	return 0;
 }
 
@@ -972,7 +841,7 @@ static int enc_enum(struct enc *e, avro_schema_t sc, const json_t *j)
 {
 	int n = avro_schema_enum_number_of_symbols(sc);
 	const char *s = json_string_value(j);
-	struct buf list = { 0 };
+	orbit_buf list = ORBIT_BUF_INIT;
 	int rc;
 
 	if (!json_is_string(j))
@@ -985,18 +854,18 @@ static int enc_enum(struct enc *e, avro_schema_t sc, const json_t *j)
 		}
 	}
 	for (int i = 0; i < n && i < 10; i++) {
-		put_str(&list, i ? ", " : "");
-		put_str(&list, avro_schema_enum_get(sc, i));
+		orbit_buf_append_str(&list, i ? ", " : "");
+		orbit_buf_append_str(&list, avro_schema_enum_get(sc, i));
 	}
-	put_str(&list, n > 10 ? ", ...)" : ")");
-	put_char(&list, '\0');
+	orbit_buf_append_str(&list, n > 10 ? ", ...)" : ")");
+	orbit_buf_append_char(&list, '\0');
 	if (list.oom)
 		rc = -ENOMEM;
 	else if (json_string_length(j) < QUOTE_MAX && strlen(s) == json_string_length(j))
-		rc = fail(e, "'%s' is not a symbol of enum %s (%s", s, avro_schema_name(sc), list.p);
+		rc = fail(e, "'%s' is not a symbol of enum %s (%s", s, avro_schema_name(sc), list.data);
 	else
-		rc = fail(e, "not a symbol of enum %s (%s", avro_schema_name(sc), list.p);
-	free(list.p);
+		rc = fail(e, "not a symbol of enum %s (%s", avro_schema_name(sc), list.data);
+	free(list.data);
 	return rc;
 }
 
@@ -1084,7 +953,7 @@ static int enc_map(struct enc *e, avro_schema_t values, json_t *j)
 		size_t klen = strlen(key), old;
 
 		put_long(e->out, (int64_t)klen);
-		put_mem(e->out, key, klen);
+		orbit_buf_append(e->out, key, klen);
 		old = push(e, "[\"", key, "\"]");
 		rc = enc_value(e, values, v, false);
 		pop(e, old);
@@ -1162,7 +1031,7 @@ static int try_branch(struct enc *e, avro_schema_t sc, size_t i, json_t *j, bool
 static int enc_union(struct enc *e, avro_schema_t sc, json_t *j, bool dflt)
 {
 	size_t n = avro_schema_union_size(sc), fits = 0;
-	struct buf list = { 0 };
+	orbit_buf list = ORBIT_BUF_INIT;
 	char *reason = NULL;
 	int rc;
 
@@ -1203,15 +1072,15 @@ static int enc_union(struct enc *e, avro_schema_t sc, json_t *j, bool dflt)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		put_str(&list, i ? ", " : "[");
-		put_str(&list, type_name(avro_schema_union_branch(sc, (int)i)));
+		orbit_buf_append_str(&list, i ? ", " : "[");
+		orbit_buf_append_str(&list, type_name(avro_schema_union_branch(sc, (int)i)));
 	}
-	put_str(&list, "]");
-	put_char(&list, '\0');
+	orbit_buf_append_str(&list, "]");
+	orbit_buf_append_char(&list, '\0');
 	rc = list.oom ? -ENOMEM
-		      : fail(e, "no branch of union %s accepts %s", list.p, json_kind(j));
+		      : fail(e, "no branch of union %s accepts %s", list.data, json_kind(j));
 out:
-	free(list.p);
+	free(list.data);
 	free(reason);
 	return rc;
 }
@@ -1230,7 +1099,7 @@ static int enc_value(struct enc *e, avro_schema_t sc, json_t *j, bool dflt)
 	case AVRO_BOOLEAN:
 		rc = json_is_boolean(j) ? 0 : expected(e, "true or false", j);
 		if (!rc)
-			put_char(e->out, json_is_true(j) ? 1 : 0);
+			orbit_buf_append_char(e->out, json_is_true(j) ? 1 : 0);
 		break;
 	case AVRO_INT32:
 	case AVRO_INT64:
@@ -1244,7 +1113,7 @@ static int enc_value(struct enc *e, avro_schema_t sc, json_t *j, bool dflt)
 		rc = json_is_string(j) ? 0 : expected(e, "a string", j);
 		if (!rc) {
 			put_long(e->out, (int64_t)json_string_length(j));
-			put_mem(e->out, json_string_value(j), json_string_length(j));
+			orbit_buf_append(e->out, json_string_value(j), json_string_length(j));
 		}
 		break;
 	case AVRO_BYTES:
@@ -1278,7 +1147,7 @@ static int enc_value(struct enc *e, avro_schema_t sc, json_t *j, bool dflt)
 }
 
 /* j as s into out (appended); on -EINVAL *why (if why) gets the reason. */
-static int encode(const struct schema *s, json_t *j, struct buf *out, char **why)
+static int encode(const struct schema *s, json_t *j, orbit_buf *out, char **why)
 {
 	struct enc e = { .out = out, .s = s };
 	int rc = enc_value(&e, s->avro, j, false);
@@ -1331,7 +1200,7 @@ int orbit_avro_from_json(const char *schema_json, const char *json, uint8_t **da
 			 char **why)
 {
 	struct schema *s = NULL;
-	struct buf out = { 0 };
+	orbit_buf out = ORBIT_BUF_INIT;
 	json_t *j = NULL;
 	int rc;
 
@@ -1351,12 +1220,12 @@ int orbit_avro_from_json(const char *schema_json, const char *json, uint8_t **da
 	if (!rc)
 		rc = encode(s, j, &out, why);
 	if (!rc && out.len) {
-		*data = (uint8_t *)out.p;
+		*data = (uint8_t *)out.data;
 		*len = out.len;
-		out.p = NULL;
+		out.data = NULL;
 	}
 out:
-	free(out.p);
+	free(out.data);
 	json_decref(j);
 	schema_put(s);
 	return rc;
@@ -1389,7 +1258,7 @@ static int avro_by_spec(const orbit_payload *p, const orbit_spec *spec, char **j
 
 int orbit_payload_to_json(const orbit_payload *p, const orbit_spec *spec, char **json)
 {
-	struct buf out = { 0 };
+	orbit_buf out = ORBIT_BUF_INIT;
 	orbit_value v;
 	json_error_t err;
 	json_t *j;
@@ -1418,29 +1287,29 @@ int orbit_payload_to_json(const orbit_payload *p, const orbit_spec *spec, char *
 		if (!j)
 			return json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
 		json_decref(j);
-		put_mem(&out, p->data, p->len);
+		orbit_buf_append(&out, p->data, p->len);
 		break;
 	case ORBIT_FMT_UTF8:
 		if (!orbit_utf8_valid(p->data, p->len))
 			return -EBADMSG;
-		put_json_string(&out, p->data, p->len, false);
+		put_json_string(&out, p->data, p->len);
 		break;
 	case ORBIT_FMT_BYTES:
-		put_str(&out, "{\"bytes_hex\": \"");
+		orbit_buf_append_str(&out, "{\"bytes_hex\": \"");
 		for (size_t i = 0; i < p->len; i++) {
 			char hex[3];
 
 			snprintf(hex, sizeof(hex), "%02x", p->data[i]);
-			put_mem(&out, hex, 2);
+			orbit_buf_append(&out, hex, 2);
 		}
-		put_str(&out, "\"}");
+		orbit_buf_append_str(&out, "\"}");
 		break;
 	case ORBIT_FMT_AVRO:
 		return avro_by_spec(p, spec, json);
 	default:
 		return -EINVAL;
 	}
-	return finish_text(&out, 0, json);
+	return orbit_buf_finish(&out, json, NULL);
 }
 
 /* A built-in class, encoded the way Python senders do. */
@@ -1471,7 +1340,7 @@ static int to_avro(const char *schema, size_t idx, bool many, json_t *j, orbit_p
 		   uint8_t **buf, char **why)
 {
 	struct schema *s = NULL;
-	struct buf b = { 0 };
+	orbit_buf b = ORBIT_BUF_INIT;
 	char *reason = NULL;
 	const char *name = NULL;
 	size_t n;
@@ -1497,19 +1366,19 @@ static int to_avro(const char *schema, size_t idx, bool many, json_t *j, orbit_p
 	n = b.len;
 	name = root_name(s);
 	if (name)
-		put_mem(&b, name, strlen(name) + 1);
+		orbit_buf_append(&b, name, strlen(name) + 1);
 	if (b.oom) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	out->data = n ? (const uint8_t *)b.p : NULL;
+	out->data = n ? (const uint8_t *)b.data : NULL;
 	out->len = n;
 	out->format = ORBIT_FMT_AVRO;
-	out->message_type = name ? b.p + n : NULL;
-	*buf = (uint8_t *)b.p;
-	b.p = NULL;
+	out->message_type = name ? b.data + n : NULL;
+	*buf = (uint8_t *)b.data;
+	b.data = NULL;
 out:
-	free(b.p);
+	free(b.data);
 	free(reason);
 	schema_put(s);
 	return rc;
@@ -1527,7 +1396,7 @@ static orbit_kind builtin_kind(const char *schema)
 int orbit_payload_from_json(const char *json, const orbit_spec *spec, orbit_payload *out,
 			    uint8_t **buf, const char **schema_used, char **why)
 {
-	struct buf reasons = { 0 }, text = { 0 };
+	orbit_buf reasons = ORBIT_BUF_INIT, text = ORBIT_BUF_INIT;
 	bool many;
 	json_t *j = NULL;
 	int rc;
@@ -1562,8 +1431,8 @@ int orbit_payload_from_json(const char *json, const orbit_spec *spec, orbit_payl
 			free(reason);
 			goto out;
 		}
-		put_str(&reasons, i ? "; " : "");
-		put_str(&reasons, reason ? reason : "does not fit");
+		orbit_buf_append_str(&reasons, i ? "; " : "");
+		orbit_buf_append_str(&reasons, reason ? reason : "does not fit");
 		free(reason);
 	}
 	if (spec->support_undefined) {
@@ -1572,11 +1441,11 @@ int orbit_payload_from_json(const char *json, const orbit_spec *spec, orbit_payl
 			rc = -ENOMEM;
 			goto out;
 		}
-		out->data = (const uint8_t *)text.p;
+		out->data = (const uint8_t *)text.data;
 		out->len = text.len;
 		out->format = ORBIT_FMT_JSON;
-		*buf = (uint8_t *)text.p;
-		text.p = NULL;
+		*buf = (uint8_t *)text.data;
+		text.data = NULL;
 		rc = 0;
 		goto out;
 	}
@@ -1587,7 +1456,7 @@ int orbit_payload_from_json(const char *json, const orbit_spec *spec, orbit_payl
 	else if (reasons.oom)
 		say(why, rc, "does not fit the spec");
 	else
-		say(why, rc, "%.*s", (int)reasons.len, reasons.p);
+		say(why, rc, "%.*s", (int)reasons.len, reasons.data);
 out:
 	if (rc) {
 		memset(out, 0, sizeof(*out));
@@ -1596,8 +1465,8 @@ out:
 		if (schema_used)
 			*schema_used = NULL;
 	}
-	free(reasons.p);
-	free(text.p);
+	free(reasons.data);
+	free(text.data);
 	json_decref(j);
 	return rc;
 }

@@ -6,7 +6,7 @@
  * (bit-identical to libavro: zigzag varint longs, little-endian doubles).
  */
 #include "orbit/builtin.h"
-#include "utf8.h"
+#include "orbit/text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,9 +20,6 @@
  * long, so the values Python can exchange span both int32 and uint32. */
 #define INT32_VALUE_MIN ((int64_t)INT32_MIN)
 #define INT32_VALUE_MAX ((int64_t)UINT32_MAX)
-
-/* Longest JSON text of a number: "-1.2345678901234567e-308" and the like. */
-#define NUMBER_MAX 32
 
 
 static int kind_of(const char *message_type)
@@ -116,74 +113,6 @@ static size_t put_long(uint8_t *p, int64_t v)
 
 /* --- JSON ------------------------------------------------------------------- */
 
-/* Python's repr(float) (shortest round-trip digits; exponent form below 1e-4
- * and from 1e16) and json.dumps' names for the non-finite values. */
-static void format_double(char out[NUMBER_MAX], double x)
-{
-	char tmp[NUMBER_MAX], digits[20];
-	const char *s = tmp;
-	size_t nd = 0;
-	int exp10, decpt, o = 0;
-
-	if (isnan(x)) {
-		strcpy(out, "NaN");
-		return;
-	}
-	if (isinf(x)) {
-		strcpy(out, x > 0 ? "Infinity" : "-Infinity");
-		return;
-	}
-	for (int prec = 0; prec < 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec, x);
-		if (strtod(tmp, NULL) == x)
-			break;
-	}
-	if (*s == '-') {
-		out[o++] = '-';
-		s++;
-	}
-	for (; *s != 'e'; s++)
-		if (*s >= '0' && *s <= '9')
-			digits[nd++] = *s;
-	exp10 = atoi(s + 1);
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	decpt = exp10 + 1;
-	if (decpt <= -4 || decpt > 16) {
-		out[o++] = digits[0];
-		if (nd > 1) {
-			out[o++] = '.';
-			memcpy(out + o, digits + 1, nd - 1);
-			o += (int)nd - 1;
-		}
-		snprintf(out + o, (size_t)(NUMBER_MAX - o), "e%c%02d",
-			 exp10 < 0 ? '-' : '+', abs(exp10));
-		return;
-	}
-	if (decpt <= 0) {
-		out[o++] = '0';
-		out[o++] = '.';
-		for (int z = 0; z < -decpt; z++)
-			out[o++] = '0';
-		memcpy(out + o, digits, nd);
-		o += (int)nd;
-	} else if ((size_t)decpt < nd) {
-		memcpy(out + o, digits, (size_t)decpt);
-		o += decpt;
-		out[o++] = '.';
-		memcpy(out + o, digits + decpt, nd - (size_t)decpt);
-		o += (int)nd - decpt;
-	} else {
-		memcpy(out + o, digits, nd);
-		o += (int)nd;
-		for (int z = 0; z < decpt - (int)nd; z++)
-			out[o++] = '0';
-		out[o++] = '.';
-		out[o++] = '0';
-	}
-	out[o] = '\0';
-}
-
 static bool float32_fits(double f)
 {
 	return !isinf((float)f) || isinf(f);
@@ -239,24 +168,22 @@ static int value_from_json(orbit_kind k, const json_t *j, orbit_value *out, cons
 
 char *orbit_value_to_json(const orbit_value *v)
 {
-	char num[NUMBER_MAX];
-	json_t *j;
-	char *s;
+	char num[ORBIT_DOUBLE_REPR_MAX], *s;
+	orbit_buf b = ORBIT_BUF_INIT;
+	int rc;
 
 	switch (v->kind) {
 	case ORBIT_KIND_EMPTY:
 		return strdup("null");
 	case ORBIT_KIND_STRING:
-		/* ensure_ascii, like Python's json.dumps. */
-		j = json_stringn(v->str ? v->str : "", v->str_len);
-		if (!j) {
-			errno = EINVAL;
+		rc = orbit_json_append_string(&b, v->str, v->str_len);
+		if (!rc)
+			rc = orbit_buf_finish(&b, &s, NULL);
+		orbit_buf_release(&b);
+		if (rc) {
+			errno = -rc;
 			return NULL;
 		}
-		s = json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
-		json_decref(j);
-		if (!s)
-			errno = ENOMEM;
 		return s;
 	case ORBIT_KIND_INT32:
 	case ORBIT_KIND_INT64:
@@ -264,7 +191,7 @@ char *orbit_value_to_json(const orbit_value *v)
 		return strdup(num);
 	case ORBIT_KIND_FLOAT32:
 	case ORBIT_KIND_FLOAT64:
-		format_double(num, v->f);
+		orbit_double_repr(num, v->f);
 		return strdup(num);
 	default:
 		errno = EINVAL;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "text_internal.h"
 #include "uuid.h"
 
 /* Larger envelopes are refused before parsing; no Orbitalis message or sane
@@ -26,105 +27,10 @@
 /* "YYYY-MM-DDTHH:MM:SS.ffffff" plus room for an out-of-range year. */
 #define TIMESTAMP_MAX 40
 
-static const char HEX[] = "0123456789abcdef";
 static const char B64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* --- encoding -------------------------------------------------------------- */
-
-/* One UTF-8 sequence at s: its code point and length, or 0 if malformed
- * (overlong, surrogate, beyond U+10FFFF, truncated). */
-static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp)
-{
-	uint32_t min;
-	size_t len;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, *cp = s[0] & 0x1f, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, *cp = s[0] & 0x0f, min = 0x800;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, *cp = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	}
-	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-static char *put_u16(char *d, uint32_t u)
-{
-	d[0] = '\\';
-	d[1] = 'u';
-	d[2] = HEX[(u >> 12) & 0xf];
-	d[3] = HEX[(u >> 8) & 0xf];
-	d[4] = HEX[(u >> 4) & 0xf];
-	d[5] = HEX[u & 0xf];
-	return d + 6;
-}
-
-/* Python's ensure_ascii escaping of s (without quotes) into dst, or just its
- * length when dst is NULL. SIZE_MAX if s is not valid UTF-8. */
-static size_t json_escape(char *dst, const char *s)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	size_t n = strlen(s), out = 0;
-
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		size_t k = utf8_next(p + i, n - i, &cp);
-		char short_esc = 0;
-
-		if (!k)
-			return SIZE_MAX;
-		i += k;
-		switch (cp) {
-		case '"': short_esc = '"'; break;
-		case '\\': short_esc = '\\'; break;
-		case '\b': short_esc = 'b'; break;
-		case '\f': short_esc = 'f'; break;
-		case '\n': short_esc = 'n'; break;
-		case '\r': short_esc = 'r'; break;
-		case '\t': short_esc = 't'; break;
-		default: break;
-		}
-		if (short_esc) {
-			if (dst) {
-				dst[out] = '\\';
-				dst[out + 1] = short_esc;
-			}
-			out += 2;
-		} else if (cp >= 0x20 && cp < 0x7f) {
-			if (dst)
-				dst[out] = (char)cp;
-			out++;
-		} else if (cp < 0x10000) {
-			if (dst)
-				put_u16(dst + out, cp);
-			out += 6;
-		} else {
-			/* Non-BMP: a UTF-16 surrogate pair, as Python writes it. */
-			if (dst) {
-				uint32_t v = cp - 0x10000;
-
-				put_u16(put_u16(dst + out, 0xd800 | (v >> 10)), 0xdc00 | (v & 0x3ff));
-			}
-			out += 12;
-		}
-	}
-	return out;
-}
 
 static size_t b64_encode(char *dst, const uint8_t *src, size_t n)
 {
@@ -201,6 +107,7 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 	char ts[TIMESTAMP_MAX];
 	const char *fmt;
 	size_t ts_len = 0, pub_len, type_len = 0, b64_len = 0, total;
+	size_t pub_n, type_n = 0;
 	char *buf, *d;
 	int rc;
 
@@ -213,11 +120,14 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 	} else if (!fmt || !p->message_type || (p->len && !p->data)) {
 		return -EINVAL;
 	}
-	pub_len = json_escape(NULL, publisher_id);
+	/* Escaped as json.dumps does: measured first, written in place below. */
+	pub_n = strlen(publisher_id);
+	pub_len = text_json_escape(NULL, (const uint8_t *)publisher_id, pub_n);
 	if (pub_len == SIZE_MAX)
 		return -EINVAL;
 	if (fmt) {
-		type_len = json_escape(NULL, p->message_type);
+		type_n = strlen(p->message_type);
+		type_len = text_json_escape(NULL, (const uint8_t *)p->message_type, type_n);
 		if (type_len == SIZE_MAX)
 			return -EINVAL;
 		if (p->len > SIZE_MAX / 2)
@@ -244,7 +154,7 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 	d = PUT_LIT(buf, K_IDENTIFIER);
 	d = put(d, uuid, ORBIT_UUID_STRLEN);
 	d = PUT_LIT(d, K_PUBLISHER);
-	d += json_escape(d, publisher_id);
+	d += text_json_escape(d, (const uint8_t *)publisher_id, pub_n);
 	d = PUT_LIT(d, K_PAYLOAD);
 	if (fmt) {
 		d = PUT_LIT(d, BYTES_OPEN);
@@ -256,7 +166,7 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 		*d++ = '"';
 		d = PUT_LIT(d, K_TYPE);
 		*d++ = '"';
-		d += json_escape(d, p->message_type);
+		d += text_json_escape(d, (const uint8_t *)p->message_type, type_n);
 		*d++ = '"';
 	} else {
 		d = PUT_LIT(d, LIT_NULL);

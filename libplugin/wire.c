@@ -8,7 +8,7 @@
  */
 #include "avro_varint.h"
 #include "wire.h"
-#include "utf8.h"
+#include "orbit/text.h"
 
 #include <avro.h>
 #include <errno.h>

@@ -7,6 +7,8 @@
  */
 #include "log.h"
 
+#include <orbit/text.h>
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -83,33 +85,6 @@ const char *olog_level_name(int level)
 	return lower_names[clamp_level(level)];
 }
 
-/* Length of s[0..len) without a trailing UTF-8 sequence that the cut left
- * incomplete, so a truncated line stays valid UTF-8. */
-static size_t utf8_whole(const char *s, size_t len)
-{
-	size_t i = len, cont = 0, need;
-	unsigned char lead;
-
-	while (i > 0 && cont < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
-		i--;
-		cont++;
-	}
-	if (i == 0)
-		return len;
-	lead = (unsigned char)s[i - 1];
-	if (lead < 0x80)
-		need = 1;
-	else if ((lead & 0xE0) == 0xC0)
-		need = 2;
-	else if ((lead & 0xF0) == 0xE0)
-		need = 3;
-	else if ((lead & 0xF8) == 0xF0)
-		need = 4;
-	else
-		need = 1;
-	return cont + 1 < need ? i - 1 : len;
-}
-
 static size_t format_prefix(char *buf, size_t size, int level)
 {
 	struct timespec ts;
@@ -172,7 +147,8 @@ void olog_va(int level, const char *fmt, va_list ap)
 	}
 	body = (size_t)r;
 	if (body >= cap) {
-		body = utf8_whole(buf + n, cap - 1);
+		/* A truncated line stays valid UTF-8. */
+		body = orbit_utf8_trim(buf + n, cap - 1);
 		truncated = true;
 	}
 	while (!truncated && body > 0 && (buf[n + body - 1] == '\n' || buf[n + body - 1] == '\r'))

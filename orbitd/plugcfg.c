@@ -5,17 +5,18 @@
  * linear: config maps have a handful of keys and the host reads them at init
  * and reload, not per message.
  *
- * JSON text for `orbitctl plugin show` comes from libplugin's
- * orbit_value_to_json (the project's Python-style writer: shortest round-trip
- * floats, ASCII-only strings), not from a writer of our own.
+ * JSON text for `orbitctl plugin show` is written with liborbit's text
+ * helpers (orbit/text.h: exactly what Python's json.dumps writes), not with a
+ * writer of our own.
  */
 #include "plugcfg.h"
 #include "strfmt.h"
 
-#include <orbit/builtin.h>
+#include <orbit/text.h>
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,31 +85,16 @@ void plugcfg_free(struct plugcfg *pc)
 /* ------------------------------------------------------------------ */
 /* Text helpers                                                        */
 
-static char *json_of_string(const char *s)
-{
-	orbit_value v = { .kind = ORBIT_KIND_STRING, .str = (char *)s, .str_len = strlen(s) };
-
-	return orbit_value_to_json(&v);
-}
-
 /* A bound or default for messages: integers without a fraction, other
  * numbers in their shortest round-trip form. NULL when memory ran out. */
 static char *num_text(double x)
 {
-	orbit_value v = { .kind = ORBIT_KIND_FLOAT64, .f = x };
+	char num[ORBIT_DOUBLE_REPR_MAX];
 
 	if (x == floor(x) && fabs(x) < 1e15)
 		return strfmt("%.0f", x);
-	return orbit_value_to_json(&v);
-}
-
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
+	orbit_double_repr(num, x);
+	return strdup(num);
 }
 
 /* What a wrong value is, for "(got ...)": scalars as written (strings
@@ -262,7 +248,7 @@ static int convert(const orbit_cfg_key *k, const struct ocfg_value *v, struct pv
 				return *what ? -EINVAL : -ENOMEM;
 			}
 		}
-		return check_bounds(k, (double)utf8_len(v->text), "character", what);
+		return check_bounds(k, (double)orbit_utf8_count(v->text, strlen(v->text)), "character", what);
 	case ORBIT_CFG_STRINGS:
 		if (v->kind != OCFG_V_LIST) {
 			if (!(k->flags & ORBIT_CFG_ONE_OK) || v->kind == OCFG_V_MAP)
@@ -296,56 +282,50 @@ static int convert(const orbit_cfg_key *k, const struct ocfg_value *v, struct pv
 	}
 }
 
-/* The value as JSON text into *json (NULL for an unset value). */
+/* The value as JSON text into *json (NULL for an unset value), as
+ * json.dumps writes it. Returns 0, -EINVAL (a string that is not UTF-8: only
+ * a plugin's default can be, YAML is checked) or -ENOMEM. */
 static int value_json(const orbit_cfg_key *k, const struct pval *p, char **json)
 {
-	char *s = NULL;
+	orbit_buf b = ORBIT_BUF_INIT;
+	char num[32];
+	int rc = 0;
 
 	*json = NULL;
 	if (!p->set || k->type == ORBIT_CFG_MAP)
 		return 0;
 	switch (k->type) {
 	case ORBIT_CFG_BOOL:
-		s = strdup(p->b ? "true" : "false");
+		rc = orbit_buf_append_str(&b, p->b ? "true" : "false");
 		break;
 	case ORBIT_CFG_INT:
-		s = strfmt("%lld", (long long)p->i);
+		snprintf(num, sizeof num, "%lld", (long long)p->i);
+		rc = orbit_buf_append_str(&b, num);
 		break;
-	case ORBIT_CFG_FLOAT: {
-		orbit_value v = { .kind = ORBIT_KIND_FLOAT64, .f = p->f };
-
-		s = orbit_value_to_json(&v);
+	case ORBIT_CFG_FLOAT:
+		rc = orbit_json_append_double(&b, p->f);
 		break;
-	}
 	case ORBIT_CFG_STRING:
-		s = json_of_string(p->s);
+		rc = orbit_json_append_string(&b, p->s, strlen(p->s));
 		break;
 	default: /* STRINGS: as written, one string or a list (", " like json.dumps) */
 		if (p->one) {
-			s = json_of_string(p->v[0]);
+			rc = orbit_json_append_string(&b, p->v[0], strlen(p->v[0]));
 			break;
 		}
-		s = strdup("[");
-		for (size_t i = 0; s && i < p->n; i++) {
-			char *item = json_of_string(p->v[i]);
-			char *next = item ? strfmt("%s%s%s", s, i ? ", " : "", item) : NULL;
-
-			free(item);
-			free(s);
-			s = next;
+		orbit_buf_append_char(&b, '[');
+		for (size_t i = 0; !rc && i < p->n; i++) {
+			if (i)
+				orbit_buf_append_str(&b, ", ");
+			rc = orbit_json_append_string(&b, p->v[i], strlen(p->v[i]));
 		}
-		if (s) {
-			char *next = strfmt("%s]", s);
-
-			free(s);
-			s = next;
-		}
+		orbit_buf_append_char(&b, ']');
 		break;
 	}
-	if (!s)
-		return -ENOMEM;
-	*json = s;
-	return 0;
+	if (!rc)
+		rc = orbit_buf_finish(&b, json, NULL);
+	orbit_buf_release(&b);
+	return rc;
 }
 
 /* A default's value: its YAML text parsed like the configuration. */

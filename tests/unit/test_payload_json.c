@@ -40,12 +40,14 @@ static const char NESTED[] =
 	"{\"name\":\"choice\",\"type\":[\"null\",\"int\",\"long\",\"string\",\"Inner\","
 	"{\"type\":\"array\",\"items\":\"double\"}]}]}";
 
-/* As the module writes it: Python's json.dumps style. */
+/* As the module writes it: what Python's json.dumps writes for the same
+ * value (", " and ": ", ensure_ascii with lower-case \\u hex, surrogate
+ * pairs beyond the BMP). */
 static const char NESTED_VALUE[] =
 	"{\"id\": -5, \"big\": 9007199254740993, \"ratio\": 0.1, \"score\": 2.5e-07, "
-	"\"ok\": true, \"nothing\": null, \"tags\": [\"a\", \"\\u00E9\\u4E2D\\uD83D\\uDE00\"], "
+	"\"ok\": true, \"nothing\": null, \"tags\": [\"a\", \"\\u00e9\\u4e2d\\ud83d\\ude00\"], "
 	"\"attrs\": {\"k1\": 1, \"k2\": -2}, \"opt\": \"x\", \"kind\": \"B\", "
-	"\"raw\": \"\\u0000\\u00FFA\\n\", \"hash\": \"abcd\", "
+	"\"raw\": \"\\u0000\\u00ffA\\n\", \"hash\": \"abcd\", "
 	"\"inner\": {\"x\": 7, \"kinds\": [\"C\", \"A\"]}, \"choice\": 3000000000}";
 
 static const char UNION[] =
@@ -185,12 +187,12 @@ START_TEST(test_nested_roundtrip)
 	roundtrip(NESTED,
 		  "{\"id\":0,\"big\":-1,\"ratio\":3,\"score\":1e16,\"ok\":false,\"nothing\":null,"
 		  "\"tags\":[],\"attrs\":{},\"opt\":null,\"kind\":\"A\",\"raw\":\"\",\"hash\":"
-		  "\"\\u0000\\u0001\\u0002\\u00FF\",\"inner\":{\"x\":1,\"kinds\":[]},"
+		  "\"\\u0000\\u0001\\u0002\\u00ff\",\"inner\":{\"x\":1,\"kinds\":[]},"
 		  "\"choice\":{\"org.example.Inner\":{\"x\":2,\"kinds\":[\"B\"]}}}",
 		  NULL,
 		  "{\"id\": 0, \"big\": -1, \"ratio\": 3.0, \"score\": 1e+16, \"ok\": false, "
 		  "\"nothing\": null, \"tags\": [], \"attrs\": {}, \"opt\": null, \"kind\": \"A\", "
-		  "\"raw\": \"\", \"hash\": \"\\u0000\\u0001\\u0002\\u00FF\", "
+		  "\"raw\": \"\", \"hash\": \"\\u0000\\u0001\\u0002\\u00ff\", "
 		  "\"inner\": {\"x\": 1, \"kinds\": []}, \"choice\": {\"x\": 2, \"kinds\": [\"B\"]}}");
 }
 END_TEST
@@ -276,7 +278,7 @@ START_TEST(test_bytes_fixed_enum)
 				"\"symbols\":[\"A\",\"B\",\"C\"]}}]}";
 	char *json;
 
-	roundtrip(S, "{\"b\": \"\\u0080\\u00FF\\\"\\\\\", \"h\": \"\\u0000z\", \"e\": \"C\"}",
+	roundtrip(S, "{\"b\": \"\\u0080\\u00ff\\\"\\\\\", \"h\": \"\\u0000z\", \"e\": \"C\"}",
 		  "0880ff225c007a04", NULL);
 	rejects(S, "{\"b\":\"\\u0100\",\"h\":\"ab\",\"e\":\"A\"}",
 		"b: character U+0100 is not a byte (bytes are written as characters "
@@ -324,7 +326,7 @@ START_TEST(test_defaults)
 		"{\"name\":\"opt\",\"type\":[\"null\",\"string\"],\"default\":null},"
 		"{\"name\":\"s\",\"type\":\"string\",\"default\":\"x\"},"
 		"{\"name\":\"list\",\"type\":{\"type\":\"array\",\"items\":\"int\"},\"default\":[]},"
-		"{\"name\":\"b\",\"type\":\"bytes\",\"default\":\"\\u00FF\"},"
+		"{\"name\":\"b\",\"type\":\"bytes\",\"default\":\"\\u00ff\"},"
 		"{\"name\":\"sub\",\"type\":{\"type\":\"record\",\"name\":\"Sub\",\"fields\":["
 		"{\"name\":\"v\",\"type\":\"long\",\"default\":1}]},\"default\":{}},"
 		"{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"X\",\"Y\"]},"
@@ -336,11 +338,11 @@ START_TEST(test_defaults)
 
 	roundtrip(S, "{\"req\":\"r\"}", "02720e0002780002ff0202000264",
 		  "{\"req\": \"r\", \"n\": 7, \"opt\": null, \"s\": \"x\", \"list\": [], "
-		  "\"b\": \"\\u00FF\", \"sub\": {\"v\": 1}, \"e\": \"Y\", \"first\": \"d\"}");
+		  "\"b\": \"\\u00ff\", \"sub\": {\"v\": 1}, \"e\": \"Y\", \"first\": \"d\"}");
 	roundtrip(S, "{\"req\":\"r\",\"n\":1,\"first\":null,\"sub\":{\"v\":3}}",
 		  "0272020002780002ff060202",
 		  "{\"req\": \"r\", \"n\": 1, \"opt\": null, \"s\": \"x\", \"list\": [], "
-		  "\"b\": \"\\u00FF\", \"sub\": {\"v\": 3}, \"e\": \"Y\", \"first\": null}");
+		  "\"b\": \"\\u00ff\", \"sub\": {\"v\": 3}, \"e\": \"Y\", \"first\": null}");
 	rejects(S, "{}", "field 'req' missing");
 	rejects(BAD, "{}", "field 'n' missing and its default does not fit its type");
 	roundtrip(BAD, "{\"n\":3}", "06", "{\"n\": 3}");
@@ -388,8 +390,8 @@ START_TEST(test_schema_is_null_or_primitive)
 	/* libavro takes a record without fields: zero bytes. */
 	roundtrip("{\"type\":\"record\",\"name\":\"R\",\"fields\":[]}", "{}", "", NULL);
 	roundtrip("{\"type\":\"map\",\"values\":{\"type\":\"array\",\"items\":\"null\"}}",
-		  "{\"a\":[null,null],\"\\u00E9\":[]}", "040261040004c3a90000",
-		  "{\"a\": [null, null], \"\\u00E9\": []}");
+		  "{\"a\":[null,null],\"\\u00e9\":[]}", "040261040004c3a90000",
+		  "{\"a\": [null, null], \"\\u00e9\": []}");
 }
 END_TEST
 
@@ -557,8 +559,8 @@ START_TEST(test_builtin_kinds)
 		}
 		builtin_case(&s[0], "\"hello\"", ORBIT_FMT_UTF8, "StringMessage", "68656c6c6f",
 			     "\"hello\"");
-		builtin_case(&s[0], "\"\\u00E9\"", ORBIT_FMT_UTF8, "StringMessage", "c3a9",
-			     "\"\\u00E9\"");
+		builtin_case(&s[0], "\"\\u00e9\"", ORBIT_FMT_UTF8, "StringMessage", "c3a9",
+			     "\"\\u00e9\"");
 		builtin_case(&s[1], "42", ORBIT_FMT_BYTES, "Int32Message", "0000002a", "42");
 		builtin_case(&s[1], "4294967295", ORBIT_FMT_BYTES, "Int32Message", "ffffffff",
 			     "4294967295");
@@ -626,7 +628,7 @@ END_TEST
 
 START_TEST(test_undefined)
 {
-	static const char COMPACT[] = "{\"a\":[1,2.5,\"x\\u00E9\",0.1,-0.0,1e+300],\"b\":null,\"c\":{}}";
+	static const char COMPACT[] = "{\"a\":[1,2.5,\"x\\u00e9\",0.1,-0.0,1e+300],\"b\":null,\"c\":{}}";
 	orbit_spec any, status_or_any;
 	const char *schemas[] = { STATUS };
 	orbit_payload p;
@@ -638,7 +640,7 @@ START_TEST(test_undefined)
 	ck_assert_int_eq(orbit_spec_init(&status_or_any, schemas, 1, false, true), 0);
 
 	ck_assert_int_eq(orbit_payload_from_json(
-		"{ \"a\": [1, 2.5, \"x\\u00E9\", 0.1, -0.0, 1e300],\n \"b\": null, \"c\": {} }", &any,
+		"{ \"a\": [1, 2.5, \"x\\u00e9\", 0.1, -0.0, 1e300],\n \"b\": null, \"c\": {} }", &any,
 		&p, &buf, &used, NULL), 0);
 	ck_assert_int_eq(p.format, ORBIT_FMT_JSON);
 	ck_assert_ptr_null(p.message_type);
@@ -769,7 +771,7 @@ START_TEST(test_payload_to_json)
 	to_json_fails(&p, NULL, -EBADMSG);
 
 	p = (orbit_payload){ (const uint8_t *)"\xc3\xa9\n\"", 4, ORBIT_FMT_UTF8, NULL };
-	to_json_is(&p, NULL, "\"\\u00E9\\n\\\"\"");
+	to_json_is(&p, NULL, "\"\\u00e9\\n\\\"\"");
 	p = (orbit_payload){ (const uint8_t *)"\xc3", 1, ORBIT_FMT_UTF8, NULL };
 	to_json_fails(&p, NULL, -EBADMSG);
 	p = (orbit_payload){ (const uint8_t *)"\x00\xff\x10", 3, ORBIT_FMT_BYTES, "Blob" };

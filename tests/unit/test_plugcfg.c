@@ -227,7 +227,8 @@ START_TEST(exec_values)
 	it = plugcfg_item(pc, 0);
 	ck_assert_str_eq(it->path, "command");
 	ck_assert_ptr_eq(it->key, &exec_map[0]);
-	ck_assert_str_eq(it->value_json, "[\"sh\", \"-c\", \"echo \\\"hi\\\"\\u00E9\"]");
+	/* Python: json.dumps(["sh", "-c", 'echo "hi"\u00e9']), lower-case hex. */
+	ck_assert_str_eq(it->value_json, "[\"sh\", \"-c\", \"echo \\\"hi\\\"\\u00e9\"]");
 	ck_assert(it->given);
 	ck_assert_str_eq(it->where.file, "orbitd.yaml");
 	ck_assert_int_eq(it->where.line, 4);

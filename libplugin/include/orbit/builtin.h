@@ -31,7 +31,9 @@ int orbit_value_decode(const orbit_payload *p, orbit_value *out);
 int orbit_value_encode(const orbit_value *v, orbit_format fmt, orbit_payload *out,
 		       uint8_t **data);
 
-/* JSON text of a decoded value ("\"hello\"", "42", "1.5", "null"); malloc'd. */
+/* JSON text of a decoded value ("\"hello\"", "42", "1.5", "null") exactly as
+ * Python's json.dumps writes it (orbit/text.h). malloc'd, caller frees; NULL
+ * with errno EINVAL (string not UTF-8, kind carries no value) or ENOMEM. */
 char *orbit_value_to_json(const orbit_value *v);
 
 /* Parse JSON text into a value of kind k (string needs a JSON string, ints a

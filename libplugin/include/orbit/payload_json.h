@@ -2,8 +2,9 @@
  * control socket, plugin host): "values cross every human interface as JSON,
  * converted by the connection's schema" (DESIGN §3).
  *
- * JSON written here looks like Python's json.dumps (", " and ": " separators,
- * ASCII only with \uXXXX escapes, shortest round-trip floats). Avro values map
+ * JSON written here is what Python's json.dumps writes (", " and ": "
+ * separators, ASCII only with lower-case \uXXXX escapes, repr() floats:
+ * orbit/text.h). Avro values map
  * to JSON as: records → objects in field order, arrays, maps → objects,
  * enums → the symbol string, unions → the branch value itself (null as null),
  * bytes/fixed → a string with one code point (U+0000..U+00FF) per byte,
