@@ -15,8 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base64.h"
+#include "isotime.h"
 #include "text_internal.h"
 #include "uuid.h"
 
@@ -24,61 +25,7 @@
  * user payload comes close. */
 #define ENVELOPE_MAX (4u << 20)
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffff" plus room for an out-of-range year. */
-#define TIMESTAMP_MAX 40
-
-static const char B64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /* --- encoding -------------------------------------------------------------- */
-
-static size_t b64_encode(char *dst, const uint8_t *src, size_t n)
-{
-	char *d = dst;
-	size_t i = 0;
-
-	for (; n - i >= 3; i += 3) {
-		uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
-
-		*d++ = B64[v >> 18];
-		*d++ = B64[(v >> 12) & 0x3f];
-		*d++ = B64[(v >> 6) & 0x3f];
-		*d++ = B64[v & 0x3f];
-	}
-	if (n - i) {
-		uint32_t v = (uint32_t)src[i] << 16;
-
-		if (n - i == 2)
-			v |= (uint32_t)src[i + 1] << 8;
-		*d++ = B64[v >> 18];
-		*d++ = B64[(v >> 12) & 0x3f];
-		*d++ = n - i == 2 ? B64[(v >> 6) & 0x3f] : '=';
-		*d++ = '=';
-	}
-	return (size_t)(d - dst);
-}
-
-/* datetime.now().isoformat(): naive local time, fraction omitted at 0 µs. */
-static int format_timestamp(char buf[TIMESTAMP_MAX], size_t *len)
-{
-	struct timespec ts;
-	struct tm tm;
-	long usec;
-	int n;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) || !localtime_r(&ts.tv_sec, &tm))
-		return errno ? -errno : -EINVAL;
-	usec = ts.tv_nsec / 1000;
-	n = snprintf(buf, TIMESTAMP_MAX, "%04d-%02d-%02dT%02d:%02d:%02d",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		     tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (usec && n > 0 && n < TIMESTAMP_MAX)
-		n += snprintf(buf + n, (size_t)(TIMESTAMP_MAX - n), ".%06ld", usec);
-	if (n <= 0 || n >= TIMESTAMP_MAX)
-		return -EOVERFLOW;
-	*len = (size_t)n;
-	return 0;
-}
 
 static char *put(char *d, const char *s, size_t n)
 {
@@ -104,7 +51,7 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 			  char **out, size_t *len)
 {
 	char uuid[ORBIT_UUID_STRLEN + 1];
-	char ts[TIMESTAMP_MAX];
+	char ts[ISOTIME_MAX];
 	const char *fmt;
 	size_t ts_len = 0, pub_len, type_len = 0, b64_len = 0, total;
 	size_t pub_n, type_n = 0;
@@ -132,9 +79,9 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 			return -EINVAL;
 		if (p->len > SIZE_MAX / 2)
 			return -ENOMEM;
-		b64_len = (p->len + 2) / 3 * 4;
+		b64_len = BASE64_LEN(p->len);
 	}
-	rc = format_timestamp(ts, &ts_len);
+	rc = isotime_now(ts, &ts_len);
 	if (rc)
 		return rc;
 	orbit_uuid4(uuid);
@@ -158,7 +105,7 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 	d = PUT_LIT(d, K_PAYLOAD);
 	if (fmt) {
 		d = PUT_LIT(d, BYTES_OPEN);
-		d += b64_encode(d, p->data, p->len);
+		d += base64_encode(d, p->data, p->len);
 		d = PUT_LIT(d, BYTES_CLOSE);
 		d = PUT_LIT(d, K_FORMAT);
 		*d++ = '"';
@@ -185,132 +132,6 @@ int orbit_envelope_encode(const orbit_payload *p, const char *publisher_id,
 }
 
 /* --- decoding -------------------------------------------------------------- */
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int envelope_b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
-{
-	size_t o = 0;
-
-	if (n % 4)
-		return -EBADMSG;
-	for (size_t i = 0; i < n; i += 4) {
-		bool last = i + 4 == n;
-		int v[4];
-		int pad = 0;
-
-		for (int k = 0; k < 4; k++) {
-			v[k] = b64_value(s[i + k]);
-			if (v[k] >= 0 && !pad)
-				continue;
-			/* '=' only ends the last quantum, at most twice. */
-			if (s[i + k] != '=' || !last || k < 2)
-				return -EBADMSG;
-			pad++;
-			v[k] = 0;
-		}
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-			     (uint32_t)v[2] << 6 | (uint32_t)v[3];
-
-		out[o++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[o++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[o++] = (uint8_t)w;
-	}
-	*out_len = o;
-	return 0;
-}
-
-static int digits(const char *s, size_t n, size_t *i, int count, int *val)
-{
-	*val = 0;
-	for (int k = 0; k < count; k++, (*i)++) {
-		if (*i >= n || s[*i] < '0' || s[*i] > '9')
-			return -1;
-		*val = *val * 10 + (s[*i] - '0');
-	}
-	return 0;
-}
-
-static bool literal(const char *s, size_t n, size_t *i, char c)
-{
-	if (*i < n && s[*i] == c) {
-		(*i)++;
-		return true;
-	}
-	return false;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int DAYS[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : DAYS[m - 1];
-}
-
-/* What Python ≥ 3.11 datetime.fromisoformat accepts in practice: a date,
- * optionally "T"/" " and HH[:MM[:SS[.f…]]], optionally "Z" or ±HH:MM. */
-bool envelope_iso_datetime_ok(const char *s, size_t n)
-{
-	size_t i = 0;
-	int y, mo, d, h, mi = 0, sec = 0;
-
-	if (digits(s, n, &i, 4, &y) || !literal(s, n, &i, '-') ||
-	    digits(s, n, &i, 2, &mo) || !literal(s, n, &i, '-') ||
-	    digits(s, n, &i, 2, &d))
-		return false;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-		return false;
-	if (i == n)
-		return true;
-	if (!literal(s, n, &i, 'T') && !literal(s, n, &i, ' '))
-		return false;
-	if (digits(s, n, &i, 2, &h))
-		return false;
-	if (literal(s, n, &i, ':')) {
-		if (digits(s, n, &i, 2, &mi))
-			return false;
-		if (literal(s, n, &i, ':')) {
-			if (digits(s, n, &i, 2, &sec))
-				return false;
-			if (literal(s, n, &i, '.') || literal(s, n, &i, ',')) {
-				size_t start = i;
-
-				while (i < n && s[i] >= '0' && s[i] <= '9')
-					i++;
-				if (i == start)
-					return false;
-			}
-		}
-	}
-	if (h > 23 || mi > 59 || sec > 59)
-		return false;
-	if (literal(s, n, &i, 'Z'))
-		return i == n;
-	if (literal(s, n, &i, '+') || literal(s, n, &i, '-')) {
-		int oh, om;
-
-		if (digits(s, n, &i, 2, &oh) || !literal(s, n, &i, ':') ||
-		    digits(s, n, &i, 2, &om) || oh > 23 || om > 59)
-			return false;
-	}
-	return i == n;
-}
 
 /* j is a JSON string exactly equal to lit (embedded NULs allowed in j). */
 static bool string_is(const json_t *j, const char *lit)
@@ -339,7 +160,7 @@ static bool timestamp_ok(const json_t *j)
 	if (json_is_string(j))
 		return true;
 	v = wrapper_value(j, "datetime");
-	return v && envelope_iso_datetime_ok(json_string_value(v), json_string_length(v));
+	return v && isotime_valid(json_string_value(v), json_string_length(v));
 }
 
 /* A C string without embedded NUL, for names compared with strcmp later. */
@@ -375,7 +196,7 @@ static int decode_payload(const json_t *root, orbit_envelope *out)
 	out->message_type_owned = strdup(type);
 	if (!out->data_owned || !out->message_type_owned)
 		return -ENOMEM;
-	rc = envelope_b64_decode(json_string_value(b64), n, out->data_owned, &out->payload.len);
+	rc = base64_decode(json_string_value(b64), n, out->data_owned, &out->payload.len);
 	if (rc)
 		return rc;
 	out->payload.data = out->data_owned;

@@ -9,6 +9,8 @@
  * declined and goes to the general decoder, which also owns every error.
  */
 #include "envelope_internal.h"
+#include "base64.h"
+#include "isotime.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +120,7 @@ int envelope_decode_fast(const char *json, size_t len, orbit_envelope *out)
 	if (plain_string(&c, &ts, &ts_len)) {
 		/* any string will do, as in the general path */
 	} else if (!wrapper(&c, "datetime", &ts, &ts_len) ||
-		   !envelope_iso_datetime_ok(ts, ts_len)) {
+		   !isotime_valid(ts, ts_len)) {
 		return 1;
 	}
 	if (!token(&c, "}"))
@@ -144,8 +146,12 @@ int envelope_decode_fast(const char *json, size_t len, orbit_envelope *out)
 	out->data_owned = malloc(b64_len / 4 * 3 + 1);
 	out->message_type_owned = malloc(type_len + 1);
 	if (!out->data_owned || !out->message_type_owned ||
-	    envelope_b64_decode(b64, b64_len, out->data_owned, &out->payload.len)) {
-		orbit_envelope_clear(out);
+	    base64_decode(b64, b64_len, out->data_owned, &out->payload.len)) {
+		/* Freed here rather than with orbit_envelope_clear, so that
+		 * calls go one way: envelope.c → envelope_fast.c → leaves. */
+		free(out->data_owned);
+		free(out->message_type_owned);
+		memset(out, 0, sizeof(*out));
 		return 1;
 	}
 	memcpy(out->message_type_owned, type, type_len);

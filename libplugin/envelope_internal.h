@@ -5,6 +5,8 @@
  * shape Python and our encoder write, and falls back to the general decoder
  * (a jansson tree) for anything else — so the fast path may decline any input
  * but must never accept one the general path would decode differently.
+ * Calls go one way: envelope.c calls envelope_fast.c, both call the leaves
+ * base64.c and isotime.c, nothing calls back.
  */
 #ifndef ORBIT_ENVELOPE_INTERNAL_H
 #define ORBIT_ENVELOPE_INTERNAL_H
@@ -21,11 +23,5 @@ int envelope_decode_fast(const char *json, size_t len, orbit_envelope *out);
 
 /* The general decoder (orbit_envelope_decode's contract; len within limits). */
 int envelope_decode_general(const char *json, size_t len, orbit_envelope *out);
-
-/* Strict padded standard base64 into out (room for n / 4 * 3 bytes). */
-int envelope_b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len);
-
-/* What Python's datetime.fromisoformat accepts (SPEC §1.2). */
-bool envelope_iso_datetime_ok(const char *s, size_t n);
 
 #endif

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "envelope_internal.h"
+#include "isotime.h"
 #include "orbit/builtin.h"
 #include "envelope.h"
 #include "wire.h"
@@ -603,6 +605,48 @@ START_TEST(test_fast_path_agrees)
 }
 END_TEST
 
+/* The leaves on their own: RFC 4648 §10's vectors (what Python's
+ * base64.b64encode writes) and datetime.fromisoformat's edges. */
+START_TEST(test_leaves)
+{
+	static const char *const VEC[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	static const char *const BAD_B64[] = { "Zg=", "Z===", "Zg==Zg==", "Zm9v!", "Zm 9",
+					       "=Zm9" };
+	static const char *const GOOD_TS[] = { "2026-12-01", "2026-12-01T10:20",
+					       "2024-02-29 23:59:59.123456",
+					       "2026-12-01T10:20:30,5Z", "2026-12-01T10:20:30+05:30" };
+	static const char *const BAD_TS[] = { "2026-02-29", "2026-13-01", "2026-12-01T24:00",
+					      "2026-12-01T10:20:30.", "2026-12-01X", "26-12-01",
+					      "2026-12-01T10:20+5:30" };
+	char text[16], ts[ISOTIME_MAX];
+	uint8_t bytes[16];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(VEC) / sizeof(VEC[0]); i++) {
+		size_t len = strlen(VEC[i][0]);
+
+		ck_assert_uint_eq(base64_encode(text, (const uint8_t *)VEC[i][0], len),
+				  BASE64_LEN(len));
+		ck_assert_mem_eq(text, VEC[i][1], BASE64_LEN(len));
+		ck_assert_int_eq(base64_decode(VEC[i][1], strlen(VEC[i][1]), bytes, &n), 0);
+		ck_assert_uint_eq(n, len);
+		ck_assert_mem_eq(bytes, VEC[i][0], len);
+	}
+	for (size_t i = 0; i < sizeof(BAD_B64) / sizeof(BAD_B64[0]); i++)
+		ck_assert_int_eq(base64_decode(BAD_B64[i], strlen(BAD_B64[i]), bytes, &n), -EBADMSG);
+	for (size_t i = 0; i < sizeof(GOOD_TS) / sizeof(GOOD_TS[0]); i++)
+		ck_assert_msg(isotime_valid(GOOD_TS[i], strlen(GOOD_TS[i])), "%s", GOOD_TS[i]);
+	for (size_t i = 0; i < sizeof(BAD_TS) / sizeof(BAD_TS[0]); i++)
+		ck_assert_msg(!isotime_valid(BAD_TS[i], strlen(BAD_TS[i])), "%s", BAD_TS[i]);
+	ck_assert_int_eq(isotime_now(ts, &n), 0);
+	ck_assert_uint_eq(strlen(ts), n);
+	ck_assert(isotime_valid(ts, n));
+}
+END_TEST
+
 static Suite *envelope_suite(void)
 {
 	Suite *s = suite_create("envelope");
@@ -628,6 +672,7 @@ static Suite *envelope_suite(void)
 	tcase_add_test(tc, test_oversized);
 	tcase_add_test(tc, test_truncations_and_flips);
 	tcase_add_test(tc, test_fast_path_agrees);
+	tcase_add_test(tc, test_leaves);
 	suite_add_tcase(s, tc);
 	return s;
 }
