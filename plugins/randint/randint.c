@@ -2,41 +2,34 @@
  * no input and, once the plugin runs, emits a random integer in [min, max]
  * (an Int64Message) to every connection every `every` seconds.
  *
- * Config (a flat JSON object of numbers, every key optional):
- *   every  seconds between outputs, >= 0.001 (default 1.0)
+ * Config (orbitd checks types, bounds and unknown keys against the map below):
+ *   every  seconds between outputs, at least 0.001 (default 1; "500ms" works)
  *   min    smallest value, an integer (default 0)
  *   max    largest value, an integer >= min (default 100)
- * Anything else (unknown keys, non-numbers, duplicates) fails init or reload
- * with -EINVAL after a log line saying what was wrong; a failed reload keeps
- * the running config.
  *
  * The numbers come from a per-plugin xorshift64* generator seeded from
  * getrandom(): cheap, good enough for a demo sensor, not for secrets.
  *
+ * Threads: everything runs on the loop thread (hooks and the timer
+ * callback): no locks.
  * Ownership: the struct randint made by init belongs to the plugin until
- * shutdown; it borrows the host handle and API table. The timer handle is the
- * host's (freed by timer_cancel, or by the host before shutdown). Everything
- * runs on the loop thread: no locks.
+ * shutdown; it borrows the host handle and API table (valid until shutdown
+ * returns). The timer handle is the host's (freed by timer_cancel, or by the
+ * host after shutdown).
  */
-#include "../common/json_scan.h"
-
 #include <orbit/plugin.h>
 
 #include <errno.h>
-#include <math.h>
 #include <stdbool.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-/* Below a millisecond the loop would do little but emit. */
-#define MIN_EVERY 0.001
-
 struct rcfg {
 	double every;
-	long long min, max;
+	int64_t min, max;
 };
 
 struct randint {
@@ -48,86 +41,20 @@ struct randint {
 	bool emit_failing;       /* log an emit failure once per streak */
 };
 
-
-
-/* Parse json into *c, logging the first problem. 0 or -EINVAL. */
-static int parse_config(struct randint *r, const char *json, struct rcfg *c)
+/* The current config values into *c. The map checks each key on its own but
+ * cannot relate two keys, so min <= max is checked here: 0 or -EINVAL (on
+ * reload, orbitd then restores the old values). */
+static int read_config(struct randint *r, struct rcfg *c)
 {
-	static const char *const keys[] = { "every", "min", "max" };
-	const char *p = skip_ws(json), *end;
-	unsigned seen = 0;
-
-	*c = (struct rcfg){ .every = 1.0, .min = 0, .max = 100 };
-	if (!strncmp(p, "null", 4) && !*skip_ws(p + 4))
-		return 0;
-	if (*p != '{')
-		goto syntax;
-	p = skip_ws(p + 1);
-	while (*p != '}') {
-		size_t k, klen;
-		bool is_int;
-
-		if (*p != '"' || !(end = strchr(p + 1, '"')))
-			goto syntax;
-		klen = (size_t)(end - p - 1);
-		for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-			if (strlen(keys[k]) == klen && !strncmp(p + 1, keys[k], klen))
-				break;
-		if (k == sizeof keys / sizeof keys[0]) {
-			r->api->log(r->h, 3, "config: unknown key \"%.*s\" (known: every, min, max)",
-				    (int)klen, p + 1);
-			return -EINVAL;
-		}
-		if (seen & (1u << k)) {
-			r->api->log(r->h, 3, "config: \"%s\" given twice", keys[k]);
-			return -EINVAL;
-		}
-		seen |= 1u << k;
-		p = skip_ws(end + 1);
-		if (*p != ':')
-			goto syntax;
-		p = skip_ws(p + 1);
-		if (!(end = scan_number(p, &is_int))) {
-			r->api->log(r->h, 3, "config: \"%s\" must be a number", keys[k]);
-			return -EINVAL;
-		}
-		errno = 0;
-		if (k == 0) {
-			c->every = strtod(p, NULL);
-			if (errno == ERANGE || !isfinite(c->every) || c->every < MIN_EVERY) {
-				r->api->log(r->h, 3, "config: \"every\" must be seconds, at least %g",
-					    MIN_EVERY);
-				return -EINVAL;
-			}
-		} else {
-			long long v = is_int ? strtoll(p, NULL, 10) : 0;
-
-			if (!is_int || errno == ERANGE) {
-				r->api->log(r->h, 3, "config: \"%s\" must be a 64-bit integer", keys[k]);
-				return -EINVAL;
-			}
-			*(k == 1 ? &c->min : &c->max) = v;
-		}
-		p = skip_ws(end);
-		if (*p == ',') {
-			p = skip_ws(p + 1);
-			if (*p != '"')
-				goto syntax;
-		} else if (*p != '}') {
-			goto syntax;
-		}
-	}
-	if (*skip_ws(p + 1))
-		goto syntax;
+	c->every = r->api->config_float(r->h, "every");
+	c->min = r->api->config_int(r->h, "min");
+	c->max = r->api->config_int(r->h, "max");
 	if (c->min > c->max) {
-		r->api->log(r->h, 3, "config: min (%lld) is greater than max (%lld)", c->min, c->max);
+		r->api->log(r->h, 3, "config: min (%lld) is greater than max (%lld)",
+			    (long long)c->min, (long long)c->max);
 		return -EINVAL;
 	}
 	return 0;
-syntax:
-	r->api->log(r->h, 3, "config: expected a flat object of numbers "
-		    "{\"every\": s, \"min\": n, \"max\": n}, got %s", json);
-	return -EINVAL;
 }
 
 static uint64_t next(struct randint *r)
@@ -143,29 +70,27 @@ static uint64_t next(struct randint *r)
 
 /* Uniform in [min, max]: reject the low 2^64 mod n draws so every residue is
  * equally likely. */
-static long long draw(struct randint *r)
+static int64_t draw(struct randint *r)
 {
 	uint64_t span = (uint64_t)r->cfg.max - (uint64_t)r->cfg.min, n, v;
 
 	if (span == UINT64_MAX)
-		return (long long)next(r);
+		return (int64_t)next(r);
 	n = span + 1;
 	do
 		v = next(r);
 	while (v < -n % n);
-	return (long long)((uint64_t)r->cfg.min + v % n);
+	return (int64_t)((uint64_t)r->cfg.min + v % n);
 }
 
 static void tick(void *arg)
 {
 	struct randint *r = arg;
-	char json[24];
-	int rc;
+	int64_t v = draw(r);
+	int rc = r->api->emit_int(r->h, "randint", v);
 
-	snprintf(json, sizeof json, "%lld", draw(r));
-	rc = r->api->emit_json(r->h, "randint", json);
 	if (rc < 0 && !r->emit_failing)
-		r->api->log(r->h, 4, "emitting %s failed: %s", json, strerror(-rc));
+		r->api->log(r->h, 4, "emitting %lld failed: %s", (long long)v, strerror(-rc));
 	r->emit_failing = rc < 0;
 }
 
@@ -192,7 +117,7 @@ static int randint_init(orbit_host *h, const orbit_host_api *api, void **state)
 		return -ENOMEM;
 	r->h = h;
 	r->api = api;
-	if ((rc = parse_config(r, api->config(h), &r->cfg))) {
+	if ((rc = read_config(r, &r->cfg))) {
 		free(r);
 		return rc;
 	}
@@ -201,13 +126,15 @@ static int randint_init(orbit_host *h, const orbit_host_api *api, void **state)
 	return 0;
 }
 
-static int arm(struct randint *r)
+static int arm(struct randint *r, double every)
 {
-	orbit_host_timer *t = r->api->timer_add(r->h, r->cfg.every, r->cfg.every, tick, r);
+	orbit_host_timer *t = r->api->timer_add(r->h, every, every, tick, r);
 
 	if (!t) {
-		r->api->log(r->h, 3, "cannot add a %g s timer", r->cfg.every);
-		return -ENOMEM;
+		int rc = -errno;
+
+		r->api->log(r->h, 3, "cannot add a %g s timer: %s", every, strerror(-rc));
+		return rc;
 	}
 	r->timer = t;
 	return 0;
@@ -215,30 +142,29 @@ static int arm(struct randint *r)
 
 static int randint_start(void *state)
 {
-	return arm(state);
+	struct randint *r = state;
+
+	return arm(r, r->cfg.every);
 }
 
-static int randint_reload(void *state, const char *config_json)
+static int randint_reload(void *state)
 {
 	struct randint *r = state;
-	struct rcfg old = r->cfg;
 	orbit_host_timer *old_timer = r->timer;
 	struct rcfg c;
 	int rc;
 
-	if ((rc = parse_config(r, config_json, &c)))
+	if ((rc = read_config(r, &c)))
 		return rc;
-	r->cfg = c;
-	if (!old_timer)
-		return 0;
-	/* Arm the new period before dropping the old one so a failure leaves
-	 * the plugin exactly as it was. */
-	if ((rc = arm(r))) {
-		r->cfg = old;
-		r->timer = old_timer;
-		return rc;
+	/* A running timer changes only with the period (a new one would
+	 * restart the phase). Arm the new one before dropping the old so a
+	 * failure leaves the plugin exactly as it was. */
+	if (old_timer && c.every != r->cfg.every) {
+		if ((rc = arm(r, c.every)))
+			return rc;
+		r->api->timer_cancel(r->h, old_timer);
 	}
-	r->api->timer_cancel(r->h, old_timer);
+	r->cfg = c;
 	return 0;
 }
 
@@ -247,13 +173,39 @@ static void randint_shutdown(void *state)
 	free(state);
 }
 
+static const orbit_cfg_key config[] = {
+	{
+		.name = "every",
+		.type = ORBIT_CFG_FLOAT,
+		.flags = ORBIT_CFG_MIN,
+		.def = "1",
+		/* Below a millisecond the loop would do little but emit. */
+		.min = 0.001,
+		.doc = "seconds between outputs",
+	},
+	{
+		.name = "min",
+		.type = ORBIT_CFG_INT,
+		.def = "0",
+		.doc = "smallest value emitted",
+	},
+	{
+		.name = "max",
+		.type = ORBIT_CFG_INT,
+		.def = "100",
+		.doc = "largest value emitted (at least min)",
+	},
+	{ 0 },
+};
+
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "randint",
-		.input = { ORBIT_IO_NONE, NULL },
-		.output = { ORBIT_IO_INT64, NULL },
+		.input = ORBIT_NONE,
+		.output = ORBIT_INT64,
+		.doc = "a random integer in [min, max] every `every` seconds",
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("randint", "1.0.0", ops, randint_init, randint_start, randint_reload,
+ORBIT_PLUGIN_DEFINE("randint", "2.0.0", ops, config, randint_init, randint_start, randint_reload,
 		    randint_shutdown);
