@@ -3,41 +3,41 @@
  * StringMessage). It is flagged ORBIT_OP_BLOCKING, so it runs on orbitd's
  * worker pool: several calls may run at once, and the loop never waits.
  *
- * Config:
- *   command     ["/bin/prog", "arg", ...] (run directly; a name without a
- *               slash is looked up in PATH) or "shell text" (run by
- *               /bin/sh -c); required
+ * Config (the map at the end; orbitd checks it):
+ *   command     [/bin/prog, arg, ...] (run directly; a name without a slash
+ *               is looked up in PATH) or "shell text" (run by /bin/sh -c);
+ *               required
  *   timeout     seconds before the command's process group is killed
  *               (default 10); the call then fails with -ETIMEDOUT, no output
- *   max_output  bytes of stdout kept (default 65536); the rest is read and
- *               dropped so the command never stalls on a full pipe
+ *   max_output  bytes of stdout kept (default 65536, at most 1 GiB); the rest
+ *               is read and dropped so the command never stalls on a full pipe
  * A non-zero exit status is logged as a warning; stdout is still the reply.
  * The command's stderr is orbitd's, so its complaints land in orbitd's log.
  *
- * Threads: no static mutable state. The config is an immutable, refcounted
- * struct xcfg: a call takes a reference under the lock, and reload swaps in a
- * new one, so a running command keeps the config it started with.
+ * Threads: handlers run on workers, where the config_* accessors may not be
+ * used (they are loop-thread only, and their strings die at the next
+ * reload). So init and reload, on the loop thread, copy the values into an
+ * immutable, refcounted struct xcfg; a call takes a reference under the lock
+ * and reload swaps in a new one, so a running command keeps the config it
+ * started with. No static mutable state.
  *
  * Ownership: the struct xstate made by init belongs to the plugin until
  * shutdown (the host runs shutdown only once no call is in flight); it
- * borrows the host handle and API table. Each struct xcfg is freed by its
- * last reference. Each call's input copy and output buffer are malloc'd here
- * and freed once api->reply has copied the output.
+ * borrows the host handle and API table. Each struct xcfg is one malloc'd
+ * block (argv and its strings inside), freed by its last reference. Each
+ * call's output buffer is malloc'd here and freed once api->reply has copied
+ * it; its input is the call's.
  */
-#include "../common/json_scan.h"
-
 #include <orbit/plugin.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -45,15 +45,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_TIMEOUT 10.0
-#define DEFAULT_MAX_OUTPUT 65536
-
 struct xcfg {
 	atomic_uint refs;
-	char **argv;         /* NULL-terminated; argv and strings malloc'd */
 	bool shell;          /* argv is /bin/sh -c argv[2] */
 	double timeout;
 	size_t max_output;
+	char **argv;         /* NULL-terminated, in the same block */
 };
 
 struct xstate {
@@ -65,311 +62,58 @@ struct xstate {
 
 static void xcfg_unref(struct xcfg *c)
 {
-	if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
-	for (char **a = c->argv; a && *a; a++)
-		free(*a);
-	free(c->argv);
-	free(c);
+	if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+		free(c);
 }
 
-/* ---- config parsing: a small strict JSON reader for exactly this shape ---- */
-
-
-static int hex4(const char *p, unsigned *out)
+/* Word i of the command line: a list is argv as written, one string is the
+ * text for /bin/sh -c. */
+static const char *arg(struct xstate *x, bool shell, size_t i)
 {
-	unsigned v = 0;
+	static const char *const sh[] = { "/bin/sh", "-c" };
 
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -EINVAL;
-	}
-	*out = v;
-	return 0;
+	if (!shell)
+		return x->api->config_string_at(x->h, "command", i);
+	return i < 2 ? sh[i] : x->api->config_string_at(x->h, "command", 0);
 }
 
-static size_t put_utf8(char *o, unsigned cp)
+/* A snapshot of the current config values (one reference), for the workers.
+ * The map has checked types and bounds; what it cannot say (an empty program
+ * or shell text) is logged here. NULL with errno EINVAL or ENOMEM. */
+static struct xcfg *snapshot(struct xstate *x)
 {
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
+	bool shell = x->api->config_is_one(x->h, "command");
+	size_t argc = shell ? 3 : x->api->config_count(x->h, "command");
+	size_t size = sizeof(struct xcfg) + (argc + 1) * sizeof(char *);
+	struct xcfg *c;
+	char *p;
 
-/* Decode the JSON string at *p into o (room for end - *p bytes: no escape
- * decodes to more bytes than it takes); *p moves past the closing quote.
- * "\u0000" is refused: argv strings cannot hold it. */
-static int json_string(const char **p, const char *end, char *o, size_t *olen)
-{
-	const char *s;
-	size_t n = 0;
-
-	if (*p >= end || **p != '"')
-		return -EINVAL;
-	s = *p + 1;
-	while (s < end && *s != '"') {
-		unsigned char c = (unsigned char)*s++;
-		unsigned cp, lo;
-
-		if (c < 0x20)
-			return -EINVAL;
-		if (c != '\\') {
-			o[n++] = (char)c;
-			continue;
-		}
-		if (s >= end)
-			return -EINVAL;
-		switch (*s++) {
-		case '"': o[n++] = '"'; break;
-		case '\\': o[n++] = '\\'; break;
-		case '/': o[n++] = '/'; break;
-		case 'b': o[n++] = '\b'; break;
-		case 'f': o[n++] = '\f'; break;
-		case 'n': o[n++] = '\n'; break;
-		case 'r': o[n++] = '\r'; break;
-		case 't': o[n++] = '\t'; break;
-		case 'u':
-			if (end - s < 4 || hex4(s, &cp) || cp == 0)
-				return -EINVAL;
-			s += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return -EINVAL;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (end - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, &lo) ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return -EINVAL;
-				s += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			}
-			n += put_utf8(o + n, cp);
-			break;
-		default:
-			return -EINVAL;
-		}
-	}
-	if (s >= end)
-		return -EINVAL;
-	*p = s + 1;
-	*olen = n;
-	return 0;
-}
-
-/* A NUL-terminated malloc'd copy of the JSON string at *p, or NULL. */
-static char *dup_string(const char **p)
-{
-	const char *end = *p + strlen(*p);
-	char *o = malloc((size_t)(end - *p) + 1);
-	size_t n;
-
-	if (!o || json_string(p, end, o, &n)) {
-		free(o);
+	if (!*arg(x, shell, shell ? 2 : 0)) {
+		x->api->log(x->h, 3, "config: \"command\" %s",
+			    shell ? "is empty" : "names no program");
+		errno = EINVAL;
 		return NULL;
 	}
-	o[n] = '\0';
-	return o;
-}
-
-
-/* "command": a JSON array of strings or one shell string, at *p. */
-static int parse_command(const char **p, struct xcfg *c, const char **why)
-{
-	const char *s = *p;
-	size_t n = 0, cap = 4;
-	char **argv;
-
-	if (*s == '"') {
-		if (!(argv = calloc(4, sizeof *argv)))
-			return -ENOMEM;
-		c->argv = argv;
-		c->shell = true;
-		if (!(argv[0] = strdup("/bin/sh")) || !(argv[1] = strdup("-c")))
-			return -ENOMEM;
-		if (!(argv[2] = dup_string(&s))) {
-			*why = "\"command\" is not a valid JSON string";
-			return -EINVAL;
-		}
-		if (!argv[2][0]) {
-			*why = "\"command\" is empty";
-			return -EINVAL;
-		}
-		*p = s;
-		return 0;
-	}
-	if (*s != '[') {
-		*why = "\"command\" must be an array of strings or a string";
-		return -EINVAL;
-	}
-	if (!(argv = calloc(cap, sizeof *argv)))
-		return -ENOMEM;
-	c->argv = argv;
-	s = skip_ws(s + 1);
-	while (*s != ']') {
-		if (n + 2 > cap) {
-			char **grown = realloc(argv, cap * 2 * sizeof *argv);
-
-			if (!grown)
-				return -ENOMEM;
-			memset(grown + cap, 0, cap * sizeof *argv);
-			c->argv = argv = grown;
-			cap *= 2;
-		}
-		if (*s != '"' || !(argv[n] = dup_string(&s))) {
-			*why = "\"command\" array entries must be strings";
-			return -EINVAL;
-		}
-		n++;
-		s = skip_ws(s);
-		if (*s == ',') {
-			s = skip_ws(s + 1);
-			if (*s != '"') {
-				*why = "\"command\" array entries must be strings";
-				return -EINVAL;
-			}
-		} else if (*s != ']') {
-			*why = "\"command\" array is malformed";
-			return -EINVAL;
-		}
-	}
-	if (!n || !argv[0][0]) {
-		*why = "\"command\" names no program";
-		return -EINVAL;
-	}
-	*p = s + 1;
-	return 0;
-}
-
-/* Parse the config JSON into a new xcfg (one reference), logging the first
- * problem. NULL with errno EINVAL or ENOMEM. */
-static struct xcfg *parse_config(struct xstate *x, const char *json)
-{
-	static const char *const keys[] = { "command", "timeout", "max_output" };
-	struct xcfg *c = calloc(1, sizeof *c);
-	const char *p = skip_ws(json), *why = NULL, *end;
-	unsigned seen = 0;
-	int rc = -EINVAL;
-
-	if (!c) {
-		rc = -ENOMEM;
-		goto fail;
-	}
+	for (size_t i = 0; i < argc; i++)
+		size += strlen(arg(x, shell, i)) + 1;
+	/* sizeof(struct xcfg) is a multiple of its alignment, which a pointer
+	 * member makes at least a pointer's: argv may follow it. */
+	if (!(c = malloc(size)))
+		return NULL;
 	atomic_init(&c->refs, 1);
-	c->timeout = DEFAULT_TIMEOUT;
-	c->max_output = DEFAULT_MAX_OUTPUT;
-	if (*p != '{') {
-		why = "expected an object with \"command\"";
-		goto fail;
-	}
-	p = skip_ws(p + 1);
-	while (*p != '}') {
-		size_t k, klen;
-		bool is_int;
+	c->shell = shell;
+	c->timeout = x->api->config_float(x->h, "timeout");
+	c->max_output = (size_t)x->api->config_int(x->h, "max_output");
+	c->argv = (char **)(c + 1);
+	p = (char *)(c->argv + argc + 1);
+	for (size_t i = 0; i < argc; i++) {
+		size_t n = strlen(arg(x, shell, i)) + 1;
 
-		if (*p != '"' || !(end = strchr(p + 1, '"'))) {
-			why = "malformed object";
-			goto fail;
-		}
-		klen = (size_t)(end - p - 1);
-		for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-			if (strlen(keys[k]) == klen && !strncmp(p + 1, keys[k], klen))
-				break;
-		if (k == sizeof keys / sizeof keys[0]) {
-			x->api->log(x->h, 3, "config: unknown key \"%.*s\" "
-				    "(known: command, timeout, max_output)", (int)klen, p + 1);
-			goto fail;
-		}
-		if (seen & (1u << k)) {
-			x->api->log(x->h, 3, "config: \"%s\" given twice", keys[k]);
-			goto fail;
-		}
-		seen |= 1u << k;
-		p = skip_ws(end + 1);
-		if (*p != ':') {
-			why = "malformed object";
-			goto fail;
-		}
-		p = skip_ws(p + 1);
-		if (k == 0) {
-			if ((rc = parse_command(&p, c, &why)))
-				goto fail;
-		} else if (!(end = scan_number(p, &is_int))) {
-			x->api->log(x->h, 3, "config: \"%s\" must be a number", keys[k]);
-			goto fail;
-		} else if (k == 1) {
-			errno = 0;
-			c->timeout = strtod(p, NULL);
-			if (errno == ERANGE || !isfinite(c->timeout) || c->timeout <= 0) {
-				why = "\"timeout\" must be a positive number of seconds";
-				goto fail;
-			}
-			p = end;
-		} else {
-			unsigned long long v;
-
-			errno = 0;
-			v = is_int && *p != '-' ? strtoull(p, NULL, 10) : 0;
-			if (!v || errno == ERANGE || v > SIZE_MAX / 2) {
-				why = "\"max_output\" must be a positive integer (bytes)";
-				goto fail;
-			}
-			c->max_output = (size_t)v;
-			p = end;
-		}
-		p = skip_ws(p);
-		if (*p == ',') {
-			p = skip_ws(p + 1);
-			if (*p != '"') {
-				why = "malformed object";
-				goto fail;
-			}
-		} else if (*p != '}') {
-			why = "malformed object";
-			goto fail;
-		}
+		c->argv[i] = memcpy(p, arg(x, shell, i), n);
+		p += n;
 	}
-	if (*skip_ws(p + 1)) {
-		why = "text after the object";
-		goto fail;
-	}
-	if (!c->argv) {
-		why = "\"command\" is required";
-		goto fail;
-	}
+	c->argv[argc] = NULL;
 	return c;
-fail:
-	if (!rc)
-		rc = -EINVAL;
-	if (why)
-		x->api->log(x->h, 3, "config: %s (got %s)", why, json);
-	else if (rc == -ENOMEM)
-		x->api->log(x->h, 3, "config: out of memory");
-	xcfg_unref(c);
-	errno = -rc;
-	return NULL;
 }
 
 /* ---- running the command ---- */
@@ -616,7 +360,10 @@ static int exec_handler(void *state, orbit_call *call)
 	char err[128];
 	int rc;
 
-	/* The host hands string inputs over as UTF-8 bytes (orbit/plugin.h). */
+	/* The raw payload, not input_string/reply_string: stdin and stdout
+	 * are byte streams that may hold NULs, which NUL-terminated text would
+	 * cut. The host hands string inputs over as UTF-8 bytes whatever format
+	 * the core used (orbit/plugin.h). */
 	r.in = (const char *)call->input.data;
 	r.in_len = call->input.len;
 	rc = run_command(&r);
@@ -654,7 +401,7 @@ static int exec_init(orbit_host *h, const orbit_host_api *api, void **state)
 		return -ENOMEM;
 	x->h = h;
 	x->api = api;
-	if (!(x->cfg = parse_config(x, api->config(h)))) {
+	if (!(x->cfg = snapshot(x))) {
 		rc = -errno;
 		free(x);
 		return rc;
@@ -668,10 +415,10 @@ static int exec_init(orbit_host *h, const orbit_host_api *api, void **state)
 	return 0;
 }
 
-static int exec_reload(void *state, const char *config_json)
+static int exec_reload(void *state)
 {
 	struct xstate *x = state;
-	struct xcfg *c = parse_config(x, config_json), *old;
+	struct xcfg *c = snapshot(x), *old;
 
 	if (!c)
 		return -errno;
@@ -692,14 +439,44 @@ static void exec_shutdown(void *state)
 	free(x);
 }
 
+static const orbit_cfg_key config[] = {
+	{
+		.name = "command",
+		.type = ORBIT_CFG_STRINGS,
+		.flags = ORBIT_CFG_REQUIRED | ORBIT_CFG_ONE_OK | ORBIT_CFG_MIN,
+		.min = 1,
+		.doc = "program and arguments, or one string for /bin/sh -c",
+	},
+	{
+		.name = "timeout",
+		.type = ORBIT_CFG_FLOAT,
+		.flags = ORBIT_CFG_MIN,
+		.def = "10",
+		.min = 0.001,
+		.doc = "seconds before the command's process group is killed",
+	},
+	{
+		.name = "max_output",
+		.type = ORBIT_CFG_INT,
+		.flags = ORBIT_CFG_MIN | ORBIT_CFG_MAX,
+		.def = "65536",
+		/* The reply is one message held in memory. */
+		.min = 1,
+		.max = 1 << 30,
+		.doc = "bytes of standard output kept (the rest is dropped)",
+	},
+	{ 0 },
+};
+
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "exec",
-		.input = { ORBIT_IO_STRING, NULL },
-		.output = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = exec_handler,
 		.flags = ORBIT_OP_BLOCKING,
+		.doc = "the command's standard output for the input on its standard input",
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("exec", "1.0.0", ops, exec_init, NULL, exec_reload, exec_shutdown);
+ORBIT_PLUGIN_DEFINE("exec", "2.0.0", ops, config, exec_init, NULL, exec_reload, exec_shutdown);
