@@ -85,10 +85,13 @@ static struct xcfg *snapshot(struct xstate *x)
 	bool shell = x->api->config_is_one(x->h, "command");
 	size_t argc = shell ? 3 : x->api->config_count(x->h, "command");
 	size_t size = sizeof(struct xcfg) + (argc + 1) * sizeof(char *);
+	const char *first = arg(x, shell, shell ? 2 : 0);
 	struct xcfg *c;
 	char *p;
 
-	if (!*arg(x, shell, shell ? 2 : 0)) {
+	/* NULL too: the map makes the key required with at least one entry,
+	 * but a host that broke that promise must not crash us. */
+	if (!first || !*first) {
 		x->api->log(x->h, 3, "config: \"command\" %s",
 			    shell ? "is empty" : "names no program");
 		errno = EINVAL;
