@@ -5,11 +5,12 @@
  *   get_status  empty event in, StatusMessage {status: "on"|"off"} out (Avro)
  *
  * Config: `initial: on|off` (default off), the state of a freshly loaded lamp.
- * It is a STRING with choices, not a BOOL: orbitd reads plain scalars by YAML
- * 1.2's core schema, where unquoted on and off are strings (only true/false
- * are booleans), so `initial: on` arrives as the text "on" and orbitd itself
- * rejects anything but on or off. No reload hook: a running lamp keeps the
- * state its users gave it, whatever `initial` becomes.
+ * A STRING with choices: orbitd reads plain scalars by YAML 1.2's core
+ * schema, where unquoted on and off are strings, and a STRING key takes any
+ * scalar as written, so `initial: on` arrives as the text "on"; orbitd itself
+ * rejects anything but on or off, naming both. (A BOOL would take on/off too,
+ * but also yes/no/true/false, which are no lamp states.) No reload hook: a
+ * running lamp keeps the state its users gave it, whatever `initial` becomes.
  *
  * Threads: every hook and handler runs on the loop thread, so the on/off flag
  * needs no lock.
