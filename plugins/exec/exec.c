@@ -466,7 +466,7 @@ static const orbit_cfg_key config[] = {
 		/* The reply is one message held in memory. */
 		.min = 1,
 		.max = 1 << 30,
-		.doc = "bytes of standard output kept (the rest is dropped)",
+		.doc = "bytes of standard output kept; the rest is read and dropped",
 	},
 	{ 0 },
 };

@@ -193,7 +193,7 @@ static const orbit_cfg_key config[] = {
 		.name = "max",
 		.type = ORBIT_CFG_INT,
 		.def = "100",
-		.doc = "largest value emitted (at least min)",
+		.doc = "largest value emitted, at least min",
 	},
 	{ 0 },
 };
