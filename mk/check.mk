@@ -22,6 +22,13 @@ symbols-check: $(LIB_SO)
 		echo "symbols-check: $(LIB_SO) exports non-API symbols:" $$bad; exit 1; fi; \
 	echo "symbols-check: $(LIB_SO) exports $$n symbols, all orbit_*"
 
+# A third party's view: the example plugin and the embedding example built
+# with pkg-config alone against `make install DESTDIR=...`, and run.
+CHECK_EXTRA += install-check
+.PHONY: install-check
+install-check: all
+	@sh tests/install/check-install-tree.sh $(BUILD) "$(SANITIZE)" "$(SANFLAGS)"
+
 UNIT_RUNS  := $(UNIT_BINS:%=%.run)
 INTEG_RUNS := $(INTEG_BINS:%=%.run)
 
@@ -62,9 +69,13 @@ endef
 
 # make starts prerequisites in the order listed: longest suites first keeps
 # the -j critical path short. The order comes from each suite's wall time in
-# the previous run (its .run file); without one, integration suites (the
-# long ones) go first.
-CHECK_ORDER := $(shell for r in $(INTEG_RUNS) $(UNIT_RUNS); do \
+# the previous run (its .run file); without one (a clean clone), the order
+# measured on these machines (SLOW_SUITES), then the rest.
+SLOW_SUITES := integration/test_py_trace integration/test_orbitd_mqtt unit/test_engine \
+               integration/test_orbitctl unit/test_sink integration/test_daemon unit/test_control
+SLOW_RUNS   := $(filter $(INTEG_RUNS) $(UNIT_RUNS),$(SLOW_SUITES:%=$(BUILD)/tests/%.run))
+CHECK_ORDER := $(shell for r in $(SLOW_RUNS) \
+	$(filter-out $(SLOW_RUNS),$(INTEG_RUNS) $(UNIT_RUNS)); do \
 	t=$$(cut -d' ' -f3 $$r 2>/dev/null | tr -d s); echo "$${t:-0} $$r"; \
 	done | sort -s -k1,1 -rn | cut -d' ' -f2)
 

@@ -268,6 +268,50 @@ void show_plugin(FILE *f, json_t *p)
 		kv(t, "  connections", TC_NONE, text(get(op, "connections")));
 	}
 	print_free(f, t);
+	show_plugin_config(f, get(p, "config"));
+}
+
+/* A number as the config map declared it: 65536, not 65536.0. */
+static const char *num(json_t *n)
+{
+	return json_is_number(n) ? keep(table_strf("%.17g", json_number_value(n))) : NULL;
+}
+
+void show_plugin_config(FILE *f, json_t *keys)
+{
+	static const char *const h[] = {"KEY", "TYPE", "VALUE", "FROM", "DEFAULT", "LIMITS", "DOC"};
+	json_t *k;
+	size_t i;
+
+	if (!json_array_size(keys))
+		return;
+	struct table *t = table_new(7, h);
+	json_array_foreach(keys, i, k) {
+		json_t *w = get(k, "where"), *value = get(k, "value"), *ch = get(k, "choices");
+		const char *lo = num(get(k, "min")), *hi = num(get(k, "max"));
+		char *v = json_is_null(value) || !value ? NULL
+			  : json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+		table_row(t);
+		table_cell(t, TC_NONE, "%s", text(get(k, "path")));
+		table_cell(t, TC_NONE, "%s", text(get(k, "type")));
+		table_cell(t, TC_NONE, "%s", v ? v : "-");
+		if (json_is_true(get(k, "given")))
+			table_cell(t, TC_NONE, "%s:%s:%s", text(get(w, "file")), text(get(w, "line")),
+				   text(get(w, "column")));
+		else
+			table_cell(t, TC_DIM, "%s", json_is_true(get(k, "required")) ? "required"
+						     : json_is_string(get(k, "default")) ? "default" : "-");
+		table_cell(t, TC_NONE, "%s", text(get(k, "default")));
+		if (json_is_array(ch))
+			table_cell(t, TC_NONE, "%s", text(ch));
+		else
+			table_cell(t, TC_NONE, "%s%s%s", lo ? lo : "", lo || hi ? ".." : "-",
+				   hi ? hi : "");
+		table_cell(t, TC_NONE, "%s", text(get(k, "doc")));
+		free(v);
+	}
+	fputs("\nconfig:\n", f);
+	print_free(f, t);
 }
 
 size_t show_unsatisfied(json_t *r)

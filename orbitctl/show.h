@@ -13,6 +13,8 @@
 void show_status(FILE *f, json_t *result);
 void show_plugins(FILE *f, json_t *result);
 void show_plugin(FILE *f, json_t *plugin);
+/* A `plugin show` result's "config" keys as a table (nothing when empty). */
+void show_plugin_config(FILE *f, json_t *keys);
 void show_requirements(FILE *f, json_t *result);
 void show_connections(FILE *f, json_t *result);
 void show_pending(FILE *f, json_t *result);

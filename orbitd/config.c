@@ -852,6 +852,11 @@ static int parse_duration(const char *s, double *v)
 	return -EINVAL;
 }
 
+int ocfg_parse_duration(const char *s, double *v)
+{
+	return s && v ? parse_duration(s, v) : -EINVAL;
+}
+
 static int get_duration(struct ctx *c, const struct ynode *n, bool never_ok, bool positive,
 			double *out)
 {
@@ -914,8 +919,11 @@ static int get_path(struct ctx *c, const struct ynode *n, char **out)
 	char *s = NULL, *full;
 	int rc = get_nonempty_str(c, n, &s);
 
-	if (rc)
+	if (rc) {
+		/* get_nonempty_str leaves an empty string it rejected in s. */
+		free(s);
 		return rc;
+	}
 	if (s[0] == '/' || !c->dir || !strcmp(c->dir, ".")) {
 		full = s;
 		s = NULL;
@@ -1161,6 +1169,143 @@ static int get_json(struct ctx *c, const struct ynode *n, char **out)
 	}
 	free(*out);
 	*out = b.s;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* YAML subtree → struct ocfg_value                                    */
+
+static void value_clear(struct ocfg_value *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		value_clear(&v->items[i]);
+		if (v->keys)
+			free(v->keys[i]);
+	}
+	free(v->items);
+	free(v->keys);
+	free(v->key_where);
+	free(v->text);
+	memset(v, 0, sizeof *v);
+}
+
+void ocfg_value_free(struct ocfg_value *v)
+{
+	if (!v)
+		return;
+	value_clear(v);
+	free(v);
+}
+
+/* Fills *v (zeroed by the caller; on failure it may hold a partial tree,
+ * which value_clear releases) from n. Limits as in to_json: an alias may
+ * repeat a subtree many times, so the budget counts values after expansion. */
+static int to_value(struct ctx *c, const struct ynode *n, struct ocfg_value *v, int depth,
+		    size_t *budget)
+{
+	struct scalar s;
+	int rc = 0;
+
+	if (depth > MAX_DEPTH)
+		return fail(c, n, "nested deeper than %d levels", MAX_DEPTH);
+	if (*budget == 0)
+		return fail(c, n, "more than %d values (aliases expanded)", MAX_JSON_NODES);
+	(*budget)--;
+	v->where = where_of(c, n);
+
+	switch (n->kind) {
+	case Y_MAP:
+		if ((rc = need_map(c, n)))
+			return rc;
+		v->kind = OCFG_V_MAP;
+		if (!map_len(n))
+			return 0;
+		v->items = calloc(map_len(n), sizeof *v->items);
+		v->keys = calloc(map_len(n), sizeof *v->keys);
+		v->key_where = calloc(map_len(n), sizeof *v->key_where);
+		if (!v->items || !v->keys || !v->key_where)
+			return -ENOMEM;
+		for (size_t i = 0; i < map_len(n) && !rc; i++) {
+			const struct ynode *k = MAP_KEY(n, i);
+			size_t m = kpush(c, k->str, k->len);
+
+			/* Keys are looked up as C strings: "a\0b" must not pass for "a". */
+			if (memchr(k->str, '\0', k->len))
+				rc = fail(c, k, "must not contain NUL");
+			else if (!(v->keys[i] = strdup(k->str)))
+				rc = -ENOMEM;
+			v->key_where[i] = where_of(c, k);
+			/* n counts initialised items, so a failure frees only those. */
+			v->n = i + 1;
+			if (!rc)
+				rc = to_value(c, MAP_VAL(n, i), &v->items[i], depth + 1, budget);
+			kpop(c, m);
+		}
+		return rc;
+	case Y_SEQ:
+		if ((rc = check_collection_tag(c, n)))
+			return rc;
+		v->kind = OCFG_V_LIST;
+		if (!n->n)
+			return 0;
+		if (!(v->items = calloc(n->n, sizeof *v->items)))
+			return -ENOMEM;
+		for (size_t i = 0; i < n->n && !rc; i++) {
+			size_t m = kpush_index(c, i);
+
+			v->n = i + 1;
+			rc = to_value(c, n->kids[i], &v->items[i], depth + 1, budget);
+			kpop(c, m);
+		}
+		return rc;
+	case Y_SCALAR:
+		if ((rc = resolve(c, n, &s)))
+			return rc;
+		if (memchr(n->str, '\0', n->len))
+			return fail(c, n, "must not contain NUL");
+		if (!(v->text = strdup(n->str)))
+			return -ENOMEM;
+		switch (s.kind) {
+		case SK_NULL:
+			v->kind = OCFG_V_NULL;
+			break;
+		case SK_BOOL:
+			v->kind = OCFG_V_BOOL;
+			v->b = s.b;
+			break;
+		case SK_INT:
+			v->kind = OCFG_V_INT;
+			v->i = s.i;
+			v->f = (double)s.i;
+			break;
+		case SK_FLOAT:
+			v->kind = OCFG_V_FLOAT;
+			v->f = s.f;
+			break;
+		case SK_STR:
+			v->kind = OCFG_V_STRING;
+			break;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* The value tree of subtree n into *out (replacing it). */
+static int get_value(struct ctx *c, const struct ynode *n, struct ocfg_value **out)
+{
+	struct ocfg_value *v = calloc(1, sizeof *v);
+	size_t budget = MAX_JSON_NODES;
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	if ((rc = to_value(c, n, v, 0, &budget))) {
+		ocfg_value_free(v);
+		return rc;
+	}
+	ocfg_value_free(*out);
+	*out = v;
 	return 0;
 }
 
@@ -1949,7 +2094,7 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 		size_t m = kpush(c, pk->str, pk->len);
 
 		if (key_is(pk, "config"))
-			rc = get_json(c, val, &p->config_json);
+			rc = get_value(c, val, &p->config);
 		else if (key_is(pk, "required"))
 			rc = get_bool(c, val, &p->required);
 		else if (key_is(pk, "export"))
@@ -1962,8 +2107,6 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 			rc = unknown_key(c, pk, "config, required, export, identifier or policies");
 		kpop(c, m);
 	}
-	if (!rc && !p->config_json && !(p->config_json = strdup("null")))
-		rc = -ENOMEM;
 	return rc;
 }
 
@@ -2591,6 +2734,44 @@ int orbitd_config_load_string(const char *yaml, const char *name, const char *ba
 	return load_common(name ? name : "<string>", yaml, base_dir, out, err);
 }
 
+int ocfg_value_parse(const char *yaml, const char *name, struct ocfg_value **out, char **err)
+{
+	struct ctx c = { 0 };
+	struct ydoc d = { 0 };
+	struct ocfg_value *v = NULL;
+	struct perr pe;
+	int rc;
+
+	if (err)
+		*err = NULL;
+	if (!yaml || !name || !out)
+		return -EINVAL;
+	c.file = name;
+	rc = ydoc_parse((const unsigned char *)yaml, strlen(yaml), &d, &pe);
+	if (rc == -EINVAL)
+		rc = fail_plain(&c, rc, "%s:%d:%d: %s", name, pe.line, pe.col, pe.msg);
+	if (rc)
+		goto out;
+	if (d.root) {
+		rc = get_value(&c, d.root, &v);
+	} else if ((v = calloc(1, sizeof *v))) {
+		/* An empty document is YAML's null. */
+		v->where = (struct ocfg_where){ .file = name, .line = 1, .column = 1 };
+	} else {
+		rc = -ENOMEM;
+	}
+out:
+	ydoc_free(&d);
+	if (!rc)
+		*out = v;
+	if (err && rc == -EINVAL) {
+		*err = c.err;
+		c.err = NULL;
+	}
+	free(c.err);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Freeing and accessors                                               */
 
@@ -2616,7 +2797,7 @@ static void plugin_free(struct ocfg_plugin *p)
 {
 	free(p->name);
 	free(p->identifier);
-	free(p->config_json);
+	ocfg_value_free(p->config);
 	for (size_t i = 0; i < p->n_policies; i++) {
 		free(p->policies[i].operation);
 		strlist_free(&p->policies[i].allowlist);

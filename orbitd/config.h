@@ -138,10 +138,52 @@ struct ocfg_policy {
 	struct ocfg_strlist blocklist;
 };
 
+/* A YAML subtree kept with its positions: a plugin's `config:` section,
+ * checked against the plugin's config map once the plugin is known
+ * (plugcfg.h). Scalars keep their text and how the YAML core schema resolved
+ * them; quoted or !!str-tagged scalars are always OCFG_V_STRING. Aliases are
+ * expanded. Owned by its parent; the root by the struct that holds it. */
+enum ocfg_vkind {
+	OCFG_V_NULL = 0,
+	OCFG_V_BOOL,
+	OCFG_V_INT,
+	OCFG_V_FLOAT,
+	OCFG_V_STRING,
+	OCFG_V_LIST,
+	OCFG_V_MAP,
+};
+struct ocfg_value {
+	enum ocfg_vkind kind;
+	struct ocfg_where where;     /* of the value */
+	char *text;                  /* scalars: as written (NUL-terminated) */
+	bool b;                      /* OCFG_V_BOOL */
+	long long i;                 /* OCFG_V_INT */
+	double f;                    /* OCFG_V_FLOAT (also set for OCFG_V_INT) */
+	struct ocfg_value *items;    /* LIST items, MAP values: n of them */
+	size_t n;
+	char **keys;                 /* MAP: the key of each value */
+	struct ocfg_where *key_where;/* MAP: where each key is */
+};
+
+/* Parse a YAML snippet (a config map's default, such as "[a, b]" or "2s")
+ * into *out (free with ocfg_value_free); positions name `name`, which the
+ * positions borrow (keep it as long as the value). An empty snippet is an
+ * OCFG_V_NULL value. Returns 0, -EINVAL with *err = malloc'd
+ * "NAME:LINE:COLUMN: what", or -ENOMEM (*err NULL). */
+int ocfg_value_parse(const char *yaml, const char *name, struct ocfg_value **out, char **err);
+
+/* Free a value tree made by ocfg_value_parse (NULL is fine). */
+void ocfg_value_free(struct ocfg_value *v);
+
+/* A duration as orbitd.yaml writes them ("1.5", "500ms", "2s", "3m", "1h";
+ * a sign is accepted, bounds are the caller's): 0 and *v in seconds, or
+ * -EINVAL. */
+int ocfg_parse_duration(const char *s, double *v);
+
 /* A per-plugin section plugins.<name>. */
 struct ocfg_plugin {
 	char *name;
-	char *config_json;                /* the `config:` subtree as JSON, "null" if absent */
+	struct ocfg_value *config;        /* the `config:` subtree, NULL if absent */
 	char *identifier;                 /* its orbiter's identifier; NULL: the name */
 	bool required;                    /* failing to load it fails the daemon */
 	bool exported;                    /* `export:` offer it to remote cores over MQTT */

@@ -9,6 +9,7 @@
  */
 #include "daemon.h"
 #include "daemon_internal.h"
+#include "bustap.h"
 #include "ctlcmds.h"
 #include "drain.h"
 #include "loader.h"
@@ -315,6 +316,10 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 		*err = strfmt("requirements refused by the core: %s", strerror(-rc));
 		goto fail;
 	}
+	if (!(d->tap = bustap_new(d->bus, cfg->discover_topic, cfg->identifier))) {
+		*err = strfmt("cannot trace the local bus: %s", strerror(errno));
+		goto fail;
+	}
 	if ((rc = orbit_core_start(d->core)) < 0) {
 		*err = strfmt("cannot start the core: %s", strerror(-rc));
 		goto fail;
@@ -410,6 +415,12 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	struct reqs *r = NULL;
 	if (cfg)
 		r = reqs_new(d->base, d->core, cfg, ctl_on_output, d, err);
+	/* Plugin configs are part of "validate all, then swap": one that does
+	 * not fit its plugin's map refuses the reload like bad YAML would. */
+	if (r && loader_prepare(d->loader, cfg, err) < 0) {
+		reqs_free(r);
+		r = NULL;
+	}
 	if (!r) {
 		olog(LOG_ERR, "reload failed, keeping the running configuration: %s",
 		     *err ? *err : "out of memory");
@@ -516,6 +527,7 @@ void daemon_free(struct daemon *d)
 	loader_free(d->loader);
 	workers_free(d->workers);
 	loopq_free(d->loopq);
+	bustap_free(d->tap);
 	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])

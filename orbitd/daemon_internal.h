@@ -48,6 +48,7 @@ struct daemon {
 	struct octl *ctl;          /* control socket, NULL until started */
 	struct ctl_watch *watches; /* orbitctl watch / execute --wait, owned by ctlcmds */
 	json_t *dead_remotes;      /* remote plugin id -> orbit_now() it was declared dead */
+	struct bustap *tap;        /* debug trace of the core's handshake on bus */
 };
 
 #endif

@@ -6,8 +6,35 @@
  * borrowed payload and its reply is published at once (no copy). A blocking
  * handler gets a heap call with copies of everything, runs on a worker, and
  * its reply (copied there) is published when the job comes back to the loop.
+ *
+ * Lifecycle of a host (what plugin.h promises the plugin):
+ *   live      everything works;
+ *   released  host_release() ran (daemon stop, removal, upgrade, disable, or
+ *             a failed init/start): the orbiters are stopped, timers and
+ *             watches silenced; post() returns -ESHUTDOWN, timer_add() and
+ *             watch() give NULL with errno ESHUTDOWN, emit()/send() return
+ *             -ESHUTDOWN; posts still queued are dropped unrun (and freed)
+ *             when the loop reaches them; blocking calls still on the
+ *             workers come back and their replies are dropped;
+ *   finalized once no blocking call is in flight: the shutdown hook runs
+ *             (still "released" for everything it calls), then what is left
+ *             of its timers and watches is cancelled and the host's
+ *             resources are freed. What stays is a tombstone (below).
+ *
+ * Why a tombstone and not a reference count that frees the struct: the
+ * plugin holds the orbit_host pointer, and a thread of its own may call
+ * post() or log() at any moment, also after shutdown() returned (it cannot
+ * know exactly when that happens). No count can cover a pointer the host
+ * never sees being dropped, so the struct itself is never freed once the
+ * plugin's init has seen it: it keeps the lock, the released flag and the
+ * descriptor (static data of a .so that is never dlclose'd), which is all
+ * post() and log() read. A tombstone is one small struct per plugin lifetime
+ * (loads, upgrades); they stay reachable from a list for leak checkers.
+ * In-flight blocking calls do use a count (inflight, loop thread only): they
+ * point into the host's operations, which finalize frees.
  */
 #include "host.h"
+#include "plugcfg.h"
 #include "strfmt.h"
 #include "log.h"
 #include "loopq.h"
@@ -18,8 +45,8 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +79,26 @@ struct orbit_host {
 	orbit_plugin *orb;
 	orbit_plugin *orb_remote; /* exported: the same operations on MQTT */
 	void *state;
-	char *config_json;
+	struct plugcfg *cfg;  /* what the config_* accessors answer */
+	char **misused;       /* config paths whose misuse was logged already */
+	size_t n_misused;
 	struct op_rt *ops;
 	size_t n_ops;
 	struct orbit_host_timer *timers;
 	struct orbit_host_watch *watches;
-	atomic_int refs;  /* in-flight blocking calls and posts */
-	bool inited, released, finalized;
+	size_t inflight;  /* blocking calls on the workers; loop thread only */
+	/* Guards released against post() from any thread. Written only on the
+	 * loop thread (under the lock), so the loop thread reads it without. */
+	pthread_mutex_t lock;
+	bool released;
+	bool init_called; /* the plugin has seen the pointer: keep a tombstone */
+	bool inited, finalized;
+	struct orbit_host *next_tomb;
 };
+
+/* Finalized hosts the plugin code may still hold (see the top of the
+ * file). Loop thread only. */
+static struct orbit_host *tombs;
 
 struct call {
 	struct orbit_call pub; /* first: the ABI's orbit_call * is a struct call * */
@@ -68,6 +107,7 @@ struct call {
 	bool blocking;
 	bool replied;
 	int rc;
+	char *in_text;         /* input_string's NUL-terminated copy, freed with the call */
 	/* blocking calls only: owned copies */
 	char *core_id;
 	uint8_t *in_data;
@@ -135,13 +175,23 @@ static size_t strv_len(const char *const *v)
 int host_validate(const orbit_plugin_desc *d, char **why)
 {
 	*why = NULL;
-	/* The header fields first: nothing past them may be read before the
-	 * size says the plugin's struct has them. */
+	/* The head first: magic, major and minor sit at the same offsets in
+	 * every ABI, and nothing past them may be read before the major says
+	 * the layout is ours and the size says the plugin's struct has it. */
 	if (d->magic != ORBIT_PLUGIN_MAGIC)
 		*why = strfmt("bad magic 0x%016llx", (unsigned long long)d->magic);
+	else if (d->abi_major == 1)
+		*why = strfmt("built for plugin ABI 1; this orbitd speaks ABI %d: rebuild it "
+			      "against orbit/plugin.h of orbitd >= 0.2",
+			      ORBIT_PLUGIN_ABI_MAJOR);
 	else if (d->abi_major != ORBIT_PLUGIN_ABI_MAJOR)
-		*why = strfmt("ABI %u.%u, this orbitd speaks %u.x", d->abi_major, d->abi_minor,
-			       ORBIT_PLUGIN_ABI_MAJOR);
+		*why = strfmt("built for plugin ABI %u.%u; this orbitd speaks ABI %d: rebuild it "
+			      "against this orbitd's orbit/plugin.h",
+			      d->abi_major, d->abi_minor, ORBIT_PLUGIN_ABI_MAJOR);
+	else if (d->min_host_minor > ORBIT_PLUGIN_ABI_MINOR)
+		*why = strfmt("needs plugin ABI %d.%u, this orbitd has %d.%d",
+			      ORBIT_PLUGIN_ABI_MAJOR, d->min_host_minor, ORBIT_PLUGIN_ABI_MAJOR,
+			      ORBIT_PLUGIN_ABI_MINOR);
 	else if (d->size < sizeof(orbit_plugin_desc))
 		*why = strfmt("descriptor of %u bytes, expected at least %zu", d->size,
 			       sizeof(orbit_plugin_desc));
@@ -203,12 +253,21 @@ int host_validate(const orbit_plugin_desc *d, char **why)
 			return -EINVAL;
 		}
 	}
+	/* Reserved members are not checked: a plugin built against a newer
+	 * minor may use them (the ABI's rule is "older hosts ignore them"), so
+	 * non-zero reserved room is no defect an older host could name. */
+	char *e = NULL;
+	if (plugcfg_check_map(d->config, d->cfg_key_size, &e) < 0) {
+		*why = strfmt("config map: %s", e ? e : "invalid");
+		free(e);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 /* ---- calls ------------------------------------------------------------ */
 
-static void host_unref(struct orbit_host *h);
+static void call_done(struct orbit_host *h);
 
 static int publish_reply(struct orbit_host *h, struct call *c, const orbit_payload *out)
 {
@@ -259,6 +318,7 @@ static void log_handler_error(struct orbit_host *h, const struct call *c, int rc
 
 static void call_free(struct call *c)
 {
+	free(c->in_text);
 	free(c->core_id);
 	free(c->in_data);
 	free(c->in_type);
@@ -281,8 +341,11 @@ static void blocking_done(void *arg)
 		log_handler_error(h, c, c->rc);
 	else if (c->replied && !h->released)
 		publish_reply(h, c, &c->out);
+	if (h->env->on_call_done)
+		h->env->on_call_done(h->env->on_call_done_ctx, c->pub.operation, c->rc,
+				     c->replied);
 	call_free(c);
-	host_unref(h);
+	call_done(h);
 }
 
 static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_info *conn,
@@ -306,10 +369,11 @@ static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_i
 	c->pub.core_id = c->core_id;
 	c->pub.operation = op->op->name; /* static in the .so */
 	c->pub.input = (orbit_payload){c->in_data, in->len, in->format, c->in_type};
-	atomic_fetch_add(&h->refs, 1);
+	c->pub.api = &api;
+	h->inflight++;
 	int rc = workers_submit(h->env->workers, blocking_work, blocking_done, c);
 	if (rc < 0) {
-		atomic_fetch_sub(&h->refs, 1);
+		h->inflight--;
 		olog(LOG_WARNING, "plugin %s: cannot queue %s: %s", h->d->name, op->op->name,
 		     strerror(-rc));
 		call_free(c);
@@ -350,13 +414,20 @@ static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 		return;
 	}
 	struct call c = {
-		.pub = {.core_id = conn->remote_id, .operation = op->op->name, .input = *in},
+		.pub = {.core_id = conn->remote_id,
+			.operation = op->op->name,
+			.input = *in,
+			.api = &api},
 		.op = op,
 		.orb = p,
 	};
 	int rc = op->op->handler(op->h->state, &c.pub);
 	if (rc < 0)
 		log_handler_error(op->h, &c, rc);
+	free(c.in_text);
+	if (op->h->env->on_call_done)
+		op->h->env->on_call_done(op->h->env->on_call_done_ctx, c.pub.operation, rc,
+					 c.replied);
 	orbit_value_clear(&v);
 }
 
@@ -378,14 +449,60 @@ static void api_log(orbit_host *h, int level, const char *fmt, ...)
 	olog(level, "plugin %s: %s", h->d->name, msg);
 }
 
-static const char *api_config(orbit_host *h)
+/* A config read the map does not back: the plugin's bug, logged once per
+ * path so a timer reading it every second does not flood the log. */
+static void config_misuse(struct orbit_host *h, const char *path, const char *as)
 {
-	return h->config_json;
+	for (size_t i = 0; i < h->n_misused; i++)
+		if (strcmp(h->misused[i], path) == 0)
+			return;
+	olog(LOG_ERR, "plugin %s: reads config key '%s' as %s, which its config map does not "
+	     "declare (answered with nothing)", h->d->name, path, as);
+	char **v = realloc(h->misused, (h->n_misused + 1) * sizeof *v);
+	if (!v)
+		return;
+	h->misused = v;
+	if ((v[h->n_misused] = strdup(path)))
+		h->n_misused++;
+}
+
+/* Each accessor: the plugcfg getter, and the misuse logged. A NULL path is
+ * a misuse too (it names no key). A finalized host (a tombstone, see the
+ * top) has no config left: nothing, and nothing to log. */
+#define CONFIG_GETTER(type_, name_, as_, zero_)                                   \
+	static type_ api_config_##name_(orbit_host *h, const char *path)          \
+	{                                                                         \
+		bool misuse = false;                                              \
+		if (!h->cfg)                                                      \
+			return zero_;                                             \
+		type_ v = path ? plugcfg_##name_(h->cfg, path, &misuse) : zero_; \
+		if (misuse || !path)                                              \
+			config_misuse(h, path ? path : "(null)", as_);            \
+		return v;                                                         \
+	}
+CONFIG_GETTER(bool, is_set, "any type", false)
+CONFIG_GETTER(bool, bool, "a bool", false)
+CONFIG_GETTER(int64_t, int, "an int", 0)
+CONFIG_GETTER(double, float, "a float", 0.0)
+CONFIG_GETTER(const char *, string, "a string", NULL)
+CONFIG_GETTER(size_t, count, "strings", 0)
+CONFIG_GETTER(bool, is_one, "strings", false)
+#undef CONFIG_GETTER
+
+static const char *api_config_string_at(orbit_host *h, const char *path, size_t i)
+{
+	bool misuse = false;
+	if (!h->cfg)
+		return NULL;
+	const char *v = path ? plugcfg_string_at(h->cfg, path, i, &misuse) : NULL;
+	if (misuse || !path)
+		config_misuse(h, path ? path : "(null)", "strings");
+	return v;
 }
 
 static const char *api_identifier(orbit_host *h)
 {
-	return orbit_orbiter_id(orbit_plugin_orbiter(h->orb));
+	return h->orb ? orbit_orbiter_id(orbit_plugin_orbiter(h->orb)) : h->d->name;
 }
 
 static void timer_unlink(struct orbit_host *h, struct orbit_host_timer *t)
@@ -430,8 +547,14 @@ static void timer_fire(evutil_socket_t fd, short what, void *arg)
 static orbit_host_timer *api_timer_add(orbit_host *h, double after, double every,
 				       void (*fn)(void *arg), void *arg)
 {
-	if (!fn || h->released)
+	if (h->released) {
+		errno = ESHUTDOWN;
 		return NULL;
+	}
+	if (!fn) {
+		errno = EINVAL;
+		return NULL;
+	}
 	struct orbit_host_timer *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
@@ -468,8 +591,14 @@ static void watch_fire(evutil_socket_t fd, short what, void *arg)
 static orbit_host_watch *api_watch(orbit_host *h, int fd, unsigned events,
 				   void (*fn)(void *arg, int fd, unsigned events), void *arg)
 {
-	if (!fn || fd < 0 || !(events & (ORBIT_WATCH_READ | ORBIT_WATCH_WRITE)) || h->released)
+	if (h->released) {
+		errno = ESHUTDOWN;
 		return NULL;
+	}
+	if (!fn || fd < 0 || !(events & (ORBIT_WATCH_READ | ORBIT_WATCH_WRITE))) {
+		errno = EINVAL;
+		return NULL;
+	}
 	struct orbit_host_watch *w = calloc(1, sizeof *w);
 	if (!w)
 		return NULL;
@@ -511,13 +640,16 @@ struct post {
 	void *arg;
 };
 
+/* Loop thread (also from loopq_free at exit). A post queued before its
+ * plugin was released is dropped here: the plugin's state may be gone, and
+ * plugin.h promises that nothing it posted runs once shutdown began. h is
+ * at worst a tombstone, never freed memory. */
 static void run_post(void *arg)
 {
 	struct post *p = arg;
-	struct orbit_host *h = p->h;
-	p->fn(p->arg);
+	if (!p->h->released)
+		p->fn(p->arg);
 	free(p);
-	host_unref(h);
 }
 
 static int api_post(orbit_host *h, void (*fn)(void *arg), void *arg)
@@ -528,12 +660,15 @@ static int api_post(orbit_host *h, void (*fn)(void *arg), void *arg)
 	if (!p)
 		return -ENOMEM;
 	*p = (struct post){h, fn, arg};
-	atomic_fetch_add(&h->refs, 1);
-	int rc = loopq_post(h->env->loopq, run_post, p);
-	if (rc < 0) {
-		atomic_fetch_sub(&h->refs, 1);
+	/* Check and enqueue under the lock host_release takes to set released:
+	 * a post either is queued before release (and dropped by run_post) or
+	 * is refused; and the loopq, which the daemon frees only after it
+	 * released every host, cannot go away while we hold the lock. */
+	pthread_mutex_lock(&h->lock);
+	int rc = h->released ? -ESHUTDOWN : loopq_post(h->env->loopq, run_post, p);
+	pthread_mutex_unlock(&h->lock);
+	if (rc < 0)
 		free(p);
-	}
 	return rc;
 }
 
@@ -547,7 +682,9 @@ static struct op_rt *find_op(struct orbit_host *h, const char *operation)
 
 static int api_emit(orbit_host *h, const char *operation, const orbit_payload *out)
 {
-	if (!out || h->released)
+	if (h->released)
+		return -ESHUTDOWN;
+	if (!out)
 		return -EINVAL;
 	if (!find_op(h, operation))
 		return -ENOENT;
@@ -562,7 +699,9 @@ static int api_emit(orbit_host *h, const char *operation, const orbit_payload *o
 static int api_send(orbit_host *h, const char *core_id, const char *operation,
 		    const orbit_payload *out)
 {
-	if (!out || !core_id || h->released)
+	if (h->released)
+		return -ESHUTDOWN;
+	if (!out || !core_id)
 		return -EINVAL;
 	int rc = orbit_plugin_reply(h->orb, core_id, operation, out);
 	if (rc == -ENOENT && h->orb_remote)
@@ -609,6 +748,8 @@ static int api_reply_json(orbit_call *pub, const char *json)
 
 static int api_emit_json(orbit_host *h, const char *operation, const char *json)
 {
+	if (h->released)
+		return -ESHUTDOWN;
 	struct op_rt *op = find_op(h, operation);
 	if (!op)
 		return -ENOENT;
@@ -621,24 +762,234 @@ static int api_emit_json(orbit_host *h, const char *operation, const char *json)
 	return rc;
 }
 
+/* ---- typed inputs and outputs ---------------------------------------- */
+
+/* The built-in value of a call's input when the operation's input is one of
+ * the kinds in want (an ORBIT_IO_ANY input: when the peer sent one of them).
+ * 0, -EINVAL (another kind), -EBADMSG (undecodable), -ENOMEM. */
+static int input_value(struct call *c, orbit_kind k1, orbit_kind k2, orbit_value *v)
+{
+	orbit_io_kind kind = c->op->op->input.kind;
+	if (kind != ORBIT_IO_ANY && kind != (orbit_io_kind)k1 && kind != (orbit_io_kind)k2)
+		return -EINVAL;
+	int rc = orbit_value_decode(&c->pub.input, v);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		orbit_value_clear(v);
+		return kind == ORBIT_IO_ANY ? -EINVAL : -EBADMSG;
+	}
+	if (v->kind != k1 && v->kind != k2) {
+		orbit_value_clear(v);
+		return kind == ORBIT_IO_ANY ? -EINVAL : -EBADMSG;
+	}
+	return 0;
+}
+
+static const char *api_input_string(orbit_call *pub)
+{
+	struct call *c = (struct call *)pub;
+	if (c->in_text)
+		return c->in_text;
+	orbit_value v = {0};
+	int rc;
+	if (c->op->op->input.kind == ORBIT_IO_STRING) {
+		/* on_input made it UTF-8 text already: copy, no decoding. */
+		const orbit_payload *in = &pub->input;
+		if (in->len && memchr(in->data, 0, in->len)) {
+			errno = EBADMSG; /* a NUL inside cannot be a C string */
+			return NULL;
+		}
+		if (!(c->in_text = strndup(in->len ? (const char *)in->data : "", in->len))) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return c->in_text;
+	}
+	if ((rc = input_value(c, ORBIT_KIND_STRING, ORBIT_KIND_STRING, &v)) < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if (memchr(v.str, 0, v.str_len)) {
+		orbit_value_clear(&v);
+		errno = EBADMSG;
+		return NULL;
+	}
+	c->in_text = v.str; /* taken over: freed with the call */
+	return c->in_text;
+}
+
+static int api_input_int(orbit_call *pub, int64_t *out)
+{
+	orbit_value v = {0};
+	int rc = input_value((struct call *)pub, ORBIT_KIND_INT32, ORBIT_KIND_INT64, &v);
+	if (rc == 0 && out)
+		*out = v.i;
+	orbit_value_clear(&v);
+	return rc;
+}
+
+static int api_input_float(orbit_call *pub, double *out)
+{
+	orbit_value v = {0};
+	int rc = input_value((struct call *)pub, ORBIT_KIND_FLOAT32, ORBIT_KIND_FLOAT64, &v);
+	if (rc == 0 && out)
+		*out = v.f;
+	orbit_value_clear(&v);
+	return rc;
+}
+
+/* Encode v for op's output with the built-in codecs (builtin.h). v's kind
+ * says what the plugin gives: STRING, INT64, FLOAT64 or EMPTY; the output
+ * kind decides the message (an int for an INT32 output, range checked). An
+ * ORBIT_IO_ANY output takes the value as given; a schema output needs
+ * reply_json. *buf malloc'd or NULL. 0 or -EINVAL (does not fit), -ENOMEM. */
+static int encode_value(struct orbit_host *h, struct op_rt *op, orbit_value *v,
+			orbit_payload *out, uint8_t **buf)
+{
+	orbit_io_kind kind = op->op->output.kind;
+	bool fits;
+	switch (v->kind) {
+	case ORBIT_KIND_INT64:
+		fits = kind == ORBIT_IO_INT32 || kind == ORBIT_IO_INT64;
+		break;
+	case ORBIT_KIND_FLOAT64:
+		fits = kind == ORBIT_IO_FLOAT32 || kind == ORBIT_IO_FLOAT64;
+		break;
+	default:
+		fits = kind == (orbit_io_kind)v->kind;
+		break;
+	}
+	if (kind == ORBIT_IO_ANY)
+		fits = true;
+	else if (fits)
+		v->kind = (orbit_kind)kind;
+	/* Python's int.to_bytes cannot write a negative Int32Message; Avro it
+	 * accepts (payload_json.h does the same). */
+	orbit_format fmt = v->kind == ORBIT_KIND_INT32 && v->i < 0 ? ORBIT_FMT_AVRO
+								   : ORBIT_FMT_NONE;
+	int rc = fits ? orbit_value_encode(v, fmt, out, buf) : -EINVAL;
+	if (rc == -ERANGE)
+		rc = -EINVAL;
+	if (rc == -EINVAL)
+		olog(LOG_WARNING, "plugin %s: output of %s: %s", h->d->name, op->op->name,
+		     fits ? "value out of the output's range or not valid UTF-8"
+			  : "of another kind than the operation's output");
+	return rc;
+}
+
+static int reply_value(orbit_call *pub, orbit_value v)
+{
+	struct call *c = (struct call *)pub;
+	orbit_payload out;
+	uint8_t *buf = NULL;
+	int rc = encode_value(c->op->h, c->op, &v, &out, &buf);
+	if (rc == 0)
+		rc = api_reply(pub, &out);
+	free(buf);
+	return rc;
+}
+
+static int emit_value(orbit_host *h, const char *operation, orbit_value v)
+{
+	if (h->released)
+		return -ESHUTDOWN;
+	struct op_rt *op = find_op(h, operation);
+	if (!op)
+		return -ENOENT;
+	orbit_payload out;
+	uint8_t *buf = NULL;
+	int rc = encode_value(h, op, &v, &out, &buf);
+	if (rc == 0)
+		rc = api_emit(h, operation, &out);
+	free(buf);
+	return rc;
+}
+
+/* The values below borrow text: orbit_value's str is only read by
+ * orbit_value_encode, never freed here. */
+static orbit_value string_value(const char *text)
+{
+	return (orbit_value){.kind = ORBIT_KIND_STRING, .str = (char *)text,
+			     .str_len = strlen(text)};
+}
+
+static int api_reply_string(orbit_call *pub, const char *text)
+{
+	return text ? reply_value(pub, string_value(text)) : -EINVAL;
+}
+
+static int api_reply_int(orbit_call *pub, int64_t v)
+{
+	return reply_value(pub, (orbit_value){.kind = ORBIT_KIND_INT64, .i = v});
+}
+
+static int api_reply_float(orbit_call *pub, double v)
+{
+	return reply_value(pub, (orbit_value){.kind = ORBIT_KIND_FLOAT64, .f = v});
+}
+
+static int api_reply_empty(orbit_call *pub)
+{
+	return reply_value(pub, (orbit_value){.kind = ORBIT_KIND_EMPTY});
+}
+
+static int api_emit_string(orbit_host *h, const char *operation, const char *text)
+{
+	return text ? emit_value(h, operation, string_value(text)) : -EINVAL;
+}
+
+static int api_emit_int(orbit_host *h, const char *operation, int64_t v)
+{
+	return emit_value(h, operation, (orbit_value){.kind = ORBIT_KIND_INT64, .i = v});
+}
+
+static int api_emit_float(orbit_host *h, const char *operation, double v)
+{
+	return emit_value(h, operation, (orbit_value){.kind = ORBIT_KIND_FLOAT64, .f = v});
+}
+
+static int api_emit_empty(orbit_host *h, const char *operation)
+{
+	return emit_value(h, operation, (orbit_value){.kind = ORBIT_KIND_EMPTY});
+}
+
 static const orbit_host_api api = {
 	.size = sizeof(orbit_host_api),
 	.abi_major = ORBIT_PLUGIN_ABI_MAJOR,
 	.abi_minor = ORBIT_PLUGIN_ABI_MINOR,
 	.log = api_log,
-	.config = api_config,
 	.identifier = api_identifier,
+	.config_is_set = api_config_is_set,
+	.config_bool = api_config_bool,
+	.config_int = api_config_int,
+	.config_float = api_config_float,
+	.config_string = api_config_string,
+	.config_count = api_config_count,
+	.config_string_at = api_config_string_at,
+	.config_is_one = api_config_is_one,
 	.timer_add = api_timer_add,
 	.timer_cancel = api_timer_cancel,
 	.watch = api_watch,
 	.unwatch = api_unwatch,
 	.post = api_post,
-	.reply = api_reply,
-	.emit = api_emit,
-	.send = api_send,
+	.input_string = api_input_string,
+	.input_int = api_input_int,
+	.input_float = api_input_float,
 	.input_json = api_input_json,
+	.reply = api_reply,
+	.reply_string = api_reply_string,
+	.reply_int = api_reply_int,
+	.reply_float = api_reply_float,
+	.reply_empty = api_reply_empty,
 	.reply_json = api_reply_json,
+	.emit = api_emit,
+	.emit_string = api_emit_string,
+	.emit_int = api_emit_int,
+	.emit_float = api_emit_float,
+	.emit_empty = api_emit_empty,
 	.emit_json = api_emit_json,
+	.send = api_send,
 };
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -761,6 +1112,16 @@ static int apply_policy(struct orbit_host *h, struct op_rt *rt, const struct ocf
 	return rc;
 }
 
+/* Refuse posts from here on (any thread may be posting right now). */
+static void close_posts(struct orbit_host *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->released = true;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Released and no blocking call in flight: the shutdown hook, then free all
+ * but the tombstone (see the top of the file). */
 static void finalize(struct orbit_host *h)
 {
 	if (h->finalized)
@@ -775,33 +1136,74 @@ static void finalize(struct orbit_host *h)
 		api_unwatch(h, h->watches);
 	orbit_plugin_free(h->orb);
 	orbit_plugin_free(h->orb_remote);
+	h->orb = h->orb_remote = NULL;
 	for (size_t i = 0; i < h->n_ops; i++) {
 		orbit_spec_clear(&h->ops[i].in);
 		orbit_spec_clear(&h->ops[i].out);
 	}
 	free(h->ops);
-	free(h->config_json);
-	free(h);
+	h->ops = NULL;
+	h->n_ops = 0;
+	plugcfg_free(h->cfg);
+	h->cfg = NULL;
+	for (size_t i = 0; i < h->n_misused; i++)
+		free(h->misused[i]);
+	free(h->misused);
+	h->misused = NULL;
+	h->n_misused = 0;
+	h->state = NULL;
+	if (!h->init_called) {
+		/* No plugin code ever saw h: nothing can reach it any more. */
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return;
+	}
+	h->next_tomb = tombs;
+	tombs = h;
 }
 
-static void host_unref(struct orbit_host *h)
+static void call_done(struct orbit_host *h)
 {
-	if (atomic_fetch_sub(&h->refs, 1) == 1 && h->released)
+	if (--h->inflight == 0 && h->released)
 		finalize(h);
 }
 
+int host_build_config(const orbit_plugin_desc *d, const struct orbitd_config *cfg,
+		      struct plugcfg **out, char **err)
+{
+	*out = NULL;
+	*err = NULL;
+	const struct ocfg_plugin *pcfg = cfg ? orbitd_config_find_plugin(cfg, d->name) : NULL;
+	/* A required key with no section to put it in: name the main file. */
+	struct ocfg_where absent = {
+		cfg && cfg->n_files ? cfg->files[0] : "<built-in>", 1, 1};
+	if (pcfg)
+		absent = pcfg->where;
+	char *section = strfmt("plugins.%s.config", d->name);
+	if (!section) {
+		*err = strfmt("out of memory");
+		return -ENOMEM;
+	}
+	int rc = plugcfg_build(d->config, pcfg ? pcfg->config : NULL, section, &absent, out, err);
+	free(section);
+	if (rc < 0 && !*err)
+		*err = strfmt("config: %s", strerror(-rc));
+	return rc;
+}
+
 orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
-		      const struct ocfg_plugin *pcfg, char **why)
+		      const struct ocfg_plugin *pcfg, struct plugcfg *config, char **why)
 {
 	*why = NULL;
 	struct orbit_host *h = calloc(1, sizeof *h);
-	if (!h)
+	if (!h) {
+		plugcfg_free(config);
 		goto nomem;
+	}
 	h->env = env;
 	h->d = d;
-	atomic_init(&h->refs, 0);
-	if (!(h->config_json = strdup(pcfg && pcfg->config_json ? pcfg->config_json : "null")))
-		goto nomem;
+	h->cfg = config;
+	pthread_mutex_init(&h->lock, NULL);
 	/* Two hosts exporting the same plugin need distinct identities. */
 	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
 	if (!(h->orb = orbit_plugin_new(env->bus, id, &env->timers, env->discover_topic))) {
@@ -847,6 +1249,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 			     d->name, pcfg->where.file, pcfg->where.line,
 			     pcfg->policies[i].operation);
 	if (d->init) {
+		h->init_called = true;
 		int rc = d->init(h, &api, &h->state);
 		if (rc < 0) {
 			*why = strfmt("init failed: %s", strerror(-rc));
@@ -859,7 +1262,9 @@ nomem:
 	*why = strfmt("out of memory");
 fail:
 	if (h) {
-		h->released = true;
+		/* A failed init may have posted, armed timers or handed h to a
+		 * thread: the same end as a release, without the hook. */
+		close_posts(h);
 		finalize(h);
 	}
 	return NULL;
@@ -904,7 +1309,8 @@ int host_start(orbit_host *h, char **why)
 	return 0;
 }
 
-int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
+int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, struct plugcfg *config,
+		     char **why)
 {
 	*why = NULL;
 	int rc = 0;
@@ -918,27 +1324,26 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why)
 				       strerror(-r));
 		}
 	}
-	const char *json = pcfg && pcfg->config_json ? pcfg->config_json : "null";
-	if (strcmp(json, h->config_json) == 0)
+	if (!config || plugcfg_equal(config, h->cfg)) {
+		plugcfg_free(config);
 		return rc;
-	char *copy = strdup(json);
-	if (!copy)
-		return -ENOMEM;
-	char *old = h->config_json;
-	/* The hook reads api->config() too: show it the new text. */
-	h->config_json = copy;
-	int r = h->d->reload ? h->d->reload(h->state, copy) : 0;
+	}
+	/* The hook reads the accessors: they answer with the new values. */
+	struct plugcfg *old = h->cfg;
+	h->cfg = config;
+	int r = h->d->reload ? h->d->reload(h->state) : 0;
 	if (r < 0) {
-		h->config_json = old;
-		free(copy);
+		h->cfg = old;
+		plugcfg_free(config);
 		if (rc == 0) {
 			rc = r;
 			free(*why);
-			*why = strfmt("reload hook failed: %s", strerror(-r));
+			*why = strfmt("reload hook failed: %s; its previous config stays",
+				      strerror(-r));
 		}
 		return rc;
 	}
-	free(old);
+	plugcfg_free(old);
 	return rc;
 }
 
@@ -971,11 +1376,16 @@ const orbit_plugin_desc *host_desc(const orbit_host *h)
 	return h->d;
 }
 
+const struct plugcfg *host_plugcfg(const orbit_host *h)
+{
+	return h->cfg;
+}
+
 void host_release(orbit_host *h)
 {
-	if (!h)
+	if (!h || h->released)
 		return;
-	h->released = true;
+	close_posts(h);
 	orbit_plugin_stop(h->orb);
 	if (h->orb_remote)
 		orbit_plugin_stop(h->orb_remote);
@@ -985,7 +1395,7 @@ void host_release(orbit_host *h)
 		event_del(t->ev);
 	for (struct orbit_host_watch *w = h->watches; w; w = w->next)
 		event_del(w->ev);
-	if (atomic_load(&h->refs) == 0)
+	if (h->inflight == 0)
 		finalize(h);
 }
 

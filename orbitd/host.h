@@ -2,11 +2,15 @@
  * orbit_host_api table its code calls, its timers, fd watches and blocking
  * calls on the worker pool (DESIGN §3 "Plugin ABI", "Threads").
  *
- * Ownership: an orbit_host owns its orbiter, specs, timers, watches and the
- * copies of its config; it borrows the descriptor (static data of a .so that
+ * Ownership: an orbit_host owns its orbiter, specs, timers, watches and its
+ * plugin config (struct plugcfg); it borrows the descriptor (static data of a .so that
  * is never dlclose'd) and the environment (the daemon's, outliving it).
- * host_release() may outlive the call: the host is freed once its last
- * blocking call or post has come back, then the plugin's shutdown hook runs.
+ * host_release() may outlive the call: the plugin's shutdown hook runs and
+ * the host's resources are freed once its last blocking call has come back.
+ * From release on, posts are refused (-ESHUTDOWN) and queued ones dropped
+ * unrun. The struct the plugin was handed is never freed: it stays as a
+ * small tombstone, so a plugin thread calling post() or log() late is safe
+ * (host.c explains why).
  */
 #ifndef ORBITD_HOST_H
 #define ORBITD_HOST_H
@@ -17,6 +21,7 @@
 #include <orbit/plugin_orbiter.h>
 
 struct event_base;
+struct plugcfg;
 struct loopq;
 struct workers;
 
@@ -30,31 +35,50 @@ struct host_env {
 	struct workers *workers;
 	orbit_timers timers;
 	const char *discover_topic;
+	/* Told on the loop thread when a handler has returned (rc: its result;
+	 * replied: it answered the call), for orbitd --try; NULL in the daemon,
+	 * which logs failures itself. */
+	void (*on_call_done)(void *ctx, const char *operation, int rc, bool replied);
+	void *on_call_done_ctx;
 };
 
-/* Check a descriptor before any of its code runs: magic, ABI, struct sizes,
- * name, operations (names, kinds, schemas, handlers, policies). 0, or
- * -EINVAL with *why malloc'd ("duplicate operation 'x'"). */
+/* Check a descriptor before any of its code runs: magic, ABI major (an
+ * ABI 1 plugin is told to rebuild), the minor it needs, struct sizes, name,
+ * operations (names, kinds, schemas, handlers, policies) and its config map
+ * (plugcfg_check_map). Reserved members are ignored (newer minors may use
+ * them). 0, or -EINVAL with *why malloc'd ("duplicate operation 'x'"). */
 int host_validate(const orbit_plugin_desc *d, char **why);
 
+/* Build the plugin config of a validated descriptor from its section
+ * plugins.NAME.config of cfg (cfg NULL or no section: defaults only; a
+ * missing required key is then reported at the section, or at cfg's main
+ * file). 0 and *out (caller owns), or -EINVAL with *err malloc'd
+ * "FILE:LINE:COLUMN: key 'plugins.NAME.config.KEY': ...", or -ENOMEM. */
+int host_build_config(const orbit_plugin_desc *d, const struct orbitd_config *cfg,
+		      struct plugcfg **out, char **err);
+
 /* Build the plugin orbiter of a validated descriptor with its operations and
- * their effective policies (pcfg's overrides, NULL for none), then call the
+ * their effective policies (pcfg's overrides, NULL for none), give it config
+ * (from host_build_config; taken over, also on failure), then call the
  * plugin's init. A plugin marked `export:` gets a second orbiter of the same
  * name on the MQTT bus, for remote cores (our own core is kept off it: it
  * reaches the plugin in-process); both share the plugin's handlers and state,
  * and a policy's maximum applies to each bus on its own.
  * NULL with *why malloc'd ("init failed: Input/output error"). */
 orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
-		      const struct ocfg_plugin *pcfg, char **why);
+		      const struct ocfg_plugin *pcfg, struct plugcfg *config, char **why);
 
 /* Start the orbiter, then the plugin's start hook. 0 or -errno (*why set). */
 int host_start(orbit_host *h, char **why);
 
 /* Apply a new per-plugin section (NULL = none): policies (connections no
- * longer admitted are closed gracefully) and, when the config subtree
- * changed, the reload hook. 0, or -errno with *why malloc'd (the plugin
- * keeps running with what it had). */
-int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, char **why);
+ * longer admitted are closed gracefully) and config (built and checked by
+ * host_build_config before the reload committed; taken over; NULL: keep the
+ * current one). When its values differ (plugcfg_equal) the host swaps it in
+ * and calls the reload hook; a failing hook gets the old values back. 0, or
+ * -errno with *why malloc'd (the plugin keeps running with what it had). */
+int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, struct plugcfg *config,
+		     char **why);
 
 /* Begin closing every connection gracefully. */
 void host_close_all(orbit_host *h);
@@ -67,7 +91,12 @@ size_t host_connections(const orbit_host *h);
 orbit_plugin *host_orbiter(orbit_host *h);
 orbit_plugin *host_remote_orbiter(orbit_host *h);
 
+/* The descriptor (the plugin's static data) and the checked config
+ * (plugcfg.h) the accessors answer with now: owned by the host, replaced by
+ * a reload (do not keep it past the current loop callback); a plugin that
+ * takes no config has one without keys. */
 const orbit_plugin_desc *host_desc(const orbit_host *h);
+const struct plugcfg *host_plugcfg(const orbit_host *h);
 
 /* One operation as the host runs it, for orbitctl. Borrowed from the host. */
 struct host_op_info {
@@ -85,9 +114,12 @@ size_t host_op_count(const orbit_host *h);
 int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 		 struct host_op_info *info);
 
-/* Stop the orbiter (graceless for what is still open), cancel the plugin's
- * timers and watches, and release the host: the shutdown hook runs and the
- * memory goes once no blocking call or post is in flight. NULL-safe. */
+/* Stop the orbiter (graceless for what is still open), silence the plugin's
+ * timers and watches, refuse its posts from now on (any thread) and drop
+ * those still queued; once no blocking call is in flight the shutdown hook
+ * runs, what it left of timers and watches is cancelled and the host's
+ * resources are freed (all but the tombstone). Loop thread. NULL-safe; a
+ * second call does nothing. */
 void host_release(orbit_host *h);
 
 #endif

@@ -3,9 +3,14 @@
  * Order of checks for one file, so that no plugin function runs before the
  * data says it is a plugin we can drive: regular file → dlopen(RTLD_NOW |
  * RTLD_LOCAL) → the descriptor symbol → host_validate (magic, ABI, sizes,
- * names, operations, schemas, policies) → enabled? → unique name → init.
- * Up to that point a failure dlclose's the object (only its constructors ran);
- * after init it stays mapped for good.
+ * names, operations, schemas, policies, config map) → enabled? → unique name
+ * → its config checked against the map → init. Up to that point a failure
+ * dlclose's the object (only its constructors ran); after init it stays
+ * mapped for good.
+ *
+ * A reload checks the new config of every active plugin first
+ * (loader_prepare): one that does not fit refuses the whole reload, so the
+ * running config and every plugin's values stay as they were.
  *
  * A file replaced while its plugin runs is an upgrade: the new file is opened
  * and validated first (a broken one is logged and the running version stays),
@@ -18,6 +23,7 @@
  */
 #include "loader.h"
 #include "drain.h"
+#include "plugcfg.h"
 #include "strfmt.h"
 #include "log.h"
 
@@ -47,6 +53,7 @@ struct lplug {
 	struct drain *drain;     /* REMOVING */
 	void *next_dl;           /* validated upgrade, started once the old one is gone */
 	const orbit_plugin_desc *next_desc;
+	struct plugcfg *pending; /* ACTIVE: the config loader_prepare checked */
 	struct loader *l;
 	bool forget;             /* removed from disk: drop the entry once drained */
 };
@@ -169,6 +176,7 @@ static void entry_free(struct lplug *p)
 	drain_cancel(p->drain);
 	if (p->next_dl)
 		dlclose(p->next_dl); /* validated, never ran */
+	plugcfg_free(p->pending);
 	free(p->file);
 	free(p->path);
 	free(p->name);
@@ -192,10 +200,7 @@ static void reject(struct lplug *p, char *why)
 	set_state(p, LPLUG_REJECTED, why);
 }
 
-/* dlopen dlname and check its descriptor; *why malloc'd on failure (the
- * object is closed again: only its constructors ran). */
-static int open_validated(const char *dlname, void **dl, const orbit_plugin_desc **d,
-			  char **why)
+int loader_open(const char *dlname, void **dl, const orbit_plugin_desc **d, char **why)
 {
 	/* dlerror's state is per thread; clear what an earlier call left. */
 	dlerror();
@@ -203,7 +208,7 @@ static int open_validated(const char *dlname, void **dl, const orbit_plugin_desc
 	if (!*dl) {
 		const char *e = dlerror();
 		*why = strfmt("cannot load: %s", e ? e : "unknown dlopen error");
-		return -1;
+		return -ENOEXEC;
 	}
 	*d = dlsym(*dl, ORBIT_PLUGIN_SYMBOL);
 	if (!*d) {
@@ -211,11 +216,19 @@ static int open_validated(const char *dlname, void **dl, const orbit_plugin_desc
 	} else if (host_validate(*d, why) < 0) {
 		*d = NULL;
 	}
-	if (*d)
+	if (*d) {
+		/* Accepted (min_host_minor is ours or older): it may test the
+		 * newer functions it wants with ORBIT_API_HAS. */
+		if ((*d)->abi_minor > ORBIT_PLUGIN_ABI_MINOR)
+			olog(LOG_INFO, "plugin %s: built for plugin ABI %u.%u, runs on this "
+			     "orbitd's %d.%d (it needs %u.%u)", (*d)->name, (*d)->abi_major,
+			     (*d)->abi_minor, ORBIT_PLUGIN_ABI_MAJOR, ORBIT_PLUGIN_ABI_MINOR,
+			     (*d)->abi_major, (*d)->min_host_minor);
 		return 0;
+	}
 	dlclose(*dl);
 	*dl = NULL;
-	return -1;
+	return -EINVAL;
 }
 
 /* The name to dlopen p's file (now st) by: its path, unless an object from
@@ -269,7 +282,13 @@ static void activate(struct loader *l, struct lplug *p, void *dl, const orbit_pl
 		dlclose(dl);
 		return;
 	}
-	orbit_host *h = host_new(l->env, d, pcfg, &why);
+	struct plugcfg *config;
+	if (host_build_config(d, l->cfg, &config, &why) < 0) {
+		reject(p, why);
+		dlclose(dl); /* init never ran */
+		return;
+	}
+	orbit_host *h = host_new(l->env, d, pcfg, config, &why);
 	if (!h) {
 		/* init may have run: the object stays mapped. */
 		p->dl = dl;
@@ -321,7 +340,7 @@ static void load(struct loader *l, struct lplug *p)
 		reject(p, strfmt("cannot open %s: %s", p->path, strerror(errno)));
 		return;
 	}
-	int rc = open_validated(name, &dl, &d, &why);
+	int rc = loader_open(name, &dl, &d, &why);
 	free(name);
 	if (rc < 0) {
 		if (fd >= 0)
@@ -482,7 +501,7 @@ static void upgrade(struct loader *l, struct lplug *p)
 	void *dl = NULL;
 	const orbit_plugin_desc *d = NULL;
 	char *why = NULL;
-	if (!dlname || open_validated(dlname, &dl, &d, &why) < 0) {
+	if (!dlname || loader_open(dlname, &dl, &d, &why) < 0) {
 		olog(LOG_ERR, "plugin %s: new %s rejected: %s; the running version stays", p->name,
 		     p->file, why ? why : strerror(err));
 		free(why);
@@ -589,6 +608,35 @@ static void append(char **report, const char *fmt, ...)
 	*report = joined;
 }
 
+static void drop_pending(struct loader *l)
+{
+	for (struct lplug *p = l->head; p; p = p->next) {
+		plugcfg_free(p->pending);
+		p->pending = NULL;
+	}
+}
+
+int loader_prepare(struct loader *l, const struct orbitd_config *cfg, char **err)
+{
+	*err = NULL;
+	drop_pending(l);
+	for (struct lplug *p = l->head; p; p = p->next) {
+		/* Disabled by cfg: unloaded by the reconfigure, its values unused. */
+		if (p->info.state != LPLUG_ACTIVE || !orbitd_config_plugin_enabled(cfg, p->name))
+			continue;
+		char *why = NULL;
+		int rc = host_build_config(host_desc(p->info.host), cfg, &p->pending, &why);
+		if (rc < 0) {
+			append(err, "plugin %s: %s", p->name, why ? why : strerror(-rc));
+			free(why);
+		}
+	}
+	if (!*err)
+		return 0;
+	drop_pending(l);
+	return -EINVAL;
+}
+
 int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char **report)
 {
 	*report = NULL;
@@ -603,8 +651,10 @@ int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char *
 				break;
 			}
 			char *why = NULL;
+			struct plugcfg *config = p->pending;
+			p->pending = NULL;
 			if (host_reconfigure(p->info.host, orbitd_config_find_plugin(cfg, p->name),
-					     &why) < 0) {
+					     config, &why) < 0) {
 				olog(LOG_WARNING, "plugin %s: %s", p->name, why ? why : "reload failed");
 				append(report, "plugin %s: %s", p->name, why ? why : "reload failed");
 				problems++;
@@ -670,4 +720,50 @@ void loader_free(struct loader *l)
 	free(l->dir);
 	free(l->core_id);
 	free(l);
+}
+
+/* ---- orbitd -t -------------------------------------------------------- */
+
+int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
+		     void (*report)(void *ctx, const char *file, const char *name, const char *why),
+		     void *ctx)
+{
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0) {
+		int e = errno;
+		report(ctx, dir, NULL, strerror(e));
+		return -e;
+	}
+	int problems = 0;
+	for (int i = 0; i < n; i++) {
+		const char *file = names[i]->d_name;
+		char *path = is_plugin_file(file) ? strfmt("%s/%s", dir, file) : NULL;
+		void *dl = NULL;
+		const orbit_plugin_desc *d = NULL;
+		char *why = NULL;
+		struct plugcfg *pc = NULL;
+		if (!path) {
+			free(names[i]);
+			continue;
+		}
+		/* The same checks as a load, short of init: this opens the
+		 * objects (their constructors run) and reads descriptors only. */
+		if (loader_open(path, &dl, &d, &why) == 0) {
+			if (orbitd_config_plugin_enabled(cfg, d->name))
+				host_build_config(d, cfg, &pc, &why);
+			report(ctx, file, d->name,
+			       orbitd_config_plugin_enabled(cfg, d->name) ? why : NULL);
+			plugcfg_free(pc);
+			dlclose(dl);
+		} else {
+			report(ctx, file, NULL, why ? why : "out of memory");
+		}
+		problems += why != NULL;
+		free(why);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return problems;
 }

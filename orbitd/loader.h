@@ -54,11 +54,34 @@ int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal)
 /* Start watching the directory for drop-ins and removals. 0 or -errno. */
 int loader_watch(struct loader *l);
 
-/* Apply a new config: unload plugins now disabled, retry rejected or disabled
- * ones, apply policies and config subtrees to the active ones. Returns how
- * many plugins reported a problem (each is logged and described in *report,
- * malloc'd or NULL when there is nothing to say). */
+/* First step of a reload, before anything is swapped: build every active
+ * plugin's config from cfg (borrowed) against its config map and keep it for
+ * loader_reconfigure. 0, or -EINVAL with *err malloc'd listing every plugin
+ * whose config does not fit ("plugin exec: orbitd.yaml:12:14: key ..."):
+ * nothing is kept then, and the reload must be refused. */
+int loader_prepare(struct loader *l, const struct orbitd_config *cfg, char **err);
+
+/* Apply a new config, after loader_prepare(l, cfg) succeeded: unload plugins
+ * now disabled, retry rejected or disabled ones, apply policies and the
+ * prepared configs to the active ones (their reload hook runs when values
+ * changed). Returns how many plugins reported a problem (each is logged and
+ * described in *report, malloc'd or NULL when there is nothing to say). */
 int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char **report);
+
+/* dlopen dlname (RTLD_NOW | RTLD_LOCAL) and check its descriptor
+ * (host_validate); no plugin function runs. 0 with *dl and *d (the caller
+ * dlclose's *dl unless a plugin function ran), or -ENOEXEC/-EINVAL with *why
+ * malloc'd (the object is closed again). */
+int loader_open(const char *dlname, void **dl, const orbit_plugin_desc **d, char **why);
+
+/* orbitd -t: open every *.so of dir as a load would, check its descriptor
+ * and, for plugins cfg enables, build its config from cfg; never call init.
+ * report(ctx, file, name, why) once per file, name NULL when the descriptor
+ * was not read, why NULL when it would load. Returns the count of files that
+ * would be rejected, or -errno when dir cannot be read. */
+int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
+		     void (*report)(void *ctx, const char *file, const char *name, const char *why),
+		     void *ctx);
 
 /* Visit every entry in file-name order; non-zero from fn stops. */
 void loader_foreach(struct loader *l, int (*fn)(void *ctx, const struct lplug_info *p),

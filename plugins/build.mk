@@ -4,6 +4,7 @@
 #
 #   plugins/NAME/*.c      -> $(BUILD)/plugins/NAME.so        (added to EXTRA_ALL)
 #   tests/plugins/NAME.c  -> $(BUILD)/tests/plugins/NAME.so  (added to CHECK_EXTRA)
+#   tests/plugins/NAME.cc -> $(BUILD)/tests/plugins/NAME.so  (C++, likewise)
 #   orbit-plugin.pc.in    -> $(BUILD)/orbit-plugin.pc        (added to EXTRA_ALL)
 #   liborbit.pc.in        -> $(BUILD)/liborbit.pc            (added to EXTRA_ALL)
 #
@@ -30,13 +31,24 @@ endif
 endif
 PLUGIN_LDFLAGS = -shared $(PLUGIN_NO_UNDEFINED) $(LDFLAGS) $(SANFLAGS)
 
+# C++ plugins prove orbit/plugin.h works from C++. The C-only warnings
+# (-Wmissing-prototypes, -Wstrict-prototypes) are dropped for g++, which
+# ignores them noisily. g++ links libstdc++ (NEEDED in the .so), so
+# --no-undefined holds.
+PLUGIN_CXXFLAGS = -std=c++17 -D_GNU_SOURCE \
+                  $(filter-out -Wmissing-prototypes -Wstrict-prototypes,$(WARN)) \
+                  $(CFLAGS) $(SANFLAGS) -fPIC -fvisibility=hidden -Ilibplugin/include
+
 PLUGIN_NAMES := $(sort $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c))))
 PLUGIN_SOS   := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
 PLUGIN_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard plugins/*/*.c)))
 
 TEST_PLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 TEST_PLUGIN_OBJS := $(TEST_PLUGIN_SRCS:%.c=$(BUILD)/%.o)
-TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:%.c=$(BUILD)/%.so)
+TEST_PLUGIN_CXX_SRCS := $(sort $(wildcard tests/plugins/*.cc))
+TEST_PLUGIN_CXX_OBJS := $(TEST_PLUGIN_CXX_SRCS:%.cc=$(BUILD)/%.o)
+TEST_PLUGIN_SOS  := $(TEST_PLUGIN_SRCS:%.c=$(BUILD)/%.so) \
+                    $(TEST_PLUGIN_CXX_SRCS:%.cc=$(BUILD)/%.so)
 
 PLUGIN_PC   := $(BUILD)/orbit-plugin.pc
 LIBORBIT_PC := $(BUILD)/liborbit.pc
@@ -57,8 +69,15 @@ $(BUILD)/plugins/$(1).so: $(filter $(BUILD)/plugins/$(1)/%,$(PLUGIN_OBJS))
 endef
 $(foreach p,$(PLUGIN_NAMES),$(eval $(call plugin_link_rule,$(p))))
 
-$(TEST_PLUGIN_SOS): $(BUILD)/tests/plugins/%.so: $(BUILD)/tests/plugins/%.o
+$(TEST_PLUGIN_CXX_OBJS): $(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(PLUGIN_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(TEST_PLUGIN_SRCS:%.c=$(BUILD)/%.so): $(BUILD)/tests/plugins/%.so: $(BUILD)/tests/plugins/%.o
 	$(CC) $< -o $@ $(PLUGIN_LDFLAGS)
+
+$(TEST_PLUGIN_CXX_SRCS:%.cc=$(BUILD)/%.so): $(BUILD)/tests/plugins/%.so: $(BUILD)/tests/plugins/%.o
+	$(CXX) $< -o $@ $(PLUGIN_LDFLAGS)
 
 # Directories below PREFIX (or LIBDIR) are written relative to ${prefix}
 # (${libdir}) so the file also works with pkg-config --define-prefix and
@@ -78,6 +97,6 @@ $(PLUGIN_PC) $(LIBORBIT_PC): $(BUILD)/%.pc: %.pc.in plugins-pc-always
 	@sed $(PLUGIN_PC_SED) $< > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@ && echo "generated $@"; fi
 
--include $(PLUGIN_OBJS:.o=.d) $(TEST_PLUGIN_OBJS:.o=.d)
+-include $(PLUGIN_OBJS:.o=.d) $(TEST_PLUGIN_OBJS:.o=.d) $(TEST_PLUGIN_CXX_OBJS:.o=.d)
 
 .DEFAULT_GOAL := $(plugins_saved_goal)

@@ -36,6 +36,10 @@ static void setup(void)
 #define FAST_TIMERS                                                                         \
 	"timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: 3}\n"
 
+/* orbitd's debug trace of core1's handshake on the local bus. */
+#define DISCOVER_TRACE "local bus: DiscoverMessage on $handshake.discover"
+#define OFFER_TRACE "local bus: OfferMessage on $handshake.core1.offer"
+
 START_TEST(bundled_plugins_compliant_and_outputs_in_file_sink)
 {
 	fx_add_plugin("plugins/lowercase.so");
@@ -114,7 +118,7 @@ START_TEST(broken_plugins_rejected_with_reasons)
 		{"nosymbol", "no symbol orbit_plugin_descriptor"},
 		{"badmagic", "bad magic"},
 		{"abimajor", "ABI 99."},
-		{"shortstruct", "descriptor of 16 bytes"},
+		{"shortstruct", "descriptor of 24 bytes"},
 		{"dupop", "duplicate operation"},
 		{"badschema", "invalid schema"},
 		{"bothlists", "both an allowlist and a blocklist"},
@@ -414,10 +418,15 @@ START_TEST(policy_override_and_disable_follow_reload)
 	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "plugin upper (upper.so) disabled by configuration", WAIT);
 	test_expect_line(p, "ready:", WAIT);
-	/* Blocked: the plugin never offers to core1. Prove discovery ran a few
-	 * times without a connection. */
-	for (int i = 0; i < 3; i++)
-		ck_assert(!test_proc_seen(p, "connected to echo", 0.3));
+	/* Blocked: the plugin never offers to core1. Evidence first: three
+	 * Discovers went over the local bus (orbitd's debug trace), which
+	 * delivers in order, and the plugin offers from its Discover handler:
+	 * an Offer answering the first two would have been traced before the
+	 * third Discover. */
+	while (test_proc_count(p, DISCOVER_TRACE) < 3)
+		test_expect_line(p, DISCOVER_TRACE, WAIT);
+	ck_assert_uint_eq(test_proc_count(p, OFFER_TRACE), 0);
+	ck_assert(!test_proc_seen(p, "connected to echo", 0));
 	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "plugins:\n  echo: {policies: {echo: {maximum: 1}}}\n"
 		   "requirements:\n  echo: {minimum: 1}\n  upper: {minimum: 1}\n");
@@ -426,6 +435,9 @@ START_TEST(policy_override_and_disable_follow_reload)
 	test_expect_line(p, "plugin upper 1.0.0 loaded from upper.so", WAIT);
 	test_expect_line(p, "reloaded:", WAIT);
 	test_expect_line(p, "core compliant: 2/2", WAIT);
+	/* Unblocked, the plugin offered, and the trace saw it: the same trace
+	 * had nothing to show while it was blocked. */
+	ck_assert_uint_ge(test_proc_count(p, OFFER_TRACE), 1);
 	/* Blocklisting again closes the live connection (policy enforced). */
 	fx_write_conf("identifier: core1\n" FAST_TIMERS
 		   "plugins:\n  echo: {policies: {echo: {blocklist: [core1]}}}\n"

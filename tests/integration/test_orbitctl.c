@@ -14,6 +14,7 @@
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -58,8 +59,9 @@ enum {
 	CTL_NOBODY = 2, /* run as uid/gid 65534 through setpriv */
 };
 
-/* Run orbitctl [-s fx.sock] ARGS... (NULL-terminated) with env to completion. */
-static void ctl_env(struct res *r, unsigned flags, char *const env[], ...)
+/* Run orbitctl [-s fx.sock] args... (NULL-terminated array of at most 48)
+ * with env to completion. No check assertions: also runs on other threads. */
+static void ctl_argv(struct res *r, unsigned flags, char *const env[], char *const args[])
 {
 	char *argv[64];
 	size_t n = 0;
@@ -75,13 +77,8 @@ static void ctl_env(struct res *r, unsigned flags, char *const env[], ...)
 		argv[n++] = "-s";
 		argv[n++] = fx.sock;
 	}
-	va_list ap;
-	va_start(ap, env);
-	for (char *a; (a = va_arg(ap, char *));) {
-		ck_assert(n < sizeof argv / sizeof argv[0] - 1);
-		argv[n++] = a;
-	}
-	va_end(ap);
+	for (size_t i = 0; args[i]; i++)
+		argv[n++] = args[i];
 	argv[n] = NULL;
 	int st = test_run(argv, env, NULL, 2 * WAIT, &r->out, &r->err);
 	r->rc = st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -90,6 +87,46 @@ static void ctl_env(struct res *r, unsigned flags, char *const env[], ...)
 	if (!r->err)
 		r->err = strdup("");
 	free(bin);
+}
+
+/* Run orbitctl [-s fx.sock] ARGS... (NULL-terminated) with env to completion. */
+static void ctl_env(struct res *r, unsigned flags, char *const env[], ...)
+{
+	char *args[49];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, env);
+	for (char *a; (a = va_arg(ap, char *));) {
+		ck_assert(n < sizeof args / sizeof args[0] - 1);
+		args[n++] = a;
+	}
+	va_end(ap);
+	args[n] = NULL;
+	ctl_argv(r, flags, env, args);
+}
+
+/* Several orbitctl runs at once, each on a thread of its own: for
+ * executions whose --wait windows may overlap (they collect the outputs of
+ * their own operation only). */
+struct ctl_job {
+	char *args[16]; /* NULL-terminated */
+	struct res r;
+	pthread_t th;
+};
+
+static void *ctl_job_run(void *arg)
+{
+	struct ctl_job *j = arg;
+	ctl_argv(&j->r, 0, NULL, j->args);
+	return NULL;
+}
+
+static void ctl_parallel(struct ctl_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_create(&jobs[i].th, NULL, ctl_job_run, &jobs[i]), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(pthread_join(jobs[i].th, NULL), 0);
 }
 
 #define CTL(r, ...) ctl_env((r), 0, NULL, __VA_ARGS__, (char *)NULL)
@@ -368,7 +405,7 @@ START_TEST(read_only_commands_table_and_json)
 	CTL(&r, "version");
 	expect_rc(&r, 0);
 	ck_assert_msg(LINE_HAS(r.out, "orbitctl " ORBIT_VERSION) &&
-			      LINE_HAS(r.out, "orbitd " ORBIT_VERSION, "plugin ABI 1."),
+			      LINE_HAS(r.out, "orbitd " ORBIT_VERSION, "plugin ABI 2."),
 		      "%s", r.out);
 	res_free(&r);
 	CTL(&r, "--json", "version");
@@ -376,7 +413,7 @@ START_TEST(read_only_commands_table_and_json)
 	j = parse_json(r.out);
 	ck_assert_str_eq(jstr(j, "version"), ORBIT_VERSION);
 	ck_assert_str_eq(jstr(j, "orbitctl"), ORBIT_VERSION);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "abi"), "major")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "abi"), "major")), 2);
 	json_decref(j);
 	res_free(&r);
 
@@ -605,78 +642,88 @@ START_TEST(execute_every_mode)
 {
 	fx_add_plugin("plugins/lowercase.so");
 	fx_add_plugin("tests/plugins/echo.so");
+	fx_add_plugin("tests/plugins/upper.so");
 	fx_write_conf("identifier: core1\n" FAST_TIMERS
-		   "requirements:\n  lowercase: {minimum: 1}\n  echo: {minimum: 1}\n");
+		   "requirements:\n  lowercase: {minimum: 1}\n  echo: {minimum: 1}\n"
+		   "  upper: {minimum: 1}\n");
 	struct test_proc *d = fx_start_orbitd();
-	test_expect_line(d, "core compliant: 2/2", WAIT);
+	test_expect_line(d, "core compliant: 3/3", WAIT);
 	struct res r;
 	json_t *a, *e;
 
-	/* --all as a table: the output line, then the tally. */
-	CTL(&r, "execute", "lowercase", "--all", "--data", "\"HeLLo\"", "--wait", "1");
-	expect_rc(&r, 0);
-	ck_assert_msg(strstr(r.out, "lowercase lowercase \"hello\"\nsent 1, outputs 1\n"), "%s",
-		      r.out);
-	res_free(&r);
-	/* The default mode is all; echo hands the input back untouched. */
-	CTL(&r, "execute", "echo", "--data", "\"Mixed Case\"", "--wait", "1");
-	expect_rc(&r, 0);
-	ck_assert_msg(strstr(r.out, "echo echo \"Mixed Case\"\nsent 1, outputs 1\n"), "%s", r.out);
-	res_free(&r);
-
-	/* --any as JSON: one output object per line, then the result. */
-	CTL(&r, "--json", "execute", "lowercase", "--any", "--data", "\"HeLLo\"", "--data",
-	    "\"WORLD\"", "--wait", "1");
-	expect_rc(&r, 0);
-	a = parse_lines(r.out);
-	ck_assert_msg(json_array_size(a) == 3, "%s", r.out);
+	/* Each round runs one execution per operation at once: a --wait
+	 * collects the outputs of its own operation only, so their windows
+	 * may overlap. */
+	struct ctl_job round1[] = {
+		/* --all as a table: the output line, then the tally. */
+		{.args = {"execute", "lowercase", "--all", "--data", "\"HeLLo\"", "--wait", "1"}},
+		/* The default mode is all; echo hands the input back untouched. */
+		{.args = {"execute", "echo", "--data", "\"Mixed Case\"", "--wait", "1"}},
+		/* --any as JSON: one output object per line, then the result. */
+		{.args = {"--json", "execute", "upper", "--any", "--data", "\"HeLLo\"", "--data",
+			  "\"world\"", "--wait", "1"}},
+	};
+	ctl_parallel(round1, 3);
+	expect_rc(&round1[0].r, 0);
+	ck_assert_msg(strstr(round1[0].r.out, "lowercase lowercase \"hello\"\nsent 1, outputs 1\n"),
+		      "%s", round1[0].r.out);
+	expect_rc(&round1[1].r, 0);
+	ck_assert_msg(strstr(round1[1].r.out, "echo echo \"Mixed Case\"\nsent 1, outputs 1\n"),
+		      "%s", round1[1].r.out);
+	expect_rc(&round1[2].r, 0);
+	a = parse_lines(round1[2].r.out);
+	ck_assert_msg(json_array_size(a) == 3, "%s", round1[2].r.out);
 	for (size_t i = 0; i < 2; i++) {
 		e = json_array_get(a, i);
 		ck_assert_str_eq(jstr(e, "type"), "output");
-		ck_assert_str_eq(jstr(e, "plugin"), "lowercase");
-		ck_assert_str_eq(jstr(e, "operation"), "lowercase");
+		ck_assert_str_eq(jstr(e, "plugin"), "upper");
+		ck_assert_str_eq(jstr(e, "operation"), "upper");
 		ck_assert(json_is_string(json_object_get(e, "time")));
 	}
-	ck_assert_str_eq(jstr(json_array_get(a, 0), "value"), "hello");
-	ck_assert_str_eq(jstr(json_array_get(a, 1), "value"), "world");
+	ck_assert_str_eq(jstr(json_array_get(a, 0), "value"), "HELLO");
+	ck_assert_str_eq(jstr(json_array_get(a, 1), "value"), "WORLD");
 	e = json_array_get(a, 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(e, "sent")), 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(e, "outputs")), 2);
 	json_decref(a);
-	res_free(&r);
+	for (size_t i = 0; i < 3; i++)
+		res_free(&round1[i].r);
 
-	/* --plugin ID */
-	CTL(&r, "execute", "lowercase", "--plugin", "lowercase", "--data", "\"ABC\"", "--wait", "1");
-	expect_rc(&r, 0);
-	ck_assert_msg(strstr(r.out, "lowercase lowercase \"abc\"\nsent 1, outputs 1\n"), "%s",
-		      r.out);
-	res_free(&r);
 	CTL(&r, "execute", "lowercase", "--plugin", "nope", "--data", "\"ABC\"");
 	expect_rc(&r, 1);
 	ck_assert_msg(strstr(r.err, "nope"), "%s", r.err);
 	res_free(&r);
 
-	/* --distributed: the items spread over the connections. */
-	CTL(&r, "--json", "execute", "lowercase", "--distributed", "--data", "\"A\"", "--data",
-	    "\"B\"", "--data", "\"C\"", "--wait", "1");
-	expect_rc(&r, 0);
-	a = parse_lines(r.out);
-	ck_assert_msg(json_array_size(a) == 4, "%s", r.out);
-	const char *want[] = {"a", "b", "c"};
+	struct ctl_job round2[] = {
+		/* --plugin ID */
+		{.args = {"execute", "lowercase", "--plugin", "lowercase", "--data", "\"ABC\"",
+			  "--wait", "1"}},
+		/* --distributed: the items spread over the connections. */
+		{.args = {"--json", "execute", "upper", "--distributed", "--data", "\"a\"",
+			  "--data", "\"b\"", "--data", "\"c\"", "--wait", "1"}},
+		{.args = {"execute", "echo", "--distributed", "--data", "\"X\"", "--data", "\"Y\"",
+			  "--wait", "1"}},
+	};
+	ctl_parallel(round2, 3);
+	expect_rc(&round2[0].r, 0);
+	ck_assert_msg(strstr(round2[0].r.out, "lowercase lowercase \"abc\"\nsent 1, outputs 1\n"),
+		      "%s", round2[0].r.out);
+	expect_rc(&round2[1].r, 0);
+	a = parse_lines(round2[1].r.out);
+	ck_assert_msg(json_array_size(a) == 4, "%s", round2[1].r.out);
+	const char *want[] = {"A", "B", "C"};
 	for (size_t i = 0; i < 3; i++)
 		ck_assert_str_eq(jstr(json_array_get(a, i), "value"), want[i]);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 3), "sent")), 3);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 3), "outputs")), 3);
 	json_decref(a);
-	res_free(&r);
-	CTL(&r, "execute", "lowercase", "--distributed", "--data", "\"X\"", "--data", "\"Y\"",
-	    "--wait", "1");
-	expect_rc(&r, 0);
-	ck_assert_msg(LINE_HAS(r.out, "lowercase lowercase \"x\"") &&
-			      LINE_HAS(r.out, "lowercase lowercase \"y\"") &&
-			      LINE_HAS(r.out, "sent 2, outputs 2"),
-		      "%s", r.out);
-	res_free(&r);
+	expect_rc(&round2[2].r, 0);
+	ck_assert_msg(LINE_HAS(round2[2].r.out, "echo echo \"X\"") &&
+			      LINE_HAS(round2[2].r.out, "echo echo \"Y\"") &&
+			      LINE_HAS(round2[2].r.out, "sent 2, outputs 2"),
+		      "%s", round2[2].r.out);
+	for (size_t i = 0; i < 3; i++)
+		res_free(&round2[i].r);
 
 	/* Without --wait: sent, nothing waited for. */
 	CTL(&r, "--json", "execute", "lowercase", "--data", "\"Q\"");
@@ -700,7 +747,9 @@ START_TEST(execute_every_mode)
 	expect_rc(&r, 1);
 	ck_assert_str_eq(r.out, "");
 	res_free(&r);
-	CTL(&r, "execute", "lowercase", "--data", "\"YYY\"", "--wait", "1");
+	/* YYY goes after where ZZZ would have gone, on the same connection:
+	 * its output, once logged, comes after any output of ZZZ. */
+	CTL(&r, "execute", "lowercase", "--data", "\"YYY\"");
 	expect_rc(&r, 0);
 	res_free(&r);
 	ck_assert(test_proc_seen(d, "output lowercase from lowercase: \"yyy\"", WAIT));

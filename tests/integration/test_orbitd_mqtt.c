@@ -6,13 +6,16 @@
  * identifiers MQTT cannot carry refused at config time. */
 #include "broker.h"
 #include "expect.h"
+#include "mqtt_peer.h"
 #include "proc.h"
 #include "tmpdir.h"
+
+#include "envelope.h"
+#include "wire.h"
 
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
-#include <mosquitto.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +31,8 @@
 #define WAIT 20.0
 #define FAST "timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: 2, " \
 	     "consider_others_dead_after: 2, send_keepalive_before_timelimit: 1}\n"
+/* A broker that comes back is found again within 0.1-0.5 s. */
+#define MQTT_RETRY ", reconnect_min: 0.1, reconnect_max: 0.5"
 
 static struct test_broker broker;
 static char *tmp;
@@ -79,8 +84,9 @@ static struct test_proc *start_daemon(const char *name, const char *plugins, con
 		free(to);
 	}
 	free(list);
-	char *yaml = strf("identifier: %s\n" FAST "mqtt: {host: 127.0.0.1, port: %d}\n%s", name,
-			  broker.port, body);
+	char *yaml = strf("identifier: %s\n" FAST
+			  "mqtt: {host: 127.0.0.1, port: %d" MQTT_RETRY "}\n%s",
+			  name, broker.port, body);
 	ck_assert_int_eq(test_tmpdir_write(dir, "orbitd.yaml", yaml), 0);
 	free(yaml);
 	char *bin = strf("%s/bin/orbitd", build_dir);
@@ -147,6 +153,272 @@ static json_int_t result_int(json_t *reply, const char *key)
 	return json_integer_value(json_object_get(json_object_get(reply, "result"), key));
 }
 
+/* ---- executions watched through the control socket ------------------------ */
+
+/* Executions on one control connection whose outputs are collected from a
+ * `watch` stream (opened first on the same connection: requests are handled
+ * in the order of the connection's lines) instead of an execute `wait`
+ * window, so the test waits for the outputs themselves, with a deadline. */
+struct exec_run {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+	const char *operation;
+	int next_id;
+	size_t n_out;
+	struct {
+		char *plugin, *value;
+	} out[64];         /* outputs of operation, barrier outputs excluded */
+	char *barrier[16]; /* plugins whose barrier output is still awaited */
+	size_t n_barrier;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void exec_send(struct exec_run *x, const char *cmd_args)
+{
+	char *line = strf("{\"v\":1,\"id\":%d,%s}\n", ++x->next_id, cmd_args);
+	ck_assert_int_eq(write(x->fd, line, strlen(line)), (ssize_t)strlen(line));
+	free(line);
+}
+
+/* Read and take the next line: an output event of x->operation is recorded
+ * (or checks off a barrier); a reply is returned (caller decrefs), anything
+ * else gives NULL. Fails the test at deadline. */
+static json_t *exec_step(struct exec_run *x, double deadline)
+{
+	char *nl;
+	while (!(nl = memchr(x->buf, '\n', x->len))) {
+		double left = deadline - now_s();
+		struct pollfd pfd = {x->fd, POLLIN, 0};
+		ck_assert_msg(left > 0 && poll(&pfd, 1, (int)(left * 1000) + 1) == 1,
+			      "%s: no control message in time (%zu outputs so far)", x->operation,
+			      x->n_out);
+		ssize_t n = read(x->fd, x->buf + x->len, sizeof x->buf - x->len);
+		ck_assert_int_gt(n, 0);
+		x->len += (size_t)n;
+	}
+	json_error_t je;
+	json_t *msg = json_loadb(x->buf, (size_t)(nl - x->buf), 0, &je), *reply = NULL;
+	ck_assert_msg(msg, "control: %s", je.text);
+	x->len -= (size_t)(nl + 1 - x->buf);
+	memmove(x->buf, nl + 1, x->len);
+	json_t *ev = json_object_get(msg, "event");
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *op = json_string_value(json_object_get(ev, "operation"));
+	if (!ev) {
+		reply = json_incref(msg);
+	} else if (type && !strcmp(type, "output") && op && !strcmp(op, x->operation)) {
+		const char *plugin = json_string_value(json_object_get(ev, "plugin"));
+		const char *value = json_string_value(json_object_get(ev, "value"));
+		ck_assert(plugin && value);
+		char *mark = strf("barrier:%s", plugin);
+		bool barrier = strcasecmp(value, mark) == 0;
+		free(mark);
+		for (size_t i = 0; barrier && i < x->n_barrier; i++)
+			if (!strcmp(x->barrier[i], plugin)) {
+				free(x->barrier[i]);
+				x->barrier[i] = x->barrier[--x->n_barrier];
+				break;
+			}
+		if (!barrier) {
+			ck_assert_uint_lt(x->n_out, sizeof x->out / sizeof x->out[0]);
+			x->out[x->n_out].plugin = strdup(plugin);
+			x->out[x->n_out].value = strdup(value);
+			x->n_out++;
+		}
+	}
+	json_decref(msg);
+	return reply;
+}
+
+/* The reply to the request just sent (events taken meanwhile). */
+static json_t *exec_reply(struct exec_run *x)
+{
+	double deadline = now_s() + WAIT;
+	for (;;) {
+		json_t *r = exec_step(x, deadline);
+		if (r && json_integer_value(json_object_get(r, "id")) == x->next_id)
+			return r;
+		json_decref(r);
+	}
+}
+
+/* On daemon `name`: watch, execute `operation` with `args` (members of the
+ * args object besides operation: mode, plugin, data) and no wait, and
+ * collect its outputs until at least `expect` arrived; returns "sent".
+ * Then, so that x->out is final and "exactly" can be asserted: a barrier
+ * execution of "barrier:<plugin>" on each of `plugins` (NULL-terminated) in
+ * mode plugin, each awaited. A plugin answers a connection's inputs in
+ * order and its outputs travel in order, so whatever the first execution
+ * still had to produce on a connection arrives before that connection's
+ * barrier output. */
+static json_int_t exec_collect(struct exec_run *x, const char *name, const char *operation,
+			       const char *args, size_t expect, const char *const *plugins)
+{
+	memset(x, 0, sizeof *x);
+	x->operation = operation;
+	char *path = strf("%s/%s/ctl.sock", tmp, name);
+	x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	free(path);
+	ck_assert_int_eq(connect(x->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	exec_send(x, "\"cmd\":\"watch\"");
+	char *req = strf("\"cmd\":\"execute\",\"args\":{\"operation\":\"%s\",%s}", operation, args);
+	exec_send(x, req);
+	free(req);
+	json_t *r = exec_reply(x);
+	json_int_t sent = result_int(r, "sent");
+	json_decref(r);
+	double deadline = now_s() + WAIT;
+	while (x->n_out < expect)
+		json_decref(exec_step(x, deadline));
+	for (size_t i = 0; plugins[i]; i++) {
+		ck_assert_uint_lt(x->n_barrier, sizeof x->barrier / sizeof x->barrier[0]);
+		x->barrier[x->n_barrier++] = strdup(plugins[i]);
+		req = strf("\"cmd\":\"execute\",\"args\":{\"operation\":\"%s\",\"mode\":\"plugin\","
+			   "\"plugin\":\"%s\",\"data\":[\"barrier:%s\"]}",
+			   operation, plugins[i], plugins[i]);
+		exec_send(x, req);
+		free(req);
+		r = exec_reply(x);
+		ck_assert_int_eq(result_int(r, "sent"), 1);
+		json_decref(r);
+	}
+	deadline = now_s() + WAIT;
+	while (x->n_barrier)
+		json_decref(exec_step(x, deadline));
+	return sent;
+}
+
+/* Outputs collected from plugin (NULL: any) whose value is value (NULL:
+ * any). */
+static size_t exec_outputs(const struct exec_run *x, const char *plugin, const char *value)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < x->n_out; i++)
+		n += (!plugin || !strcmp(x->out[i].plugin, plugin)) &&
+		     (!value || !strcmp(x->out[i].value, value));
+	return n;
+}
+
+static void exec_end(struct exec_run *x)
+{
+	close(x->fd);
+	for (size_t i = 0; i < x->n_out; i++) {
+		free(x->out[i].plugin);
+		free(x->out[i].value);
+	}
+	for (size_t i = 0; i < x->n_barrier; i++)
+		free(x->barrier[i]);
+	memset(x, 0, sizeof *x);
+}
+
+/* ---- a raw MQTT observer --------------------------------------------------- */
+
+/* Discovers from core `core` the peer received. */
+static size_t discovers_from(struct mqtt_peer *p, const char *core)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < mqtt_peer_count(p); i++) {
+		const struct mqtt_peer_msg *m = mqtt_peer_msg_at(p, i);
+		if (strcmp(m->topic, "$handshake.discover") != 0)
+			continue;
+		orbit_envelope e;
+		orbit_msg d;
+		if (orbit_envelope_decode((const char *)m->payload, m->len, &e) < 0)
+			continue;
+		if (orbit_msg_decode(ORBIT_MSG_DISCOVER, e.payload.data, e.payload.len, &d) == 0) {
+			n += strcmp(d.discover.core_id, core) == 0;
+			orbit_msg_clear(&d);
+		}
+		orbit_envelope_clear(&e);
+	}
+	return n;
+}
+
+struct disc_wait {
+	struct mqtt_peer *p;
+	const char *core;
+	size_t n;
+};
+
+static bool disc_pred(void *arg)
+{
+	struct disc_wait *w = arg;
+	return discovers_from(w->p, w->core) >= w->n;
+}
+
+/* Wait until the peer received n Discovers from core. */
+static void expect_discovers(struct mqtt_peer *p, const char *core, size_t n)
+{
+	struct disc_wait w = {p, core, n};
+	ck_assert_msg(mqtt_peer_run_until(p, disc_pred, &w, WAIT), "%zu of %zu Discovers from %s",
+		      discovers_from(p, core), n, core);
+}
+
+/* A barrier through orbiter `id` (on the broker): a KeepaliveRequest to its
+ * request topic, published by p, and the Keepalive it answers with, awaited.
+ * The orbiter handles what the broker delivers to it in order, so it has
+ * handled every message delivered to it before p's request was routed (all
+ * that p itself had received or published by then); and whatever it
+ * published before answering reaches p before the answer. */
+static void keepalive_barrier(struct mqtt_peer *p, const char *id)
+{
+	char *answer = strf("probe.keepalive.%s", id), *topic = strf("$keepalive.%s.request", id);
+	ck_assert_int_eq(mqtt_peer_subscribe(p, answer), 0);
+	orbit_msg m = {.kind = ORBIT_MSG_KEEPALIVE_REQUEST};
+	m.keepalive_request.from = "probe";
+	m.keepalive_request.keepalive_topic = answer;
+	uint8_t *avro = NULL;
+	size_t len = 0;
+	ck_assert_int_eq(orbit_msg_encode(&m, &avro, &len), 0);
+	orbit_payload pl = {avro, len, ORBIT_FMT_AVRO, "KeepaliveRequestMessage"};
+	char *env = NULL;
+	size_t env_len = 0;
+	ck_assert_int_eq(orbit_envelope_encode(&pl, "probe", &env, &env_len), 0);
+	double t = mqtt_peer_now();
+	ck_assert_int_eq(mqtt_peer_publish(p, topic, env, env_len), 0);
+	ck_assert_msg(mqtt_peer_next(p, answer, t, WAIT), "no keepalive from %s", id);
+	free(env);
+	free(avro);
+	free(answer);
+	free(topic);
+}
+
+/* Messages the peer received on topic. */
+static size_t received_on(struct mqtt_peer *p, const char *topic)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < mqtt_peer_count(p); i++)
+		n += strcmp(mqtt_peer_msg_at(p, i)->topic, topic) == 0;
+	return n;
+}
+
+/* A plugin whose one slot is taken: `core` (started, "ready:" seen)
+ * discovers and is offered nothing. Evidence first: the observer (subscribed
+ * to the discover topic and core's offer topic before core started) saw
+ * three Discovers from core, and the plugin's orbiter `plugin_id` answered
+ * a keepalive barrier after them: it handled those Discovers, and an Offer
+ * to core for any of them would have reached the observer before the
+ * barrier's answer. Then: no Offer, and core not compliant. */
+static void expect_no_offer(struct mqtt_peer *obs, struct test_proc *core, const char *core_id,
+			    const char *plugin_id)
+{
+	expect_discovers(obs, core_id, 3);
+	keepalive_barrier(obs, plugin_id);
+	char *offers = strf("$handshake.%s.offer", core_id);
+	ck_assert_uint_eq(received_on(obs, offers), 0);
+	free(offers);
+	ck_assert_msg(!test_proc_seen(core, "core compliant", 0), "%s", test_proc_output(core));
+}
+
 static const char ECHO_HOST[] = "plugins:\n  echo: {export: true, identifier: %s}\n";
 
 START_TEST(execute_every_mode_between_daemons)
@@ -159,30 +431,43 @@ START_TEST(execute_every_mode_between_daemons)
 	struct test_proc *c = start_daemon("core", NULL, "requirements:\n  echo: {minimum: 2}\n");
 	test_expect_line(c, "core compliant: 1/1", WAIT);
 	test_expect_line(h1, "plugin echo: remote core core connected for echo", WAIT);
-	size_t outs;
-	json_t *r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"execute\",\"args\":{\"operation\":"
-				"\"echo\",\"data\":[\"a\"],\"wait\":1}}\n", &outs);
-	ck_assert_int_eq(result_int(r, "sent"), 2);
-	ck_assert_uint_eq(outs, 2);
-	json_decref(r);
-	r = ctl("core", "{\"v\":1,\"id\":2,\"cmd\":\"execute\",\"args\":{\"operation\":\"echo\","
-			"\"mode\":\"any\",\"data\":[\"b\"],\"wait\":1}}\n", &outs);
-	ck_assert_int_eq(result_int(r, "sent"), 1);
-	ck_assert_uint_eq(outs, 1);
-	json_decref(r);
-	r = ctl("core", "{\"v\":1,\"id\":3,\"cmd\":\"execute\",\"args\":{\"operation\":\"echo\","
-			"\"mode\":\"plugin\",\"plugin\":\"echo-2\",\"data\":[\"c\"],\"wait\":1}}\n",
-		&outs);
-	ck_assert_int_eq(result_int(r, "sent"), 1);
-	ck_assert_uint_eq(outs, 1);
-	json_decref(r);
+	static const char *const both[] = {"echo-1", "echo-2", NULL};
+	struct exec_run x;
+	/* all: one execution and one output per plugin, exactly. */
+	ck_assert_int_eq(exec_collect(&x, "core", "echo", "\"data\":[\"a\"]", 2, both), 2);
+	ck_assert_uint_eq(x.n_out, 2);
+	ck_assert_uint_eq(exec_outputs(&x, "echo-1", "a"), 1);
+	ck_assert_uint_eq(exec_outputs(&x, "echo-2", "a"), 1);
+	exec_end(&x);
+	/* any: one of them. */
+	ck_assert_int_eq(exec_collect(&x, "core", "echo", "\"mode\":\"any\",\"data\":[\"b\"]", 1,
+				      both), 1);
+	ck_assert_uint_eq(x.n_out, 1);
+	ck_assert_uint_eq(exec_outputs(&x, NULL, "b"), 1);
+	exec_end(&x);
+	/* plugin: that one. */
+	ck_assert_int_eq(exec_collect(&x, "core", "echo",
+				      "\"mode\":\"plugin\",\"plugin\":\"echo-2\","
+				      "\"data\":[\"c\"]",
+				      1, both), 1);
+	ck_assert_uint_eq(x.n_out, 1);
+	ck_assert_uint_eq(exec_outputs(&x, "echo-2", "c"), 1);
+	exec_end(&x);
 	ck_assert(test_proc_seen(c, "output echo from echo-2: \"c\"", WAIT));
-	r = ctl("core", "{\"v\":1,\"id\":4,\"cmd\":\"execute\",\"args\":{\"operation\":\"echo\","
-			"\"mode\":\"distributed\",\"data\":[\"d1\",\"d2\",\"d3\",\"d4\"],\"wait\":1}}\n",
-		&outs);
-	ck_assert_int_eq(result_int(r, "sent"), 4);
-	ck_assert_uint_eq(outs, 4);
-	json_decref(r);
+	/* distributed: the items spread evenly over the two connections. */
+	ck_assert_int_eq(exec_collect(&x, "core", "echo",
+				      "\"mode\":\"distributed\","
+				      "\"data\":[\"d1\",\"d2\",\"d3\",\"d4\"]",
+				      4, both), 4);
+	ck_assert_uint_eq(x.n_out, 4);
+	ck_assert_uint_eq(exec_outputs(&x, "echo-1", NULL), 2);
+	ck_assert_uint_eq(exec_outputs(&x, "echo-2", NULL), 2);
+	for (int i = 1; i <= 4; i++) {
+		char v[8];
+		snprintf(v, sizeof v, "d%d", i);
+		ck_assert_uint_eq(exec_outputs(&x, NULL, v), 1);
+	}
+	exec_end(&x);
 	ck_assert_uint_eq(test_proc_count(c, "output echo from echo-1: \"d"), 2);
 	ck_assert_uint_eq(test_proc_count(c, "output echo from echo-2: \"d"), 2);
 	test_stop_clean(c, WAIT);
@@ -209,12 +494,18 @@ START_TEST(twenty_remote_plugins_on_one_core)
 	test_expect_line(c, "core compliant: 2/2", WAIT);
 	ck_assert_uint_eq(test_proc_count(c, "connected to echo-"), 10);
 	ck_assert_uint_eq(test_proc_count(c, "connected to upper-"), 10);
-	size_t outs;
-	json_t *r = ctl("core", "{\"v\":1,\"id\":1,\"cmd\":\"execute\",\"args\":{\"operation\":"
-				"\"upper\",\"data\":[\"x\"],\"wait\":1.5}}\n", &outs);
-	ck_assert_int_eq(result_int(r, "sent"), 10);
-	ck_assert_uint_eq(outs, 10);
-	json_decref(r);
+	const char *uppers[11] = {NULL};
+	char ids[10][16];
+	for (int i = 0; i < 10; i++) {
+		snprintf(ids[i], sizeof ids[i], "upper-%d", i);
+		uppers[i] = ids[i];
+	}
+	struct exec_run x;
+	ck_assert_int_eq(exec_collect(&x, "core", "upper", "\"data\":[\"x\"]", 10, uppers), 10);
+	ck_assert_uint_eq(x.n_out, 10);
+	for (int i = 0; i < 10; i++)
+		ck_assert_uint_eq(exec_outputs(&x, ids[i], "X"), 1);
+	exec_end(&x);
 	test_stop_clean(c, WAIT);
 	for (int i = 0; i < 10; i++)
 		test_stop_clean(hosts[i], WAIT);
@@ -224,17 +515,24 @@ END_TEST
 START_TEST(exported_maximum_shared_by_two_cores)
 {
 	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so",
-					   "plugins:\n  echo: {export: true, policies: "
-					   "{echo: {maximum: 1}}}\n");
+					   "plugins:\n  echo: {export: true, identifier: echo-x,"
+					   " policies: {echo: {maximum: 1}}}\n");
 	struct test_proc *c1 = start_daemon("core1", NULL, "requirements:\n  echo: {minimum: 1}\n");
 	test_expect_line(c1, "core compliant: 1/1", WAIT);
+	struct mqtt_peer *obs = mqtt_peer_new("observer", broker.port);
+	ck_assert_ptr_nonnull(obs);
+	ck_assert_int_eq(mqtt_peer_subscribe(obs, "$handshake.discover"), 0);
+	ck_assert_int_eq(mqtt_peer_subscribe(obs, "$handshake.core2.offer"), 0);
 	struct test_proc *c2 = start_daemon("core2", NULL, "requirements:\n  echo: {minimum: 1}\n");
 	test_expect_line(c2, "ready:", WAIT);
 	/* The slot is taken: core2 keeps discovering without a connection. */
-	ck_assert(!test_proc_seen(c2, "core compliant", 1.0));
+	expect_no_offer(obs, c2, "core2", "echo-x");
 	test_stop_clean(c1, WAIT);
-	/* The freed slot is offered again and core2 takes it. */
+	/* The freed slot is offered again and core2 takes it; the observer
+	 * sees that Offer (so it would have seen an earlier one). */
 	test_expect_line(c2, "core compliant: 1/1", WAIT);
+	ck_assert_ptr_nonnull(mqtt_peer_next(obs, "$handshake.core2.offer", 0, WAIT));
+	mqtt_peer_free(obs);
 	test_stop_clean(c2, WAIT);
 	test_stop_clean(h, WAIT);
 }
@@ -244,25 +542,31 @@ END_TEST
  * exported plugin's maximum: one connection in all, not one per bus. */
 START_TEST(exported_maximum_covers_local_and_remote_cores)
 {
-	static const char PLUGINS[] = "plugins:\n  echo: {export: true, policies: "
-				      "{echo: {maximum: 1}}}\n";
+	static const char PLUGINS[] = "plugins:\n  echo: {export: true, identifier: echo-x, "
+				      "policies: {echo: {maximum: 1}}}\n";
 	char *body = strf("%srequirements:\n  echo: {minimum: 1}\n", PLUGINS);
 	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so", body);
 	free(body);
-	test_expect_line(h, "connected to echo for echo", WAIT);
+	test_expect_line(h, "connected to echo-x for echo", WAIT);
+	struct mqtt_peer *obs = mqtt_peer_new("observer", broker.port);
+	ck_assert_ptr_nonnull(obs);
+	ck_assert_int_eq(mqtt_peer_subscribe(obs, "$handshake.discover"), 0);
+	ck_assert_int_eq(mqtt_peer_subscribe(obs, "$handshake.core2.offer"), 0);
 	struct test_proc *c2 = start_daemon("core2", NULL, "requirements:\n  echo: {minimum: 1}\n");
 	test_expect_line(c2, "ready:", WAIT);
-	ck_assert(!test_proc_seen(c2, "core compliant", 1.5));
+	expect_no_offer(obs, c2, "core2", "echo-x");
 	/* The host's core lets go (its requirement is removed): core2 gets it. */
 	char *dir = test_tmpdir_path(tmp, "host");
-	char *yaml = strf("identifier: host\n" FAST "mqtt: {host: 127.0.0.1, port: %d}\n%s",
-			  broker.port, PLUGINS);
+	char *yaml = strf("identifier: host\n" FAST "mqtt: {host: 127.0.0.1, port: %d" MQTT_RETRY
+			  "}\n%s", broker.port, PLUGINS);
 	ck_assert_int_eq(test_tmpdir_write(dir, "orbitd.yaml", yaml), 0);
 	free(yaml);
 	free(dir);
 	test_proc_signal(h, SIGHUP);
 	test_expect_line(h, "reloaded: requirements: removed echo", WAIT);
 	test_expect_line(c2, "core compliant: 1/1", WAIT);
+	ck_assert_ptr_nonnull(mqtt_peer_next(obs, "$handshake.core2.offer", 0, WAIT));
+	mqtt_peer_free(obs);
 	test_stop_clean(c2, WAIT);
 	test_stop_clean(h, WAIT);
 }
@@ -346,20 +650,17 @@ START_TEST(broker_restart_under_load)
 }
 END_TEST
 
-struct topics {
-	char *v[256];
-	size_t n;
-};
-
-static void on_msg(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+/* The traffic topics (input and output of the echo connection) seen. */
+static bool traffic_seen(void *arg)
 {
-	(void)m;
-	struct topics *t = ud;
-	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->v[i], msg->topic) == 0)
-			return;
-	if (t->n < 256)
-		t->v[t->n++] = strdup(msg->topic);
+	struct mqtt_peer *p = arg;
+	bool in = false, out = false;
+	for (size_t i = 0; i < mqtt_peer_count(p); i++) {
+		const char *t = mqtt_peer_msg_at(p, i)->topic;
+		in = in || strncmp(t, "echo.core.echo-1.input.", 23) == 0;
+		out = out || strcmp(t, "echo.core.echo-1.output") == 0;
+	}
+	return in && out;
 }
 
 START_TEST(garbage_on_every_topic_is_dropped)
@@ -373,29 +674,30 @@ START_TEST(garbage_on_every_topic_is_dropped)
 	struct test_proc *c = start_daemon("core", NULL, body);
 	free(body);
 	test_expect_line(c, "core compliant: 1/1", WAIT);
-	/* Learn every topic the two daemons use by listening to all of them. */
-	mosquitto_lib_init();
-	struct topics t = {0};
-	struct mosquitto *m = mosquitto_new("garbage", true, &t);
-	mosquitto_message_callback_set(m, on_msg);
-	ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", broker.port, 30), MOSQ_ERR_SUCCESS);
-	mosquitto_subscribe(m, NULL, "#", 0);
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		mosquitto_loop(m, 50, 1);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((double)(now.tv_sec - t0.tv_sec) < 3.0);
+	/* Learn the topics the two daemons use by listening to all of them
+	 * until the connection's input and output went by. */
+	struct mqtt_peer *g = mqtt_peer_new("garbage", broker.port);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_int_eq(mqtt_peer_subscribe(g, "#"), 0);
+	ck_assert_msg(mqtt_peer_run_until(g, traffic_seen, g, WAIT), "no input/output traffic");
 	/* Input and output topics (UUIDs) come from the traffic; the handshake
 	 * and keepalive topics follow SPEC's naming. */
-	ck_assert_uint_ge(t.n, 2);
+	const char *topics[256];
+	size_t n = 0;
 	static const char *const named[] = {"$handshake.discover", "$handshake.core.offer",
 					    "$handshake.echo-1.reply", "$keepalive.core",
 					    "$keepalive.echo-1", "$keepalive.core.request",
 					    "$keepalive.echo-1.request"};
-	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
-		struct mosquitto_message fake = {.topic = (char *)named[i]};
-		on_msg(m, &t, &fake);
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+		topics[n++] = named[i];
+	size_t heard = mqtt_peer_count(g);
+	for (size_t i = 0; i < heard; i++) {
+		const char *t = mqtt_peer_msg_at(g, i)->topic;
+		bool dup = false;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcmp(topics[j], t) == 0;
+		if (!dup && n < sizeof topics / sizeof topics[0])
+			topics[n++] = t;
 	}
 	static const char *const junk[] = {
 		"", "garbage", "{", "{\"identifier\": 1}",
@@ -412,16 +714,15 @@ START_TEST(garbage_on_every_topic_is_dropped)
 		"{\"__type__\": \"bytes\", \"value\": \"AQID\"}, \"payload_format_type\": \"bytes\", "
 		"\"message_type\": \"Int64Message\", \"timestamp\": \"x\"}",
 	};
-	for (size_t i = 0; i < t.n; i++)
+	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < sizeof junk / sizeof junk[0]; j++)
-			mosquitto_publish(m, NULL, t.v[i], (int)strlen(junk[j]), junk[j], 0, false);
-	for (int i = 0; i < 20; i++)
-		mosquitto_loop(m, 20, 1);
-	mosquitto_disconnect(m);
-	mosquitto_destroy(m);
-	for (size_t i = 0; i < t.n; i++)
-		free(t.v[i]);
-	mosquitto_lib_cleanup();
+			ck_assert_int_eq(
+				mqtt_peer_publish(g, topics[i], junk[j], strlen(junk[j])), 0);
+	/* Both daemons handled all of it: each answers a keepalive request
+	 * published after the junk. */
+	keepalive_barrier(g, "core");
+	keepalive_barrier(g, "echo-1");
+	mqtt_peer_free(g);
 	/* Both daemons keep serving: outputs go on arriving. */
 	size_t before = test_file_lines_over(out, 0, WAIT);
 	ck_assert_uint_gt(test_file_lines_over(out, before + 5, WAIT), before + 5);

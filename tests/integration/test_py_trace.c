@@ -49,11 +49,40 @@
 #define TRACE "mqtt-trace-core1-plugin1.txt"
 #define SCHEMAS "builtin-schema-strings.txt"
 
-/* Timers of the capture (SPEC Appendix A). */
+/* Timers of the capture (SPEC Appendix A). The Python side (the test)
+ * keeps them; orbitd is configured with them where they reach the wire. */
 #define CORE_DEAD_AFTER 5.0   /* core1's consider_others_dead_after */
 #define PLUGIN_DEAD_AFTER 4.0 /* plugin1's */
 #define KA_THRESHOLD 2.0      /* send_keepalive_before_timelimit, both */
 #define LOOP 0.5              /* loop_interval, both */
+
+/* Time compression on orbitd's side. loop_interval and
+ * send_keepalive_before_timelimit never reach the wire (SPEC §2, §5), so
+ * orbitd ticks faster and keeps its keepalive gap at KA_GAP from the
+ * remote's announced considered_dead_after: the pacing checks still tell a
+ * paced keepalive from one per tick. consider_others_dead_after is on the
+ * wire (Discover/Offer): the two "silent peer is dead" scenarios announce
+ * and apply SHORT_DEAD instead of the capture's value, and their Discover
+ * and Offer checks expect exactly that value; the other scenarios keep the
+ * capture's. */
+#define ORBITD_LOOP 0.1
+#define KA_GAP 0.5
+#define SHORT_DEAD 2.0
+/* orbitd's discovering_interval as core1: how soon it rediscovers after
+ * losing plugin1 (not on the wire). */
+#define ORBITD_DISCOVER_EVERY 0.25
+/* The Python core's discovering_interval (not on the wire either). */
+#define PY_DISCOVER_EVERY 0.5
+
+/* What the running scenario's orbitd announces as considered_dead_after. */
+static double orbitd_dead;
+
+/* Python's keepalive period towards a remote announcing dead_after: send
+ * when the deadline is within KA_THRESHOLD, checked once per LOOP. */
+static double py_ka_every(double dead_after)
+{
+	return dead_after - KA_THRESHOLD > LOOP ? dead_after - KA_THRESHOLD : LOOP;
+}
 
 static struct test_broker broker;
 static char *build_dir, *tmp, *plugdir;
@@ -593,6 +622,8 @@ static struct {
 	bool disc_on;
 	char *disc_topic, *disc_payload; /* owned; the exact bytes to send */
 	double disc_every, disc_next;
+	double disc_sent[512]; /* when each Discover went out (the first 512) */
+	size_t n_disc_sent;
 } sc;
 
 static void script_tick(void *ctx, struct mqtt_peer *p)
@@ -607,9 +638,25 @@ static void script_tick(void *ctx, struct mqtt_peer *p)
 	}
 	if (sc.disc_on && now >= sc.disc_next) {
 		send_raw(sc.disc_topic, sc.disc_payload);
+		if (sc.n_disc_sent < sizeof sc.disc_sent / sizeof *sc.disc_sent)
+			sc.disc_sent[sc.n_disc_sent++] = now;
 		sc.disc_next = now + sc.disc_every;
 		last_seen_update = now;
 	}
+}
+
+/* Discovers our scripted core published in [from, to). */
+static size_t sent_discovers(double from, double to)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sc.n_disc_sent; i++)
+		n += sc.disc_sent[i] >= from && sc.disc_sent[i] < to;
+	return n;
+}
+
+static bool two_discovers_since(void *arg)
+{
+	return sent_discovers(*(const double *)arg, mqtt_peer_now() + 1) >= 2;
 }
 
 /* Start our keepalives: the first after one loop interval, then every
@@ -854,14 +901,16 @@ static const char *const plugin_topics[] = {
 
 static char *sink_path;
 
-/* orbitd as core1 with the capture's timers and requirement. It logs "core
- * not compliant: 0/1" once at start: the counts of that line include it. */
-static void a_start(void)
+/* orbitd as core1 with the capture's requirement, announcing core_dead as
+ * its considered_dead_after. It logs "core not compliant: 0/1" once at
+ * start: the counts of that line include it. */
+static void a_start(double core_dead)
 {
+	orbitd_dead = core_dead;
 	start_broker_and_peer("py-plugin1", "plugin1-pub", plugin_topics);
 	sink_path = test_tmpdir_path(tmp, "lowercase.ndjson");
 	char *yaml = strf("identifier: core1\n"
-			  "timers: {loop_interval: %g, discovering_interval: 1,"
+			  "timers: {loop_interval: %g, discovering_interval: %g,"
 			  " consider_others_dead_after: %g, send_keepalive_before_timelimit: %g,"
 			  " shutdown_timeout: 5}\n"
 			  "mqtt: {host: 127.0.0.1, port: %d,"
@@ -872,7 +921,8 @@ static void a_start(void)
 			  "    setup_data: {hex: \"0102\"}\n"
 			  "    sink: {type: file, path: %s}\n"
 			  "    schedule: {every: 0.5, data: \"HELLO\"}\n",
-			  LOOP, CORE_DEAD_AFTER, KA_THRESHOLD, broker.port, sink_path);
+			  ORBITD_LOOP, ORBITD_DISCOVER_EVERY, core_dead, PLUGIN_DEAD_AFTER - KA_GAP,
+			  broker.port, sink_path);
 	start_orbitd(yaml);
 	free(yaml);
 	sc.ka_line = tr("plugin1-pub", "KeepaliveMessage", 0);
@@ -913,7 +963,7 @@ static void check_discover(const orbit_msg *d)
 	ck_assert_str_eq(d->discover.offer_topic, py.discover.offer_topic);
 	ck_assert_str_eq(d->discover.keepalive_topic, py.discover.keepalive_topic);
 	ck_assert_str_eq(d->discover.keepalive_request_topic, py.discover.keepalive_request_topic);
-	ck_assert(d->discover.considered_dead_after == CORE_DEAD_AFTER);
+	ck_assert(d->discover.considered_dead_after == orbitd_dead);
 	orbit_msg_clear(&py);
 	ck_assert_uint_eq(d->discover.n_queries, 1);
 	const orbit_query *q = &d->discover.queries[0];
@@ -1046,12 +1096,12 @@ static void a_sigterm_graceful(size_t graceful_before)
  * input topic, then plugin.stop(): Graceless and the racing Offer. */
 START_TEST(orbitd_core_serves_python_plugin)
 {
-	a_start();
+	a_start(CORE_DEAD_AFTER);
 	struct a_conn c;
 	a_handshake(&c, 0, 0, NULL);
 	expect_log("connected to plugin1 for lowercase", 1);
 	expect_log("core compliant: 1/1 requirements satisfied", 1);
-	keepalives_on(c.discover.discover.keepalive_topic, CORE_DEAD_AFTER - KA_THRESHOLD);
+	keepalives_on(c.discover.discover.keepalive_topic, py_ka_every(CORE_DEAD_AFTER));
 
 	/* Input: StringMessage "HELLO" exactly as Python's core sent it (+3.002). */
 	const struct mqtt_peer_msg *in = expect_any(c.input_topic, 0, "input");
@@ -1098,7 +1148,7 @@ START_TEST(orbitd_core_serves_python_plugin)
 			      "considered_dead_after %.1fs",
 			      i, gap, PLUGIN_DEAD_AFTER);
 		if (i > 0)
-			ck_assert_msg(gap >= PLUGIN_DEAD_AFTER - KA_THRESHOLD - LOOP,
+			ck_assert_msg(gap >= KA_GAP - ORBITD_LOOP,
 				      "keepalive %d only %.2fs after the previous one: "
 				      "not paced by considered_dead_after",
 				      i, gap);
@@ -1171,17 +1221,17 @@ END_TEST
  * started again connects again. */
 START_TEST(orbitd_core_declares_silent_python_plugin_dead)
 {
-	a_start();
+	a_start(SHORT_DEAD);
 	struct a_conn c;
 	a_handshake(&c, 0, 0, NULL);
 	expect_log("connected to plugin1 for lowercase", 1);
 	expect_log("core compliant: 1/1 requirements satisfied", 1);
 	double silent_since = last_seen_update;
 	double t_dead = when_logged("plugin1 is dead", 1);
-	ck_assert_msg(t_dead - silent_since >= CORE_DEAD_AFTER,
+	ck_assert_msg(t_dead - silent_since >= SHORT_DEAD,
 		      "plugin1 declared dead %.2fs after its last message (< %.1fs)",
-		      t_dead - silent_since, CORE_DEAD_AFTER);
-	ck_assert_msg(t_dead - silent_since <= CORE_DEAD_AFTER + LOOP + 1.5,
+		      t_dead - silent_since, SHORT_DEAD);
+	ck_assert_msg(t_dead - silent_since <= SHORT_DEAD + ORBITD_LOOP + 1.5,
 		      "plugin1 declared dead as late as %.2fs after its last message",
 		      t_dead - silent_since);
 	expect_log("disconnected from plugin1 for lowercase", 1);
@@ -1207,7 +1257,7 @@ START_TEST(orbitd_core_declares_silent_python_plugin_dead)
 		orbit_msg_clear(&m);
 		orbit_envelope_clear(&e);
 	}
-	keepalives_on(c2.discover.discover.keepalive_topic, CORE_DEAD_AFTER - KA_THRESHOLD);
+	keepalives_on(c2.discover.discover.keepalive_topic, py_ka_every(SHORT_DEAD));
 	expect_log("connected to plugin1 for lowercase", 2);
 	expect_log("core compliant: 1/1 requirements satisfied", 2);
 	a_sigterm_graceful(0);
@@ -1226,8 +1276,11 @@ static const char *const core_topics[] = {
 	"$handshake.core1.offer", NULL,
 };
 
-static void b_start(void)
+/* orbitd hosting plugin1, announcing plugin_dead as its
+ * considered_dead_after. */
+static void b_start(double plugin_dead)
 {
+	orbitd_dead = plugin_dead;
 	start_broker_and_peer("py-core1", "core1-pub", core_topics);
 	char *from = strf("%s/plugins/lowercase.so", build_dir);
 	char *to = test_tmpdir_path(plugdir, "lowercase.so");
@@ -1241,15 +1294,16 @@ static void b_start(void)
 			  " reconnect_min: 0.1, reconnect_max: 0.5}\n"
 			  "plugins:\n"
 			  "  lowercase: {export: true, identifier: plugin1}\n",
-			  LOOP, PLUGIN_DEAD_AFTER, KA_THRESHOLD, broker.port);
+			  ORBITD_LOOP, plugin_dead, CORE_DEAD_AFTER - KA_GAP, broker.port);
 	start_orbitd(yaml);
 	free(yaml);
-	/* Python core1's loop: Discover every discovering_interval (2 s),
-	 * forever (maximum=None), the captured bytes verbatim. */
+	/* Python core1's loop: Discover every discovering_interval (2 s in
+	 * the capture, PY_DISCOVER_EVERY here), forever (maximum=None), the
+	 * captured bytes verbatim. */
 	const struct tline *dl = tr("core1-pub", "DiscoverMessage", 0);
 	sc.disc_topic = strdup(dl->topic);
 	sc.disc_payload = strdup(dl->payload);
-	sc.disc_every = 2.0;
+	sc.disc_every = PY_DISCOVER_EVERY;
 	sc.disc_next = 0;
 	sc.disc_on = true;
 	sc.ka_line = tr("core1-pub", "KeepaliveMessage", 0);
@@ -1294,13 +1348,16 @@ static void b_handshake(struct b_conn *c, int nth, double after)
 		  !op->output.support_undefined);
 	ck_assert_str_eq(op->output.schemas[0], d.discover.queries[0].outputs[0].schemas[0]);
 	ck_assert_str_eq(m->offer.reply_topic, "$handshake.plugin1.reply");
-	ck_assert(m->offer.considered_dead_after == PLUGIN_DEAD_AFTER);
+	ck_assert(m->offer.considered_dead_after == orbitd_dead);
 	ck_assert_str_eq(m->offer.keepalive_topic, "$keepalive.plugin1");
 	ck_assert_str_eq(m->offer.keepalive_request_topic, "$keepalive.plugin1.request");
-	/* All of it as Python's plugin1 offered (+0.040), in that flavour. */
+	/* All of it as Python's plugin1 offered (+0.040), in that flavour (and
+	 * with the considered_dead_after this scenario's plugin1 announces). */
 	orbit_msg py_offer;
 	tr_decode(tr("plugin1-pub", "OfferMessage", nth), ORBIT_MSG_OFFER, &py_offer);
 	reflavour(&py_offer, query_schema);
+	ck_assert(py_offer.offer.considered_dead_after == PLUGIN_DEAD_AFTER);
+	py_offer.offer.considered_dead_after = orbitd_dead;
 	same_avro_as(&o, &py_offer, "Python plugin1's Offer");
 	orbit_msg_clear(&py_offer);
 	orbit_msg_clear(&d);
@@ -1378,11 +1435,11 @@ static size_t count_on(const char *topic, double from, double to)
 
 START_TEST(orbitd_plugin_serves_python_core)
 {
-	b_start();
+	b_start(PLUGIN_DEAD_AFTER);
 	struct b_conn c;
 	b_handshake(&c, 0, 0);
 	expect_log("plugin lowercase: remote core core1 connected for lowercase", 1);
-	keepalives_on(c.offer.offer.keepalive_topic, PLUGIN_DEAD_AFTER - KA_THRESHOLD);
+	keepalives_on(c.offer.offer.keepalive_topic, py_ka_every(PLUGIN_DEAD_AFTER));
 
 	/* Input (+3.002 verbatim) → "hello" on the output topic of the Request.
 	 * Sent as soon as the Confirm arrived, as a Python core may: orbitd must
@@ -1422,7 +1479,7 @@ START_TEST(orbitd_plugin_serves_python_core)
 			      "considered_dead_after %.1fs",
 			      i, gap, CORE_DEAD_AFTER);
 		if (i > 0)
-			ck_assert_msg(gap >= CORE_DEAD_AFTER - KA_THRESHOLD - LOOP,
+			ck_assert_msg(gap >= KA_GAP - ORBITD_LOOP,
 				      "keepalive %d only %.2fs after the previous one: "
 				      "not paced by considered_dead_after",
 				      i, gap);
@@ -1450,19 +1507,29 @@ START_TEST(orbitd_plugin_serves_python_core)
 	ck_assert_str_eq(k.msg.keepalive.from, "plugin1");
 	got_clear(&k);
 
-	/* Graceful close from core1 (+8.011 verbatim) → Ack like +8.017. */
+	/* Graceful close from core1 (+8.011 verbatim) → Ack like +8.017; not
+	 * before core1 discovered twice on the open connection (checked below). */
 	ck_assert_int_eq(mqtt_peer_subscribe(peer, "lowercase.core1.plugin1.close.ack"), 0);
+	double since_confirm = c.t_confirm;
+	ck_assert(mqtt_peer_run_until(peer, two_discovers_since, &since_confirm, WAIT));
 	t = mqtt_peer_now();
 	replay(tr("core1-pub", "GracefulCloseConnectionMessage", 0), c.confirm.confirm.close_topic);
 	struct got a;
 	expect_msg(&a, "lowercase.core1.plugin1.close.ack", ORBIT_MSG_CLOSE_ACK, t);
 	same_avro(&a, tr("plugin1-pub", "CloseConnectionAckMessage", 0));
+	double t_ack = a.m->at;
 	got_clear(&a);
 	expect_log("plugin lowercase: remote core core1 disconnected from lowercase (graceful)", 1);
 
-	/* core1 kept discovering every 2 s: while the connection was open,
-	 * plugin1 offered nothing more (SPEC §4.3 steps 3-4, trace +2.5). */
-	ck_assert_uint_eq(count_on("$handshake.core1.offer", c.t_confirm, t), 0);
+	/* core1 kept discovering: while the connection was open, plugin1
+	 * offered nothing more (SPEC §4.3 steps 3-4, trace +2.5). Evidence
+	 * that those Discovers had their chance: they went out after the
+	 * Confirm and before the graceful close whose ack came back, and
+	 * orbitd publishes in the order it handles what it receives (one
+	 * session each way), so an Offer for any of them would have arrived
+	 * before that ack. */
+	ck_assert_uint_ge(sent_discovers(c.t_confirm, t), 2);
+	ck_assert_uint_eq(count_on("$handshake.core1.offer", c.t_confirm, t_ack), 0);
 
 	/* The next Discover of core1 gets a fresh Offer (+8.53), and the
 	 * replayed Request a Confirm with a new input topic. */
@@ -1482,17 +1549,17 @@ END_TEST
  * after its consider_others_dead_after and closes; core1 back → new Offer. */
 START_TEST(orbitd_plugin_declares_silent_python_core_dead)
 {
-	b_start();
+	b_start(SHORT_DEAD);
 	struct b_conn c;
 	b_handshake(&c, 0, 0);
 	expect_log("plugin lowercase: remote core core1 connected for lowercase", 1);
 	sc.disc_on = false;
 	double silent_since = last_seen_update;
 	double t_dead = when_logged("plugin lowercase: remote core core1 is dead", 1);
-	ck_assert_msg(t_dead - silent_since >= PLUGIN_DEAD_AFTER,
+	ck_assert_msg(t_dead - silent_since >= SHORT_DEAD,
 		      "core1 declared dead %.2fs after its last message (< %.1fs)",
-		      t_dead - silent_since, PLUGIN_DEAD_AFTER);
-	ck_assert_msg(t_dead - silent_since <= PLUGIN_DEAD_AFTER + LOOP + 1.5,
+		      t_dead - silent_since, SHORT_DEAD);
+	ck_assert_msg(t_dead - silent_since <= SHORT_DEAD + ORBITD_LOOP + 1.5,
 		      "core1 declared dead as late as %.2fs after its last message",
 		      t_dead - silent_since);
 	expect_log("plugin lowercase: remote core core1 disconnected from lowercase", 1);

@@ -12,7 +12,7 @@ static int ignore(void *state, orbit_call *call)
 }
 
 static const orbit_plugin_op ops[] = {
-	{ .name = "abimajor", .input = { ORBIT_IO_STRING, NULL }, .handler = ignore },
+	{ .name = "abimajor", .input = ORBIT_STRING, .handler = ignore },
 };
 
 ORBIT_PLUGIN_EXPORT const orbit_plugin_desc orbit_plugin_descriptor = {
@@ -21,6 +21,7 @@ ORBIT_PLUGIN_EXPORT const orbit_plugin_desc orbit_plugin_descriptor = {
 	.abi_minor = 0,
 	.size = sizeof(orbit_plugin_desc),
 	.op_size = sizeof(orbit_plugin_op),
+	.cfg_key_size = sizeof(orbit_cfg_key),
 	.name = "abimajor",
 	.version = "1.0.0",
 	.ops = ops,

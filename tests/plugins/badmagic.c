@@ -13,7 +13,7 @@ static int ignore(void *state, orbit_call *call)
 }
 
 static const orbit_plugin_op ops[] = {
-	{ .name = "badmagic", .input = { ORBIT_IO_STRING, NULL }, .handler = ignore },
+	{ .name = "badmagic", .input = ORBIT_STRING, .handler = ignore },
 };
 
 ORBIT_PLUGIN_EXPORT const orbit_plugin_desc orbit_plugin_descriptor = {
@@ -22,6 +22,7 @@ ORBIT_PLUGIN_EXPORT const orbit_plugin_desc orbit_plugin_descriptor = {
 	.abi_minor = ORBIT_PLUGIN_ABI_MINOR,
 	.size = sizeof(orbit_plugin_desc),
 	.op_size = sizeof(orbit_plugin_op),
+	.cfg_key_size = sizeof(orbit_cfg_key),
 	.name = "badmagic",
 	.version = "1.0.0",
 	.ops = ops,

@@ -15,10 +15,10 @@ static int ignore(void *state, orbit_call *call)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "badschema",
-		.input = { ORBIT_IO_EMPTY, NULL },
-		.output = { ORBIT_IO_SCHEMA, "{\"type\":\"recrd\"" }, /* the defect under test */
+		.input = ORBIT_EMPTY,
+		.output = ORBIT_SCHEMA("{\"type\":\"recrd\""), /* the defect under test */
 		.handler = ignore,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("badschema", "1.0.0", ops, NULL, NULL, NULL, NULL);
+ORBIT_PLUGIN_DEFINE("badschema", "1.0.0", ops, NULL, NULL, NULL, NULL, NULL);

@@ -17,10 +17,10 @@ static const char *const block[] = { "core2", NULL };
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "bothlists",
-		.input = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
 		.policy = { .maximum = ORBIT_UNLIMITED, .allowlist = allow, .blocklist = block },
 		.handler = ignore,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("bothlists", "1.0.0", ops, NULL, NULL, NULL, NULL);
+ORBIT_PLUGIN_DEFINE("bothlists", "1.0.0", ops, NULL, NULL, NULL, NULL, NULL);

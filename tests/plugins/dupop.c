@@ -12,8 +12,8 @@ static int ignore(void *state, orbit_call *call)
 }
 
 static const orbit_plugin_op ops[] = {
-	{ .name = "twice", .input = { ORBIT_IO_STRING, NULL }, .handler = ignore },
-	{ .name = "twice", .input = { ORBIT_IO_EMPTY, NULL }, .handler = ignore },
+	{ .name = "twice", .input = ORBIT_STRING, .handler = ignore },
+	{ .name = "twice", .input = ORBIT_EMPTY, .handler = ignore },
 };
 
-ORBIT_PLUGIN_DEFINE("dupop", "1.0.0", ops, NULL, NULL, NULL, NULL);
+ORBIT_PLUGIN_DEFINE("dupop", "1.0.0", ops, NULL, NULL, NULL, NULL, NULL);

@@ -42,10 +42,10 @@ static void echo_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "echo",
-		.input = { ORBIT_IO_STRING, NULL },
-		.output = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = echo_handler,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("echo", "1.0.0", ops, echo_init, NULL, NULL, echo_shutdown);
+ORBIT_PLUGIN_DEFINE("echo", "1.0.0", ops, NULL, echo_init, NULL, NULL, echo_shutdown);

@@ -30,7 +30,8 @@ static void initfail_shutdown(void *state)
 }
 
 static const orbit_plugin_op ops[] = {
-	{ .name = "initfail", .input = { ORBIT_IO_STRING, NULL }, .handler = ignore },
+	{ .name = "initfail", .input = ORBIT_STRING, .handler = ignore },
 };
 
-ORBIT_PLUGIN_DEFINE("initfail", "1.0.0", ops, initfail_init, NULL, NULL, initfail_shutdown);
+ORBIT_PLUGIN_DEFINE("initfail", "1.0.0", ops, NULL, initfail_init, NULL, NULL,
+		    initfail_shutdown);

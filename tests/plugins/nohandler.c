@@ -7,10 +7,10 @@
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "nohandler",
-		.input = { ORBIT_IO_STRING, NULL },
-		.output = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = NULL, /* the defect under test */
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("nohandler", "1.0.0", ops, NULL, NULL, NULL, NULL);
+ORBIT_PLUGIN_DEFINE("nohandler", "1.0.0", ops, NULL, NULL, NULL, NULL, NULL);

@@ -12,7 +12,7 @@ static int ignore(void *state, orbit_call *call)
 }
 
 static const orbit_plugin_op ops[] = {
-	{ .name = "noname", .input = { ORBIT_IO_STRING, NULL }, .handler = ignore },
+	{ .name = "noname", .input = ORBIT_STRING, .handler = ignore },
 };
 
-ORBIT_PLUGIN_DEFINE(NULL, "1.0.0", ops, NULL, NULL, NULL, NULL);
+ORBIT_PLUGIN_DEFINE(NULL, "1.0.0", ops, NULL, NULL, NULL, NULL, NULL);

@@ -14,7 +14,7 @@ static int ignore(void *state, orbit_call *call)
 }
 
 static const orbit_plugin_op ops[] = {
-	{ .name = "nosymbol", .input = { ORBIT_IO_STRING, NULL }, .handler = ignore },
+	{ .name = "nosymbol", .input = ORBIT_STRING, .handler = ignore },
 };
 
 /* Deliberately not ORBIT_PLUGIN_EXPORT: this is the defect under test. */
@@ -24,6 +24,7 @@ const orbit_plugin_desc orbit_plugin_descriptor = {
 	.abi_minor = ORBIT_PLUGIN_ABI_MINOR,
 	.size = sizeof(orbit_plugin_desc),
 	.op_size = sizeof(orbit_plugin_op),
+	.cfg_key_size = sizeof(orbit_cfg_key),
 	.name = "nosymbol",
 	.version = "1.0.0",
 	.ops = ops,

@@ -106,8 +106,8 @@ static void pw_shutdown(void *state)
 }
 
 static const orbit_plugin_op ops[] = {
-	{.name = "kick", .input = {ORBIT_IO_EMPTY, NULL}, .output = {ORBIT_IO_STRING, NULL},
+	{.name = "kick", .input = ORBIT_EMPTY, .output = ORBIT_STRING,
 	 .handler = kick},
 };
 
-ORBIT_PLUGIN_DEFINE("postwatch", "1.0.0", ops, pw_init, pw_start, NULL, pw_shutdown);
+ORBIT_PLUGIN_DEFINE("postwatch", "1.0.0", ops, NULL, pw_init, pw_start, NULL, pw_shutdown);

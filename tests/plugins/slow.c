@@ -48,11 +48,11 @@ static void slow_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "slow",
-		.input = { ORBIT_IO_STRING, NULL },
-		.output = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = slow_handler,
 		.flags = ORBIT_OP_BLOCKING,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("slow", "1.0.0", ops, slow_init, NULL, NULL, slow_shutdown);
+ORBIT_PLUGIN_DEFINE("slow", "1.0.0", ops, NULL, slow_init, NULL, NULL, slow_shutdown);

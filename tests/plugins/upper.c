@@ -61,10 +61,10 @@ static void upper_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "upper",
-		.input = { ORBIT_IO_STRING, NULL },
-		.output = { ORBIT_IO_STRING, NULL },
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = upper_handler,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("upper", "1.0.0", ops, upper_init, NULL, NULL, upper_shutdown);
+ORBIT_PLUGIN_DEFINE("upper", "1.0.0", ops, NULL, upper_init, NULL, NULL, upper_shutdown);

@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -239,6 +241,16 @@ static bool cli_has_line(void *arg)
 	return (c->len && memchr(c->buf, '\n', c->len)) || c->eof;
 }
 
+/* Whether the server has read everything we sent (SIOCOUTQ: bytes still
+ * in our socket's send queue, which for AF_UNIX is freed as the peer reads). */
+static bool cli_sent_all_read(void *arg)
+{
+	struct cli *c = arg;
+	int queued = -1;
+	ck_assert_int_eq(ioctl(c->fd, SIOCOUTQ, &queued), 0);
+	return queued == 0;
+}
+
 static bool cli_at_eof(void *arg)
 {
 	struct cli *c = arg;
@@ -354,9 +366,13 @@ START_TEST(several_requests_per_connection)
 		ck_assert(json_is_boolean(json_object_get(m, "ok")));
 		json_decref(m);
 	}
-	/* A request split across writes. */
+	/* A request split across writes: the server reads the first half
+	 * (our socket's send queue drains), answers nothing for it, and
+	 * answers once the rest comes. */
 	cli_send(c, "{\"v\":1,\"id\":4,");
-	test_run_until(base, cli_has_line, c, 0.05);
+	ck_assert_msg(test_run_until(base, cli_sent_all_read, c, WAIT_S),
+		      "the server never read the first half");
+	ck_assert(!cli_has_line(c));
 	cli_send(c, "\"cmd\":\"echo\"}\n");
 	json_t *m = cli_line(c);
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 4);
@@ -726,14 +742,26 @@ START_TEST(half_close_still_gets_replies)
 }
 END_TEST
 
+/* held is set, then three more loop iterations ran (counted in *arg). */
+static bool held_then_loops(void *arg)
+{
+	int *loops = arg;
+	return held && ++*loops > 3;
+}
+
 START_TEST(half_closed_then_gone_runs_on_close)
 {
 	srv = start(sock, 0660, NULL, 0);
 	struct cli *c = cli_new(sock);
 	cli_send(c, "{\"v\":1,\"id\":1,\"cmd\":\"hold\"}\n");
 	ck_assert_int_eq(shutdown(c->fd, SHUT_WR), 0);
-	ck_assert(test_run_until(base, cli_has_line, c, 0.2) == false);
-	ck_assert_ptr_nonnull(held);
+	/* Evidence that the server had its chance to act on the EOF: the
+	 * request reached the handler, and then the loop ran a few more
+	 * times with the socket readable (at EOF), which is when a
+	 * bufferevent reports it. No reply and no close came of it. */
+	int loops = 0;
+	ck_assert(test_run_until(base, held_then_loops, &loops, WAIT_S));
+	ck_assert(!cli_has_line(c));
 	close(c->fd);
 	c->fd = -1;
 	ck_assert(test_run_until(base, closed_once, NULL, WAIT_S));
@@ -1214,8 +1242,8 @@ START_TEST(orbitctl_timeout)
 	char *out, *err;
 	srv = start(sock, 0660, NULL, 0);
 	/* The handler never answers log-level. */
-	ck_assert_int_eq(CTL(&out, &err, "-s", sock, "-t", "0.3", "log-level", "debug"), 1);
-	ck_assert_ptr_nonnull(strstr(err, "no reply from orbitd within 0.3s"));
+	ck_assert_int_eq(CTL(&out, &err, "-s", sock, "-t", "0.1", "log-level", "debug"), 1);
+	ck_assert_ptr_nonnull(strstr(err, "no reply from orbitd within 0.1s"));
 	free(out);
 	free(err);
 	ck_assert(test_run_until(base, closed_once, NULL, WAIT_S));

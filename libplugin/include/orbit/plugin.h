@@ -33,6 +33,23 @@
  * share needs the plugin's own locking. shutdown() runs only after every
  * blocking call has returned.
  *
+ * The end of a plugin: the host releases it when orbitd stops, when its file
+ * is removed or replaced (upgrade), when a reload disables it, or when its
+ * init() or start() failed. From that moment on, before shutdown() runs (it
+ * may wait for blocking calls still on the workers), while it runs and for
+ * good after it returned:
+ *   - post() queues nothing and returns -ESHUTDOWN (Linux's ESHUTDOWN,
+ *     "Cannot send after transport endpoint shutdown"), from any thread;
+ *   - functions posted before and not run yet are dropped: never called;
+ *   - timer_add() and watch() return NULL with errno ESHUTDOWN, timers and
+ *     watches no longer fire (shutdown() may still cancel them; those left
+ *     are cancelled and freed once it returns), emit*() and send() return
+ *     -ESHUTDOWN, replies of blocking calls are dropped.
+ * The orbit_host pointer stays safe to pass to log() and post() for the
+ * life of the process, so a thread of the plugin racing with its release is
+ * no use-after-free; still, shutdown() should stop the plugin's threads.
+ * After shutdown() returned the host calls no code of the plugin again.
+ *
  * Ownership: the descriptor, operation table, config map and every string in
  * them are the plugin's static data. Pointers the host passes or returns
  * (calls, payloads, config values) are borrowed: for the duration of the call,
@@ -157,7 +174,9 @@ typedef struct orbit_plugin_op {
 	((api)->size >= offsetof(orbit_host_api, member) + sizeof((api)->member) &&   \
 	 (api)->member != NULL)
 
-/* Handed to init() and valid until shutdown() returns. Config accessors take
+/* Handed to init(). The table is static data of the host; the functions may
+ * be used until shutdown() returns (log and post for good, see "The end of a
+ * plugin" above). Config accessors take
  * a key path: "name", or "map.name" for a key of a nested map. They are for
  * the loop thread, and what they return stays valid until the next reload()
  * returns (copy what a blocking handler needs). A path the config map does
@@ -187,20 +206,30 @@ struct orbit_host_api {
 	bool (*config_is_one)(orbit_host *h, const char *path); /* STRINGS given as one string */
 
 	/* Call fn(arg) after `after` seconds, then every `every` seconds if every
-	 * > 0. Returns a handle (owned by the host, freed by timer_cancel or at
-	 * shutdown) or NULL with errno. Loop thread. */
+	 * > 0. Returns a handle (owned by the host, freed by timer_cancel, by
+	 * firing if one-shot, or after shutdown returns) or NULL with errno
+	 * (ESHUTDOWN once the plugin is being released, EINVAL, ENOMEM).
+	 * Loop thread. */
 	orbit_host_timer *(*timer_add)(orbit_host *h, double after, double every,
 				       void (*fn)(void *arg), void *arg);
 	void (*timer_cancel)(orbit_host *h, orbit_host_timer *t);
 
 	/* Watch fd (ORBIT_WATCH_READ|WRITE) until unwatched; fn gets the
-	 * events that fired. The fd stays the plugin's. Loop thread. */
+	 * events that fired. The fd stays the plugin's. Returns a handle (owned
+	 * by the host, freed by unwatch or after shutdown returns) or NULL with
+	 * errno (ESHUTDOWN once the plugin is being released, EINVAL, ENOMEM).
+	 * Loop thread. */
 	orbit_host_watch *(*watch)(orbit_host *h, int fd, unsigned events,
 				   void (*fn)(void *arg, int fd, unsigned events), void *arg);
 	void (*unwatch)(orbit_host *h, orbit_host_watch *w);
 
-	/* Run fn(arg) on the loop thread soon. Safe from any thread. 0 or
-	 * -errno. */
+	/* Run fn(arg) on the loop thread soon, in posting order. Safe from any
+	 * thread, at any time, also after shutdown() returned. 0, -EINVAL (no
+	 * fn), -ENOMEM, or -ESHUTDOWN once the plugin is being released: then
+	 * fn will not run. A function queued earlier but not run when the
+	 * release begins is dropped, never called: arg is not handed back, so
+	 * memory it owns is for shutdown() to free (the plugin knows what it
+	 * posted and which of its posted functions ran). */
 	int (*post)(orbit_host *h, void (*fn)(void *arg), void *arg);
 
 	/* The call's input by kind. input_string: the text, NUL-terminated
@@ -229,7 +258,8 @@ struct orbit_host_api {
 
 	/* Send an output of operation to every connection (emit*: any core; the
 	 * count sent, 0 is no error, or -errno) or to one core's (send: 0,
-	 * -ENOENT, -ENOTSUP). Encoding as for reply*. Loop thread. */
+	 * -ENOENT, -ENOTSUP). Encoding as for reply*. -ESHUTDOWN once the plugin
+	 * is being released. Loop thread. */
 	int (*emit)(orbit_host *h, const char *operation, const orbit_payload *out);
 	int (*emit_string)(orbit_host *h, const char *operation, const char *text);
 	int (*emit_int)(orbit_host *h, const char *operation, int64_t v);
@@ -275,7 +305,10 @@ typedef struct orbit_plugin_desc {
 	int (*reload)(void *state);
 	/* Last call: release everything. Connections are already closed, no
 	 * blocking call is running, timers and watches no longer fire but may
-	 * still be cancelled here; those left are freed after it returns. */
+	 * still be cancelled here; those left are freed after it returns.
+	 * post() already returns -ESHUTDOWN and what was posted but not run is
+	 * dropped (see "The end of a plugin" at the top). Also called when
+	 * start() failed; not when init() failed. */
 	void (*shutdown)(void *state);
 	void *reserved[4];
 } orbit_plugin_desc;
