@@ -60,7 +60,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  status                  identity, uptime, compliance, buses, counts, last reload\n"
 	"  plugins                 local and remote plugins with their state\n"
-	"  plugin show NAME        one plugin: operations, schemas, policies\n"
+	"  plugin show NAME        one plugin: operations, schemas, policies, config keys\n"
 	"  requirements            required operations; exit status 1 if one is unsatisfied\n"
 	"  connections             open connections\n"
 	"  pending                 connection requests still pending\n"

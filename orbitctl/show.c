@@ -258,6 +258,8 @@ void show_plugin(FILE *f, json_t *p)
 	json_array_foreach(get(p, "operations"), i, op) {
 		json_t *pol = get(op, "policy"), *max = get(pol, "maximum");
 		kv(t, "operation", TC_NONE, text(get(op, "name")));
+		if (json_is_string(get(op, "doc")))
+			kv(t, "  doc", TC_NONE, text(get(op, "doc")));
 		kv(t, "  input", TC_NONE, spec_text(get(op, "input")));
 		kv(t, "  output", TC_NONE, spec_text(get(op, "output")));
 		kv(t, "  blocking", TC_NONE, text(get(op, "blocking")));

@@ -4,6 +4,7 @@
 #include "ctlcmds.h"
 #include "control.h"
 #include "log.h"
+#include "plugcfg.h"
 #include "reqs.h"
 #include "sockpath.h"
 
@@ -199,7 +200,8 @@ static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
 		if (host_op_info(p->host, i, pcfg, &oi) < 0)
 			continue;
 		json_array_append_new(ops, json_pack(
-			"{s:s,s:o,s:o,s:b,s:{s:o,s:o,s:o},s:I}", "name", oi.name, "input",
+			"{s:s,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o},s:I}", "name", oi.name, "doc",
+			oi.doc ? json_string(oi.doc) : json_null(), "input",
 			spec_json(oi.input), "output", spec_json(oi.output), "blocking", oi.blocking,
 			"policy", "maximum", count_or_null(oi.policy.maximum), "allowlist",
 			strv_json(oi.policy.allowlist, oi.policy.n_allowlist, oi.policy.has_allowlist),
@@ -215,6 +217,40 @@ static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
 			 orbit_now() - p->since, "operations", ops);
 }
 
+/* A plugin's config keys for `plugin show`: declaration (type, default,
+ * bounds, choices, doc) and current value, with where it was given. */
+static json_t *plugcfg_json(const struct plugcfg *pc)
+{
+	json_t *keys = json_array();
+
+	for (size_t i = 0; i < plugcfg_n_items(pc); i++) {
+		const struct plugcfg_item *it = plugcfg_item(pc, i);
+		const orbit_cfg_key *k = it->key;
+		json_t *choices = json_null(), *value = json_null(), *where = json_null();
+		json_error_t je;
+
+		if (k->choices) {
+			choices = json_array();
+			for (size_t c = 0; k->choices[c]; c++)
+				json_array_append_new(choices, json_string(k->choices[c]));
+		}
+		if (it->value_json && !(value = json_loads(it->value_json, JSON_DECODE_ANY, &je)))
+			value = json_null();
+		if (it->given && it->where.file)
+			where = json_pack("{s:s,s:i,s:i}", "file", it->where.file, "line",
+					  it->where.line, "column", it->where.column);
+		json_array_append_new(keys, json_pack(
+			"{s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "path", it->path, "type",
+			plugcfg_type_name(k->type), "required", (k->flags & ORBIT_CFG_REQUIRED) != 0,
+			"default", k->def ? json_string(k->def) : json_null(), "min",
+			(k->flags & ORBIT_CFG_MIN) ? json_real(k->min) : json_null(), "max",
+			(k->flags & ORBIT_CFG_MAX) ? json_real(k->max) : json_null(), "choices",
+			choices, "doc", k->doc ? json_string(k->doc) : json_null(), "value", value,
+			"given", it->given, "where", where));
+	}
+	return keys;
+}
+
 struct plugins_ctx {
 	struct daemon *d;
 	json_t *list;
@@ -228,6 +264,9 @@ static int add_plugin(void *ctx, const struct lplug_info *p)
 	if (c->only) {
 		if ((p->name && strcmp(p->name, c->only) == 0) || strcmp(p->file, c->only) == 0) {
 			c->found = plugin_json(c->d, p);
+			json_object_set_new(c->found, "config",
+					    p->host ? plugcfg_json(host_plugcfg(p->host))
+						    : json_array());
 			return 1;
 		}
 		return 0;

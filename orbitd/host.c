@@ -1434,6 +1434,7 @@ int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 	if (ov && ov->blocklist.set)
 		info->policy.blocklist = (const char *const *)ov->blocklist.v;
 	info->name = rt->op->name;
+	info->doc = rt->op->doc;
 	info->input = &rt->in;
 	info->output = &rt->out;
 	info->blocking = rt->op->flags & ORBIT_OP_BLOCKING;

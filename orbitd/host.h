@@ -101,6 +101,7 @@ const struct plugcfg *host_plugcfg(const orbit_host *h);
 /* One operation as the host runs it, for orbitctl. Borrowed from the host. */
 struct host_op_info {
 	const char *name;
+	const char *doc;     /* the plugin's one line, or NULL */
 	const orbit_spec *input, *output;
 	bool blocking;
 	orbit_policy policy; /* effective: the plugin's default under pcfg's override */

@@ -167,6 +167,44 @@ START_TEST(typed_functions_round_trip)
 	expect_output("ping", "typed", "null", "null");
 	expect_output("times", "typed", "null", "7");
 	expect_output("wide", "typed", "-5", "-5");
+	/* plugin show: each config key with its value, where it came from and
+	 * its doc; each operation with its doc. */
+	struct res show;
+	CTL(&show, "plugin", "show", "typed");
+	expect_rc(&show, 0);
+	ck_assert_msg(strstr(show.out, "the configured greeting, then the input"), "%s", show.out);
+	ck_assert_msg(strstr(show.out, "what greet says first"), "%s", show.out);
+	ck_assert_msg(strstr(show.out, "orbitd.yaml:"), "%s", show.out);
+	res_free(&show);
+	CTL(&show, "--json", "plugin", "show", "typed");
+	expect_rc(&show, 0);
+	json_error_t je;
+	json_t *pj = json_loads(show.out, 0, &je), *key;
+	ck_assert_msg(pj, "not JSON: %s", show.out);
+	size_t ki, seen = 0;
+	json_array_foreach(json_object_get(pj, "config"), ki, key) {
+		const char *path = json_string_value(json_object_get(key, "path"));
+		json_t *value = json_object_get(key, "value"), *where = json_object_get(key, "where");
+		bool given = json_is_true(json_object_get(key, "given"));
+		if (strcmp(path, "greeting") == 0) {
+			ck_assert_str_eq(json_string_value(value), "Hello");
+			ck_assert(given);
+			ck_assert_int_eq(json_integer_value(json_object_get(where, "line")), 4);
+			seen++;
+		} else if (strcmp(path, "ratio") == 0) {
+			ck_assert(json_real_value(value) == 0.5 && !given && json_is_null(where));
+			ck_assert_str_eq(json_string_value(json_object_get(key, "default")), "0.5");
+			seen++;
+		} else if (strcmp(path, "times") == 0) {
+			ck_assert(json_integer_value(value) == 7 && given);
+			ck_assert(json_integer_value(json_object_get(key, "max")) == 10 ||
+				  json_real_value(json_object_get(key, "max")) == 10.0);
+			seen++;
+		}
+	}
+	ck_assert_int_eq(seen, 3);
+	json_decref(pj);
+	res_free(&show);
 	/* reply_int range-checks an int32 output (busline's Int32Message goes
 	 * up to 2^32 - 1): no output, the failure logged. */
 	struct res r;

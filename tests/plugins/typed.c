@@ -121,7 +121,8 @@ static void typed_shutdown(void *state)
 }
 
 static const orbit_plugin_op ops[] = {
-	{.name = "greet", .input = ORBIT_STRING, .output = ORBIT_STRING, .handler = greet},
+	{.name = "greet", .input = ORBIT_STRING, .output = ORBIT_STRING, .handler = greet,
+	 .doc = "the configured greeting, then the input"},
 	{.name = "twice", .input = ORBIT_INT64, .output = ORBIT_INT64, .handler = twice},
 	{.name = "half", .input = ORBIT_FLOAT64, .output = ORBIT_FLOAT64, .handler = half},
 	{.name = "ping", .input = ORBIT_EMPTY, .output = ORBIT_EMPTY, .handler = ping},
