@@ -1,14 +1,17 @@
 /* avro_json.c — payloads ⇄ JSON text, converted by the connection's schema
  * (orbit/payload_json.h; DESIGN §3). Owned by the codec team.
  *
- * Both directions walk libavro's parsed schema (avro_schema_t) by hand rather
- * than going through libavro's generic values: libavro's reader trusts length
- * prefixes and block counts (ten random bytes can ask it for gigabytes or for
- * an endless array of nulls), and its values know nothing of field defaults.
+ * Neither direction goes through libavro's generic values: libavro's reader
+ * trusts length prefixes and block counts (ten random bytes can ask it for
+ * gigabytes or for an endless array of nulls), and its values know nothing
+ * of field defaults. Reading is avro_walk.c's bounded walk (the protocol
+ * decoder's too), writing JSON text from its events; writing Avro walks the
+ * parsed schema (avro_schema_t) by hand.
  * The bytes written are the ones libavro and fastavro write: zigzag varints,
  * little-endian floats, every array and map as a single block.
  */
 #include "avro_varint.h"
+#include "avro_walk.h"
 #include "orbit/payload_json.h"
 #include "orbit/builtin.h"
 #include "text_internal.h"
@@ -24,13 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Nesting refused beyond this: recursive schemas can nest without consuming
- * input, and the stack of a plugin's worker thread is the real limit. */
-#define DEPTH_MAX 512
-
-/* Array and map items that take no bytes (nulls, records of nulls) are the
- * only ones the input length does not bound; a decode may emit this many. */
-#define EMPTY_ITEMS_MAX 65536
+/* Nesting refused beyond this when writing Avro, as when reading it. */
+#define DEPTH_MAX AVRO_WALK_DEPTH_MAX
 
 /* Distinct schemas kept parsed; a process converts with a handful. */
 #define CACHE_SLOTS 16
@@ -428,235 +426,92 @@ static const char *type_name(avro_schema_t sc)
 	}
 }
 
-/* --- Avro binary → JSON text ---------------------------------------------- */
+/* --- Avro binary → JSON text: the events of avro_walk ---------------------- */
 
-struct dec {
-	const uint8_t *p, *end;
-	orbit_buf *out;
-	size_t empty_items;
-	int depth;
+static int oom(const orbit_buf *b)
+{
+	return b->oom ? -ENOMEM : 0;
+}
+
+static int j_null(void *ctx)
+{
+	return orbit_buf_append_str(ctx, "null");
+}
+
+static int j_boolean(void *ctx, bool v)
+{
+	return orbit_buf_append_str(ctx, v ? "true" : "false");
+}
+
+static int j_integer(void *ctx, int64_t v)
+{
+	put_int(ctx, v);
+	return oom(ctx);
+}
+
+static int j_real(void *ctx, double v, bool single)
+{
+	if (single)
+		put_float(ctx, (float)v);
+	else
+		put_double(ctx, v);
+	return oom(ctx);
+}
+
+static int j_text(void *ctx, const uint8_t *s, size_t n, bool bytes)
+{
+	if (bytes)
+		return text_json_append_bytes(ctx, s, n);
+	put_json_string(ctx, s, n);
+	return oom(ctx);
+}
+
+static int j_symbol(void *ctx, const char *sym)
+{
+	put_json_string(ctx, sym, strlen(sym));
+	return oom(ctx);
+}
+
+static int j_open(void *ctx, avro_type_t kind)
+{
+	return orbit_buf_append_char(ctx, kind == AVRO_ARRAY ? '[' : '{');
+}
+
+static int j_member(void *ctx, size_t i, const char *name, const uint8_t *key, size_t klen)
+{
+	orbit_buf *b = ctx;
+
+	if (i)
+		orbit_buf_append_str(b, ", ");
+	if (name || key) {
+		put_json_string(b, name ? (const void *)name : key, name ? strlen(name) : klen);
+		orbit_buf_append_str(b, ": ");
+	}
+	/* Checked per member, so a huge value stops early when memory is out. */
+	return oom(b);
+}
+
+static int j_close(void *ctx, avro_type_t kind)
+{
+	return orbit_buf_append_char(ctx, kind == AVRO_ARRAY ? ']' : '}');
+}
+
+static const struct avro_walk_ops TO_JSON = {
+	.null = j_null, .boolean = j_boolean, .integer = j_integer, .real = j_real,
+	.text = j_text, .symbol = j_symbol, .open = j_open, .member = j_member,
+	.close = j_close,
 };
-
-static size_t remaining(const struct dec *d)
-{
-	return (size_t)(d->end - d->p);
-}
-
-static int get_long(struct dec *d, int64_t *out)
-{
-	return avro_varint_long(&d->p, d->end, out);
-}
-
-/* A length-prefixed body that fits in what is left. */
-static int get_body(struct dec *d, const uint8_t **body, size_t *len)
-{
-	return avro_varint_body(&d->p, d->end, body, len);
-}
-
-static int get_le(struct dec *d, size_t n, uint64_t *bits)
-{
-	if (remaining(d) < n)
-		return -EBADMSG;
-	*bits = 0;
-	for (size_t i = n; i-- > 0;)
-		*bits = *bits << 8 | d->p[i];
-	d->p += n;
-	return 0;
-}
-
-static int dec_value(struct dec *d, avro_schema_t sc);
-
-static int dec_blocks(struct dec *d, avro_schema_t items, bool is_map)
-{
-	size_t n = 0;
-	int rc;
-
-	orbit_buf_append_char(d->out, is_map ? '{' : '[');
-	for (;;) {
-		const uint8_t *start = NULL;
-		int64_t count, size = 0;
-
-		rc = get_long(d, &count);
-		if (rc)
-			return rc;
-		if (count == 0)
-			break;
-		if (count < 0) {
-			/* Negative count: the block's byte size follows (Avro spec). */
-			if (count == INT64_MIN)
-				return -EBADMSG;
-			count = -count;
-			rc = get_long(d, &size);
-			if (rc)
-				return rc;
-			if (size < 0 || (uint64_t)size > remaining(d))
-				return -EBADMSG;
-			start = d->p;
-		}
-		for (int64_t i = 0; i < count; i++) {
-			const uint8_t *before = d->p, *key;
-			size_t klen;
-
-			if (d->out->oom)
-				return -ENOMEM;
-			if (n++)
-				orbit_buf_append_str(d->out, ", ");
-			if (is_map) {
-				rc = get_body(d, &key, &klen);
-				if (rc)
-					return rc;
-				if (!orbit_utf8_valid(key, klen))
-					return -EBADMSG;
-				put_json_string(d->out, key, klen);
-				orbit_buf_append_str(d->out, ": ");
-			}
-			rc = dec_value(d, items);
-			if (rc)
-				return rc;
-			if (d->p == before && ++d->empty_items > EMPTY_ITEMS_MAX)
-				return -EBADMSG;
-		}
-		if (start && d->p - start != size)
-			return -EBADMSG;
-	}
-	orbit_buf_append_char(d->out, is_map ? '}' : ']');
-	return 0;
-}
-
-static int dec_record(struct dec *d, avro_schema_t sc)
-{
-	int rc = 0;
-
-	orbit_buf_append_char(d->out, '{');
-	for (size_t i = 0; !rc && i < avro_schema_record_size(sc); i++) {
-		const char *name = avro_schema_record_field_name(sc, (int)i);
-
-		if (i)
-			orbit_buf_append_str(d->out, ", ");
-		put_json_string(d->out, name, strlen(name));
-		orbit_buf_append_str(d->out, ": ");
-		rc = dec_value(d, avro_schema_record_field_get_by_index(sc, (int)i));
-	}
-	orbit_buf_append_char(d->out, '}');
-	return rc;
-}
-
-static int dec_value(struct dec *d, avro_schema_t sc)
-{
-	const uint8_t *body;
-	const char *sym;
-	uint64_t bits;
-	int64_t v;
-	size_t len;
-	float f;
-	double x;
-	int rc = 0;
-
-	if (++d->depth > DEPTH_MAX) {
-		rc = -EBADMSG;
-		goto out;
-	}
-	switch (avro_typeof(sc)) {
-	case AVRO_NULL:
-		orbit_buf_append_str(d->out, "null");
-		break;
-	case AVRO_BOOLEAN:
-		if (!remaining(d) || *d->p > 1) {
-			rc = -EBADMSG;
-			break;
-		}
-		orbit_buf_append_str(d->out, *d->p++ ? "true" : "false");
-		break;
-	case AVRO_INT32:
-	case AVRO_INT64:
-		rc = get_long(d, &v);
-		if (!rc && avro_typeof(sc) == AVRO_INT32 && (v < INT32_MIN || v > INT32_MAX))
-			rc = -EBADMSG;
-		if (!rc)
-			put_int(d->out, v);
-		break;
-	case AVRO_FLOAT:
-		rc = get_le(d, 4, &bits);
-		if (!rc) {
-			uint32_t b32 = (uint32_t)bits;
-
-			memcpy(&f, &b32, sizeof(f));
-			put_float(d->out, f);
-		}
-		break;
-	case AVRO_DOUBLE:
-		rc = get_le(d, 8, &bits);
-		if (!rc) {
-			memcpy(&x, &bits, sizeof(x));
-			put_double(d->out, x);
-		}
-		break;
-	case AVRO_BYTES:
-	case AVRO_STRING:
-		rc = get_body(d, &body, &len);
-		if (rc)
-			break;
-		if (avro_typeof(sc) == AVRO_BYTES)
-			text_json_append_bytes(d->out, body, len);
-		else if (orbit_json_append_string(d->out, (const char *)body, len) == -EINVAL)
-			rc = -EBADMSG; /* not UTF-8: not an Avro string */
-		break;
-	case AVRO_FIXED:
-		v = avro_schema_fixed_size(sc);
-		if (v < 0 || (uint64_t)v > remaining(d)) {
-			rc = -EBADMSG;
-			break;
-		}
-		text_json_append_bytes(d->out, d->p, (size_t)v);
-		d->p += v;
-		break;
-	case AVRO_ENUM:
-		rc = get_long(d, &v);
-		if (!rc && (v < 0 || v >= avro_schema_enum_number_of_symbols(sc)))
-			rc = -EBADMSG;
-		if (!rc) {
-			sym = avro_schema_enum_get(sc, (int)v);
-			put_json_string(d->out, sym, strlen(sym));
-		}
-		break;
-	case AVRO_RECORD:
-		rc = dec_record(d, sc);
-		break;
-	case AVRO_ARRAY:
-		rc = dec_blocks(d, avro_schema_array_items(sc), false);
-		break;
-	case AVRO_MAP:
-		rc = dec_blocks(d, avro_schema_map_values(sc), true);
-		break;
-	case AVRO_UNION:
-		rc = get_long(d, &v);
-		if (!rc && (v < 0 || (uint64_t)v >= avro_schema_union_size(sc)))
-			rc = -EBADMSG;
-		if (!rc)
-			rc = dec_value(d, avro_schema_union_branch(sc, (int)v));
-		break;
-	case AVRO_LINK:
-		rc = dec_value(d, avro_schema_link_target(sc));
-		break;
-	default:
-		rc = -EBADMSG;
-		break;
-	}
-out:
-	d->depth--;
-	return rc;
-}
 
 static int decode(const struct schema *s, const uint8_t *data, size_t len, char **json)
 {
 	static const uint8_t none[1];
 	orbit_buf out = ORBIT_BUF_INIT;
-	struct dec d = { .p = data ? data : none, .out = &out };
+	struct avro_walk w = { .p = data ? data : none, .ops = &TO_JSON, .ctx = &out };
 	int rc;
 
-	d.end = d.p + len;
-	rc = dec_value(&d, s->avro);
-	if (!rc && d.p != d.end)
+	w.end = w.p + len;
+	rc = avro_walk(&w, s->avro);
+	if (!rc && w.p != w.end)
 		rc = -EBADMSG;
 	if (rc) {
 		orbit_buf_release(&out);
@@ -678,16 +533,9 @@ struct enc {
 
 static void put_long(orbit_buf *b, int64_t v)
 {
-	uint64_t n = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
-	uint8_t tmp[10];
-	size_t i = 0;
+	uint8_t tmp[AVRO_VARINT_MAX];
 
-	while (n & ~(uint64_t)0x7f) {
-		tmp[i++] = (uint8_t)((n & 0x7f) | 0x80);
-		n >>= 7;
-	}
-	tmp[i++] = (uint8_t)n;
-	orbit_buf_append(b, tmp, i);
+	orbit_buf_append(b, tmp, avro_varint_put(tmp, v));
 }
 
 static void put_le(orbit_buf *b, uint64_t bits, size_t n)

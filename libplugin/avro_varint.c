@@ -35,3 +35,16 @@ int avro_varint_body(const uint8_t **p, const uint8_t *end, const uint8_t **body
 	*p += n;
 	return 0;
 }
+
+size_t avro_varint_put(uint8_t out[AVRO_VARINT_MAX], int64_t v)
+{
+	uint64_t n = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+	size_t i = 0;
+
+	while (n & ~(uint64_t)0x7f) {
+		out[i++] = (uint8_t)((n & 0x7f) | 0x80);
+		n >>= 7;
+	}
+	out[i++] = (uint8_t)n;
+	return i;
+}

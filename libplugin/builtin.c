@@ -5,6 +5,7 @@
  * The Avro forms are one-field records, so they are written by hand here
  * (bit-identical to libavro: zigzag varint longs, little-endian doubles).
  */
+#include "avro_varint.h"
 #include "orbit/builtin.h"
 #include "orbit/text.h"
 
@@ -79,36 +80,6 @@ static void put_le_double(uint8_t *p, double d)
 	memcpy(&bits, &d, sizeof(bits));
 	for (size_t i = 0; i < 8; i++, bits >>= 8)
 		p[i] = (uint8_t)bits;
-}
-
-/* Avro long: zigzag varint of at most 10 bytes. Returns bytes used or 0. */
-static size_t get_long(const uint8_t *p, size_t n, int64_t *out)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n && i < 10; i++) {
-		if (i == 9 && p[i] > 1)
-			return 0;
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*out = (int64_t)((v >> 1) ^ -(v & 1));
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
-static size_t put_long(uint8_t *p, int64_t v)
-{
-	uint64_t n = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	size_t i = 0;
-
-	while (n & ~(uint64_t)0x7f) {
-		p[i++] = (uint8_t)((n & 0x7f) | 0x80);
-		n >>= 7;
-	}
-	p[i++] = (uint8_t)n;
-	return i;
 }
 
 /* --- JSON ------------------------------------------------------------------- */
@@ -260,20 +231,21 @@ static int decode_bytes(const orbit_payload *p, orbit_value *out)
 
 static int decode_avro(const orbit_payload *p, orbit_value *out)
 {
-	size_t used;
-	int64_t n;
+	const uint8_t *q = p->data, *end, *body;
+	size_t n;
 
+	/* Every value here takes a byte at least (and data may be NULL). */
+	if (!p->len)
+		return -EBADMSG;
+	end = p->data + p->len;
 	switch (out->kind) {
 	case ORBIT_KIND_STRING:
-		used = get_long(p->data, p->len, &n);
-		if (!used || n < 0 || (uint64_t)n != p->len - used ||
-		    !orbit_utf8_valid(p->data + used, (size_t)n))
+		if (avro_varint_body(&q, end, &body, &n) || q != end || !orbit_utf8_valid(body, n))
 			return -EBADMSG;
-		return set_string(out, p->data + used, (size_t)n);
+		return set_string(out, body, n);
 	case ORBIT_KIND_INT32:
 	case ORBIT_KIND_INT64:
-		used = get_long(p->data, p->len, &out->i);
-		if (!used || used != p->len)
+		if (avro_varint_long(&q, end, &out->i) || q != end)
 			return -EBADMSG;
 		if (out->kind == ORBIT_KIND_INT32 &&
 		    (out->i < INT32_VALUE_MIN || out->i > INT32_VALUE_MAX))
@@ -418,13 +390,13 @@ static int encode_raw(const orbit_value *v, orbit_format f, uint8_t **buf, size_
 	*len = 0;
 	if (v->kind == ORBIT_KIND_STRING) {
 		if (f == ORBIT_FMT_AVRO)
-			*len = put_long(d, (int64_t)v->str_len);
+			*len = avro_varint_put(d, (int64_t)v->str_len);
 		if (v->str_len)
 			memcpy(d + *len, v->str, v->str_len);
 		*len += v->str_len;
 	} else if (f == ORBIT_FMT_AVRO) {
 		if (v->kind == ORBIT_KIND_INT32 || v->kind == ORBIT_KIND_INT64) {
-			*len = put_long(d, v->i);
+			*len = avro_varint_put(d, v->i);
 		} else {
 			put_le_double(d, v->f);
 			*len = 8;

@@ -3,10 +3,11 @@
  *
  * libavro trusts its input: a length prefix is allocated before the bytes are
  * known to exist and a varint may run past the buffer. Every input is
- * therefore walked against the schema first (scan_*), and libavro only ever
- * reads data that is known to be well formed and no longer than it claims.
+ * therefore walked against the schema first (avro_walk.c, with its limits),
+ * and libavro only ever reads data that is known to be well formed and no
+ * longer than it claims.
  */
-#include "avro_varint.h"
+#include "avro_walk.h"
 #include "wire.h"
 #include "orbit/text.h"
 
@@ -234,163 +235,10 @@ int orbit_msg_kind_from_name(const char *message_type)
 
 /* Every Avro string here becomes a C string, a topic or an identifier that a
  * Python peer decodes as UTF-8: NUL and malformed UTF-8 are refused both
- * ways. */
-/* Strings on the wire: valid UTF-8 without NUL (a C string cannot carry it). */
-static bool text_ok(const uint8_t *s, size_t n)
-{
-	return orbit_utf8_valid(s, n) && !memchr(s, 0, n);
-}
-
+ * ways (decoding: avro_walk's text_no_nul). */
 static bool cstr_ok(const char *s)
 {
-	return s && text_ok((const uint8_t *)s, strlen(s));
-}
-
-/* --- pre-scan: bounds-checked walk of the bytes against the schema ------- */
-
-/* Items per array or map, all blocks together. Only matters for items that
- * can encode to zero bytes; any other item is already bounded by the input. */
-#define ITEMS_MAX (1u << 20)
-
-struct scan {
-	const uint8_t *p, *end;
-	size_t map_entries;
-};
-
-static size_t remaining(const struct scan *s)
-{
-	return (size_t)(s->end - s->p);
-}
-
-static int scan_long(struct scan *s, int64_t *out)
-{
-	return avro_varint_long(&s->p, s->end, out);
-}
-
-/* A string/bytes body: non-negative length that fits in what is left. */
-static int scan_body(struct scan *s, const uint8_t **body, size_t *len)
-{
-	return avro_varint_body(&s->p, s->end, body, len);
-}
-
-static int scan_text(struct scan *s)
-{
-	const uint8_t *body;
-	size_t len;
-	int rc = scan_body(s, &body, &len);
-
-	if (rc)
-		return rc;
-	return text_ok(body, len) ? 0 : -EBADMSG;
-}
-
-static bool may_be_empty(avro_schema_t sc)
-{
-	if (avro_typeof(sc) == AVRO_NULL)
-		return true;
-	if (avro_typeof(sc) != AVRO_RECORD)
-		return false;
-	for (size_t i = 0; i < avro_schema_record_size(sc); i++)
-		if (!may_be_empty(avro_schema_record_field_get_by_index(sc, (int)i)))
-			return false;
-	return true;
-}
-
-static int scan_value(struct scan *s, avro_schema_t sc);
-
-static int scan_blocks(struct scan *s, avro_schema_t items, bool is_map)
-{
-	bool sized = !is_map && !may_be_empty(items);
-	size_t total = 0;
-
-	for (;;) {
-		const uint8_t *start = NULL;
-		int64_t count, size = 0;
-		int rc = scan_long(s, &count);
-
-		if (rc)
-			return rc;
-		if (count == 0)
-			return 0;
-		if (count < 0) {
-			/* Negative count: a block byte size follows (Avro spec). */
-			if (count == INT64_MIN)
-				return -EBADMSG;
-			count = -count;
-			rc = scan_long(s, &size);
-			if (rc)
-				return rc;
-			if (size < 0 || (uint64_t)size > remaining(s))
-				return -EBADMSG;
-			start = s->p;
-		}
-		/* Map keys and most items take at least one byte each. */
-		if ((uint64_t)count > ITEMS_MAX - total ||
-		    ((is_map || sized) && (uint64_t)count > remaining(s)))
-			return -EBADMSG;
-		total += (size_t)count;
-		for (int64_t i = 0; i < count; i++) {
-			if (is_map) {
-				rc = scan_text(s);
-				if (rc)
-					return rc;
-				s->map_entries++;
-			}
-			rc = scan_value(s, items);
-			if (rc)
-				return rc;
-		}
-		if (start && s->p - start != size)
-			return -EBADMSG;
-	}
-}
-
-static int scan_value(struct scan *s, avro_schema_t sc)
-{
-	const uint8_t *body;
-	size_t len;
-	int64_t branch;
-	int rc;
-
-	switch (avro_typeof(sc)) {
-	case AVRO_NULL:
-		return 0;
-	case AVRO_BOOLEAN:
-		if (!remaining(s) || *s->p > 1)
-			return -EBADMSG;
-		s->p++;
-		return 0;
-	case AVRO_DOUBLE:
-		if (remaining(s) < 8)
-			return -EBADMSG;
-		s->p += 8;
-		return 0;
-	case AVRO_BYTES:
-		return scan_body(s, &body, &len);
-	case AVRO_STRING:
-		return scan_text(s);
-	case AVRO_RECORD:
-		for (size_t i = 0; i < avro_schema_record_size(sc); i++) {
-			rc = scan_value(s, avro_schema_record_field_get_by_index(sc, (int)i));
-			if (rc)
-				return rc;
-		}
-		return 0;
-	case AVRO_ARRAY:
-		return scan_blocks(s, avro_schema_array_items(sc), false);
-	case AVRO_MAP:
-		return scan_blocks(s, avro_schema_map_values(sc), true);
-	case AVRO_UNION:
-		rc = scan_long(s, &branch);
-		if (rc)
-			return rc;
-		if (branch < 0 || (uint64_t)branch >= avro_schema_union_size(sc))
-			return -EBADMSG;
-		return scan_value(s, avro_schema_union_branch(sc, (int)branch));
-	default:
-		/* No protocol schema uses the other types. */
-		return -EBADMSG;
-	}
+	return s && orbit_utf8_valid((const uint8_t *)s, strlen(s));
 }
 
 /* --- libavro value helpers ------------------------------------------------ */
@@ -933,7 +781,7 @@ static int take_field(avro_value_t *f, orbit_msg *m, const struct field *fd,
 
 int orbit_msg_decode(orbit_msg_kind k, const uint8_t *buf, size_t len, orbit_msg *m)
 {
-	struct scan s;
+	struct avro_walk w;
 	const struct msg_info *info;
 	avro_reader_t r = NULL;
 	avro_value_t val;
@@ -953,9 +801,10 @@ int orbit_msg_decode(orbit_msg_kind k, const uint8_t *buf, size_t len, orbit_msg
 	if (!buf)
 		return -EBADMSG;
 	info = &MSGS[k];
-	s = (struct scan){ buf, buf + len, 0 };
-	rc = scan_value(&s, classes[k].schema);
-	if (!rc && s.p != s.end)
+	/* Every string becomes a C string: NUL refused. */
+	w = (struct avro_walk){ .p = buf, .end = buf + len, .text_no_nul = true };
+	rc = avro_walk(&w, classes[k].schema);
+	if (!rc && w.p != w.end)
 		rc = -EBADMSG; /* trailing bytes */
 	if (rc)
 		return rc;
@@ -976,7 +825,7 @@ int orbit_msg_decode(orbit_msg_kind k, const uint8_t *buf, size_t len, orbit_msg
 
 		rc = field_at(&val, i, &f);
 		if (!rc)
-			rc = take_field(&f, m, &info->fields[i], s.map_entries);
+			rc = take_field(&f, m, &info->fields[i], w.map_entries);
 	}
 out:
 	if (have_val)

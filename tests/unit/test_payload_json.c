@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_walk.h"
 #include "orbit/builtin.h"
 #include "orbit/payload_json.h"
 
@@ -834,6 +835,37 @@ START_TEST(test_hostile_bytes)
 }
 END_TEST
 
+/* The walk's limit on items per array (AVRO_WALK_ITEMS_MAX, shared with the
+ * protocol decoder): 2^20 one-byte ints decode, one more in a second block
+ * does not, although every byte is there. */
+START_TEST(test_items_limit)
+{
+	const size_t max = AVRO_WALK_ITEMS_MAX;
+	uint8_t *bytes = calloc(max + 16, 1);
+	char *json = NULL;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(bytes);
+	bytes[n++] = 0x80; /* count 2^20, zigzag varint */
+	bytes[n++] = 0x80;
+	bytes[n++] = 0x80;
+	bytes[n++] = 0x01;
+	n += max; /* 2^20 zeros */
+	bytes[n] = 0x00;
+	ck_assert_int_eq(orbit_avro_to_json("{\"type\":\"array\",\"items\":\"int\"}", bytes,
+					    n + 1, &json), 0);
+	ck_assert_uint_eq(strlen(json), 2 + max + (max - 1) * 2);
+	free(json);
+	bytes[n++] = 0x02; /* a second block of one more item */
+	bytes[n++] = 0x00;
+	bytes[n++] = 0x00;
+	ck_assert_int_eq(orbit_avro_to_json("{\"type\":\"array\",\"items\":\"int\"}", bytes, n,
+					    &json), -EBADMSG);
+	ck_assert_ptr_null(json);
+	free(bytes);
+}
+END_TEST
+
 START_TEST(test_random_bytes)
 {
 	static const char *const SCHEMAS[] = {
@@ -1037,6 +1069,7 @@ static Suite *payload_json_suite(void)
 	tc = tcase_create("hostile");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_hostile_bytes);
+	tcase_add_test(tc, test_items_limit);
 	tcase_add_test(tc, test_random_bytes);
 	tcase_add_test(tc, test_invalid_schemas);
 	tcase_add_test(tc, test_odd_schemas_do_not_crash);
