@@ -1,5 +1,5 @@
 # config.mk — install locations and toolchain knobs; override on the command line.
-VERSION     = 0.1.0
+VERSION     = 0.2.0
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin

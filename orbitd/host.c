@@ -370,6 +370,7 @@ static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_i
 	c->pub.operation = op->op->name; /* static in the .so */
 	c->pub.input = (orbit_payload){c->in_data, in->len, in->format, c->in_type};
 	c->pub.api = &api;
+	c->pub.host = h;
 	h->inflight++;
 	int rc = workers_submit(h->env->workers, blocking_work, blocking_done, c);
 	if (rc < 0) {
@@ -417,7 +418,8 @@ static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 		.pub = {.core_id = conn->remote_id,
 			.operation = op->op->name,
 			.input = *in,
-			.api = &api},
+			.api = &api,
+			.host = op->h},
 		.op = op,
 		.orb = p,
 	};

@@ -730,11 +730,8 @@ int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort);
-	if (n < 0) {
-		int e = errno;
-		report(ctx, dir, NULL, strerror(e));
-		return -e;
-	}
+	if (n < 0)
+		return -errno; /* the caller says the directory was not checked */
 	int problems = 0;
 	for (int i = 0; i < n; i++) {
 		const char *file = names[i]->d_name;

@@ -3,26 +3,30 @@
  * StringMessage). It is flagged ORBIT_OP_BLOCKING, so it runs on orbitd's
  * worker pool: several calls may run at once, and the loop never waits.
  *
- * Config:
- *   command     ["/bin/prog", "arg", ...] (run directly; a name without a
- *               slash is looked up in PATH) or "shell text" (run by
- *               /bin/sh -c); required
+ * Config (the map at the end; orbitd checks it):
+ *   command     [/bin/prog, arg, ...] (run directly; a name without a slash
+ *               is looked up in PATH) or "shell text" (run by /bin/sh -c);
+ *               required
  *   timeout     seconds before the command's process group is killed
  *               (default 10); the call then fails with -ETIMEDOUT, no output
- *   max_output  bytes of stdout kept (default 65536); the rest is read and
- *               dropped so the command never stalls on a full pipe
+ *   max_output  bytes of stdout kept (default 65536, at most 1 GiB); the rest
+ *               is read and dropped so the command never stalls on a full pipe
  * A non-zero exit status is logged as a warning; stdout is still the reply.
  * The command's stderr is orbitd's, so its complaints land in orbitd's log.
  *
- * Threads: no static mutable state. The config is an immutable, refcounted
- * struct xcfg: a call takes a reference under the lock, and reload swaps in a
- * new one, so a running command keeps the config it started with.
+ * Threads: handlers run on workers, where the config_* accessors may not be
+ * used (they are loop-thread only, and their strings die at the next
+ * reload). So init and reload, on the loop thread, copy the values into an
+ * immutable, refcounted struct xcfg; a call takes a reference under the lock
+ * and reload swaps in a new one, so a running command keeps the config it
+ * started with. No static mutable state.
  *
  * Ownership: the struct xstate made by init belongs to the plugin until
  * shutdown (the host runs shutdown only once no call is in flight); it
- * borrows the host handle and API table. Each struct xcfg is freed by its
- * last reference. Each call's input copy and output buffer are malloc'd here
- * and freed once api->reply has copied the output.
+ * borrows the host handle and API table. Each struct xcfg is one malloc'd
+ * block (argv and its strings inside), freed by its last reference. Each
+ * call's output buffer is malloc'd here and freed once api->reply has copied
+ * it; its input is the call's.
  */
 #include <orbit/plugin.h>
 
@@ -34,7 +38,6 @@
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -44,10 +47,10 @@
 
 struct xcfg {
 	atomic_uint refs;
-	char **argv;         /* NULL-terminated; argv and strings malloc'd */
 	bool shell;          /* argv is /bin/sh -c argv[2] */
 	double timeout;
 	size_t max_output;
+	char **argv;         /* NULL-terminated, in the same block */
 };
 
 struct xstate {
@@ -59,47 +62,61 @@ struct xstate {
 
 static void xcfg_unref(struct xcfg *c)
 {
-	if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
-	for (char **a = c->argv; a && *a; a++)
-		free(*a);
-	free(c->argv);
-	free(c);
+	if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+		free(c);
 }
 
-/* ---- config ---- */
-
-/* The config (checked by orbitd against the map below) as a new xcfg (one
- * reference). NULL with errno ENOMEM. */
-static struct xcfg *read_config(struct xstate *x)
+/* Word i of the command line: a list is argv as written, one string is the
+ * text for /bin/sh -c. */
+static const char *arg(struct xstate *x, bool shell, size_t i)
 {
-	struct xcfg *c = calloc(1, sizeof *c);
-	size_t n = x->api->config_count(x->h, "command");
-	bool shell = x->api->config_is_one(x->h, "command");
+	static const char *const sh[] = { "/bin/sh", "-c" };
 
-	if (!c || !(c->argv = calloc(shell ? 4 : n + 1, sizeof *c->argv)))
-		goto nomem;
+	if (!shell)
+		return x->api->config_string_at(x->h, "command", i);
+	return i < 2 ? sh[i] : x->api->config_string_at(x->h, "command", 0);
+}
+
+/* A snapshot of the current config values (one reference), for the workers.
+ * The map has checked types and bounds; what it cannot say (an empty program
+ * or shell text) is logged here. NULL with errno EINVAL or ENOMEM. */
+static struct xcfg *snapshot(struct xstate *x)
+{
+	bool shell = x->api->config_is_one(x->h, "command");
+	size_t argc = shell ? 3 : x->api->config_count(x->h, "command");
+	size_t size = sizeof(struct xcfg) + (argc + 1) * sizeof(char *);
+	const char *first = arg(x, shell, shell ? 2 : 0);
+	struct xcfg *c;
+	char *p;
+
+	/* NULL too: the map makes the key required with at least one entry,
+	 * but a host that broke that promise must not crash us. */
+	if (!first || !*first) {
+		x->api->log(x->h, 3, "config: \"command\" %s",
+			    shell ? "is empty" : "names no program");
+		errno = EINVAL;
+		return NULL;
+	}
+	for (size_t i = 0; i < argc; i++)
+		size += strlen(arg(x, shell, i)) + 1;
+	/* sizeof(struct xcfg) is a multiple of its alignment, which a pointer
+	 * member makes at least a pointer's: argv may follow it. */
+	if (!(c = malloc(size)))
+		return NULL;
 	atomic_init(&c->refs, 1);
+	c->shell = shell;
 	c->timeout = x->api->config_float(x->h, "timeout");
 	c->max_output = (size_t)x->api->config_int(x->h, "max_output");
-	c->shell = shell;
-	if (shell) {
-		if (!(c->argv[0] = strdup("/bin/sh")) || !(c->argv[1] = strdup("-c")) ||
-		    !(c->argv[2] = strdup(x->api->config_string_at(x->h, "command", 0))))
-			goto nomem;
-		return c;
+	c->argv = (char **)(c + 1);
+	p = (char *)(c->argv + argc + 1);
+	for (size_t i = 0; i < argc; i++) {
+		size_t n = strlen(arg(x, shell, i)) + 1;
+
+		c->argv[i] = memcpy(p, arg(x, shell, i), n);
+		p += n;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!(c->argv[i] = strdup(x->api->config_string_at(x->h, "command", i))))
-			goto nomem;
+	c->argv[argc] = NULL;
 	return c;
-nomem:
-	if (c && !c->argv)
-		free(c);
-	else if (c)
-		xcfg_unref(c);
-	errno = ENOMEM;
-	return NULL;
 }
 
 /* ---- running the command ---- */
@@ -346,7 +363,10 @@ static int exec_handler(void *state, orbit_call *call)
 	char err[128];
 	int rc;
 
-	/* The host hands string inputs over as UTF-8 bytes (orbit/plugin.h). */
+	/* The raw payload, not input_string/reply_string: stdin and stdout
+	 * are byte streams that may hold NULs, which NUL-terminated text would
+	 * cut. The host hands string inputs over as UTF-8 bytes whatever format
+	 * the core used (orbit/plugin.h). */
 	r.in = (const char *)call->input.data;
 	r.in_len = call->input.len;
 	rc = run_command(&r);
@@ -384,7 +404,7 @@ static int exec_init(orbit_host *h, const orbit_host_api *api, void **state)
 		return -ENOMEM;
 	x->h = h;
 	x->api = api;
-	if (!(x->cfg = read_config(x))) {
+	if (!(x->cfg = snapshot(x))) {
 		rc = -errno;
 		free(x);
 		return rc;
@@ -401,7 +421,7 @@ static int exec_init(orbit_host *h, const orbit_host_api *api, void **state)
 static int exec_reload(void *state)
 {
 	struct xstate *x = state;
-	struct xcfg *c = read_config(x), *old;
+	struct xcfg *c = snapshot(x), *old;
 
 	if (!c)
 		return -errno;
@@ -422,6 +442,35 @@ static void exec_shutdown(void *state)
 	free(x);
 }
 
+static const orbit_cfg_key config[] = {
+	{
+		.name = "command",
+		.type = ORBIT_CFG_STRINGS,
+		.flags = ORBIT_CFG_REQUIRED | ORBIT_CFG_ONE_OK | ORBIT_CFG_MIN,
+		.min = 1,
+		.doc = "program and arguments, or one string for /bin/sh -c",
+	},
+	{
+		.name = "timeout",
+		.type = ORBIT_CFG_FLOAT,
+		.flags = ORBIT_CFG_MIN,
+		.def = "10",
+		.min = 0.001,
+		.doc = "seconds before the command's process group is killed",
+	},
+	{
+		.name = "max_output",
+		.type = ORBIT_CFG_INT,
+		.flags = ORBIT_CFG_MIN | ORBIT_CFG_MAX,
+		.def = "65536",
+		/* The reply is one message held in memory. */
+		.min = 1,
+		.max = 1 << 30,
+		.doc = "bytes of standard output kept; the rest is read and dropped",
+	},
+	{ 0 },
+};
+
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "exec",
@@ -429,18 +478,8 @@ static const orbit_plugin_op ops[] = {
 		.output = ORBIT_STRING,
 		.handler = exec_handler,
 		.flags = ORBIT_OP_BLOCKING,
+		.doc = "the command's standard output for the input on its standard input",
 	},
 };
 
-static const orbit_cfg_key config[] = {
-	{.name = "command", .type = ORBIT_CFG_STRINGS,
-	 .flags = ORBIT_CFG_REQUIRED | ORBIT_CFG_ONE_OK | ORBIT_CFG_MIN, .min = 1,
-	 .doc = "[program, arg, ...] run directly, or one string run by /bin/sh -c"},
-	{.name = "timeout", .type = ORBIT_CFG_FLOAT, .flags = ORBIT_CFG_MIN, .min = 0.001,
-	 .def = "10", .doc = "seconds before the command's process group is killed"},
-	{.name = "max_output", .type = ORBIT_CFG_INT, .flags = ORBIT_CFG_MIN | ORBIT_CFG_MAX,
-	 .min = 1, .max = 1073741824, .def = "65536", .doc = "bytes of stdout kept"},
-	{0},
-};
-
-ORBIT_PLUGIN_DEFINE("exec", "1.0.0", ops, config, exec_init, NULL, exec_reload, exec_shutdown);
+ORBIT_PLUGIN_DEFINE("exec", "2.0.0", ops, config, exec_init, NULL, exec_reload, exec_shutdown);

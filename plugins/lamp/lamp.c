@@ -4,12 +4,19 @@
  *   turn_off    empty event in, no output   the lamp goes off (logs "lamp off")
  *   get_status  empty event in, StatusMessage {status: "on"|"off"} out (Avro)
  *
- * Config: initial: on|off (default off); true/false are accepted for people
- * who write `initial: true` in YAML. orbitd checks it against the config map.
+ * Config: `initial: on|off` (default off), the state of a freshly loaded lamp.
+ * A STRING with choices: orbitd reads plain scalars by YAML 1.2's core
+ * schema, where unquoted on and off are strings, and a STRING key takes any
+ * scalar as written, so `initial: on` arrives as the text "on"; orbitd itself
+ * rejects anything but on or off, naming both. (A BOOL would take on/off too,
+ * but also yes/no/true/false, which are no lamp states.) No reload hook: a
+ * running lamp keeps the state its users gave it, whatever `initial` becomes.
  *
+ * Threads: every hook and handler runs on the loop thread, so the on/off flag
+ * needs no lock.
  * Ownership: the struct lamp made by init belongs to the plugin until
- * shutdown; it borrows the host handle and API table. Every handler runs on
- * the loop thread, so the on/off flag needs no lock.
+ * shutdown; it borrows the host handle and API table (valid until shutdown
+ * returns).
  */
 #include <orbit/plugin.h>
 
@@ -44,21 +51,11 @@ static int turn_off(void *state, orbit_call *call)
 	return 0;
 }
 
-/* Schemaless Avro of StatusMessage {status: string}: one string field, i.e.
- * its zigzag-encoded byte count (2*len) and the bytes. */
 static int get_status(void *state, orbit_call *call)
 {
-	static const uint8_t on[] = { 0x04, 'o', 'n' };
-	static const uint8_t off[] = { 0x06, 'o', 'f', 'f' };
 	struct lamp *l = state;
-	orbit_payload out = {
-		.data = l->on ? on : off,
-		.len = l->on ? sizeof on : sizeof off,
-		.format = ORBIT_FMT_AVRO,
-		.message_type = "StatusMessage",
-	};
 
-	return l->api->reply(call, &out);
+	return call->api->reply_json(call, l->on ? "{\"status\":\"on\"}" : "{\"status\":\"off\"}");
 }
 
 static int lamp_init(orbit_host *h, const orbit_host_api *api, void **state)
@@ -69,8 +66,7 @@ static int lamp_init(orbit_host *h, const orbit_host_api *api, void **state)
 		return -ENOMEM;
 	l->h = h;
 	l->api = api;
-	const char *initial = api->config_string(h, "initial");
-	l->on = strcmp(initial, "on") == 0 || strcmp(initial, "true") == 0;
+	l->on = !strcmp(api->config_string(h, "initial"), "on");
 	*state = l;
 	return 0;
 }
@@ -80,18 +76,33 @@ static void lamp_shutdown(void *state)
 	free(state);
 }
 
+static const char *const on_off[] = { "on", "off", NULL };
+
+static const orbit_cfg_key config[] = {
+	{
+		.name = "initial",
+		.type = ORBIT_CFG_STRING,
+		.def = "off",
+		.choices = on_off,
+		.doc = "state of the lamp when the plugin is loaded: on or off",
+	},
+	{ 0 },
+};
+
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "turn_on",
 		.input = ORBIT_EMPTY,
 		.output = ORBIT_NONE,
 		.handler = turn_on,
+		.doc = "switch the lamp on",
 	},
 	{
 		.name = "turn_off",
 		.input = ORBIT_EMPTY,
 		.output = ORBIT_NONE,
 		.handler = turn_off,
+		.doc = "switch the lamp off",
 	},
 	{
 		.name = "get_status",
@@ -99,17 +110,8 @@ static const orbit_plugin_op ops[] = {
 		.output = ORBIT_SCHEMA("{\"type\":\"record\",\"name\":\"StatusMessage\","
 				       "\"fields\":[{\"name\":\"status\",\"type\":\"string\"}]}"),
 		.handler = get_status,
+		.doc = "answer {status: \"on\"} or {status: \"off\"}",
 	},
 };
 
-/* A new "initial" only matters for a fresh lamp: a running one keeps the
- * state its users gave it, so there is no reload hook. */
-static const char *const initial_choices[] = {"on", "off", "true", "false", NULL};
-
-static const orbit_cfg_key config[] = {
-	{.name = "initial", .type = ORBIT_CFG_STRING, .def = "off", .choices = initial_choices,
-	 .doc = "the lamp's state at start"},
-	{0},
-};
-
-ORBIT_PLUGIN_DEFINE("lamp", "1.0.0", ops, config, lamp_init, NULL, NULL, lamp_shutdown);
+ORBIT_PLUGIN_DEFINE("lamp", "2.0.0", ops, config, lamp_init, NULL, NULL, lamp_shutdown);

@@ -4,58 +4,34 @@
  * their bytes are all >= 0x80, so byte-wise ASCII folding can never split or
  * alter them.
  *
- * No configuration.
+ * No configuration, no state: the handler reaches the host through
+ * call->api.
  *
- * Ownership: the struct lc made by init belongs to the plugin until shutdown;
- * it borrows the host handle and API table (valid until shutdown returns).
- * Each call's output text is malloc'd here and freed once api->reply has
- * copied it.
+ * Threads: the handler runs on the loop thread and touches only its call.
+ * Ownership: the input text is the call's (api->input_string); the output is
+ * a malloc'd copy, freed here once reply_string has copied it.
  */
 #include <orbit/plugin.h>
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
-struct lc {
-	orbit_host *h;
-	const orbit_host_api *api;
-};
-
-/* The host hands string inputs over as UTF-8 bytes whatever format the core
- * used (orbit/plugin.h), so there is nothing to decode here. */
-static int lowercase_handler(void *state, orbit_call *call)
+static int lowercase(void *state, orbit_call *call)
 {
-	struct lc *lc = state;
-	const orbit_payload *in = &call->input;
-	/* +1 keeps the pointer non-NULL for an empty string. */
-	char *text = malloc(in->len + 1);
-	if (!text)
-		return -ENOMEM;
-	for (size_t i = 0; i < in->len; i++) {
-		char ch = (char)in->data[i];
-		text[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-	}
-	orbit_payload out = {(const uint8_t *)text, in->len, ORBIT_FMT_UTF8, "StringMessage"};
-	int rc = lc->api->reply(call, &out);
-	free(text);
+	const char *in = call->api->input_string(call);
+	char *out;
+	int rc;
+
+	(void)state;
+	if (!in || !(out = strdup(in)))
+		return -errno;
+	for (char *c = out; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	rc = call->api->reply_string(call, out);
+	free(out);
 	return rc;
-}
-
-static int lowercase_init(orbit_host *h, const orbit_host_api *api, void **state)
-{
-	struct lc *lc = malloc(sizeof *lc);
-
-	if (!lc)
-		return -ENOMEM;
-	lc->h = h;
-	lc->api = api;
-	*state = lc;
-	return 0;
-}
-
-static void lowercase_shutdown(void *state)
-{
-	free(state);
 }
 
 static const orbit_plugin_op ops[] = {
@@ -63,9 +39,9 @@ static const orbit_plugin_op ops[] = {
 		.name = "lowercase",
 		.input = ORBIT_STRING,
 		.output = ORBIT_STRING,
-		.handler = lowercase_handler,
+		.handler = lowercase,
+		.doc = "the text with ASCII letters lower-cased",
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("lowercase", "1.0.0", ops, NULL, lowercase_init, NULL, NULL,
-		    lowercase_shutdown);
+ORBIT_PLUGIN_DEFINE("lowercase", "2.0.0", ops, NULL, NULL, NULL, NULL, NULL);

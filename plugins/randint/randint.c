@@ -2,37 +2,34 @@
  * no input and, once the plugin runs, emits a random integer in [min, max]
  * (an Int64Message) to every connection every `every` seconds.
  *
- * Config (every key optional; orbitd checks it against the config map):
- *   every  seconds between outputs, >= 0.001 (default 1.0)
+ * Config (orbitd checks types, bounds and unknown keys against the map below):
+ *   every  seconds between outputs, at least 0.001 (default 1; "500ms" works)
  *   min    smallest value, an integer (default 0)
  *   max    largest value, an integer >= min (default 100)
- * min > max fails init or reload with -EINVAL after a log line; a failed
- * reload keeps the running config.
  *
  * The numbers come from a per-plugin xorshift64* generator seeded from
  * getrandom(): cheap, good enough for a demo sensor, not for secrets.
  *
+ * Threads: everything runs on the loop thread (hooks and the timer
+ * callback): no locks.
  * Ownership: the struct randint made by init belongs to the plugin until
- * shutdown; it borrows the host handle and API table. The timer handle is the
- * host's (freed by timer_cancel, or by the host before shutdown). Everything
- * runs on the loop thread: no locks.
+ * shutdown; it borrows the host handle and API table (valid until shutdown
+ * returns). The timer handle is the host's (freed by timer_cancel, or by the
+ * host after shutdown).
  */
 #include <orbit/plugin.h>
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-/* Below a millisecond the loop would do little but emit. */
-#define MIN_EVERY 0.001
-
 struct rcfg {
 	double every;
-	long long min, max;
+	int64_t min, max;
 };
 
 struct randint {
@@ -44,19 +41,17 @@ struct randint {
 	bool emit_failing;       /* log an emit failure once per streak */
 };
 
-
-
-/* Read the config (checked by orbitd against the map below) into *c. The
- * map cannot say min <= max: that is checked here. 0 or -EINVAL. */
+/* The current config values into *c. The map checks each key on its own but
+ * cannot relate two keys, so min <= max is checked here: 0 or -EINVAL (on
+ * reload, orbitd then restores the old values). */
 static int read_config(struct randint *r, struct rcfg *c)
 {
-	*c = (struct rcfg){
-		.every = r->api->config_float(r->h, "every"),
-		.min = r->api->config_int(r->h, "min"),
-		.max = r->api->config_int(r->h, "max"),
-	};
+	c->every = r->api->config_float(r->h, "every");
+	c->min = r->api->config_int(r->h, "min");
+	c->max = r->api->config_int(r->h, "max");
 	if (c->min > c->max) {
-		r->api->log(r->h, 3, "config: min (%lld) is greater than max (%lld)", c->min, c->max);
+		r->api->log(r->h, 3, "config: min (%lld) is greater than max (%lld)",
+			    (long long)c->min, (long long)c->max);
 		return -EINVAL;
 	}
 	return 0;
@@ -75,29 +70,27 @@ static uint64_t next(struct randint *r)
 
 /* Uniform in [min, max]: reject the low 2^64 mod n draws so every residue is
  * equally likely. */
-static long long draw(struct randint *r)
+static int64_t draw(struct randint *r)
 {
 	uint64_t span = (uint64_t)r->cfg.max - (uint64_t)r->cfg.min, n, v;
 
 	if (span == UINT64_MAX)
-		return (long long)next(r);
+		return (int64_t)next(r);
 	n = span + 1;
 	do
 		v = next(r);
 	while (v < -n % n);
-	return (long long)((uint64_t)r->cfg.min + v % n);
+	return (int64_t)((uint64_t)r->cfg.min + v % n);
 }
 
 static void tick(void *arg)
 {
 	struct randint *r = arg;
-	char json[24];
-	int rc;
+	int64_t v = draw(r);
+	int rc = r->api->emit_int(r->h, "randint", v);
 
-	snprintf(json, sizeof json, "%lld", draw(r));
-	rc = r->api->emit_json(r->h, "randint", json);
 	if (rc < 0 && !r->emit_failing)
-		r->api->log(r->h, 4, "emitting %s failed: %s", json, strerror(-rc));
+		r->api->log(r->h, 4, "emitting %lld failed: %s", (long long)v, strerror(-rc));
 	r->emit_failing = rc < 0;
 }
 
@@ -133,13 +126,15 @@ static int randint_init(orbit_host *h, const orbit_host_api *api, void **state)
 	return 0;
 }
 
-static int arm(struct randint *r)
+static int arm(struct randint *r, double every)
 {
-	orbit_host_timer *t = r->api->timer_add(r->h, r->cfg.every, r->cfg.every, tick, r);
+	orbit_host_timer *t = r->api->timer_add(r->h, every, every, tick, r);
 
 	if (!t) {
-		r->api->log(r->h, 3, "cannot add a %g s timer", r->cfg.every);
-		return -ENOMEM;
+		int rc = -errno;
+
+		r->api->log(r->h, 3, "cannot add a %g s timer: %s", every, strerror(-rc));
+		return rc;
 	}
 	r->timer = t;
 	return 0;
@@ -147,30 +142,29 @@ static int arm(struct randint *r)
 
 static int randint_start(void *state)
 {
-	return arm(state);
+	struct randint *r = state;
+
+	return arm(r, r->cfg.every);
 }
 
 static int randint_reload(void *state)
 {
 	struct randint *r = state;
-	struct rcfg old = r->cfg;
 	orbit_host_timer *old_timer = r->timer;
 	struct rcfg c;
 	int rc;
 
 	if ((rc = read_config(r, &c)))
 		return rc;
-	r->cfg = c;
-	if (!old_timer)
-		return 0;
-	/* Arm the new period before dropping the old one so a failure leaves
-	 * the plugin exactly as it was. */
-	if ((rc = arm(r))) {
-		r->cfg = old;
-		r->timer = old_timer;
-		return rc;
+	/* A running timer changes only with the period (a new one would
+	 * restart the phase). Arm the new one before dropping the old so a
+	 * failure leaves the plugin exactly as it was. */
+	if (old_timer && c.every != r->cfg.every) {
+		if ((rc = arm(r, c.every)))
+			return rc;
+		r->api->timer_cancel(r->h, old_timer);
 	}
-	r->api->timer_cancel(r->h, old_timer);
+	r->cfg = c;
 	return 0;
 }
 
@@ -179,21 +173,39 @@ static void randint_shutdown(void *state)
 	free(state);
 }
 
+static const orbit_cfg_key config[] = {
+	{
+		.name = "every",
+		.type = ORBIT_CFG_FLOAT,
+		.flags = ORBIT_CFG_MIN,
+		.def = "1",
+		/* Below a millisecond the loop would do little but emit. */
+		.min = 0.001,
+		.doc = "seconds between outputs",
+	},
+	{
+		.name = "min",
+		.type = ORBIT_CFG_INT,
+		.def = "0",
+		.doc = "smallest value emitted",
+	},
+	{
+		.name = "max",
+		.type = ORBIT_CFG_INT,
+		.def = "100",
+		.doc = "largest value emitted, at least min",
+	},
+	{ 0 },
+};
+
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "randint",
 		.input = ORBIT_NONE,
 		.output = ORBIT_INT64,
+		.doc = "a random integer in [min, max] every `every` seconds",
 	},
 };
 
-static const orbit_cfg_key config[] = {
-	{.name = "every", .type = ORBIT_CFG_FLOAT, .flags = ORBIT_CFG_MIN, .min = MIN_EVERY,
-	 .def = "1", .doc = "seconds between outputs"},
-	{.name = "min", .type = ORBIT_CFG_INT, .def = "0", .doc = "smallest value"},
-	{.name = "max", .type = ORBIT_CFG_INT, .def = "100", .doc = "largest value (>= min)"},
-	{0},
-};
-
-ORBIT_PLUGIN_DEFINE("randint", "1.0.0", ops, config, randint_init, randint_start,
-		    randint_reload, randint_shutdown);
+ORBIT_PLUGIN_DEFINE("randint", "2.0.0", ops, config, randint_init, randint_start, randint_reload,
+		    randint_shutdown);

@@ -139,7 +139,9 @@ struct orbit_call {
 	const char *core_id;        /* the core that sent the input */
 	const char *operation;
 	orbit_payload input;
-	const orbit_host_api *api;  /* the host's table, for handlers without state */
+	const orbit_host_api *api;  /* the host's table, and */
+	orbit_host *host;           /* the plugin's handle: a handler without state
+				       still logs and reads its config */
 };
 
 /* An input arrived. Return 0, or a negative errno (logged by the host with
@@ -212,7 +214,7 @@ struct orbit_host_api {
 	 * Loop thread. */
 	orbit_host_timer *(*timer_add)(orbit_host *h, double after, double every,
 				       void (*fn)(void *arg), void *arg);
-	void (*timer_cancel)(orbit_host *h, orbit_host_timer *t);
+	void (*timer_cancel)(orbit_host *h, orbit_host_timer *t); /* NULL t: nothing */
 
 	/* Watch fd (ORBIT_WATCH_READ|WRITE) until unwatched; fn gets the
 	 * events that fired. The fd stays the plugin's. Returns a handle (owned
@@ -221,7 +223,7 @@ struct orbit_host_api {
 	 * Loop thread. */
 	orbit_host_watch *(*watch)(orbit_host *h, int fd, unsigned events,
 				   void (*fn)(void *arg, int fd, unsigned events), void *arg);
-	void (*unwatch)(orbit_host *h, orbit_host_watch *w);
+	void (*unwatch)(orbit_host *h, orbit_host_watch *w); /* NULL w: nothing */
 
 	/* Run fn(arg) on the loop thread soon, in posting order. Safe from any
 	 * thread, at any time, also after shutdown() returned. 0, -EINVAL (no
@@ -234,7 +236,8 @@ struct orbit_host_api {
 
 	/* The call's input by kind. input_string: the text, NUL-terminated
 	 * (owned by the call), or NULL with errno (EINVAL: the operation's input
-	 * is not a string; EBADMSG). input_int (INT32/INT64) and input_float
+	 * is not a string; EBADMSG: not text, or text holding U+0000, which a C
+	 * string cannot carry: call->input has every byte). input_int (INT32/INT64) and input_float
 	 * (FLOAT32/FLOAT64): 0, -EINVAL, -EBADMSG. input_json: any kind or
 	 * schema as JSON text, malloc'd, or NULL with errno. From the handler's
 	 * thread. */
@@ -245,7 +248,8 @@ struct orbit_host_api {
 
 	/* Answer the call with an output, at most once per call; it goes to the
 	 * calling core's connection if it wants outputs. reply: raw payload;
-	 * reply_string (NUL-terminated UTF-8), reply_int, reply_float, reply_empty
+	 * reply_string (NUL-terminated UTF-8: text holding U+0000 goes through
+	 * reply with ORBIT_FMT_UTF8), reply_int, reply_float, reply_empty
 	 * encode by the operation's output kind (int/float: range checked);
 	 * reply_json by its kind or schema. From the handler's thread.
 	 * 0, -EALREADY, -EINVAL (does not fit the output), -ENOMEM. */
