@@ -322,7 +322,6 @@ bool cv_is_null(const struct ynode *n)
 	return n->kind == Y_SCALAR && resolve_quiet(n, &s, &why) == 0 && s.kind == CV_NULL;
 }
 
-
 int cv_check_collection_tag(struct cv_reader *c, const struct ynode *n)
 {
 	if (!n->tag || !strcmp(n->tag, "!") || tag_is(n->tag, n->kind == Y_MAP ? "map" : "seq"))
@@ -353,7 +352,7 @@ int cv_need_map(struct cv_reader *c, const struct ynode *n)
 				size_t m = ocfg_kpush(&c->path, k->str, k->len);
 
 				rc = cv_fail(c, k, "duplicate key (first at line %d, column %d)",
-					  o->line, o->col);
+					     o->line, o->col);
 				ocfg_kpop(&c->path, m);
 				break;
 			}
@@ -361,7 +360,6 @@ int cv_need_map(struct cv_reader *c, const struct ynode *n)
 	}
 	return rc;
 }
-
 
 /* ------------------------------------------------------------------ */
 /* Typed values                                                        */
@@ -406,7 +404,7 @@ int cv_nonempty_str(struct cv_reader *c, const struct ynode *n, char **out)
  * names, where '+' and '#' are wildcards and NUL is illegal; '/' would split
  * what orbitalis treats as one topic level. Topics may contain '/'. */
 int cv_check_name(struct cv_reader *c, const struct ynode *n, const char *s, size_t len,
-		      bool topic)
+		  bool topic)
 {
 	const char *bad = topic ? "+#" : "+#/";
 
@@ -417,7 +415,7 @@ int cv_check_name(struct cv_reader *c, const struct ynode *n, const char *s, siz
 	for (size_t i = 0; i < len; i++) {
 		if (strchr(bad, s[i]))
 			return cv_fail(c, n, "must not contain '%c' (it would break MQTT topic names)",
-				    s[i]);
+				       s[i]);
 	}
 	return 0;
 }
@@ -470,7 +468,7 @@ int cv_bool(struct cv_reader *c, const struct ynode *n, bool *out)
 }
 
 int cv_int(struct cv_reader *c, const struct ynode *n, long long lo, long long hi,
-		   long long *out)
+	   long long *out)
 {
 	struct cv_scalar s;
 	int rc;
@@ -538,7 +536,7 @@ int ocfg_parse_duration(const char *s, double *v)
 }
 
 int cv_duration(struct cv_reader *c, const struct ynode *n, bool never_ok, bool positive,
-			double *out)
+		double *out)
 {
 	struct cv_scalar s;
 	double v;
@@ -546,7 +544,7 @@ int cv_duration(struct cv_reader *c, const struct ynode *n, bool never_ok, bool 
 
 	if (n->kind != Y_SCALAR)
 		return cv_fail(c, n, "expected a duration (seconds, or a string like \"500ms\"), got %s",
-			    cv_describe(n));
+			       cv_describe(n));
 	if ((rc = cv_resolve(c, n, &s)))
 		return rc;
 	switch (s.kind) {
@@ -565,11 +563,11 @@ int cv_duration(struct cv_reader *c, const struct ynode *n, bool never_ok, bool 
 		}
 		if (parse_duration(n->str, &v) < 0)
 			return cv_fail(c, n, "invalid duration '%s' (expected seconds or a number "
-				    "with unit ms, s, m or h%s)", n->str, never_ok ? ", or never" : "");
+				       "with unit ms, s, m or h%s)", n->str, never_ok ? ", or never" : "");
 		break;
 	default:
 		return cv_fail(c, n, "expected a duration (seconds, or a string like \"500ms\"), got %s",
-			    cv_describe(n));
+			       cv_describe(n));
 	}
 	if (!isfinite(v))
 		return cv_fail(c, n, "must be a finite duration");
@@ -695,7 +693,7 @@ int cv_mode(struct cv_reader *c, const struct ynode *v, unsigned *out)
 		t += 2;
 	if (!all_in(t, "01234567") || strlen(t) > 4 || strtoul(t, NULL, 8) > 0777)
 		return cv_fail(c, v, "expected an octal mode from 0 to 0777 such as 0660, got '%s'",
-			    v->str);
+			       v->str);
 	*out = (unsigned)strtoul(t, NULL, 8);
 	return 0;
 }

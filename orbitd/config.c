@@ -93,7 +93,7 @@ static int check_schema_text(struct cv_reader *c, const struct ynode *n, const c
 		return -ENOMEM;
 	if (!j)
 		return cv_fail(c, n, "%s is not valid JSON: %s (line %d, column %d)", what, jerr.text,
-			    jerr.line, jerr.column);
+			       jerr.line, jerr.column);
 	if (!json_is_object(j) && !json_is_string(j) && !json_is_array(j))
 		rc = cv_fail(c, n, "%s must be a JSON object, string or array", what);
 	json_decref(j);
@@ -179,7 +179,7 @@ static int walk_type(struct cv_reader *c, const struct ynode *n, struct ocfg_typ
 			}
 		}
 		return cv_fail(c, n, "unknown type '%s' (expected none, empty, string, int32, int64, "
-			    "float32, float64, {schema: ...} or {schema_file: ...})", n->str);
+			       "float32, float64, {schema: ...} or {schema_file: ...})", n->str);
 	}
 	if (n->kind != Y_MAP)
 		return cv_fail(c, n, "expected a type name or a mapping, got %s", cv_describe(n));
@@ -293,7 +293,7 @@ static int walk_setup_data(struct cv_reader *c, const struct ynode *v, struct oc
 
 					if (hi < 0 || lo < 0)
 						rc = cv_fail(c, h, "invalid hex digit '%c' at offset %zu",
-							  hi < 0 ? hex[j] : hex[j + 1], hi < 0 ? j : j + 1);
+							     hi < 0 ? hex[j] : hex[j + 1], hi < 0 ? j : j + 1);
 					else
 						b.data[j / 2] = (uint8_t)(hi << 4 | lo);
 				}
@@ -329,7 +329,7 @@ static int parse_mode(struct cv_reader *c, const struct ynode *v, bool plugin_ok
 	}
 	if (!rc)
 		rc = cv_fail(c, v, "unknown mode '%s' (expected all, any%s distributed%s)", s,
-			  plugin_ok ? "," : " or", plugin_ok ? " or plugin" : "");
+			     plugin_ok ? "," : " or", plugin_ok ? " or plugin" : "");
 	free(s);
 	return rc;
 }
@@ -519,7 +519,7 @@ static int walk_schedule(struct cv_reader *c, const struct ynode *v, struct ocfg
 		size_t m = data ? ocfg_kpush_str(&c->path, "data") : c->path.len;
 
 		rc = cv_fail(c, data ? data : v, "mode distributed needs 'data' to be a non-empty "
-			  "sequence (its items are spread over the connections)");
+			     "sequence (its items are spread over the connections)");
 		ocfg_kpop(&c->path, m);
 		return rc;
 	}
@@ -527,7 +527,7 @@ static int walk_schedule(struct cv_reader *c, const struct ynode *v, struct ocfg
 		size_t m = ocfg_kpush_str(&c->path, "plugin");
 
 		rc = cv_fail(c, plugin, "plugin '%s' %s, so it can never be connected",
-			  sch->plugin, why);
+			     sch->plugin, why);
 		ocfg_kpop(&c->path, m);
 		return rc;
 	}
@@ -594,7 +594,7 @@ static int walk_req(struct cv_reader *c, const struct ynode *v, struct ocfg_req 
 			rc = walk_schedule(c, val, r);
 		} else {
 			rc = cv_unknown_key(c, k, "mandatory, minimum, maximum, allowlist, blocklist, "
-					 "inputs, outputs, setup_data, sink or schedule");
+					    "inputs, outputs, setup_data, sink or schedule");
 		}
 		ocfg_kpop(&c->path, m);
 	}
@@ -604,7 +604,7 @@ static int walk_req(struct cv_reader *c, const struct ynode *v, struct ocfg_req 
 		size_t m = ocfg_kpush_str(&c->path, "maximum");
 
 		rc = cv_fail(c, max_node, "minimum (%d) is greater than maximum (%d)", r->minimum,
-			  r->maximum);
+			     r->maximum);
 		ocfg_kpop(&c->path, m);
 		return rc;
 	}
@@ -616,7 +616,7 @@ static int walk_req(struct cv_reader *c, const struct ynode *v, struct ocfg_req 
 
 			ocfg_kpush_index(&c->path, i);
 			rc = cv_fail(c, mand_node->kids[i],
-				  "mandatory plugin '%s' %s, so the requirement can never be met",
+				     "mandatory plugin '%s' %s, so the requirement can never be met",
 				  r->mandatory.v[i], why);
 			ocfg_kpop(&c->path, m);
 			return rc;
@@ -644,7 +644,7 @@ static int walk_requirements(struct ctx *c, const struct ynode *v)
 			goto next;
 		if ((old = orbitd_config_find_req(cfg, k->str))) {
 			rc = cv_fail(&c->rd, k, "duplicate requirement (first defined at %s:%d:%d)",
-				  old->where.file, old->where.line, old->where.column);
+				     old->where.file, old->where.line, old->where.column);
 			goto next;
 		}
 		if (!(arr = realloc(cfg->reqs, (cfg->n_reqs + 1) * sizeof *arr))) {
@@ -743,7 +743,7 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 		return rc;
 	if ((old = orbitd_config_find_plugin(cfg, k->str)))
 		return cv_fail(&c->rd, k, "duplicate plugin section (first defined at %s:%d:%d)",
-			    old->where.file, old->where.line, old->where.column);
+			       old->where.file, old->where.line, old->where.column);
 	if (!(arr = realloc(cfg->plugins.v, (cfg->plugins.n + 1) * sizeof *arr)))
 		return -ENOMEM;
 	cfg->plugins.v = arr;
@@ -789,7 +789,7 @@ static int merge_plugin_list(struct ctx *c, const struct ynode *v, bool enable)
 			size_t m = ocfg_kpush_index(&c->rd.path, i);
 
 			rc = cv_fail(&c->rd, v->kids[i], "plugin '%s' is also in plugins.%s", tmp.v[i],
-				  enable ? "disable" : "enable");
+				     enable ? "disable" : "enable");
 			ocfg_kpop(&c->rd.path, m);
 		} else if (!ocfg_strlist_has(dst, tmp.v[i])) {
 			rc = cv_strlist_push(dst, tmp.v[i]);
@@ -857,12 +857,12 @@ static int walk_timers(struct ctx *c, const struct ynode *v)
 			;
 		if (t == n)
 			rc = cv_unknown_key(&c->rd, k, "loop_interval, discovering_interval, "
-					 "pending_requests_expire_after, consider_others_dead_after, "
+					    "pending_requests_expire_after, consider_others_dead_after, "
 					 "send_keepalive_before_timelimit, graceful_close_timeout, "
 					 "close_connection_if_unused_after or shutdown_timeout");
 		else
 			rc = cv_duration(&c->rd, YMAP_VAL(v, i), timers[t].never_ok, timers[t].positive,
-					  timers[t].field);
+					 timers[t].field);
 		ocfg_kpop(&c->rd.path, m);
 	}
 	return rc;
@@ -936,7 +936,7 @@ static int walk_mqtt(struct ctx *c, const struct ynode *v)
 			c->reconnect_key = "mqtt.reconnect_max";
 		} else {
 			rc = cv_unknown_key(&c->rd, k, "host, port, client_id, username, password, keepalive, "
-					 "tls, reconnect_min or reconnect_max");
+					    "tls, reconnect_min or reconnect_max");
 		}
 		ocfg_kpop(&c->rd.path, m);
 	}
@@ -959,7 +959,7 @@ static int walk_control(struct ctx *c, const struct ynode *v)
 			rc = cv_path(&c->rd, val, &ct->socket);
 			if (!rc && strlen(ct->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 				rc = cv_fail(&c->rd, val, "socket path '%s' is too long (at most %zu bytes)",
-					  ct->socket, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+					     ct->socket, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		} else if (ykey_is(k, "mode")) {
 			rc = cv_mode(&c->rd, val, &ct->mode);
 		} else if (ykey_is(k, "group")) {
@@ -990,7 +990,7 @@ static int walk_log(struct ctx *c, const struct ynode *v)
 			rc = cv_unknown_key(&c->rd, k, "level");
 		else if (!(rc = cv_str(&c->rd, val, &s)) && olog_parse_level(s, &c->cfg->log_level) < 0)
 			rc = cv_fail(&c->rd, val, "unknown level '%s' (expected debug, info, notice, "
-				  "warning or error)", s);
+				     "warning or error)", s);
 		ocfg_kpop(&c->rd.path, m);
 	}
 	free(s);
@@ -1040,7 +1040,7 @@ static int walk_root(void *arg, const struct ynode *root, bool is_main)
 			rc = walk_log(c, v);
 		} else {
 			rc = cv_unknown_key(&c->rd, k, "identifier, discover_topic, include_dir, timers, mqtt, "
-					 "plugins, requirements, control or log");
+					    "plugins, requirements, control or log");
 		}
 		ocfg_kpop(&c->rd.path, m);
 	}
@@ -1108,7 +1108,7 @@ static int finalize(struct ctx *c)
 	if (mq->reconnect_min > mq->reconnect_max) {
 		ocfg_kpush_str(&c->rd.path, c->reconnect_key);
 		return cv_fail_at(&c->rd, &c->reconnect_where, "reconnect_min (%gs) is greater than "
-			       "reconnect_max (%gs)", mq->reconnect_min, mq->reconnect_max);
+				  "reconnect_max (%gs)", mq->reconnect_min, mq->reconnect_max);
 	}
 	if (!mq->tls_cert != !mq->tls_key) {
 		ocfg_kpush_str(&c->rd.path, "mqtt.tls");
@@ -1127,7 +1127,7 @@ static int finalize(struct ctx *c)
 		ocfg_kpush_str(&c->rd.path, "sink.operation");
 		if (!orbitd_config_find_req(cfg, r->sink.operation))
 			return cv_fail_at(&c->rd, &r->sink.where, "no requirement named '%s'",
-				       r->sink.operation);
+					  r->sink.operation);
 		/* Each requirement has one sink, so following execute sinks from
 		 * r either ends or comes back to r within n_reqs steps. */
 		if (!(chain = strdup(r->operation)))
@@ -1347,5 +1347,4 @@ const char orbitd_config_default_yaml[] =
 	"  max_request: 65536\n"
 	"log:\n"
 	"  level: info\n";
-
 
