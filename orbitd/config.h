@@ -7,6 +7,12 @@
  * is "load a new one, then swap": a bad file keeps the old config running.
  * Pointers returned by the accessors borrow from the config and live as long
  * as it does.
+ *
+ * Modules behind this header: yamltree (libyaml events → node tree with
+ * positions), cfgvalue (scalar typing, typed getters, key paths and
+ * messages, struct ocfg_value), yamljson (a YAML subtree as JSON text),
+ * cfgfiles (the files read, conf.d order) and config.c (the schema of
+ * orbitd.yaml: sections, defaults, cross-file checks, this API).
  */
 #ifndef ORBITD_CONFIG_H
 #define ORBITD_CONFIG_H
@@ -47,8 +53,9 @@ void ocfg_kpop(struct ocfg_keypath *p, size_t mark);
 
 /* The configuration's message form, "FILE:LINE:COLUMN: key 'PATH': what";
  * the position is left out when w (or w->file) is NULL, the key when keypath
- * is NULL or empty. malloc'd, NULL when memory ran out. (cfgvalue.c, like
- * every ocfg_ value helper below.) */
+ * is NULL or empty. malloc'd, NULL when memory ran out. These, like
+ * ocfg_value_parse/free, ocfg_parse_duration and ocfg_strlist_has, live in
+ * cfgvalue.c. */
 char *ocfg_message(const struct ocfg_where *w, const char *keypath, const char *what);
 
 /* A list of identifiers. set distinguishes "absent/null" (no constraint) from
