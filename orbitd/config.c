@@ -81,8 +81,8 @@ const char *ocfg_sink_type_name(enum ocfg_sink_type t)
 
 /* Validates schema JSON text: Avro schemas are JSON objects, strings (a
  * primitive's name) or arrays (unions). what names the source in messages. */
-static int check_schema_text(struct cv_reader *c, const struct ynode *n, const char *text, size_t len,
-			     const char *what)
+static int check_schema_text(struct cv_reader *c, const struct ynode *n, const char *text,
+			     size_t len, const char *what)
 {
 	json_error_t jerr;
 	json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
@@ -171,7 +171,8 @@ static int walk_type(struct cv_reader *c, const struct ynode *n, struct ocfg_typ
 		if ((rc = cv_resolve(c, n, &s)))
 			return rc;
 		if (s.kind != CV_STR)
-			return cv_fail(c, n, "expected a type name or a mapping, got %s", cv_describe(n));
+			return cv_fail(c, n, "expected a type name or a mapping, got %s",
+				       cv_describe(n));
 		for (int k = OCFG_KIND_NONE; k < OCFG_KIND_SCHEMA; k++) {
 			if (!strcmp(n->str, kind_names[k])) {
 				t->kind = (enum ocfg_kind)k;
@@ -315,7 +316,8 @@ done:
 	return 0;
 }
 
-static int parse_mode(struct cv_reader *c, const struct ynode *v, bool plugin_ok, enum ocfg_mode *out)
+static int parse_mode(struct cv_reader *c, const struct ynode *v, bool plugin_ok,
+		      enum ocfg_mode *out)
 {
 	char *s = NULL;
 	int rc = cv_str(c, v, &s), last = plugin_ok ? OCFG_MODE_PLUGIN : OCFG_MODE_DISTRIBUTED;
@@ -629,21 +631,22 @@ static int walk_req(struct cv_reader *c, const struct ynode *v, struct ocfg_req 
 
 static int walk_requirements(struct ctx *c, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	struct orbitd_config *cfg = c->cfg;
 	int rc;
 
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 		const struct ocfg_req *old;
 		struct ocfg_req *arr, *r;
 
-		if ((rc = cv_check_name(&c->rd, k, k->str, k->len, false)))
+		if ((rc = cv_check_name(rd, k, k->str, k->len, false)))
 			goto next;
 		if ((old = orbitd_config_find_req(cfg, k->str))) {
-			rc = cv_fail(&c->rd, k, "duplicate requirement (first defined at %s:%d:%d)",
+			rc = cv_fail(rd, k, "duplicate requirement (first defined at %s:%d:%d)",
 				     old->where.file, old->where.line, old->where.column);
 			goto next;
 		}
@@ -655,15 +658,15 @@ static int walk_requirements(struct ctx *c, const struct ynode *v)
 		r = &arr[cfg->n_reqs++];
 		memset(r, 0, sizeof *r);
 		r->maximum = OCFG_UNLIMITED;
-		r->where = cv_where(&c->rd, k);
+		r->where = cv_where(rd, k);
 		r->sink.where = r->where;
 		if (!(r->operation = strdup(k->str))) {
 			rc = -ENOMEM;
 			goto next;
 		}
-		rc = walk_req(&c->rd, YMAP_VAL(v, i), r);
+		rc = walk_req(rd, YMAP_VAL(v, i), r);
 next:
-		ocfg_kpop(&c->rd.path, m);
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
@@ -734,43 +737,45 @@ next:
 
 static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	struct orbitd_config *cfg = c->cfg;
 	const struct ocfg_plugin *old;
 	struct ocfg_plugin *arr, *p;
 	int rc;
 
-	if ((rc = cv_check_name(&c->rd, k, k->str, k->len, false)))
+	if ((rc = cv_check_name(rd, k, k->str, k->len, false)))
 		return rc;
 	if ((old = orbitd_config_find_plugin(cfg, k->str)))
-		return cv_fail(&c->rd, k, "duplicate plugin section (first defined at %s:%d:%d)",
+		return cv_fail(rd, k, "duplicate plugin section (first defined at %s:%d:%d)",
 			       old->where.file, old->where.line, old->where.column);
 	if (!(arr = realloc(cfg->plugins.v, (cfg->plugins.n + 1) * sizeof *arr)))
 		return -ENOMEM;
 	cfg->plugins.v = arr;
 	p = &arr[cfg->plugins.n++];
 	memset(p, 0, sizeof *p);
-	p->where = cv_where(&c->rd, k);
+	p->where = cv_where(rd, k);
 	if (!(p->name = strdup(k->str)))
 		return -ENOMEM;
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *pk = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, pk->str, pk->len);
+		size_t m = ocfg_kpush(&rd->path, pk->str, pk->len);
 
 		if (ykey_is(pk, "config"))
-			rc = cv_value(&c->rd, val, &p->config);
+			rc = cv_value(rd, val, &p->config);
 		else if (ykey_is(pk, "required"))
-			rc = cv_bool(&c->rd, val, &p->required);
+			rc = cv_bool(rd, val, &p->required);
 		else if (ykey_is(pk, "export"))
-			rc = cv_bool(&c->rd, val, &p->exported);
+			rc = cv_bool(rd, val, &p->exported);
 		else if (ykey_is(pk, "policies"))
-			rc = walk_policies(&c->rd, val, p);
+			rc = walk_policies(rd, val, p);
 		else if (ykey_is(pk, "identifier"))
-			rc = cv_ident(&c->rd, val, &p->identifier);
+			rc = cv_ident(rd, val, &p->identifier);
 		else
-			rc = cv_unknown_key(&c->rd, pk, "config, required, export, identifier or policies");
-		ocfg_kpop(&c->rd.path, m);
+			rc = cv_unknown_key(rd, pk,
+					    "config, required, export, identifier or policies");
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
@@ -778,19 +783,20 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 /* enable/disable lists accumulate over files; one name in both is an error. */
 static int merge_plugin_list(struct ctx *c, const struct ynode *v, bool enable)
 {
+	struct cv_reader *rd = &c->rd;
 	struct ocfg_plugins *pl = &c->cfg->plugins;
 	struct ocfg_strlist *dst = enable ? &pl->enable : &pl->disable;
 	const struct ocfg_strlist *other = enable ? &pl->disable : &pl->enable;
 	struct ocfg_strlist tmp = { 0 };
-	int rc = cv_idlist(&c->rd, v, &tmp);
+	int rc = cv_idlist(rd, v, &tmp);
 
 	for (size_t i = 0; !rc && i < tmp.n; i++) {
 		if (ocfg_strlist_has(other, tmp.v[i])) {
-			size_t m = ocfg_kpush_index(&c->rd.path, i);
+			size_t m = ocfg_kpush_index(&rd->path, i);
 
-			rc = cv_fail(&c->rd, v->kids[i], "plugin '%s' is also in plugins.%s", tmp.v[i],
+			rc = cv_fail(rd, v->kids[i], "plugin '%s' is also in plugins.%s", tmp.v[i],
 				     enable ? "disable" : "enable");
-			ocfg_kpop(&c->rd.path, m);
+			ocfg_kpop(&rd->path, m);
 		} else if (!ocfg_strlist_has(dst, tmp.v[i])) {
 			rc = cv_strlist_push(dst, tmp.v[i]);
 			tmp.v[i] = NULL;
@@ -806,29 +812,31 @@ static int merge_plugin_list(struct ctx *c, const struct ynode *v, bool enable)
 
 static int walk_plugins(struct ctx *c, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	int rc;
 
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 
 		if (ykey_is(k, "dir"))
-			rc = cv_path(&c->rd, val, &c->cfg->plugins.dir);
+			rc = cv_path(rd, val, &c->cfg->plugins.dir);
 		else if (ykey_is(k, "enable"))
 			rc = merge_plugin_list(c, val, true);
 		else if (ykey_is(k, "disable"))
 			rc = merge_plugin_list(c, val, false);
 		else
 			rc = walk_plugin(c, k, val);
-		ocfg_kpop(&c->rd.path, m);
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
 
 static int walk_timers(struct ctx *c, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	struct ocfg_timers *tm = &c->cfg->timers;
 	const struct {
 		const char *name;
@@ -847,151 +855,155 @@ static int walk_timers(struct ctx *c, const struct ynode *v)
 	size_t n = sizeof timers / sizeof timers[0];
 	int rc;
 
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len), t;
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len), t;
 
 		for (t = 0; t < n && !ykey_is(k, timers[t].name); t++)
 			;
 		if (t == n)
-			rc = cv_unknown_key(&c->rd, k, "loop_interval, discovering_interval, "
+			rc = cv_unknown_key(rd, k, "loop_interval, discovering_interval, "
 					    "pending_requests_expire_after, consider_others_dead_after, "
 					 "send_keepalive_before_timelimit, graceful_close_timeout, "
 					 "close_connection_if_unused_after or shutdown_timeout");
 		else
-			rc = cv_duration(&c->rd, YMAP_VAL(v, i), timers[t].never_ok, timers[t].positive,
+			rc = cv_duration(rd, YMAP_VAL(v, i), timers[t].never_ok, timers[t].positive,
 					 timers[t].field);
-		ocfg_kpop(&c->rd.path, m);
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
 
 static int walk_tls(struct ctx *c, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	struct ocfg_mqtt *mq = &c->cfg->mqtt;
 	int rc;
 
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
-	c->tls_where = cv_where(&c->rd, v);
+	c->tls_where = cv_where(rd, v);
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 
 		if (ykey_is(k, "ca"))
-			rc = cv_path(&c->rd, val, &mq->tls_ca);
+			rc = cv_path(rd, val, &mq->tls_ca);
 		else if (ykey_is(k, "cert"))
-			rc = cv_path(&c->rd, val, &mq->tls_cert);
+			rc = cv_path(rd, val, &mq->tls_cert);
 		else if (ykey_is(k, "key"))
-			rc = cv_path(&c->rd, val, &mq->tls_key);
+			rc = cv_path(rd, val, &mq->tls_key);
 		else
-			rc = cv_unknown_key(&c->rd, k, "ca, cert or key");
-		ocfg_kpop(&c->rd.path, m);
+			rc = cv_unknown_key(rd, k, "ca, cert or key");
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
 
 static int walk_mqtt(struct ctx *c, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	struct ocfg_mqtt *mq = &c->cfg->mqtt;
 	long long num;
 	int rc;
 
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
 	mq->enabled = true;
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 
 		if (ykey_is(k, "host")) {
-			rc = cv_nonempty_str(&c->rd, val, &mq->host);
+			rc = cv_nonempty_str(rd, val, &mq->host);
 		} else if (ykey_is(k, "port")) {
-			if (!(rc = cv_int(&c->rd, val, 1, 65535, &num)))
+			if (!(rc = cv_int(rd, val, 1, 65535, &num)))
 				mq->port = (int)num;
 		} else if (ykey_is(k, "client_id")) {
-			rc = cv_nonempty_str(&c->rd, val, &mq->client_id);
+			rc = cv_nonempty_str(rd, val, &mq->client_id);
 		} else if (ykey_is(k, "username")) {
-			rc = cv_str(&c->rd, val, &mq->username);
+			rc = cv_str(rd, val, &mq->username);
 		} else if (ykey_is(k, "password")) {
-			rc = cv_str(&c->rd, val, &mq->password);
+			rc = cv_str(rd, val, &mq->password);
 		} else if (ykey_is(k, "keepalive")) {
-			rc = cv_duration(&c->rd, val, false, false, &mq->keepalive);
+			rc = cv_duration(rd, val, false, false, &mq->keepalive);
 			/* MQTT carries whole seconds in 16 bits; libmosquitto refuses 1..4. */
 			if (!rc && mq->keepalive != 0 &&
 			    (mq->keepalive < 5 || mq->keepalive > 65535 ||
 			     mq->keepalive != floor(mq->keepalive)))
-				rc = cv_fail(&c->rd, val, "must be 0 (off) or whole seconds from 5 to 65535");
+				rc = cv_fail(rd, val, "must be 0 (off) or whole seconds from 5 to 65535");
 		} else if (ykey_is(k, "tls")) {
 			rc = walk_tls(c, val);
 		} else if (ykey_is(k, "reconnect_min")) {
-			rc = cv_duration(&c->rd, val, false, true, &mq->reconnect_min);
-			c->reconnect_where = cv_where(&c->rd, val);
+			rc = cv_duration(rd, val, false, true, &mq->reconnect_min);
+			c->reconnect_where = cv_where(rd, val);
 			c->reconnect_key = "mqtt.reconnect_min";
 		} else if (ykey_is(k, "reconnect_max")) {
-			rc = cv_duration(&c->rd, val, false, true, &mq->reconnect_max);
-			c->reconnect_where = cv_where(&c->rd, val);
+			rc = cv_duration(rd, val, false, true, &mq->reconnect_max);
+			c->reconnect_where = cv_where(rd, val);
 			c->reconnect_key = "mqtt.reconnect_max";
 		} else {
-			rc = cv_unknown_key(&c->rd, k, "host, port, client_id, username, password, keepalive, "
+			rc = cv_unknown_key(rd, k, "host, port, client_id, username, password, keepalive, "
 					    "tls, reconnect_min or reconnect_max");
 		}
-		ocfg_kpop(&c->rd.path, m);
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
 
 static int walk_control(struct ctx *c, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	struct ocfg_control *ct = &c->cfg->control;
 	long long num;
 	int rc;
 
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 
 		if (ykey_is(k, "socket")) {
-			rc = cv_path(&c->rd, val, &ct->socket);
+			rc = cv_path(rd, val, &ct->socket);
 			if (!rc && strlen(ct->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-				rc = cv_fail(&c->rd, val, "socket path '%s' is too long (at most %zu bytes)",
+				rc = cv_fail(rd, val, "socket path '%s' is too long (at most %zu bytes)",
 					     ct->socket, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		} else if (ykey_is(k, "mode")) {
-			rc = cv_mode(&c->rd, val, &ct->mode);
+			rc = cv_mode(rd, val, &ct->mode);
 		} else if (ykey_is(k, "group")) {
-			rc = cv_nonempty_str(&c->rd, val, &ct->group);
+			rc = cv_nonempty_str(rd, val, &ct->group);
 		} else if (ykey_is(k, "max_request")) {
-			if (!(rc = cv_int(&c->rd, val, 1024, 64LL << 20, &num)))
+			if (!(rc = cv_int(rd, val, 1024, 64LL << 20, &num)))
 				ct->max_request = (size_t)num;
 		} else {
-			rc = cv_unknown_key(&c->rd, k, "socket, mode, group or max_request");
+			rc = cv_unknown_key(rd, k, "socket, mode, group or max_request");
 		}
-		ocfg_kpop(&c->rd.path, m);
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
 
 static int walk_log(struct ctx *c, const struct ynode *v)
 {
+	struct cv_reader *rd = &c->rd;
 	char *s = NULL;
 	int rc;
 
-	if ((rc = cv_need_map(&c->rd, v)))
+	if ((rc = cv_need_map(rd, v)))
 		return rc;
 	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 
 		if (!ykey_is(k, "level"))
-			rc = cv_unknown_key(&c->rd, k, "level");
-		else if (!(rc = cv_str(&c->rd, val, &s)) && olog_parse_level(s, &c->cfg->log_level) < 0)
-			rc = cv_fail(&c->rd, val, "unknown level '%s' (expected debug, info, notice, "
+			rc = cv_unknown_key(rd, k, "level");
+		else if (!(rc = cv_str(rd, val, &s)) && olog_parse_level(s, &c->cfg->log_level) < 0)
+			rc = cv_fail(rd, val, "unknown level '%s' (expected debug, info, notice, "
 				     "warning or error)", s);
-		ocfg_kpop(&c->rd.path, m);
+		ocfg_kpop(&rd->path, m);
 	}
 	free(s);
 	return rc;
@@ -1001,30 +1013,32 @@ static int walk_log(struct ctx *c, const struct ynode *v)
 static int walk_root(void *arg, const struct ynode *root, bool is_main)
 {
 	struct ctx *c = arg;
+	struct cv_reader *rd = &c->rd;
 	struct orbitd_config *cfg = c->cfg;
 	int rc;
 
 	if (!root)
 		return 0; /* an empty file configures nothing */
 	if (root->kind != Y_MAP && !cv_is_null(root))
-		return cv_fail(&c->rd, root, "the top level must be a mapping, got %s", cv_describe(root));
-	if ((rc = cv_need_map(&c->rd, root)))
+		return cv_fail(rd, root, "the top level must be a mapping, got %s",
+			       cv_describe(root));
+	if ((rc = cv_need_map(rd, root)))
 		return rc;
 	for (size_t i = 0; i < ymap_len(root) && !rc; i++) {
 		const struct ynode *k = YMAP_KEY(root, i), *v = YMAP_VAL(root, i);
-		size_t m = ocfg_kpush(&c->rd.path, k->str, k->len);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 
 		if (ykey_is(k, "identifier")) {
-			rc = cv_ident(&c->rd, v, &cfg->identifier);
+			rc = cv_ident(rd, v, &cfg->identifier);
 		} else if (ykey_is(k, "discover_topic")) {
-			rc = cv_topic(&c->rd, v, &cfg->discover_topic);
+			rc = cv_topic(rd, v, &cfg->discover_topic);
 		} else if (ykey_is(k, "include_dir")) {
 			if (!is_main) {
-				rc = cv_fail(&c->rd, k, "only allowed in the main configuration file");
+				rc = cv_fail(rd, k, "only allowed in the main configuration file");
 			} else {
-				rc = cv_path(&c->rd, v, &cfg->include_dir);
+				rc = cv_path(rd, v, &cfg->include_dir);
 				c->include_explicit = true;
-				c->include_where = cv_where(&c->rd, v);
+				c->include_where = cv_where(rd, v);
 			}
 		} else if (ykey_is(k, "timers")) {
 			rc = walk_timers(c, v);
@@ -1039,10 +1053,10 @@ static int walk_root(void *arg, const struct ynode *root, bool is_main)
 		} else if (ykey_is(k, "log")) {
 			rc = walk_log(c, v);
 		} else {
-			rc = cv_unknown_key(&c->rd, k, "identifier, discover_topic, include_dir, timers, mqtt, "
+			rc = cv_unknown_key(rd, k, "identifier, discover_topic, include_dir, timers, mqtt, "
 					    "plugins, requirements, control or log");
 		}
-		ocfg_kpop(&c->rd.path, m);
+		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
 }
@@ -1096,23 +1110,24 @@ static int default_identifier(struct orbitd_config *cfg)
 /* Checks that need every file: values split over files, references. */
 static int finalize(struct ctx *c)
 {
+	struct cv_reader *rd = &c->rd;
 	struct orbitd_config *cfg = c->cfg;
 	struct ocfg_mqtt *mq = &cfg->mqtt;
 	int rc;
 
-	ocfg_kpop(&c->rd.path, 0);
+	ocfg_kpop(&rd->path, 0);
 	if (!cfg->identifier && (rc = default_identifier(cfg)))
 		return rc;
 	if (!mq->client_id && !(mq->client_id = strdup(cfg->identifier)))
 		return -ENOMEM;
 	if (mq->reconnect_min > mq->reconnect_max) {
-		ocfg_kpush_str(&c->rd.path, c->reconnect_key);
-		return cv_fail_at(&c->rd, &c->reconnect_where, "reconnect_min (%gs) is greater than "
+		ocfg_kpush_str(&rd->path, c->reconnect_key);
+		return cv_fail_at(rd, &c->reconnect_where, "reconnect_min (%gs) is greater than "
 				  "reconnect_max (%gs)", mq->reconnect_min, mq->reconnect_max);
 	}
 	if (!mq->tls_cert != !mq->tls_key) {
-		ocfg_kpush_str(&c->rd.path, "mqtt.tls");
-		return cv_fail_at(&c->rd, &c->tls_where, "cert and key must be given together");
+		ocfg_kpush_str(&rd->path, "mqtt.tls");
+		return cv_fail_at(rd, &c->tls_where, "cert and key must be given together");
 	}
 	for (size_t i = 0; i < cfg->n_reqs; i++) {
 		const struct ocfg_req *r = &cfg->reqs[i], *t = r;
@@ -1121,12 +1136,12 @@ static int finalize(struct ctx *c)
 
 		if (r->sink.type != OCFG_SINK_EXECUTE)
 			continue;
-		ocfg_kpop(&c->rd.path, 0);
-		ocfg_kpush_str(&c->rd.path, "requirements");
-		ocfg_kpush_str(&c->rd.path, r->operation);
-		ocfg_kpush_str(&c->rd.path, "sink.operation");
+		ocfg_kpop(&rd->path, 0);
+		ocfg_kpush_str(&rd->path, "requirements");
+		ocfg_kpush_str(&rd->path, r->operation);
+		ocfg_kpush_str(&rd->path, "sink.operation");
 		if (!orbitd_config_find_req(cfg, r->sink.operation))
-			return cv_fail_at(&c->rd, &r->sink.where, "no requirement named '%s'",
+			return cv_fail_at(rd, &r->sink.where, "no requirement named '%s'",
 					  r->sink.operation);
 		/* Each requirement has one sink, so following execute sinks from
 		 * r either ends or comes back to r within n_reqs steps. */
@@ -1143,14 +1158,14 @@ static int finalize(struct ctx *c)
 			free(chain);
 			chain = next;
 			if (t == r) {
-				rc = cv_fail_at(&c->rd, &r->sink.where, "execute sinks form a loop: %s", chain);
+				rc = cv_fail_at(rd, &r->sink.where, "execute sinks form a loop: %s", chain);
 				free(chain);
 				return rc;
 			}
 		}
 		free(chain);
 	}
-	ocfg_kpop(&c->rd.path, 0);
+	ocfg_kpop(&rd->path, 0);
 	return 0;
 }
 
