@@ -329,8 +329,6 @@ int cv_check_collection_tag(struct cv_reader *c, const struct ynode *n)
 	return cv_fail(c, n, "unsupported tag '%s'", n->tag);
 }
 
-/* Accepts a mapping with unique scalar keys, or null, which reads as an empty
- * mapping (a section written with nothing under it). */
 int cv_need_map(struct cv_reader *c, const struct ynode *n)
 {
 	int rc;
@@ -400,9 +398,9 @@ int cv_nonempty_str(struct cv_reader *c, const struct ynode *n, char **out)
 	return rc;
 }
 
-/* SPEC §1.5: identifiers and operation names become parts of MQTT topic
- * names, where '+' and '#' are wildcards and NUL is illegal; '/' would split
- * what orbitalis treats as one topic level. Topics may contain '/'. */
+/* Identifiers and operation names become parts of MQTT topic names, where
+ * '+' and '#' are wildcards and NUL is illegal; '/' would split what
+ * orbitalis treats as one topic level. */
 int cv_check_name(struct cv_reader *c, const struct ynode *n, const char *s, size_t len,
 		  bool topic)
 {
@@ -590,8 +588,6 @@ char *cv_path_join(const char *dir, const char *name)
 	return s;
 }
 
-/* A path; relative ones are taken from the directory of the file that
- * contains them, so a config tree can move as a whole. */
 int cv_path(struct cv_reader *c, const struct ynode *n, char **out)
 {
 	char *s = NULL, *full;
@@ -646,7 +642,6 @@ bool ocfg_strlist_has(const struct ocfg_strlist *l, const char *s)
 	return false;
 }
 
-/* A sequence of identifiers into *l (replacing it); null leaves it unset. */
 int cv_idlist(struct cv_reader *c, const struct ynode *n, struct ocfg_strlist *l)
 {
 	int rc;
@@ -675,8 +670,8 @@ int cv_idlist(struct cv_reader *c, const struct ynode *n, struct ocfg_strlist *l
 	return rc;
 }
 
-/* Permission bits are octal by nature, as with chmod: "0660", 0660, 660 and
- * 0o660 all mean rw-rw----. (Plain 0660 would be decimal 660 under YAML 1.2.) */
+/* Permission bits are octal by nature: plain 0660 would be decimal 660 under
+ * YAML 1.2, so the text is read in base 8 whatever the scalar resolved to. */
 int cv_mode(struct cv_reader *c, const struct ynode *v, unsigned *out)
 {
 	const char *t = v->str;
@@ -817,7 +812,6 @@ static int to_value(struct cv_reader *c, const struct ynode *n, struct ocfg_valu
 	return 0;
 }
 
-/* The value tree of subtree n into *out (replacing it). */
 int cv_value(struct cv_reader *c, const struct ynode *n, struct ocfg_value **out)
 {
 	struct ocfg_value *v = calloc(1, sizeof *v);
