@@ -7,6 +7,12 @@
  * is "load a new one, then swap": a bad file keeps the old config running.
  * Pointers returned by the accessors borrow from the config and live as long
  * as it does.
+ *
+ * Modules behind this header: yamltree (libyaml events → node tree with
+ * positions), cfgvalue (scalar typing, typed getters, key paths and
+ * messages, struct ocfg_value), yamljson (a YAML subtree as JSON text),
+ * cfgfiles (the files read, conf.d order) and config.c (the schema of
+ * orbitd.yaml: sections, defaults, cross-file checks, this API).
  */
 #ifndef ORBITD_CONFIG_H
 #define ORBITD_CONFIG_H
@@ -31,6 +37,26 @@ struct ocfg_where {
 	int line;   /* 1-based */
 	int column; /* 1-based */
 };
+
+/* The dotted key path of a value for messages ("plugins.exec.config.argv[1]"):
+ * a stack where each push returns the mark to pop back to. Control
+ * characters show as '?'; a path too long for s is cut. Zero it to start. */
+#define OCFG_KEYPATH_MAX 512
+struct ocfg_keypath {
+	char s[OCFG_KEYPATH_MAX];
+	size_t len;
+};
+size_t ocfg_kpush(struct ocfg_keypath *p, const char *name, size_t len);
+size_t ocfg_kpush_str(struct ocfg_keypath *p, const char *name);
+size_t ocfg_kpush_index(struct ocfg_keypath *p, size_t i); /* "[i]" */
+void ocfg_kpop(struct ocfg_keypath *p, size_t mark);
+
+/* The configuration's message form, "FILE:LINE:COLUMN: key 'PATH': what";
+ * the position is left out when w (or w->file) is NULL, the key when keypath
+ * is NULL or empty. malloc'd, NULL when memory ran out. These, like
+ * ocfg_value_parse/free, ocfg_parse_duration and ocfg_strlist_has, live in
+ * cfgvalue.c. */
+char *ocfg_message(const struct ocfg_where *w, const char *keypath, const char *what);
 
 /* A list of identifiers. set distinguishes "absent/null" (no constraint) from
  * an explicit empty list (allow nobody). v is NULL while n is 0, else v[n]

@@ -492,22 +492,18 @@ int plugcfg_check_map(const orbit_cfg_key *map, size_t key_size, char **why)
 
 struct build {
 	struct plugcfg *pc;
-	const char *section;
+	struct ocfg_keypath path; /* "SECTION.KEY..." of the value at hand, for messages */
 	char *err;
 };
 
-/* *err = "FILE:LINE:COLUMN: key 'SECTION.PATH': WHAT" (no position when w
- * has none); takes what. Returns -EINVAL, or -ENOMEM. */
-static int fail(struct build *b, const struct ocfg_where *w, const char *path, char *what)
+/* *err = "FILE:LINE:COLUMN: key 'SECTION.PATH': WHAT", the configuration's
+ * message (no position when w has none); takes what. Returns -EINVAL, or
+ * -ENOMEM. */
+static int fail(struct build *b, const struct ocfg_where *w, char *what)
 {
 	if (!what)
 		return -ENOMEM;
-	if (w && w->file)
-		b->err = strfmt("%s:%d:%d: key '%s%s%s': %s", w->file, w->line, w->column,
-				b->section, path ? "." : "", path ? path : "", what);
-	else
-		b->err = strfmt("key '%s%s%s': %s", b->section, path ? "." : "", path ? path : "",
-				what);
+	b->err = ocfg_message(w, b->path.s, what);
 	free(what);
 	return b->err ? -EINVAL : -ENOMEM;
 }
@@ -571,9 +567,9 @@ static const struct ocfg_value *map_get(const struct ocfg_value *m, const char *
 }
 
 static int unknown_key(struct build *b, const orbit_cfg_key *keys, const struct ocfg_value *m,
-		       size_t i, const char *prefix)
+		       size_t i)
 {
-	char *list = NULL, *path = join(prefix, m->keys[i]);
+	char *list = NULL;
 	size_t n = 0, j;
 	int rc;
 
@@ -586,13 +582,13 @@ static int unknown_key(struct build *b, const orbit_cfg_key *keys, const struct 
 		if (!(list = next))
 			break;
 	}
-	if (!path || (n && !list))
+	ocfg_kpush_str(&b->path, m->keys[i]);
+	if (n && !list)
 		rc = -ENOMEM;
 	else
-		rc = fail(b, &m->key_where[i], path,
+		rc = fail(b, &m->key_where[i],
 			  n ? strfmt("unknown key (expected %s)", list) : strfmt("unknown key"));
 	free(list);
-	free(path);
 	return rc;
 }
 
@@ -610,7 +606,7 @@ static int build_table(struct build *b, const orbit_cfg_key *keys, const struct 
 		for (j = 0; keys[j].name && !known; j++)
 			known = !strcmp(keys[j].name, m->keys[i]);
 		if (!known)
-			return unknown_key(b, keys, m, i, prefix);
+			return unknown_key(b, keys, m, i);
 	}
 	for (size_t i = 0; !rc && keys[i].name; i++) {
 		const orbit_cfg_key *k = &keys[i];
@@ -618,7 +614,7 @@ static int build_table(struct build *b, const orbit_cfg_key *keys, const struct 
 		char *path = join(prefix, k->name), *what = NULL;
 		struct plugcfg_item *item;
 		struct pval *pv;
-		size_t idx;
+		size_t idx, mark = ocfg_kpush_str(&b->path, k->name);
 
 		if (!path || (rc = add_item(b->pc, k, path, &idx)))
 			return -ENOMEM;
@@ -626,7 +622,7 @@ static int build_table(struct build *b, const orbit_cfg_key *keys, const struct 
 		 * unset, like an absent one: the default applies. */
 		if (v && v->kind == OCFG_V_NULL) {
 			if (k->flags & ORBIT_CFG_REQUIRED)
-				return fail(b, &v->where, path,
+				return fail(b, &v->where,
 					    k->doc ? strfmt("required, must not be null (%s)", k->doc)
 						   : strfmt("required, must not be null"));
 			v = NULL;
@@ -639,30 +635,23 @@ static int build_table(struct build *b, const orbit_cfg_key *keys, const struct 
 		if (k->type == ORBIT_CFG_MAP) {
 			if (v && v->kind != OCFG_V_MAP) {
 				rc = wrong_type(v, "a mapping", &what);
-				return rc == -EINVAL ? fail(b, &v->where, path, what) : rc;
+				return rc == -EINVAL ? fail(b, &v->where, what) : rc;
 			}
 			pv->set = v != NULL;
 			rc = build_table(b, k->keys, v, path, v ? &v->where : missing_at);
+			ocfg_kpop(&b->path, mark);
 			continue;
 		}
 		if (!v && (k->flags & ORBIT_CFG_REQUIRED))
-			return fail(b, missing_at, path,
+			return fail(b, missing_at,
 				    k->doc ? strfmt("required key missing (%s)", k->doc)
 					   : strfmt("required key missing"));
 		if (v) {
 			rc = convert(k, v, pv, &at, &what);
-			if (rc == -EINVAL && at != v) {
-				/* A list item: name it in the path too. */
-				char *ipath = strfmt("%s[%zu]", path, (size_t)(at - v->items));
-
-				rc = ipath ? fail(b, &at->where, ipath, what) : -ENOMEM;
-				free(ipath);
-				if (!ipath)
-					free(what);
-				return rc;
-			}
+			if (rc == -EINVAL && at != v) /* a list item: name it in the path too */
+				ocfg_kpush_index(&b->path, (size_t)(at - v->items));
 			if (rc == -EINVAL)
-				return fail(b, &v->where, path, what);
+				return fail(b, &at->where, what);
 		} else if (k->def) {
 			/* plugcfg_check_map has accepted it: only memory can fail. */
 			rc = convert_default(k, pv, &what);
@@ -670,6 +659,7 @@ static int build_table(struct build *b, const orbit_cfg_key *keys, const struct 
 		}
 		if (!rc)
 			rc = value_json(k, pv, (char **)&item->value_json);
+		ocfg_kpop(&b->path, mark);
 	}
 	return rc;
 }
@@ -677,21 +667,22 @@ static int build_table(struct build *b, const orbit_cfg_key *keys, const struct 
 int plugcfg_build(const orbit_cfg_key *map, const struct ocfg_value *given, const char *section,
 		  const struct ocfg_where *where_absent, struct plugcfg **out, char **err)
 {
-	struct build b = { .section = section ? section : "config" };
+	struct build b = { 0 };
 	char *what = NULL;
 	int rc = 0;
 
 	*out = NULL;
 	*err = NULL;
+	ocfg_kpush_str(&b.path, section ? section : "config");
 	if (!(b.pc = calloc(1, sizeof *b.pc)))
 		return -ENOMEM;
 	if (given && given->kind == OCFG_V_NULL)
 		given = NULL;
 	if (given && !map)
-		rc = fail(&b, &given->where, NULL, strfmt("this plugin takes no config"));
+		rc = fail(&b, &given->where, strfmt("this plugin takes no config"));
 	else if (given && given->kind != OCFG_V_MAP)
 		rc = wrong_type(given, "a mapping", &what) == -EINVAL
-			     ? fail(&b, &given->where, NULL, what) : -ENOMEM;
+			     ? fail(&b, &given->where, what) : -ENOMEM;
 	else if (map)
 		rc = build_table(&b, map, given, NULL, given ? &given->where : where_absent);
 	if (rc) {
