@@ -59,7 +59,15 @@ all: $(LIB_A) $(LIB_SO) $(EXTRA_ALL)
 
 $(LIB_OBJS) $(TEST_SUPPORT_OBJS): ALL_CFLAGS += $(PRIVATE_INC)
 
-$(BUILD)/%.o: %.c
+# Every object carries ORBIT_VERSION: a new VERSION rebuilds them all. The
+# stamp changes only when the version does.
+VERSION_STAMP := $(BUILD)/version.stamp
+.PHONY: version-stamp-always
+$(VERSION_STAMP): version-stamp-always
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+
+$(BUILD)/%.o: %.c $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -77,7 +85,7 @@ $(DAEMON_A): $(DAEMON_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c $(LIB_A) $(DAEMON_A) $(TEST_SUPPORT_OBJS)
+$(BUILD)/tests/%: tests/%.c $(LIB_A) $(DAEMON_A) $(TEST_SUPPORT_OBJS) $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PRIVATE_INC) -Itests/support -Iorbitd $< $(TEST_SUPPORT_OBJS) $(DAEMON_A) $(LIB_A) -o $@ \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)

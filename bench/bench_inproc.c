@@ -389,7 +389,7 @@ static int bench_host(const struct payloads *pl, const char *so, unsigned long n
 	struct host_env env = {.base = r.base, .bus = r.bus, .core_id = "core", .loopq = q,
 			       .workers = w};
 	orbit_timers_default(&env.timers);
-	if (host_validate(d, &why) || !(h = host_new(&env, d, NULL, &why)) ||
+	if (host_validate(d, &why) || !(h = host_new(&env, d, NULL, NULL, &why)) ||
 	    host_start(h, &why)) {
 		fprintf(stderr, "bench_inproc: host: %s\n", why ? why : "failed");
 		goto out;

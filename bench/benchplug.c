@@ -46,16 +46,16 @@ static void bp_shutdown(void *state)
 static const orbit_plugin_op ops[] = {
 	{
 		.name = "echo",
-		.input = {ORBIT_IO_STRING, NULL},
-		.output = {ORBIT_IO_STRING, NULL},
+		.input = ORBIT_STRING,
+		.output = ORBIT_STRING,
 		.handler = echo_handler,
 	},
 	{
 		.name = "echo_rec",
-		.input = {ORBIT_IO_SCHEMA, BENCH_RECORD_SCHEMA},
-		.output = {ORBIT_IO_SCHEMA, BENCH_RECORD_SCHEMA},
+		.input = ORBIT_SCHEMA(BENCH_RECORD_SCHEMA),
+		.output = ORBIT_SCHEMA(BENCH_RECORD_SCHEMA),
 		.handler = echo_handler,
 	},
 };
 
-ORBIT_PLUGIN_DEFINE("benchplug", "1.0.0", ops, bp_init, NULL, NULL, bp_shutdown);
+ORBIT_PLUGIN_DEFINE("benchplug", "1.0.0", ops, NULL, bp_init, NULL, NULL, bp_shutdown);

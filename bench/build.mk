@@ -20,6 +20,10 @@ BENCH_BINS    := $(BENCH_DIR)/bench_inproc $(BENCH_DIR)/bench_mqtt $(BENCH_DIR)/
 BENCH_OBJS    := $(BENCH_UTIL_O) $(BENCH_BINS:%=%.o)
 BENCH_ARGS    ?=
 
+# Built by make check too, so an API change cannot leave them broken until
+# the next make bench.
+CHECK_EXTRA += $(BENCH_BINS) $(BENCH_PLUGIN)
+
 BENCH_CMD = $(BENCH_DIR)/bench_run --build $(BUILD) --src . --out bench/RESULTS.md $(BENCH_ARGS)
 
 bench-now: $(BENCH_BINS) $(BENCH_PLUGIN) $(BENCH_ECHO_SO) $(ORBITD) $(PLUGIN_SOS)

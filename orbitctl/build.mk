@@ -1,6 +1,8 @@
 # orbitctl/build.mk — the control client; included by the top Makefile.
-# orbitctl needs only jansson and libc: no liborbit, no libevent. It shares
-# orbitd/sockpath.c (the default socket path) with the daemon.
+# orbitctl needs only jansson and libc: no libevent, no libavro. It shares
+# orbitd/sockpath.c (the default socket path) with the daemon and takes one
+# self-contained object of liborbit, its text module (numbers printed as
+# Python's repr, like every other number orbitd writes; libc and libm only).
 ORBITCTL := $(BUILD)/bin/orbitctl
 EXTRA_ALL += $(ORBITCTL)
 
@@ -10,7 +12,7 @@ ORBITCTL_LIBS := $(shell $(PKG_CONFIG) --libs jansson) -lm
 
 $(ORBITCTL_OBJS): ALL_CFLAGS += -Iorbitd
 
-$(ORBITCTL): $(ORBITCTL_OBJS) $(BUILD)/orbitd/sockpath.o
+$(ORBITCTL): $(ORBITCTL_OBJS) $(BUILD)/orbitd/sockpath.o $(BUILD)/libplugin/text.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(ALL_LDFLAGS) $(ORBITCTL_LIBS)
 

@@ -2,6 +2,8 @@
 #include "show.h"
 #include "table.h"
 
+#include <orbit/text.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +44,12 @@ static char *text_of(json_t *v)
 		return table_strf("%s", json_is_true(v) ? "yes" : "no");
 	if (json_is_integer(v))
 		return table_strf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	if (json_is_real(v))
-		return table_strf("%g", json_real_value(v));
+	if (json_is_real(v)) {
+		char repr[ORBIT_DOUBLE_REPR_MAX];
+
+		orbit_double_repr(repr, json_real_value(v));
+		return table_strf("%s", repr);
+	}
 	if (json_is_array(v)) {
 		if (!json_array_size(v))
 			return table_strf("-");
@@ -273,10 +279,19 @@ void show_plugin(FILE *f, json_t *p)
 	show_plugin_config(f, get(p, "config"));
 }
 
-/* A number as the config map declared it: 65536, not 65536.0. */
+/* A number as the config map declared it: 65536, not 65536.0; 0.1, not
+ * 0.10000000000000001. */
 static const char *num(json_t *n)
 {
-	return json_is_number(n) ? keep(table_strf("%.17g", json_number_value(n))) : NULL;
+	char repr[ORBIT_DOUBLE_REPR_MAX];
+	double v = json_number_value(n);
+
+	if (!json_is_number(n))
+		return NULL;
+	if (v == trunc(v) && fabs(v) < 1e15)
+		return keep(table_strf("%.0f", v));
+	orbit_double_repr(repr, v);
+	return keep(table_strf("%s", repr));
 }
 
 void show_plugin_config(FILE *f, json_t *keys)

@@ -1,102 +1,30 @@
-/* yamljson.c — see yamljson.h. The writer is self-contained (growable
- * buffer, string escaper, float formatter) until liborbit offers one JSON
- * text writer for the whole project.
+/* yamljson.c — see yamljson.h. Strings and floats are written by liborbit's
+ * JSON text helpers (orbit/text.h), the layout (compact, key order kept)
+ * here.
  */
 #include "yamljson.h"
+
+#include <orbit/text.h>
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
+/* libyaml hands over valid UTF-8 only (it refuses surrogate escapes too), so
+ * a refusal here would be a libyaml bug: say so rather than write half a
+ * document. */
+static int put_string(struct cv_reader *c, const struct ynode *n, orbit_buf *b)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->s, cap))) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	return orbit_json_append_string(b, n->str, n->len) == -EINVAL
+		       ? cv_fail(c, n, "not valid UTF-8") : 0;
 }
 
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-/* YAML text is valid UTF-8 (libyaml checks it), so only quotes, backslashes
- * and control characters need escaping. */
-static void sb_json_string(struct sbuf *b, const char *s, size_t n)
-{
-	size_t start = 0;
-
-	sb_add(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char esc[8];
-
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		sb_add(b, s + start, i - start);
-		start = i + 1;
-		switch (ch) {
-		case '"': sb_puts(b, "\\\""); break;
-		case '\\': sb_puts(b, "\\\\"); break;
-		case '\n': sb_puts(b, "\\n"); break;
-		case '\t': sb_puts(b, "\\t"); break;
-		case '\r': sb_puts(b, "\\r"); break;
-		case '\b': sb_puts(b, "\\b"); break;
-		case '\f': sb_puts(b, "\\f"); break;
-		default:
-			snprintf(esc, sizeof esc, "\\u%04x", ch);
-			sb_puts(b, esc);
-		}
-	}
-	sb_add(b, s + start, n - start);
-	sb_add(b, "\"", 1);
-}
-
-/* Shortest text that reads back as the same double, still a JSON float. */
-static void format_double(char *buf, size_t size, double v)
-{
-	/* Whole numbers read better as "1000.0" than as "1e+03". */
-	if (v == floor(v) && fabs(v) < 1e15) {
-		snprintf(buf, size, "%.1f", v);
-		return;
-	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, size, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	if (!strpbrk(buf, ".eE"))
-		strncat(buf, ".0", size - strlen(buf) - 1);
-}
-
-static int to_json(struct cv_reader *c, const struct ynode *n, struct sbuf *b, int depth,
+static int to_json(struct cv_reader *c, const struct ynode *n, orbit_buf *b, int depth,
 		   size_t *budget)
 {
 	struct cv_scalar s;
-	char num[40];
+	char num[24];
 	int rc = 0;
 
 	if (depth > YTREE_MAX_DEPTH)
@@ -109,56 +37,57 @@ static int to_json(struct cv_reader *c, const struct ynode *n, struct sbuf *b, i
 	case Y_MAP:
 		if ((rc = cv_need_map(c, n)))
 			return rc;
-		sb_add(b, "{", 1);
+		orbit_buf_append_char(b, '{');
 		for (size_t i = 0; i < ymap_len(n) && !rc; i++) {
 			const struct ynode *k = YMAP_KEY(n, i);
 			size_t m = ocfg_kpush(&c->path, k->str, k->len);
 
 			if (i)
-				sb_add(b, ",", 1);
-			sb_json_string(b, k->str, k->len);
-			sb_add(b, ":", 1);
-			rc = to_json(c, YMAP_VAL(n, i), b, depth + 1, budget);
+				orbit_buf_append_char(b, ',');
+			rc = put_string(c, k, b);
+			orbit_buf_append_char(b, ':');
+			if (!rc)
+				rc = to_json(c, YMAP_VAL(n, i), b, depth + 1, budget);
 			ocfg_kpop(&c->path, m);
 		}
-		sb_add(b, "}", 1);
+		orbit_buf_append_char(b, '}');
 		break;
 	case Y_SEQ:
 		if ((rc = cv_check_collection_tag(c, n)))
 			return rc;
-		sb_add(b, "[", 1);
+		orbit_buf_append_char(b, '[');
 		for (size_t i = 0; i < n->n && !rc; i++) {
 			size_t m = ocfg_kpush_index(&c->path, i);
 
 			if (i)
-				sb_add(b, ",", 1);
+				orbit_buf_append_char(b, ',');
 			rc = to_json(c, n->kids[i], b, depth + 1, budget);
 			ocfg_kpop(&c->path, m);
 		}
-		sb_add(b, "]", 1);
+		orbit_buf_append_char(b, ']');
 		break;
 	case Y_SCALAR:
 		if ((rc = cv_resolve(c, n, &s)))
 			return rc;
 		switch (s.kind) {
 		case CV_NULL:
-			sb_puts(b, "null");
+			orbit_buf_append_str(b, "null");
 			break;
 		case CV_BOOL:
-			sb_puts(b, s.b ? "true" : "false");
+			orbit_buf_append_str(b, s.b ? "true" : "false");
 			break;
 		case CV_INT:
 			snprintf(num, sizeof num, "%lld", s.i);
-			sb_puts(b, num);
+			orbit_buf_append_str(b, num);
 			break;
 		case CV_FLOAT:
+			/* Strict JSON: no NaN or Infinity, which Python would write. */
 			if (!isfinite(s.f))
 				return cv_fail(c, n, "'%s' cannot be represented in JSON", n->str);
-			format_double(num, sizeof num, s.f);
-			sb_puts(b, num);
+			orbit_json_append_double(b, s.f);
 			break;
 		case CV_STR:
-			sb_json_string(b, n->str, n->len);
+			rc = put_string(c, n, b);
 			break;
 		}
 		break;
@@ -168,15 +97,18 @@ static int to_json(struct cv_reader *c, const struct ynode *n, struct sbuf *b, i
 
 int yj_text(struct cv_reader *c, const struct ynode *n, char **out)
 {
-	struct sbuf b = { 0 };
+	orbit_buf b = ORBIT_BUF_INIT;
 	size_t budget = CV_MAX_VALUES;
+	char *text;
 	int rc = to_json(c, n, &b, 0, &budget);
 
 	if (rc) {
-		free(b.s);
+		orbit_buf_release(&b);
 		return rc;
 	}
+	if ((rc = orbit_buf_finish(&b, &text, NULL)))
+		return rc;
 	free(*out);
-	*out = b.s;
+	*out = text;
 	return 0;
 }

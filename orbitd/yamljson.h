@@ -3,9 +3,8 @@
  *
  * Scalars are typed as everywhere in the configuration (cfgvalue.h); maps
  * keep their key order; floats are written in their shortest round-trip
- * form with a fraction ("1000.0"); strings escape only what JSON requires
- * (quotes, backslashes, control characters as lower-case \u00XX), UTF-8 is
- * kept as is.
+ * form with a fraction ("1000.0"), strings as Python's json.dumps writes
+ * them (non-ASCII as lower-case \uXXXX): liborbit's orbit/text.h does both.
  */
 #ifndef ORBITD_YAMLJSON_H
 #define ORBITD_YAMLJSON_H
