@@ -1181,15 +1181,19 @@ int orbit_payload_to_json(const orbit_payload *p, const orbit_spec *spec, char *
 static int to_builtin(orbit_kind k, const char *json, bool many, orbit_payload *out,
 		      uint8_t **buf, char **why)
 {
-	const char *type = orbit_kind_message_type(k), *reason;
+	const char *type = orbit_kind_message_type(k);
+	char *reason = NULL;
 	orbit_value v;
 	int rc = orbit_value_from_json(k, json, &v, &reason);
 
-	if (rc == -EINVAL)
-		return many ? say(why, rc, "%s: %s", type, reason)
-			    : say(why, rc, "%s for %s", reason, type);
-	if (rc)
+	if (rc == -EINVAL && reason) {
+		rc = many ? say(why, rc, "%s: %s", type, reason)
+			  : say(why, rc, "%s for %s", reason, type);
+		free(reason);
 		return rc;
+	}
+	if (rc)
+		return rc == -EINVAL ? -ENOMEM : rc;
 	rc = orbit_value_encode(&v, ORBIT_FMT_NONE, out, buf);
 	/* int.to_bytes(4) cannot carry negatives; Python reads Avro too. */
 	if (rc == -EINVAL && k == ORBIT_KIND_INT32)

@@ -170,7 +170,7 @@ char *orbit_value_to_json(const orbit_value *v)
 	}
 }
 
-int orbit_value_from_json(orbit_kind k, const char *json, orbit_value *out, const char **why)
+int orbit_value_from_json(orbit_kind k, const char *json, orbit_value *out, char **why)
 {
 	const char *reason = NULL;
 	json_error_t err;
@@ -194,8 +194,10 @@ int orbit_value_from_json(orbit_kind k, const char *json, orbit_value *out, cons
 out:
 	if (rc)
 		orbit_value_clear(out);
+	/* The reasons are static; the public convention (orbit/types.h) hands
+	 * out a copy the caller frees, like payload_json.h's. */
 	if (why)
-		*why = rc ? reason : NULL;
+		*why = rc == -EINVAL && reason ? strdup(reason) : NULL;
 	return rc;
 }
 

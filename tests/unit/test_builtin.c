@@ -461,7 +461,7 @@ START_TEST(test_from_json)
 		{ ORBIT_KIND_STRING, NULL, "no JSON text" },
 	};
 	orbit_value v;
-	const char *why = "unset";
+	char *why = NULL;
 
 	ck_assert_int_eq(orbit_value_from_json(ORBIT_KIND_STRING, "\"h\\u00e9\\u0000\"", &v, &why), 0);
 	ck_assert_ptr_null(why);
@@ -482,6 +482,7 @@ START_TEST(test_from_json)
 		ck_assert_int_eq(orbit_value_from_json(BAD[i].k, BAD[i].json, &v, &why), -EINVAL);
 		ck_assert_str_eq(why, BAD[i].why);
 		ck_assert_ptr_null(v.str);
+		free(why);
 	}
 	ck_assert_int_eq(orbit_value_from_json(ORBIT_KIND_INT64, "x", &v, NULL), -EINVAL);
 }

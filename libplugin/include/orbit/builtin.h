@@ -38,9 +38,9 @@ char *orbit_value_to_json(const orbit_value *v);
 
 /* Parse JSON text into a value of kind k (string needs a JSON string, ints a
  * JSON integer in range, floats any JSON number; EMPTY needs null).
- * Returns 0, -EINVAL (does not fit, message in *why if non-NULL: static string)
- * or -ENOMEM. */
-int orbit_value_from_json(orbit_kind k, const char *json, orbit_value *out, const char **why);
+ * Returns 0, -EINVAL (does not fit; *why explains, see orbit/types.h) or
+ * -ENOMEM. */
+int orbit_value_from_json(orbit_kind k, const char *json, orbit_value *out, char **why);
 
 void orbit_value_clear(orbit_value *v);
 

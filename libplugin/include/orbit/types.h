@@ -2,6 +2,12 @@
  *
  * Ownership: an orbit_payload is always a borrowed view; whoever hands it to a
  * callback keeps the bytes alive only for the duration of that callback.
+ *
+ * Explanations: a function that can say why it refused something takes a
+ * last parameter `char **why`. NULL means no message is wanted. Otherwise
+ * *why is NULL after success; after a failure it is a malloc'd message the
+ * caller frees, or NULL when memory for it ran out. One convention for the
+ * whole API: a caller never has to know whether a reason was static.
  */
 #ifndef ORBIT_TYPES_H
 #define ORBIT_TYPES_H
