@@ -7,7 +7,7 @@
  *    a 100-byte string and a 100-byte Avro record (bench.Reading), sequential
  *    (execute, then run the loop until the sink fired: ns per round trip) and
  *    pipelined (batches of executes, then the loop until all outputs came:
- *    round trips/s). Two plugin sides: an orbit_plugin with a handler in this
+ *    round trips/s). Two plugin sides: an orbit_lender with a handler in this
  *    file (libplugin path), and bench/benchplug.so under orbitd's own plugin
  *    host (orbitd/host.c from libdaemon.a: ABI table, orbit_call, reply);
  *  - baselines taken in the same run: benchplug.so's handler called straight
@@ -30,7 +30,7 @@
 
 #include <orbit/core.h>
 #include <orbit/plugin.h>
-#include <orbit/plugin_orbiter.h>
+#include <orbit/lender.h>
 
 #include <avro.h>
 #include <dlfcn.h>
@@ -323,11 +323,11 @@ static int roundtrips(struct rig *r, const struct payloads *pl, const char *pref
 
 /* ---- libplugin path ----------------------------------------------------- */
 
-static void lp_echo(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void lp_echo(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		    const orbit_payload *in)
 {
 	(void)ctx;
-	orbit_plugin_reply(p, conn->remote_id, conn->operation, in);
+	orbit_lender_reply(p, conn->remote_id, conn->operation, in);
 }
 
 /* Set by main for the profile modes: only this loop of the libplugin path. */
@@ -336,20 +336,20 @@ static const char *profile_only;
 static int bench_libplugin(const struct payloads *pl, unsigned long n)
 {
 	struct rig r;
-	orbit_plugin *p = NULL;
+	orbit_lender *p = NULL;
 	int rc = -1;
 	if (rig_init(&r))
 		goto out;
-	p = orbit_plugin_new(r.bus, "plugin", NULL, NULL);
+	p = orbit_lender_new(r.bus, "plugin", NULL, NULL);
 	if (!p)
 		goto out;
-	orbit_operation op = {.name = "echo", .input = r.str, .output = r.str,
+	orbit_lent_op op = {.name = "echo", .input = r.str, .output = r.str,
 			      .policy = {.maximum = ORBIT_UNLIMITED}, .handler = lp_echo};
-	if (orbit_plugin_add_operation(p, &op))
+	if (orbit_lender_add_operation(p, &op))
 		goto out;
 	op.name = "echo_rec";
 	op.input = op.output = r.rec;
-	if (orbit_plugin_add_operation(p, &op) || orbit_plugin_start(p))
+	if (orbit_lender_add_operation(p, &op) || orbit_lender_start(p))
 		goto out;
 	if (rig_core(&r, "echo", "echo_rec"))
 		goto out;
@@ -361,7 +361,7 @@ static int bench_libplugin(const struct payloads *pl, unsigned long n)
 		rc = roundtrips(&r, pl, "lp", "echo", "echo_rec", n);
 out:
 	rig_clear(&r);
-	orbit_plugin_free(p);
+	orbit_lender_free(p);
 	rig_free_bus(&r);
 	return rc;
 }
@@ -535,11 +535,11 @@ static void bench_syscall(unsigned long n)
 
 /* ---- handshake --------------------------------------------------------- */
 
-static void hs_echo(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void hs_echo(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		    const orbit_payload *in)
 {
 	(void)ctx;
-	orbit_plugin_reply(p, conn->remote_id, conn->operation, in);
+	orbit_lender_reply(p, conn->remote_id, conn->operation, in);
 }
 
 /* Core start → compliant with n plugin orbiters: ms, or < 0. */
@@ -547,16 +547,16 @@ static double handshake_ms(size_t n)
 {
 	struct rig r;
 	double ms = -1;
-	orbit_plugin **ps = calloc(n, sizeof(*ps));
+	orbit_lender **ps = calloc(n, sizeof(*ps));
 	if (!ps || rig_init(&r))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		char id[32];
 		snprintf(id, sizeof(id), "p%zu", i);
-		orbit_operation op = {.name = "echo", .input = r.str, .output = r.str,
+		orbit_lent_op op = {.name = "echo", .input = r.str, .output = r.str,
 				      .policy = {.maximum = ORBIT_UNLIMITED}, .handler = hs_echo};
-		if (!(ps[i] = orbit_plugin_new(r.bus, id, NULL, NULL)) ||
-		    orbit_plugin_add_operation(ps[i], &op) || orbit_plugin_start(ps[i]))
+		if (!(ps[i] = orbit_lender_new(r.bus, id, NULL, NULL)) ||
+		    orbit_lender_add_operation(ps[i], &op) || orbit_lender_start(ps[i]))
 			goto out;
 	}
 	if (!(r.core = orbit_core_new(r.bus, "core", NULL, NULL)))
@@ -576,7 +576,7 @@ static double handshake_ms(size_t n)
 out:
 	rig_clear(&r);
 	for (size_t i = 0; ps && i < n; i++)
-		orbit_plugin_free(ps[i]);
+		orbit_lender_free(ps[i]);
 	free(ps);
 	rig_free_bus(&r);
 	return ms;

@@ -23,7 +23,7 @@
 #include "bench_util.h"
 
 #include <orbit/core.h>
-#include <orbit/plugin_orbiter.h>
+#include <orbit/lender.h>
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -32,10 +32,10 @@
 
 #define CONNECTIONS 10000
 
-static void echo(void *ctx, orbit_plugin *p, const orbit_conn_info *conn, const orbit_payload *in)
+static void echo(void *ctx, orbit_lender *p, const orbit_conn_info *conn, const orbit_payload *in)
 {
 	(void)ctx;
-	orbit_plugin_reply(p, conn->remote_id, conn->operation, in);
+	orbit_lender_reply(p, conn->remote_id, conn->operation, in);
 }
 
 static size_t slen(const char *s)
@@ -67,7 +67,7 @@ static int run(const char *shape, size_t n_plugins, size_t n_ops, int maximum)
 	char name[96];
 	struct event_base *base = event_base_new();
 	orbit_bus *bus = base ? orbit_local_bus_new(base) : NULL;
-	orbit_plugin **ps = calloc(n_plugins, sizeof(*ps));
+	orbit_lender **ps = calloc(n_plugins, sizeof(*ps));
 	orbit_core *core = NULL;
 	orbit_spec str;
 	if (!bus || !ps || orbit_spec_init_kind(&str, ORBIT_KIND_STRING))
@@ -76,18 +76,18 @@ static int run(const char *shape, size_t n_plugins, size_t n_ops, int maximum)
 	for (size_t i = 0; i < n_plugins; i++) {
 		char id[32];
 		snprintf(id, sizeof(id), "p%zu", i);
-		if (!(ps[i] = orbit_plugin_new(bus, id, NULL, NULL)))
+		if (!(ps[i] = orbit_lender_new(bus, id, NULL, NULL)))
 			goto out;
 		for (size_t k = 0; k < n_ops; k++) {
 			char op_name[32];
 			snprintf(op_name, sizeof(op_name), "op%zu", k);
-			orbit_operation op = {.name = op_name, .input = str, .output = str,
+			orbit_lent_op op = {.name = op_name, .input = str, .output = str,
 					      .policy = {.maximum = maximum},
 					      .handler = echo};
-			if (orbit_plugin_add_operation(ps[i], &op))
+			if (orbit_lender_add_operation(ps[i], &op))
 				goto out;
 		}
-		if (orbit_plugin_start(ps[i]))
+		if (orbit_lender_start(ps[i]))
 			goto out;
 	}
 	if (!(core = orbit_core_new(bus, "core", NULL, NULL)))
@@ -123,7 +123,7 @@ static int run(const char *shape, size_t n_plugins, size_t n_ops, int maximum)
 	size_t strings = 0;
 	orbit_orbiter_foreach_connection(orbit_core_orbiter(core), add_strings, &strings);
 	for (size_t i = 0; i < n_plugins; i++)
-		orbit_orbiter_foreach_connection(orbit_plugin_orbiter(ps[i]), add_strings,
+		orbit_orbiter_foreach_connection(orbit_lender_orbiter(ps[i]), add_strings,
 						 &strings);
 	snprintf(name, sizeof(name), "mem_%s_conn_bytes", shape);
 	bu_emit(name, (double)(heap2 - heap1) / (double)conns);
@@ -139,7 +139,7 @@ static int run(const char *shape, size_t n_plugins, size_t n_ops, int maximum)
 out:
 	orbit_core_free(core);
 	for (size_t i = 0; ps && i < n_plugins; i++)
-		orbit_plugin_free(ps[i]);
+		orbit_lender_free(ps[i]);
 	free(ps);
 	orbit_spec_clear(&str);
 	if (base)

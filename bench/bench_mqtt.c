@@ -33,7 +33,7 @@
 #include <orbit/core.h>
 #include "envelope.h"
 #include <orbit/mqtt_bus.h>
-#include <orbit/plugin_orbiter.h>
+#include <orbit/lender.h>
 
 #include <event2/event.h>
 #include <mosquitto.h>
@@ -452,11 +452,11 @@ out:
 
 /* ---- handshake at scale ------------------------------------------------------ */
 
-static void hs_echo(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void hs_echo(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		    const orbit_payload *in)
 {
 	(void)ctx;
-	orbit_plugin_reply(p, conn->remote_id, conn->operation, in);
+	orbit_lender_reply(p, conn->remote_id, conn->operation, in);
 }
 
 static void probe_cb(void *ctx, const char *topic, const orbit_payload *p)
@@ -477,7 +477,7 @@ static int mode_plugins(int port, size_t n, const char *prefix)
 {
 	struct mq m;
 	orbit_spec str = {0};
-	orbit_plugin **ps = calloc(n, sizeof(*ps));
+	orbit_lender **ps = calloc(n, sizeof(*ps));
 	struct event *sig_term = NULL, *sig_int = NULL;
 	bool probed = false;
 	int rc = 1;
@@ -488,10 +488,10 @@ static int mode_plugins(int port, size_t n, const char *prefix)
 	for (size_t i = 0; i < n; i++) {
 		char id[96];
 		snprintf(id, sizeof(id), "%s-%zu", prefix, i);
-		orbit_operation op = {.name = "hs", .input = str, .output = str,
+		orbit_lent_op op = {.name = "hs", .input = str, .output = str,
 				      .policy = {.maximum = ORBIT_UNLIMITED}, .handler = hs_echo};
-		if (!(ps[i] = orbit_plugin_new(m.bus, id, NULL, NULL)) ||
-		    orbit_plugin_add_operation(ps[i], &op) || orbit_plugin_start(ps[i]))
+		if (!(ps[i] = orbit_lender_new(m.bus, id, NULL, NULL)) ||
+		    orbit_lender_add_operation(ps[i], &op) || orbit_lender_start(ps[i]))
 			goto out;
 	}
 	/* A publish held until every SUBSCRIBE before it is acknowledged: when it
@@ -521,7 +521,7 @@ out:
 	if (sig_int)
 		event_free(sig_int);
 	for (size_t i = 0; ps && i < n; i++)
-		orbit_plugin_free(ps[i]);
+		orbit_lender_free(ps[i]);
 	free(ps);
 	orbit_spec_clear(&str);
 	mq_close(&m);

@@ -1060,7 +1060,7 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 	/* ---- 1 ---- */
 	fprintf(f, "\n## 1. In-process execute round trip\n\n"
 		   "core execute → plugin handler → output → sink on the in-process bus. "
-		   "*libplugin*: orbit_core and orbit_plugin (handler in bench_inproc.c); "
+		   "*libplugin*: orbit_core and orbit_lender (handler in bench_inproc.c); "
 		   "*orbitd host*: bench/benchplug.so loaded by orbitd's own plugin host "
 		   "(orbitd/host.c from libdaemon.a: ABI table, orbit_call, api->reply). "
 		   "*Sequential*: execute, then run the loop until the sink fired. *Sequential "
@@ -1246,7 +1246,7 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		"it ≈ %s ns: every hop hashes a ~60-byte topic or operation name with FNV-1a byte "
 		"by byte and strcmp's it on a hit — subtable_dispatch (the topic), strmap_get of "
 		"slots, ops and sinks by operation name, and orb_conn_find for every output "
-		"(orbit_plugin_reply; its pair key is now built on the stack). Keeping the hash "
+		"(orbit_lender_reply; its pair key is now built on the stack). Keeping the hash "
 		"with each connection's topics (computed once at connect), or a subscription "
 		"handle that publish on a connection's topic can use directly, and direct "
 		"pointers from struct conn to its op and sink would remove most of the %s ns. "
@@ -1262,7 +1262,7 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		num(clk * piped_ns), pct(alloc, 1), num(alloc * piped_ns));
 	fprintf(f,
 		"**orbitd host path.** Same engine plus the ABI hop (orbit_call on the stack, "
-		"api->reply → orbit_plugin_reply, which looks the connection up again by core id "
+		"api->reply → orbit_lender_reply, which looks the connection up again by core id "
 		"and operation): the difference between the host and libplugin rows above. "
 		"The bare call through the .so is ≈ %s ns, so the ABI itself is not the cost.\n\n",
 		num(bare));

@@ -5,7 +5,7 @@
 #include "orbit/builtin.h"
 #include "orbit/core.h"
 #include "orbit/log.h"
-#include "orbit/plugin_orbiter.h"
+#include "orbit/lender.h"
 
 #include <ctype.h>
 #include <event2/event.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void lowercase(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void lowercase(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		      const orbit_payload *in)
 {
 	(void)ctx;
@@ -28,7 +28,7 @@ static void lowercase(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 	orbit_payload out;
 	uint8_t *buf = NULL;
 	if (orbit_value_encode(&v, ORBIT_FMT_NONE, &out, &buf) == 0)
-		orbit_plugin_reply(p, conn->remote_id, conn->operation, &out);
+		orbit_lender_reply(p, conn->remote_id, conn->operation, &out);
 	free(buf);
 	orbit_value_clear(&v);
 }
@@ -91,8 +91,8 @@ int main(void)
 	struct event_base *base = event_base_new();
 	orbit_bus *bus = orbit_local_bus_new(base);
 	orbit_core *core = orbit_core_new(bus, "core1", NULL, NULL);
-	orbit_plugin *plugins[2] = {orbit_plugin_new(bus, "plugin1", NULL, NULL),
-				    orbit_plugin_new(bus, "plugin2", NULL, NULL)};
+	orbit_lender *plugins[2] = {orbit_lender_new(bus, "plugin1", NULL, NULL),
+				    orbit_lender_new(bus, "plugin2", NULL, NULL)};
 	if (!base || !bus || !core || !plugins[0] || !plugins[1]) {
 		fprintf(stderr, "local_demo: cannot set up\n");
 		return 1;
@@ -104,11 +104,11 @@ int main(void)
 	orbit_core_require(core, &r);
 	orbit_core_set_sink(core, "lowercase", sink, NULL);
 	orbit_orbiter_set_event_cb(orbit_core_orbiter(core), on_event, NULL);
-	orbit_operation op = {.name = "lowercase", .input = str, .output = str,
+	orbit_lent_op op = {.name = "lowercase", .input = str, .output = str,
 			      .policy = {.maximum = ORBIT_UNLIMITED}, .handler = lowercase};
 	for (int i = 0; i < 2; i++) {
-		orbit_plugin_add_operation(plugins[i], &op);
-		orbit_plugin_start(plugins[i]);
+		orbit_lender_add_operation(plugins[i], &op);
+		orbit_lender_start(plugins[i]);
 	}
 	orbit_spec_clear(&str);
 	orbit_core_start(core);
@@ -125,8 +125,8 @@ int main(void)
 	event_free(sigint);
 	event_free(sigterm);
 	orbit_core_free(core);
-	orbit_plugin_free(plugins[0]);
-	orbit_plugin_free(plugins[1]);
+	orbit_lender_free(plugins[0]);
+	orbit_lender_free(plugins[1]);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	orbit_bus_free(bus);
 	event_base_free(base);

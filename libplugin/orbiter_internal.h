@@ -2,7 +2,7 @@
  *
  * The orbiter owns: its strings, every remote, connection and pending record
  * (in the maps below, values freed by the orbiter), and its tick event.
- * Roles (core.c, plugin_orbiter.c) embed struct orbit_orbiter first and plug in
+ * Roles (core.c, lender.c) embed struct orbit_orbiter first and plug in
  * through struct role_ops.
  */
 #ifndef ORBIT_ORBITER_INTERNAL_H

@@ -287,11 +287,11 @@ struct remote_ctx {
 static int local_id(void *ctx, const struct lplug_info *p)
 {
 	json_t *ids = ctx;
-	orbit_plugin *inst[] = {p->host ? host_orbiter(p->host) : NULL,
+	orbit_lender *inst[] = {p->host ? host_orbiter(p->host) : NULL,
 				p->host ? host_remote_orbiter(p->host) : NULL};
 	for (size_t i = 0; i < 2; i++)
 		if (inst[i])
-			json_object_set_new(ids, orbit_orbiter_id(orbit_plugin_orbiter(inst[i])),
+			json_object_set_new(ids, orbit_orbiter_id(orbit_lender_orbiter(inst[i])),
 					    json_true());
 	return 0;
 }
@@ -445,9 +445,9 @@ static int plugin_conns(void *ctx, const struct lplug_info *p)
 	struct conn_ctx *c = ctx;
 	if (!p->host)
 		return 0;
-	orbit_plugin *inst[] = {host_orbiter(p->host), host_remote_orbiter(p->host)};
+	orbit_lender *inst[] = {host_orbiter(p->host), host_remote_orbiter(p->host)};
 	for (size_t i = 0; i < 2 && inst[i]; i++) {
-		orbit_orbiter *o = orbit_plugin_orbiter(inst[i]);
+		orbit_orbiter *o = orbit_lender_orbiter(inst[i]);
 		struct conn_ctx pc = {c->list, "plugin", orbit_orbiter_id(o), c->now, o};
 		if (strcmp(c->side, "connections") == 0)
 			orbit_orbiter_foreach_connection(o, add_conn, &pc);

@@ -76,8 +76,8 @@ struct orbit_host_watch {
 struct orbit_host {
 	const struct host_env *env;
 	const orbit_plugin_desc *d;
-	orbit_plugin *orb;
-	orbit_plugin *orb_remote; /* exported: the same operations on MQTT */
+	orbit_lender *orb;
+	orbit_lender *orb_remote; /* exported: the same operations on MQTT */
 	void *state;
 	struct plugcfg *cfg;  /* what the config_* accessors answer */
 	char **misused;       /* config paths whose misuse was logged already */
@@ -103,7 +103,7 @@ static struct orbit_host *tombs;
 struct call {
 	struct orbit_call pub; /* first: the ABI's orbit_call * is a struct call * */
 	struct op_rt *op;
-	orbit_plugin *orb;     /* the instance (bus) the input came on */
+	orbit_lender *orb;     /* the instance (bus) the input came on */
 	bool blocking;
 	bool replied;
 	int rc;
@@ -271,7 +271,7 @@ static void call_done(struct orbit_host *h);
 
 static int publish_reply(struct orbit_host *h, struct call *c, const orbit_payload *out)
 {
-	int rc = orbit_plugin_reply(c->orb, c->pub.core_id, c->pub.operation, out);
+	int rc = orbit_lender_reply(c->orb, c->pub.core_id, c->pub.operation, out);
 	/* A core that wants no output (or left meanwhile) is not an error. */
 	if (rc == -ENOTSUP || rc == -ENOENT)
 		return 0;
@@ -348,7 +348,7 @@ static void blocking_done(void *arg)
 	call_done(h);
 }
 
-static void run_blocking(struct op_rt *op, orbit_plugin *orb, const orbit_conn_info *conn,
+static void run_blocking(struct op_rt *op, orbit_lender *orb, const orbit_conn_info *conn,
 			 const orbit_payload *in)
 {
 	struct orbit_host *h = op->h;
@@ -387,7 +387,7 @@ nomem:
 		call_free(c);
 }
 
-static void on_input(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		     const orbit_payload *in)
 {
 	struct op_rt *op = ctx;
@@ -504,7 +504,7 @@ static const char *api_config_string_at(orbit_host *h, const char *path, size_t 
 
 static const char *api_identifier(orbit_host *h)
 {
-	return h->orb ? orbit_orbiter_id(orbit_plugin_orbiter(h->orb)) : h->d->name;
+	return h->orb ? orbit_orbiter_id(orbit_lender_orbiter(h->orb)) : h->d->name;
 }
 
 static void timer_unlink(struct orbit_host *h, struct orbit_host_timer *t)
@@ -690,9 +690,9 @@ static int api_emit(orbit_host *h, const char *operation, const orbit_payload *o
 		return -EINVAL;
 	if (!find_op(h, operation))
 		return -ENOENT;
-	int n = orbit_plugin_emit(h->orb, operation, out);
+	int n = orbit_lender_emit(h->orb, operation, out);
 	if (n >= 0 && h->orb_remote) {
-		int m = orbit_plugin_emit(h->orb_remote, operation, out);
+		int m = orbit_lender_emit(h->orb_remote, operation, out);
 		n = m < 0 ? m : n + m;
 	}
 	return n;
@@ -705,9 +705,9 @@ static int api_send(orbit_host *h, const char *core_id, const char *operation,
 		return -ESHUTDOWN;
 	if (!out || !core_id)
 		return -EINVAL;
-	int rc = orbit_plugin_reply(h->orb, core_id, operation, out);
+	int rc = orbit_lender_reply(h->orb, core_id, operation, out);
 	if (rc == -ENOENT && h->orb_remote)
-		rc = orbit_plugin_reply(h->orb_remote, core_id, operation, out);
+		rc = orbit_lender_reply(h->orb_remote, core_id, operation, out);
 	return rc;
 }
 
@@ -1091,13 +1091,13 @@ static int apply_policy(struct orbit_host *h, struct op_rt *rt, const struct ocf
 	struct policy_store st;
 	int rc = effective_policy(rt->op, ov, &pol, &st);
 	for (int remote = 0; rc == 0 && remote < 2; remote++) {
-		orbit_plugin *orb = remote ? h->orb_remote : h->orb;
+		orbit_lender *orb = remote ? h->orb_remote : h->orb;
 		if (!orb)
 			continue;
 		if (remote && (rc = without_own_core(&pol, h->env->core_id, &st)) < 0)
 			break;
 		if (add) {
-			orbit_operation op = {
+			orbit_lent_op op = {
 				.name = rt->op->name,
 				.input = rt->in,
 				.output = rt->out,
@@ -1105,9 +1105,9 @@ static int apply_policy(struct orbit_host *h, struct op_rt *rt, const struct ocf
 				.handler = rt->op->handler ? on_input : NULL,
 				.ctx = rt,
 			};
-			rc = orbit_plugin_add_operation(orb, &op);
+			rc = orbit_lender_add_operation(orb, &op);
 		} else {
-			rc = orbit_plugin_set_policy(orb, rt->op->name, &pol);
+			rc = orbit_lender_set_policy(orb, rt->op->name, &pol);
 		}
 	}
 	policy_store_free(&st);
@@ -1136,8 +1136,8 @@ static void finalize(struct orbit_host *h)
 		api_timer_cancel(h, h->timers);
 	while (h->watches)
 		api_unwatch(h, h->watches);
-	orbit_plugin_free(h->orb);
-	orbit_plugin_free(h->orb_remote);
+	orbit_lender_free(h->orb);
+	orbit_lender_free(h->orb_remote);
 	h->orb = h->orb_remote = NULL;
 	for (size_t i = 0; i < h->n_ops; i++) {
 		orbit_spec_clear(&h->ops[i].in);
@@ -1208,7 +1208,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 	pthread_mutex_init(&h->lock, NULL);
 	/* Two hosts exporting the same plugin need distinct identities. */
 	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;
-	if (!(h->orb = orbit_plugin_new(env->bus, id, &env->timers, env->discover_topic))) {
+	if (!(h->orb = orbit_lender_new(env->bus, id, &env->timers, env->discover_topic))) {
 		*why = strfmt("cannot create its orbiter: %s", strerror(errno));
 		goto fail;
 	}
@@ -1216,14 +1216,14 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 		olog(LOG_WARNING, "plugin %s (%s:%d): export needs an mqtt: section; local only",
 		     d->name, pcfg->where.file, pcfg->where.line);
 	if (pcfg && pcfg->exported && env->mqtt &&
-	    !(h->orb_remote = orbit_plugin_new(env->mqtt, id, &env->timers,
+	    !(h->orb_remote = orbit_lender_new(env->mqtt, id, &env->timers,
 					       env->discover_topic))) {
 		*why = strfmt("cannot create its MQTT orbiter: %s", strerror(errno));
 		goto fail;
 	}
 	/* One plugin: a maximum covers its local and remote connections. */
 	if (h->orb_remote)
-		orbit_plugin_share_maximum(h->orb, h->orb_remote);
+		orbit_lender_share_maximum(h->orb, h->orb_remote);
 	if (d->n_ops && !(h->ops = calloc(d->n_ops, sizeof *h->ops)))
 		goto nomem;
 	for (size_t i = 0; i < d->n_ops; i++) {
@@ -1292,20 +1292,20 @@ static void on_remote_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 int host_start(orbit_host *h, char **why)
 {
 	if (h->orb_remote)
-		orbit_orbiter_set_event_cb(orbit_plugin_orbiter(h->orb_remote), on_remote_event, h);
+		orbit_orbiter_set_event_cb(orbit_lender_orbiter(h->orb_remote), on_remote_event, h);
 	*why = NULL;
-	int rc = orbit_plugin_start(h->orb);
-	if (rc == 0 && h->orb_remote && (rc = orbit_plugin_start(h->orb_remote)) < 0)
-		orbit_plugin_stop(h->orb);
+	int rc = orbit_lender_start(h->orb);
+	if (rc == 0 && h->orb_remote && (rc = orbit_lender_start(h->orb_remote)) < 0)
+		orbit_lender_stop(h->orb);
 	if (rc < 0) {
 		*why = strfmt("cannot start its orbiter: %s", strerror(-rc));
 		return rc;
 	}
 	if (h->d->start && (rc = h->d->start(h->state)) < 0) {
 		*why = strfmt("start failed: %s", strerror(-rc));
-		orbit_plugin_stop(h->orb);
+		orbit_lender_stop(h->orb);
 		if (h->orb_remote)
-			orbit_plugin_stop(h->orb_remote);
+			orbit_lender_stop(h->orb_remote);
 		return rc;
 	}
 	return 0;
@@ -1351,24 +1351,24 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, struct plugc
 
 void host_close_all(orbit_host *h)
 {
-	orbit_orbiter_close_all(orbit_plugin_orbiter(h->orb), true);
+	orbit_orbiter_close_all(orbit_lender_orbiter(h->orb), true);
 	if (h->orb_remote)
-		orbit_orbiter_close_all(orbit_plugin_orbiter(h->orb_remote), true);
+		orbit_orbiter_close_all(orbit_lender_orbiter(h->orb_remote), true);
 }
 
 size_t host_connections(const orbit_host *h)
 {
-	return orbit_orbiter_connection_count(orbit_plugin_orbiter(h->orb)) +
-	       (h->orb_remote ? orbit_orbiter_connection_count(orbit_plugin_orbiter(h->orb_remote))
+	return orbit_orbiter_connection_count(orbit_lender_orbiter(h->orb)) +
+	       (h->orb_remote ? orbit_orbiter_connection_count(orbit_lender_orbiter(h->orb_remote))
 			      : 0);
 }
 
-orbit_plugin *host_orbiter(orbit_host *h)
+orbit_lender *host_orbiter(orbit_host *h)
 {
 	return h->orb;
 }
 
-orbit_plugin *host_remote_orbiter(orbit_host *h)
+orbit_lender *host_remote_orbiter(orbit_host *h)
 {
 	return h->orb_remote;
 }
@@ -1388,9 +1388,9 @@ void host_release(orbit_host *h)
 	if (!h || h->released)
 		return;
 	close_posts(h);
-	orbit_plugin_stop(h->orb);
+	orbit_lender_stop(h->orb);
 	if (h->orb_remote)
-		orbit_plugin_stop(h->orb_remote);
+		orbit_lender_stop(h->orb_remote);
 	/* Silence timers and watches but keep the handles: the shutdown hook
 	 * may still cancel them; finalize frees what it leaves. */
 	for (struct orbit_host_timer *t = h->timers; t; t = t->next)
@@ -1441,9 +1441,9 @@ int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 	info->output = &rt->out;
 	info->blocking = rt->op->flags & ORBIT_OP_BLOCKING;
 	struct op_count oc = {rt->op->name, 0};
-	orbit_orbiter_foreach_connection(orbit_plugin_orbiter(h->orb), count_conn, &oc);
+	orbit_orbiter_foreach_connection(orbit_lender_orbiter(h->orb), count_conn, &oc);
 	if (h->orb_remote)
-		orbit_orbiter_foreach_connection(orbit_plugin_orbiter(h->orb_remote), count_conn, &oc);
+		orbit_orbiter_foreach_connection(orbit_lender_orbiter(h->orb_remote), count_conn, &oc);
 	info->connections = oc.n;
 	return 0;
 }

@@ -18,7 +18,7 @@
 #include "config.h"
 
 #include <orbit/plugin.h>
-#include <orbit/plugin_orbiter.h>
+#include <orbit/lender.h>
 
 struct event_base;
 struct plugcfg;
@@ -88,8 +88,8 @@ size_t host_connections(const orbit_host *h);
 
 /* The orbiter on the in-process bus / the exported one on MQTT (NULL when
  * not exported). Owned by the host. */
-orbit_plugin *host_orbiter(orbit_host *h);
-orbit_plugin *host_remote_orbiter(orbit_host *h);
+orbit_lender *host_orbiter(orbit_host *h);
+orbit_lender *host_remote_orbiter(orbit_host *h);
 
 /* The descriptor (the plugin's static data) and the checked config
  * (plugcfg.h) the accessors answer with now: owned by the host, replaced by

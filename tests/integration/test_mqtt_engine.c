@@ -7,7 +7,7 @@
 #include "orbit/builtin.h"
 #include "orbit/core.h"
 #include "orbit/mqtt_bus.h"
-#include "orbit/plugin_orbiter.h"
+#include "orbit/lender.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -19,11 +19,11 @@ static struct test_broker broker;
 static struct event_base *base;
 static orbit_bus *core_bus, *plugin_bus, *spy_bus;
 static orbit_core *core;
-static orbit_plugin *plugin;
+static orbit_lender *plugin;
 static int outputs;
 static char last_output[64];
 
-static void lowercase(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void lowercase(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		      const orbit_payload *in)
 {
 	(void)ctx;
@@ -35,7 +35,7 @@ static void lowercase(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 	orbit_payload out;
 	uint8_t *buf = NULL;
 	if (orbit_value_encode(&v, ORBIT_FMT_NONE, &out, &buf) == 0)
-		orbit_plugin_reply(p, conn->remote_id, conn->operation, &out);
+		orbit_lender_reply(p, conn->remote_id, conn->operation, &out);
 	free(buf);
 	orbit_value_clear(&v);
 }
@@ -78,17 +78,17 @@ static void setup(void)
 
 	orbit_spec str;
 	orbit_spec_init_kind(&str, ORBIT_KIND_STRING);
-	plugin = orbit_plugin_new(plugin_bus, "plugin1", &t, NULL);
-	orbit_operation op = {.name = "lowercase", .input = str, .output = str,
+	plugin = orbit_lender_new(plugin_bus, "plugin1", &t, NULL);
+	orbit_lent_op op = {.name = "lowercase", .input = str, .output = str,
 			      .policy = {.maximum = ORBIT_UNLIMITED}, .handler = lowercase};
-	ck_assert_int_eq(orbit_plugin_add_operation(plugin, &op), 0);
+	ck_assert_int_eq(orbit_lender_add_operation(plugin, &op), 0);
 	core = orbit_core_new(core_bus, "core1", &t, NULL);
 	orbit_requirement r = {.operation = "lowercase", .minimum = 1, .maximum = ORBIT_UNLIMITED,
 			       .inputs = &str, .n_inputs = 1, .outputs = &str, .n_outputs = 1};
 	ck_assert_int_eq(orbit_core_require(core, &r), 0);
 	ck_assert_int_eq(orbit_core_set_sink(core, "lowercase", sink, NULL), 0);
 	orbit_spec_clear(&str);
-	ck_assert_int_eq(orbit_plugin_start(plugin), 0);
+	ck_assert_int_eq(orbit_lender_start(plugin), 0);
 	ck_assert_int_eq(orbit_core_start(core), 0);
 }
 
@@ -104,7 +104,7 @@ static bool settled(void *arg)
 static void teardown(void)
 {
 	orbit_core_free(core);
-	orbit_plugin_free(plugin);
+	orbit_lender_free(plugin);
 	test_run_until(base, settled, NULL, 2);
 	orbit_bus_free(core_bus);
 	orbit_bus_free(plugin_bus);
@@ -152,10 +152,10 @@ START_TEST(handshake_execute_and_close_over_mqtt)
 	int want = 1;
 	ck_assert(test_run_until(base, got_output, &want, 10));
 	ck_assert_str_eq(last_output, "hello");
-	orbit_plugin_stop(plugin);
+	orbit_lender_stop(plugin);
 	ck_assert(test_run_until(base, not_compliant, NULL, 10));
 	ck_assert_uint_eq(orbit_orbiter_connection_count(orbit_core_orbiter(core)), 0);
-	ck_assert_int_eq(orbit_plugin_start(plugin), 0);
+	ck_assert_int_eq(orbit_lender_start(plugin), 0);
 	ck_assert(test_run_until(base, compliant, NULL, 10));
 }
 END_TEST

@@ -16,7 +16,7 @@
  * by the spies below. */
 #include "orbit/builtin.h"
 #include "orbit/core.h"
-#include "orbit/plugin_orbiter.h"
+#include "orbit/lender.h"
 #include "wire.h"
 
 #include <check.h>
@@ -44,7 +44,7 @@ struct world {
 	double now;
 	orbit_core *core, *core2;
 	bool core_running, core2_running;
-	orbit_plugin *plugins[MAXP];
+	orbit_lender *plugins[MAXP];
 	bool plugin_running[MAXP];
 	size_t n_plugins;
 	orbit_timers t;
@@ -109,7 +109,7 @@ static void teardown(void)
 	orbit_core_free(W.core);
 	orbit_core_free(W.core2);
 	for (size_t i = 0; i < W.n_plugins; i++)
-		orbit_plugin_free(W.plugins[i]);
+		orbit_lender_free(W.plugins[i]);
 	/* The closes the frees published are still queued: the bus drops them. */
 	orbit_bus_free(W.bus);
 	event_base_free(W.base);
@@ -165,7 +165,7 @@ static void tick_all(void)
 	if (W.core2)
 		tick_one(orbit_core_orbiter(W.core2), W.core2_running);
 	for (size_t i = 0; i < W.n_plugins; i++)
-		tick_one(orbit_plugin_orbiter(W.plugins[i]), W.plugin_running[i]);
+		tick_one(orbit_lender_orbiter(W.plugins[i]), W.plugin_running[i]);
 	W.ticks++;
 	deliver();
 }
@@ -232,7 +232,7 @@ static void sink(void *ctx, orbit_core *c, const orbit_conn_info *conn, const or
 }
 
 /* The "lowercase" operation of the Orbitalis examples. */
-static void lowercase(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void lowercase(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		      const orbit_payload *in)
 {
 	size_t idx = (size_t)(uintptr_t)ctx;
@@ -246,46 +246,46 @@ static void lowercase(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
 		orbit_payload out;
 		uint8_t *buf = NULL;
 		if (orbit_value_encode(&v, ORBIT_FMT_NONE, &out, &buf) == 0)
-			orbit_plugin_reply(p, conn->remote_id, conn->operation, &out);
+			orbit_lender_reply(p, conn->remote_id, conn->operation, &out);
 		free(buf);
 	} else {
-		orbit_plugin_reply(p, conn->remote_id, conn->operation, in);
+		orbit_lender_reply(p, conn->remote_id, conn->operation, in);
 	}
 	orbit_value_clear(&v);
 }
 
-static orbit_plugin *add_plugin_kind(const char *id, const char *op, orbit_kind in, int maximum,
+static orbit_lender *add_plugin_kind(const char *id, const char *op, orbit_kind in, int maximum,
 				     const orbit_timers *t)
 {
-	orbit_plugin *p = orbit_plugin_new(W.bus, id, t ? t : &W.t, NULL);
+	orbit_lender *p = orbit_lender_new(W.bus, id, t ? t : &W.t, NULL);
 	ck_assert_ptr_nonnull(p);
-	orbit_operation def = {.name = op, .handler = lowercase};
+	orbit_lent_op def = {.name = op, .handler = lowercase};
 	def.ctx = (void *)(uintptr_t)W.n_plugins;
 	def.policy.maximum = maximum;
 	ck_assert_int_eq(orbit_spec_init_kind(&def.input, in), 0);
 	ck_assert_int_eq(orbit_spec_init_kind(&def.output, in), 0);
-	ck_assert_int_eq(orbit_plugin_add_operation(p, &def), 0);
+	ck_assert_int_eq(orbit_lender_add_operation(p, &def), 0);
 	orbit_spec_clear(&def.input);
 	orbit_spec_clear(&def.output);
-	on_test_clock(orbit_plugin_orbiter(p));
+	on_test_clock(orbit_lender_orbiter(p));
 	W.plugins[W.n_plugins++] = p;
 	return p;
 }
 
-static orbit_plugin *add_plugin(const char *id)
+static orbit_lender *add_plugin(const char *id)
 {
 	return add_plugin_kind(id, "lowercase", ORBIT_KIND_STRING, ORBIT_UNLIMITED, NULL);
 }
 
 static void start_plugin(size_t i)
 {
-	ck_assert_int_eq(orbit_plugin_start(W.plugins[i]), 0);
+	ck_assert_int_eq(orbit_lender_start(W.plugins[i]), 0);
 	W.plugin_running[i] = true;
 }
 
 static void stop_plugin(size_t i)
 {
-	orbit_plugin_stop(W.plugins[i]);
+	orbit_lender_stop(W.plugins[i]);
 	W.plugin_running[i] = false;
 }
 
@@ -360,7 +360,7 @@ static size_t core_conns(void)
 
 static size_t plugin_conns(size_t i)
 {
-	return conns(orbit_plugin_orbiter(W.plugins[i]));
+	return conns(orbit_lender_orbiter(W.plugins[i]));
 }
 
 struct first_conn {
@@ -450,13 +450,13 @@ START_TEST(three_plugins_reach_compliance)
 	ck_assert_uint_eq(orbit_orbiter_pending_count(orbit_core_orbiter(W.core)), 0);
 	for (size_t i = 0; i < 3; i++) {
 		ck_assert_uint_eq(plugin_conns(i), 1);
-		ck_assert_uint_eq(orbit_orbiter_pending_count(orbit_plugin_orbiter(W.plugins[i])), 0);
+		ck_assert_uint_eq(orbit_orbiter_pending_count(orbit_lender_orbiter(W.plugins[i])), 0);
 	}
 	orbit_requirement_status st;
 	ck_assert_int_eq(orbit_core_requirement_status(W.core, "lowercase", &st), 0);
 	ck_assert(st.satisfied);
 	ck_assert_uint_eq(st.connected, 3);
-	struct first_conn c = only_conn(orbit_plugin_orbiter(W.plugins[0]));
+	struct first_conn c = only_conn(orbit_lender_orbiter(W.plugins[0]));
 	ck_assert(c.created == T0 && c.last_use == T0);
 }
 END_TEST
@@ -570,7 +570,7 @@ START_TEST(maximum_never_over_connects)
 	size_t plugin_side = 0;
 	for (size_t i = 0; i < 3; i++) {
 		plugin_side += plugin_conns(i);
-		ck_assert_uint_eq(orbit_orbiter_pending_count(orbit_plugin_orbiter(W.plugins[i])), 0);
+		ck_assert_uint_eq(orbit_orbiter_pending_count(orbit_lender_orbiter(W.plugins[i])), 0);
 	}
 	ck_assert_uint_eq(plugin_side, 1);
 }
@@ -593,7 +593,7 @@ START_TEST(allowlist_accepts_only_listed)
 	ck_assert_int_eq(W.discovers->n, 5); /* T0, +2, +6, +14, +30 (back-off) */
 	ck_assert_int_eq(offers->n, 1);      /* p2's, once; p1 never offers */
 	ck_assert_uint_eq(plugin_conns(0), 0);
-	ck_assert_uint_eq(orbit_orbiter_pending_count(orbit_plugin_orbiter(W.plugins[0])), 0);
+	ck_assert_uint_eq(orbit_orbiter_pending_count(orbit_lender_orbiter(W.plugins[0])), 0);
 	ck_assert_uint_eq(plugin_conns(1), 1);
 }
 END_TEST
@@ -812,7 +812,7 @@ START_TEST(keepalives_keep_connection_alive)
 	ck_assert(orbit_core_compliant(W.core));
 	/* Still the first connection on both sides. */
 	ck_assert(only_conn(orbit_core_orbiter(W.core)).created == T0);
-	ck_assert(only_conn(orbit_plugin_orbiter(W.plugins[0])).created == T0);
+	ck_assert(only_conn(orbit_lender_orbiter(W.plugins[0])).created == T0);
 	ck_assert_int_eq(W.graceful_disconnects + W.graceless_disconnects, 0);
 }
 END_TEST
@@ -1077,7 +1077,7 @@ START_TEST(pending_offer_expires)
 	raw_send("$handshake.discover", &d);
 	deliver();
 	ck_assert_int_eq(offers->n, 1);
-	orbit_orbiter *po = orbit_plugin_orbiter(W.plugins[0]);
+	orbit_orbiter *po = orbit_lender_orbiter(W.plugins[0]);
 	ck_assert_uint_eq(orbit_orbiter_pending_count(po), 1);
 	/* The offer holds the only slot: a second Discover gets nothing. */
 	W.now = T0 + 30;
@@ -1126,7 +1126,7 @@ START_TEST(unused_connection_closes_after_last_use)
 	ck_assert_int_eq(W.outputs, 1);
 	struct first_conn c = only_conn(orbit_core_orbiter(W.core));
 	ck_assert(c.created == T0 && c.last_use == T0 + 5);
-	ck_assert(only_conn(orbit_plugin_orbiter(W.plugins[0])).last_use == T0 + 5);
+	ck_assert(only_conn(orbit_lender_orbiter(W.plugins[0])).last_use == T0 + 5);
 	/* 10 s after creation, 5 s after use: open. */
 	run_to(T0 + 15, 1);
 	ck_assert_int_eq(W.ticks, 15);
@@ -1278,7 +1278,7 @@ END_TEST
 static uint8_t setup_seen[8];
 static size_t setup_len = SIZE_MAX;
 
-static void record_setup(void *ctx, orbit_plugin *p, const orbit_conn_info *conn,
+static void record_setup(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 			 const uint8_t *data, size_t len)
 {
 	(void)ctx;
@@ -1300,14 +1300,14 @@ START_TEST(setup_data_reaches_the_operation)
 			       .inputs = &str, .n_inputs = 1, .outputs = &str, .n_outputs = 1,
 			       .setup_data = {data, sizeof(data), true}};
 	ck_assert_int_eq(orbit_core_require(W.core, &r), 0);
-	orbit_plugin *p = orbit_plugin_new(W.bus, "p1", &W.t, NULL);
+	orbit_lender *p = orbit_lender_new(W.bus, "p1", &W.t, NULL);
 	ck_assert_ptr_nonnull(p);
-	on_test_clock(orbit_plugin_orbiter(p));
+	on_test_clock(orbit_lender_orbiter(p));
 	W.plugins[W.n_plugins++] = p;
-	orbit_operation op = {.name = "lowercase", .input = str, .output = str,
+	orbit_lent_op op = {.name = "lowercase", .input = str, .output = str,
 			      .policy = {.maximum = ORBIT_UNLIMITED}, .handler = lowercase,
 			      .setup = record_setup};
-	ck_assert_int_eq(orbit_plugin_add_operation(p, &op), 0);
+	ck_assert_int_eq(orbit_lender_add_operation(p, &op), 0);
 	orbit_spec_clear(&str);
 	setup_len = SIZE_MAX;
 	start_plugin(0);

@@ -1,4 +1,4 @@
-/* plugin_orbiter.c — the plugin role: answering Discovers with Offers,
+/* lender.c — the plugin role (orbit/lender.h says why "lender"): answering Discovers with Offers,
  * Requests with Confirm or NoLongerAvailable, inputs with the operation's
  * handler, and sending outputs (SPEC §4.3, §4.5, §4.8, §6.4–§6.6).
  *
@@ -9,7 +9,7 @@
  * exact schema strings of the matching query entry (SPEC §2.10) so a Python
  * core's exact comparison succeeds.
  */
-#include "orbit/plugin_orbiter.h"
+#include "orbit/lender.h"
 #include "liblog.h"
 #include "orbiter_internal.h"
 #include "uuid.h"
@@ -26,8 +26,8 @@ struct op {
 	char **allowlist, **blocklist;
 	size_t n_allowlist, n_blocklist;
 	bool has_allowlist, has_blocklist;
-	orbit_op_handler handler;
-	orbit_setup_fn setup;
+	orbit_lent_handler handler;
+	orbit_lent_setup setup;
 	void *ctx;
 };
 
@@ -48,14 +48,14 @@ struct known_core {
 	} w[];
 };
 
-struct orbit_plugin {
+struct orbit_lender {
 	struct orbit_orbiter o;
 	strmap ops;         /* name -> struct op */
 	strmap cores;       /* core id -> struct known_core */
 	char *reply_topic;
 	struct event *reoffer_ev;
 	strmap reoffer;     /* operation -> core that freed its slot (malloc'd id, skipped) */
-	struct orbit_plugin *twin; /* same plugin on another bus: maxima are shared */
+	struct orbit_lender *twin; /* same plugin on another bus: maxima are shared */
 };
 
 #define ORB(p) (&(p)->o)
@@ -68,7 +68,7 @@ static void op_free_lists(struct op *op)
 	op->n_allowlist = op->n_blocklist = 0;
 }
 
-static void op_free(struct orbit_plugin *p, struct op *op)
+static void op_free(struct orbit_lender *p, struct op *op)
 {
 	free(op->name);
 	orb_spec_release(ORB(p), op->input);
@@ -114,21 +114,21 @@ static bool policy_admits(const struct op *op, const char *core)
 }
 
 /* Connections and pending offers of op that count against its maximum:
- * ours and our twin's (orbit_plugin_share_maximum). */
-static size_t slot_conns(struct orbit_plugin *p, const char *op)
+ * ours and our twin's (orbit_lender_share_maximum). */
+static size_t slot_conns(struct orbit_lender *p, const char *op)
 {
 	size_t n = 0;
-	for (struct orbit_plugin *q = p; q; q = q == p ? p->twin : NULL) {
+	for (struct orbit_lender *q = p; q; q = q == p ? p->twin : NULL) {
 		struct opslot *s = strmap_get(&ORB(q)->slots, op);
 		n += s ? s->n_conns : 0;
 	}
 	return n;
 }
 
-static size_t slot_pending(struct orbit_plugin *p, const char *op)
+static size_t slot_pending(struct orbit_lender *p, const char *op)
 {
 	size_t n = 0;
-	for (struct orbit_plugin *q = p; q; q = q == p ? p->twin : NULL) {
+	for (struct orbit_lender *q = p; q; q = q == p ? p->twin : NULL) {
 		struct opslot *s = strmap_get(&ORB(q)->slots, op);
 		n += s ? s->n_pending : 0;
 	}
@@ -146,7 +146,7 @@ static const orbit_spec *first_compatible(const orbit_spec *list, size_t n, cons
 }
 
 /* SPEC §4.3 step 2, in order, with the discovering core's id for the policy. */
-static bool offerable(struct orbit_plugin *p, const char *core, const orbit_query *q,
+static bool offerable(struct orbit_lender *p, const char *core, const orbit_query *q,
 		      const struct op *op, const orbit_spec **in, const orbit_spec **out)
 {
 	const char *self = ORB(p)->id;
@@ -165,7 +165,7 @@ static bool offerable(struct orbit_plugin *p, const char *core, const orbit_quer
 
 /* Offer to core what its queries ask and we can lend; only_op limits it to
  * one operation (re-offer). query_at(ctx, i, &q) yields the i-th query. */
-static void offer_to(struct orbit_plugin *p, const char *core, const char *offer_topic,
+static void offer_to(struct orbit_lender *p, const char *core, const char *offer_topic,
 		     void (*query_at)(const void *ctx, size_t i, orbit_query *q), const void *ctx,
 		     size_t n_queries, const char *only_op)
 {
@@ -227,7 +227,7 @@ static void known_query(const void *ctx, size_t i, orbit_query *q)
 			   .outputs = &w->out->spec, .n_outputs = 1};
 }
 
-static void known_core_free(struct orbit_plugin *p, struct known_core *kc)
+static void known_core_free(struct orbit_lender *p, struct known_core *kc)
 {
 	for (size_t i = 0; kc && i < kc->n; i++) {
 		orb_spec_release(ORB(p), kc->w[i].in);
@@ -244,7 +244,7 @@ static void known_core_free_value(void *p, void *kc)
 /* The queries of d a re-offer could serve (see struct known_core); NULL when
  * there are none or on ENOMEM (re-offers then wait for the core's next
  * Discover). */
-static struct known_core *known_core_new(struct orbit_plugin *p, const orbit_msg *d)
+static struct known_core *known_core_new(struct orbit_lender *p, const orbit_msg *d)
 {
 	/* Sized for every query; only the first n entries are used. */
 	const char *core = d->discover.core_id, *topic = d->discover.offer_topic;
@@ -285,7 +285,7 @@ static struct known_core *known_core_new(struct orbit_plugin *p, const orbit_msg
 
 static void on_discover(void *ctx, const char *topic, const orbit_payload *pl)
 {
-	struct orbit_plugin *p = ctx;
+	struct orbit_lender *p = ctx;
 	orbit_msg d;
 	if (orb_decode(ORB(p), topic, pl, 1u << ORBIT_MSG_DISCOVER, &d) < 0)
 		return;
@@ -314,14 +314,14 @@ static void on_input(void *ctx, const char *topic, const orbit_payload *pl)
 {
 	(void)topic;
 	struct conn *c = ctx;
-	struct orbit_plugin *p = (struct orbit_plugin *)c->o;
+	struct orbit_lender *p = (struct orbit_lender *)c->o;
 	c->info.last_use = orb_now_coarse(c->o);
 	struct op *op = strmap_get(&p->ops, c->info.operation);
 	if (op && op->handler)
 		op->handler(op->ctx, p, &c->info, pl);
 }
 
-static void send_nla(struct orbit_plugin *p, const orbit_msg *req)
+static void send_nla(struct orbit_lender *p, const orbit_msg *req)
 {
 	orbit_msg m = {.kind = ORBIT_MSG_NO_LONGER_AVAILABLE};
 	m.no_longer_available.plugin_id = ORB(p)->id;
@@ -329,7 +329,7 @@ static void send_nla(struct orbit_plugin *p, const orbit_msg *req)
 	orb_send(ORB(p), req->request.response_topic, &m, 0);
 }
 
-static void handle_request(struct orbit_plugin *p, const orbit_msg *m)
+static void handle_request(struct orbit_lender *p, const orbit_msg *m)
 {
 	struct orbit_orbiter *o = ORB(p);
 	const char *core = m->request.core_id, *opname = m->request.operation;
@@ -372,7 +372,7 @@ static void handle_request(struct orbit_plugin *p, const orbit_msg *m)
 
 static void on_reply(void *ctx, const char *topic, const orbit_payload *pl)
 {
-	struct orbit_plugin *p = ctx;
+	struct orbit_lender *p = ctx;
 	orbit_msg m;
 	unsigned mask = 1u << ORBIT_MSG_REQUEST | 1u << ORBIT_MSG_REJECT;
 	if (orb_decode(ORB(p), topic, pl, mask, &m) < 0)
@@ -391,7 +391,7 @@ static void on_reply(void *ctx, const char *topic, const orbit_payload *pl)
 
 /* ---- re-offer ---- */
 
-static void clear_reoffers(struct orbit_plugin *p)
+static void clear_reoffers(struct orbit_lender *p)
 {
 	strmap_iter it = {0};
 	strmap_entry *e;
@@ -404,7 +404,7 @@ static void reoffer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	struct orbit_plugin *p = arg;
+	struct orbit_lender *p = arg;
 	strmap_iter it = {0};
 	strmap_entry *e;
 	while ((e = strmap_next(&p->reoffer, &it))) {
@@ -423,7 +423,7 @@ static void reoffer(evutil_socket_t fd, short what, void *arg)
 
 /* Offer op's freed slot again, on the next loop iteration, to the cores we
  * know but leaving (it let go on purpose or it will rediscover). */
-static void queue_reoffer(struct orbit_plugin *p, const char *operation, const char *leaving)
+static void queue_reoffer(struct orbit_lender *p, const char *operation, const char *leaving)
 {
 	struct op *op = strmap_get(&p->ops, operation);
 	if (!ORB(p)->running || !op || op->maximum == ORBIT_UNLIMITED)
@@ -441,7 +441,7 @@ static void queue_reoffer(struct orbit_plugin *p, const char *operation, const c
 
 static void plugin_conn_removed(struct orbit_orbiter *o, struct conn *c)
 {
-	struct orbit_plugin *p = (struct orbit_plugin *)o;
+	struct orbit_lender *p = (struct orbit_lender *)o;
 	/* Deferred: we are inside a close. A shared maximum's slot may go to a
 	 * core of the twin's bus too. */
 	queue_reoffer(p, c->info.operation, c->info.remote_id);
@@ -452,7 +452,7 @@ static void plugin_conn_removed(struct orbit_orbiter *o, struct conn *c)
 static void plugin_tick(struct orbit_orbiter *o, double now)
 {
 	(void)now;
-	struct orbit_plugin *p = (struct orbit_plugin *)o;
+	struct orbit_lender *p = (struct orbit_lender *)o;
 	/* Forget cores the orbiter forgot (silent, nothing open with them). */
 	strmap_iter it = {0};
 	strmap_entry *e;
@@ -470,10 +470,10 @@ static const struct role_ops plugin_role = {
 
 /* ---- public API ---- */
 
-orbit_plugin *orbit_plugin_new(orbit_bus *bus, const char *id, const orbit_timers *t,
+orbit_lender *orbit_lender_new(orbit_bus *bus, const char *id, const orbit_timers *t,
 			       const char *discover_topic)
 {
-	struct orbit_plugin *p = calloc(1, sizeof(*p));
+	struct orbit_lender *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	int rc = orb_init(ORB(p), &plugin_role, bus, id, t, discover_topic);
@@ -488,18 +488,18 @@ orbit_plugin *orbit_plugin_new(orbit_bus *bus, const char *id, const orbit_timer
 	p->reply_topic = orb_topic("$handshake", id, "reply", NULL);
 	p->reoffer_ev = event_new(bus->base, -1, 0, reoffer, p);
 	if (!p->reply_topic || !p->reoffer_ev) {
-		orbit_plugin_free(p);
+		orbit_lender_free(p);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return p;
 }
 
-void orbit_plugin_free(orbit_plugin *p)
+void orbit_lender_free(orbit_lender *p)
 {
 	if (!p)
 		return;
-	orbit_plugin_stop(p);
+	orbit_lender_stop(p);
 	if (p->twin)
 		p->twin->twin = NULL;
 	/* Known cores and operations hold spec references: released before the
@@ -514,12 +514,12 @@ void orbit_plugin_free(orbit_plugin *p)
 	free(p);
 }
 
-orbit_orbiter *orbit_plugin_orbiter(orbit_plugin *p)
+orbit_orbiter *orbit_lender_orbiter(orbit_lender *p)
 {
 	return ORB(p);
 }
 
-int orbit_plugin_add_operation(orbit_plugin *p, const orbit_operation *def)
+int orbit_lender_add_operation(orbit_lender *p, const orbit_lent_op *def)
 {
 	if (!p || !def || !def->name || !orb_id_valid(def->name))
 		return -EINVAL;
@@ -550,7 +550,7 @@ fail:
 	return rc;
 }
 
-int orbit_plugin_set_policy(orbit_plugin *p, const char *operation, const orbit_policy *pol)
+int orbit_lender_set_policy(orbit_lender *p, const char *operation, const orbit_policy *pol)
 {
 	struct op *op = strmap_get(&p->ops, operation);
 	if (!op)
@@ -578,7 +578,7 @@ int orbit_plugin_set_policy(orbit_plugin *p, const char *operation, const orbit_
 	return 0;
 }
 
-int orbit_plugin_share_maximum(orbit_plugin *a, orbit_plugin *b)
+int orbit_lender_share_maximum(orbit_lender *a, orbit_lender *b)
 {
 	if (!a || !b || a == b || a->twin || b->twin)
 		return -EINVAL;
@@ -587,7 +587,7 @@ int orbit_plugin_share_maximum(orbit_plugin *a, orbit_plugin *b)
 	return 0;
 }
 
-int orbit_plugin_start(orbit_plugin *p)
+int orbit_lender_start(orbit_lender *p)
 {
 	struct orbit_orbiter *o = ORB(p);
 	if (o->running)
@@ -604,7 +604,7 @@ int orbit_plugin_start(orbit_plugin *p)
 	return 0;
 }
 
-void orbit_plugin_stop(orbit_plugin *p)
+void orbit_lender_stop(orbit_lender *p)
 {
 	struct orbit_orbiter *o = ORB(p);
 	if (!o->running)
@@ -617,14 +617,14 @@ void orbit_plugin_stop(orbit_plugin *p)
 	clear_reoffers(p);
 }
 
-static int send_output(struct orbit_plugin *p, struct conn *c, const orbit_payload *out)
+static int send_output(struct orbit_lender *p, struct conn *c, const orbit_payload *out)
 {
 	if (!c->info.output_topic)
 		return -ENOTSUP;
 	return orbit_bus_publish(ORB(p)->bus, c->info.output_topic, out, 0);
 }
 
-int orbit_plugin_reply(orbit_plugin *p, const char *core_id, const char *operation,
+int orbit_lender_reply(orbit_lender *p, const char *core_id, const char *operation,
 		       const orbit_payload *out)
 {
 	struct conn *c = orb_conn_find(ORB(p), core_id, operation);
@@ -633,7 +633,7 @@ int orbit_plugin_reply(orbit_plugin *p, const char *core_id, const char *operati
 	return send_output(p, c, out);
 }
 
-int orbit_plugin_emit(orbit_plugin *p, const char *operation, const orbit_payload *out)
+int orbit_lender_emit(orbit_lender *p, const char *operation, const orbit_payload *out)
 {
 	struct opslot *slot = strmap_get(&ORB(p)->slots, operation);
 	int n = 0;
