@@ -23,9 +23,7 @@ struct op {
 	char *name;
 	struct spec_ref *input, *output; /* interned: an Offer of the same strings shares them */
 	int maximum;
-	char **allowlist, **blocklist;
-	size_t n_allowlist, n_blocklist;
-	bool has_allowlist, has_blocklist;
+	orbit_idlist allowlist, blocklist; /* owned copies */
 	orbit_lent_handler handler;
 	orbit_lent_setup setup;
 	void *ctx;
@@ -62,10 +60,9 @@ struct orbit_lender {
 
 static void op_free_lists(struct op *op)
 {
-	orb_strv_free(op->allowlist, op->n_allowlist);
-	orb_strv_free(op->blocklist, op->n_blocklist);
+	orbit_idlist_free(op->allowlist);
+	orbit_idlist_free(op->blocklist);
 	op->allowlist = op->blocklist = NULL;
-	op->n_allowlist = op->n_blocklist = 0;
 }
 
 static void op_free(struct orbit_lender *p, struct op *op)
@@ -82,35 +79,29 @@ static void op_free_value(void *p, void *op)
 	op_free(p, op);
 }
 
-static int op_set_policy(struct op *op, const orbit_policy *pol)
+static int op_set_policy(struct op *op, const orbit_plugin_policy *pol)
 {
-	if ((pol->has_allowlist && pol->has_blocklist) ||
+	orbit_idlist allow, block;
+
+	if ((pol->allowlist && pol->blocklist) ||
 	    (pol->maximum != ORBIT_UNLIMITED && pol->maximum < 0))
 		return -EINVAL;
-	char **allow = NULL, **block = NULL;
-	size_t na = pol->has_allowlist ? pol->n_allowlist : 0;
-	size_t nb = pol->has_blocklist ? pol->n_blocklist : 0;
-	if (orb_strv_dup(&allow, pol->allowlist, na) < 0)
+	if (orbit_idlist_dup(pol->allowlist, &allow) < 0)
 		return -ENOMEM;
-	if (orb_strv_dup(&block, pol->blocklist, nb) < 0) {
-		orb_strv_free(allow, na);
+	if (orbit_idlist_dup(pol->blocklist, &block) < 0) {
+		orbit_idlist_free(allow);
 		return -ENOMEM;
 	}
 	op_free_lists(op);
 	op->allowlist = allow;
 	op->blocklist = block;
-	op->n_allowlist = na;
-	op->n_blocklist = nb;
-	op->has_allowlist = pol->has_allowlist;
-	op->has_blocklist = pol->has_blocklist;
 	op->maximum = pol->maximum;
 	return 0;
 }
 
 static bool policy_admits(const struct op *op, const char *core)
 {
-	return orb_list_admits(op->allowlist, op->n_allowlist, op->has_allowlist, op->blocklist,
-			       op->n_blocklist, op->has_blocklist, core);
+	return orbit_idlist_admits(op->allowlist, op->blocklist, core);
 }
 
 /* Connections and pending offers of op that count against its maximum:
@@ -550,7 +541,7 @@ fail:
 	return rc;
 }
 
-int orbit_lender_set_policy(orbit_lender *p, const char *operation, const orbit_policy *pol)
+int orbit_lender_set_policy(orbit_lender *p, const char *operation, const orbit_plugin_policy *pol)
 {
 	struct op *op = strmap_get(&p->ops, operation);
 	if (!op)

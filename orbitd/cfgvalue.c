@@ -611,60 +611,31 @@ int cv_path(struct cv_reader *c, const struct ynode *n, char **out)
 	return 0;
 }
 
-int cv_strlist_push(struct ocfg_strlist *l, char *owned)
+int cv_idlist(struct cv_reader *c, const struct ynode *n, orbit_idlist *l)
 {
-	char **v = realloc(l->v, (l->n + 2) * sizeof *v);
-
-	if (!v) {
-		free(owned);
-		return -ENOMEM;
-	}
-	v[l->n++] = owned;
-	v[l->n] = NULL;
-	l->v = v;
-	return 0;
-}
-
-void cv_strlist_free(struct ocfg_strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof *l);
-}
-
-bool ocfg_strlist_has(const struct ocfg_strlist *l, const char *s)
-{
-	for (size_t i = 0; l && i < l->n; i++) {
-		if (!strcmp(l->v[i], s))
-			return true;
-	}
-	return false;
-}
-
-int cv_idlist(struct cv_reader *c, const struct ynode *n, struct ocfg_strlist *l)
-{
+	/* An explicit [] must stay distinguishable from null: start from an
+	 * owned empty list. */
+	static const char *const no_ids[] = {NULL};
 	int rc;
 
-	cv_strlist_free(l);
+	orbit_idlist_free(*l);
+	*l = NULL;
 	if (cv_is_null(n))
 		return 0;
 	if (n->kind != Y_SEQ)
 		return cv_fail(c, n, "expected a sequence of identifiers, got %s", cv_describe(n));
-	if ((rc = cv_check_collection_tag(c, n)))
+	if ((rc = cv_check_collection_tag(c, n)) || (rc = orbit_idlist_dup(no_ids, l)))
 		return rc;
-	l->set = true;
 	for (size_t i = 0; i < n->n && !rc; i++) {
 		size_t m = ocfg_kpush_index(&c->path, i);
 		char *s = NULL;
 
 		rc = cv_ident(c, n->kids[i], &s);
-		if (!rc && ocfg_strlist_has(l, s))
+		if (!rc && orbit_idlist_has(*l, s))
 			rc = cv_fail(c, n->kids[i], "duplicate entry '%s'", s);
 		if (!rc)
-			rc = cv_strlist_push(l, s);
-		else
-			free(s);
+			rc = orbit_idlist_append(l, s);
+		free(s);
 		ocfg_kpop(&c->path, m);
 	}
 	return rc;

@@ -12,7 +12,7 @@
  * Errors: every getter records the first problem in the reader as
  * "FILE:LINE:COLUMN: key 'a.b': what" and returns -EINVAL (later problems
  * keep the first message), or returns -ENOMEM without a message. Getters
- * that fill an output (char **, struct ocfg_strlist *, ...) replace what it
+ * that fill an output (char **, orbit_idlist *, ...) replace what it
  * held only on success; the caller owns the result.
  */
 #ifndef ORBITD_CFGVALUE_H
@@ -106,16 +106,12 @@ int cv_duration(struct cv_reader *r, const struct ynode *n, bool never_ok, bool 
 int cv_path(struct cv_reader *r, const struct ynode *n, char **out);
 /* Permission bits, octal as with chmod ("0660", 0660, 660, 0o660). */
 int cv_mode(struct cv_reader *r, const struct ynode *n, unsigned *out);
-/* A sequence of distinct identifiers into *l (replacing it); null leaves it
- * unset. */
-int cv_idlist(struct cv_reader *r, const struct ynode *n, struct ocfg_strlist *l);
+/* A sequence of distinct identifiers into *l (replacing it: an owned
+ * orbit_idlist); null leaves it NULL. */
+int cv_idlist(struct cv_reader *r, const struct ynode *n, orbit_idlist *l);
 /* The subtree n as a value tree with positions (struct ocfg_value). */
 int cv_value(struct cv_reader *r, const struct ynode *n, struct ocfg_value **out);
 
-/* Appends owned (taken, also on failure) to l; 0 or -ENOMEM. */
-int cv_strlist_push(struct ocfg_strlist *l, char *owned);
-/* Frees l's strings and zeroes it. */
-void cv_strlist_free(struct ocfg_strlist *l);
 
 /* "DIR/NAME" (no doubled slash), malloc'd; NULL when memory ran out. */
 char *cv_path_join(const char *dir, const char *name);

@@ -462,11 +462,11 @@ static int walk_sink(struct cv_reader *c, const struct ynode *v, struct ocfg_sin
 
 static bool excluded(const struct ocfg_req *r, const char *id, const char **why)
 {
-	if (r->allowlist.set && !ocfg_strlist_has(&r->allowlist, id)) {
+	if (r->allowlist && !orbit_idlist_has(r->allowlist, id)) {
 		*why = "is not in the allowlist";
 		return true;
 	}
-	if (r->blocklist.set && ocfg_strlist_has(&r->blocklist, id)) {
+	if (orbit_idlist_has(r->blocklist, id)) {
 		*why = "is in the blocklist";
 		return true;
 	}
@@ -582,7 +582,7 @@ static int walk_req(struct cv_reader *c, const struct ynode *v, struct ocfg_req 
 			bool allow = ykey_is(k, "allowlist");
 
 			rc = cv_idlist(c, val, allow ? &r->allowlist : &r->blocklist);
-			if (!rc && r->allowlist.set && r->blocklist.set)
+			if (!rc && r->allowlist && r->blocklist)
 				rc = cv_fail(c, k, "allowlist and blocklist are mutually exclusive");
 		} else if (ykey_is(k, "inputs")) {
 			rc = walk_types(c, val, &r->inputs, &r->n_inputs);
@@ -612,14 +612,14 @@ static int walk_req(struct cv_reader *c, const struct ynode *v, struct ocfg_req 
 	}
 	/* SPEC §4.7: such a mandatory plugin can never connect, so the
 	 * requirement could never be met; say so now, not at run time. */
-	for (size_t i = 0; i < r->mandatory.n; i++) {
-		if (excluded(r, r->mandatory.v[i], &why)) {
+	for (size_t i = 0; r->mandatory && r->mandatory[i]; i++) {
+		if (excluded(r, r->mandatory[i], &why)) {
 			size_t m = ocfg_kpush_str(&c->path, "mandatory");
 
 			ocfg_kpush_index(&c->path, i);
 			rc = cv_fail(c, mand_node->kids[i],
 				     "mandatory plugin '%s' %s, so the requirement can never be met",
-				  r->mandatory.v[i], why);
+				     r->mandatory[i], why);
 			ocfg_kpop(&c->path, m);
 			return rc;
 		}
@@ -687,17 +687,17 @@ static int walk_policy(struct cv_reader *c, const struct ynode *v, struct ocfg_p
 		if (ykey_is(k, "maximum")) {
 			p->maximum_set = true;
 			if (cv_is_null(val))
-				p->maximum = OCFG_UNLIMITED;
+				p->policy.maximum = OCFG_UNLIMITED;
 			else if (!(rc = cv_int(c, val, 0, INT_MAX, &num)))
-				p->maximum = (int)num;
+				p->policy.maximum = (int)num;
 		} else if (ykey_is(k, "allowlist")) {
-			rc = cv_idlist(c, val, &p->allowlist);
+			rc = cv_idlist(c, val, &p->policy.allowlist);
 		} else if (ykey_is(k, "blocklist")) {
-			rc = cv_idlist(c, val, &p->blocklist);
+			rc = cv_idlist(c, val, &p->policy.blocklist);
 		} else {
 			rc = cv_unknown_key(c, k, "maximum, allowlist or blocklist");
 		}
-		if (!rc && p->allowlist.set && p->blocklist.set)
+		if (!rc && p->policy.allowlist && p->policy.blocklist)
 			rc = cv_fail(c, k, "allowlist and blocklist are mutually exclusive");
 		ocfg_kpop(&c->path, m);
 	}
@@ -785,28 +785,27 @@ static int merge_plugin_list(struct ctx *c, const struct ynode *v, bool enable)
 {
 	struct cv_reader *rd = &c->rd;
 	struct ocfg_plugins *pl = &c->cfg->plugins;
-	struct ocfg_strlist *dst = enable ? &pl->enable : &pl->disable;
-	const struct ocfg_strlist *other = enable ? &pl->disable : &pl->enable;
-	struct ocfg_strlist tmp = { 0 };
+	static const char *const no_ids[] = {NULL};
+	orbit_idlist *dst = enable ? &pl->enable : &pl->disable;
+	orbit_idlist other = enable ? pl->disable : pl->enable;
+	orbit_idlist tmp = NULL;
 	int rc = cv_idlist(rd, v, &tmp);
 
-	for (size_t i = 0; !rc && i < tmp.n; i++) {
-		if (ocfg_strlist_has(other, tmp.v[i])) {
+	for (size_t i = 0; !rc && tmp && tmp[i]; i++) {
+		if (orbit_idlist_has(other, tmp[i])) {
 			size_t m = ocfg_kpush_index(&rd->path, i);
 
-			rc = cv_fail(rd, v->kids[i], "plugin '%s' is also in plugins.%s", tmp.v[i],
+			rc = cv_fail(rd, v->kids[i], "plugin '%s' is also in plugins.%s", tmp[i],
 				     enable ? "disable" : "enable");
 			ocfg_kpop(&rd->path, m);
-		} else if (!ocfg_strlist_has(dst, tmp.v[i])) {
-			rc = cv_strlist_push(dst, tmp.v[i]);
-			tmp.v[i] = NULL;
+		} else if (!orbit_idlist_has(*dst, tmp[i])) {
+			rc = orbit_idlist_append(dst, tmp[i]);
 		}
 	}
-	if (!rc && tmp.set)
-		dst->set = true;
-	for (size_t i = 0; i < tmp.n; i++)
-		free(tmp.v[i]);
-	free(tmp.v);
+	/* An explicit empty list still sets it (enable: [] loads nothing). */
+	if (!rc && tmp && !*dst)
+		rc = orbit_idlist_dup(no_ids, dst);
+	orbit_idlist_free(tmp);
 	return rc;
 }
 
@@ -1247,9 +1246,9 @@ int orbitd_config_load_string(const char *yaml, const char *name, const char *ba
 static void req_free(struct ocfg_req *r)
 {
 	free(r->operation);
-	cv_strlist_free(&r->mandatory);
-	cv_strlist_free(&r->allowlist);
-	cv_strlist_free(&r->blocklist);
+	orbit_idlist_free(r->mandatory);
+	orbit_idlist_free(r->allowlist);
+	orbit_idlist_free(r->blocklist);
 	types_free(r->inputs, r->n_inputs);
 	types_free(r->outputs, r->n_outputs);
 	free(r->setup_data.data);
@@ -1269,8 +1268,8 @@ static void plugin_free(struct ocfg_plugin *p)
 	ocfg_value_free(p->config);
 	for (size_t i = 0; i < p->n_policies; i++) {
 		free(p->policies[i].operation);
-		cv_strlist_free(&p->policies[i].allowlist);
-		cv_strlist_free(&p->policies[i].blocklist);
+		orbit_idlist_free(p->policies[i].policy.allowlist);
+		orbit_idlist_free(p->policies[i].policy.blocklist);
 	}
 	free(p->policies);
 }
@@ -1293,8 +1292,8 @@ void orbitd_config_free(struct orbitd_config *cfg)
 	free(cfg->mqtt.tls_cert);
 	free(cfg->mqtt.tls_key);
 	free(cfg->plugins.dir);
-	cv_strlist_free(&cfg->plugins.enable);
-	cv_strlist_free(&cfg->plugins.disable);
+	orbit_idlist_free(cfg->plugins.enable);
+	orbit_idlist_free(cfg->plugins.disable);
 	for (size_t i = 0; i < cfg->plugins.n; i++)
 		plugin_free(&cfg->plugins.v[i]);
 	free(cfg->plugins.v);
@@ -1328,9 +1327,9 @@ const struct ocfg_plugin *orbitd_config_find_plugin(const struct orbitd_config *
 
 bool orbitd_config_plugin_enabled(const struct orbitd_config *cfg, const char *name)
 {
-	if (cfg->plugins.enable.set && !ocfg_strlist_has(&cfg->plugins.enable, name))
+	if (cfg->plugins.enable && !orbit_idlist_has(cfg->plugins.enable, name))
 		return false;
-	return !ocfg_strlist_has(&cfg->plugins.disable, name);
+	return !orbit_idlist_has(cfg->plugins.disable, name);
 }
 
 const struct ocfg_policy *ocfg_plugin_policy(const struct ocfg_plugin *p, const char *operation)

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <orbit/plugin.h>
+
 /* Duration value meaning "never" (timers that can be switched off). */
 #define OCFG_NEVER (-1.0)
 /* An exec sink's command timeout when the configuration names none: long
@@ -54,18 +56,8 @@ void ocfg_kpop(struct ocfg_keypath *p, size_t mark);
 /* The configuration's message form, "FILE:LINE:COLUMN: key 'PATH': what";
  * the position is left out when w (or w->file) is NULL, the key when keypath
  * is NULL or empty. malloc'd, NULL when memory ran out. These, like
- * ocfg_value_parse/free, ocfg_parse_duration and ocfg_strlist_has, live in
- * cfgvalue.c. */
+ * ocfg_value_parse/free and ocfg_parse_duration, live in cfgvalue.c. */
 char *ocfg_message(const struct ocfg_where *w, const char *keypath, const char *what);
-
-/* A list of identifiers. set distinguishes "absent/null" (no constraint) from
- * an explicit empty list (allow nobody). v is NULL while n is 0, else v[n]
- * is NULL. */
-struct ocfg_strlist {
-	char **v;
-	size_t n;
-	bool set;
-};
 
 /* Optional binary data: set=false means null (none sent). An empty string is
  * set with len 0. data may contain NULs; data[len] is always a NUL. */
@@ -138,11 +130,13 @@ struct ocfg_schedule {
 /* One operation requirement (SPEC §4.7). */
 struct ocfg_req {
 	char *operation;
-	struct ocfg_strlist mandatory;
+	/* Lists of identifiers are liborbit's orbit_idlist, owned: NULL for an
+	 * absent or null list (no constraint), {NULL} for an explicit empty one. */
+	orbit_idlist mandatory;
 	int minimum;                      /* >= 0 */
 	int maximum;                      /* >= minimum, or OCFG_UNLIMITED */
-	struct ocfg_strlist allowlist;    /* at most one of the two is set */
-	struct ocfg_strlist blocklist;
+	orbit_idlist allowlist;           /* at most one of the two is set */
+	orbit_idlist blocklist;
 	struct ocfg_type *inputs;         /* n_inputs >= 1; default [string] */
 	size_t n_inputs;
 	struct ocfg_type *outputs;        /* n_outputs >= 1; default [string] */
@@ -153,15 +147,15 @@ struct ocfg_req {
 	struct ocfg_where where;          /* of the requirement's name */
 };
 
-/* Override of one operation's policy (SPEC §4.8). Only what is set
- * overrides the plugin's built-in policy; setting either list replaces both
- * of the plugin's lists. */
+/* Override of one operation's policy (SPEC §4.8), in the plugin ABI's
+ * policy type, the one the lender takes. Only what is set overrides the
+ * plugin's built-in policy: maximum when maximum_set (OCFG_UNLIMITED for
+ * null, else a limit, 0 included); the lists when either is non-NULL, and
+ * then they replace both of the plugin's lists. The lists are owned. */
 struct ocfg_policy {
 	char *operation;
 	bool maximum_set;
-	int maximum;                      /* OCFG_UNLIMITED for null */
-	struct ocfg_strlist allowlist;
-	struct ocfg_strlist blocklist;
+	orbit_plugin_policy policy;
 };
 
 /* A YAML subtree kept with its positions: a plugin's `config:` section,
@@ -246,8 +240,8 @@ struct ocfg_mqtt {
 
 struct ocfg_plugins {
 	char *dir;                   /* default ORBIT_PLUGINDIR */
-	struct ocfg_strlist enable;  /* set: only these load */
-	struct ocfg_strlist disable;
+	orbit_idlist enable;         /* non-NULL: only these load */
+	orbit_idlist disable;
 	struct ocfg_plugin *v;       /* per-plugin sections in file order */
 	size_t n;
 };
@@ -311,9 +305,6 @@ bool orbitd_config_plugin_enabled(const struct orbitd_config *cfg, const char *n
 
 /* Policy override of one of p's operations, or NULL. Borrowed. */
 const struct ocfg_policy *ocfg_plugin_policy(const struct ocfg_plugin *p, const char *operation);
-
-/* Whether l contains s. */
-bool ocfg_strlist_has(const struct ocfg_strlist *l, const char *s);
 
 /* YAML spellings of enum values ("string", "distributed", "execute"); static. */
 const char *ocfg_kind_name(enum ocfg_kind k);

@@ -40,13 +40,13 @@ static json_t *spec_json(const orbit_spec *s)
 			 "undefined", s->support_undefined);
 }
 
-static json_t *strv_json(const char *const *v, size_t n, bool has)
+static json_t *idlist_json(orbit_idlist v)
 {
-	if (!has)
+	if (!v)
 		return json_null();
 	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+	for (; *v; v++)
+		json_array_append_new(a, json_string(*v));
 	return a;
 }
 
@@ -204,9 +204,7 @@ static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
 			oi.doc ? json_string(oi.doc) : json_null(), "input",
 			spec_json(oi.input), "output", spec_json(oi.output), "blocking", oi.blocking,
 			"policy", "maximum", count_or_null(oi.policy.maximum), "allowlist",
-			strv_json(oi.policy.allowlist, oi.policy.n_allowlist, oi.policy.has_allowlist),
-			"blocklist",
-			strv_json(oi.policy.blocklist, oi.policy.n_blocklist, oi.policy.has_blocklist),
+			idlist_json(oi.policy.allowlist), "blocklist", idlist_json(oi.policy.blocklist),
 			"connections", (json_int_t)oi.connections));
 	}
 	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:f,s:o}", "file", p->file, "name",
@@ -379,8 +377,7 @@ static int add_req(void *ctx, const orbit_requirement_status *st)
 	const struct ocfg_req *q = orbitd_config_find_req(d->cfg, st->operation);
 	json_array_append_new(c[1], json_pack(
 		"{s:s,s:o,s:I,s:o,s:I,s:I,s:b,s:I}", "operation", st->operation, "mandatory",
-		q ? strv_json((const char *const *)q->mandatory.v, q->mandatory.n, true)
-		  : json_array(),
+		q && q->mandatory ? idlist_json(q->mandatory) : json_array(),
 		"minimum", (json_int_t)st->minimum, "maximum", count_or_null(st->maximum),
 		"connected", (json_int_t)st->connected, "pending", (json_int_t)st->pending,
 		"satisfied", st->satisfied, "mandatory_missing", (json_int_t)st->mandatory_missing));

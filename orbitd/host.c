@@ -164,14 +164,6 @@ static int io_spec(const orbit_io *io, orbit_spec *s, char **why)
 	return -EINVAL;
 }
 
-static size_t strv_len(const char *const *v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	return n;
-}
-
 int host_validate(const orbit_plugin_desc *d, char **why)
 {
 	*why = NULL;
@@ -996,105 +988,58 @@ static const orbit_host_api api = {
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-/* The effective policy of op: the plugin's default with the YAML override
- * laid over it. Lists are borrowed from op or ov; *store holds the arrays. */
-struct policy_store {
-	const char **allow, **block;
-};
-
-static const char **strv_of(const struct ocfg_strlist *l)
+/* The effective policy of op: the plugin's default, whose maximum 0 means
+ * no limit (orbit/plugin.h: descriptors are zero-initialised), with the YAML
+ * override laid over it. Lists are borrowed from op or ov. */
+static orbit_plugin_policy effective_policy(const orbit_plugin_op *op, const struct ocfg_policy *ov)
 {
-	const char **v = calloc(l->n + 1, sizeof *v);
-	for (size_t i = 0; v && i < l->n; i++)
-		v[i] = l->v[i];
-	return v;
-}
+	orbit_plugin_policy pol = op->policy;
 
-static int effective_policy(const orbit_plugin_op *op, const struct ocfg_policy *ov,
-			    orbit_policy *pol, struct policy_store *st)
-{
-	*st = (struct policy_store){0};
-	int max = op->policy.maximum == 0 ? ORBIT_UNLIMITED : op->policy.maximum;
-	*pol = (orbit_policy){
-		.maximum = max,
-		.allowlist = op->policy.allowlist,
-		.n_allowlist = strv_len(op->policy.allowlist),
-		.has_allowlist = op->policy.allowlist != NULL,
-		.blocklist = op->policy.blocklist,
-		.n_blocklist = strv_len(op->policy.blocklist),
-		.has_blocklist = op->policy.blocklist != NULL,
-	};
-	if (!ov)
-		return 0;
-	if (ov->maximum_set)
-		pol->maximum = ov->maximum;
-	if (ov->allowlist.set || ov->blocklist.set) {
-		pol->has_allowlist = ov->allowlist.set;
-		pol->has_blocklist = ov->blocklist.set;
-		pol->n_allowlist = ov->allowlist.n;
-		pol->n_blocklist = ov->blocklist.n;
-		pol->allowlist = NULL;
-		pol->blocklist = NULL;
-		if (ov->allowlist.set && !(st->allow = strv_of(&ov->allowlist)))
-			return -ENOMEM;
-		if (ov->blocklist.set && !(st->block = strv_of(&ov->blocklist)))
-			return -ENOMEM;
-		pol->allowlist = st->allow;
-		pol->blocklist = st->block;
+	if (pol.maximum == 0)
+		pol.maximum = ORBIT_UNLIMITED;
+	if (ov && ov->maximum_set)
+		pol.maximum = ov->policy.maximum;
+	if (ov && (ov->policy.allowlist || ov->policy.blocklist)) {
+		pol.allowlist = ov->policy.allowlist;
+		pol.blocklist = ov->policy.blocklist;
 	}
-	return 0;
-}
-
-static void policy_store_free(struct policy_store *st)
-{
-	free(st->allow);
-	free(st->block);
+	return pol;
 }
 
 /* The exported instance's policy: pol without our own core, which reaches
- * the plugin in-process. Arrays in *st (replacing what it held). */
-static int without_own_core(orbit_policy *pol, const char *core_id, struct policy_store *st)
+ * the plugin in-process. The list it builds is *own (the caller frees it). */
+static int without_own_core(orbit_plugin_policy *pol, const char *core_id, orbit_idlist *own)
 {
-	if (pol->has_allowlist) {
-		const char **v = calloc(pol->n_allowlist + 1, sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		size_t n = 0;
-		for (size_t i = 0; i < pol->n_allowlist; i++)
-			if (strcmp(pol->allowlist[i], core_id) != 0)
-				v[n++] = pol->allowlist[i];
-		free(st->allow);
-		st->allow = v;
-		pol->allowlist = v;
-		pol->n_allowlist = n;
-		return 0;
+	static const char *const no_ids[] = {NULL};
+	orbit_idlist from = pol->allowlist ? pol->allowlist : pol->blocklist;
+	int rc = orbit_idlist_dup(no_ids, own);
+
+	for (size_t i = 0; !rc && from && from[i]; i++)
+		if (!pol->allowlist || strcmp(from[i], core_id) != 0)
+			rc = orbit_idlist_append(own, from[i]);
+	if (pol->allowlist) {
+		pol->allowlist = *own;
+		return rc;
 	}
-	const char **v = calloc(pol->n_blocklist + 2, sizeof *v);
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < pol->n_blocklist; i++)
-		v[i] = pol->blocklist[i];
-	v[pol->n_blocklist] = core_id;
-	free(st->block);
-	st->block = v;
-	pol->blocklist = v;
-	pol->n_blocklist++;
-	pol->has_blocklist = true;
-	return 0;
+	if (!rc)
+		rc = orbit_idlist_append(own, core_id);
+	pol->blocklist = *own;
+	return rc;
 }
 
 /* Set op i's policy on the instance(s). */
 static int apply_policy(struct orbit_host *h, struct op_rt *rt, const struct ocfg_policy *ov,
 			bool add)
 {
-	orbit_policy pol;
-	struct policy_store st;
-	int rc = effective_policy(rt->op, ov, &pol, &st);
+	orbit_plugin_policy pol = effective_policy(rt->op, ov);
+	orbit_idlist own = NULL;
+	int rc = 0;
+
 	for (int remote = 0; rc == 0 && remote < 2; remote++) {
 		orbit_lender *orb = remote ? h->orb_remote : h->orb;
 		if (!orb)
 			continue;
-		if (remote && (rc = without_own_core(&pol, h->env->core_id, &st)) < 0)
+		if (remote && (rc = without_own_core(&pol, h->env->core_id, &own)) < 0)
 			break;
 		if (add) {
 			orbit_lent_op op = {
@@ -1110,7 +1055,7 @@ static int apply_policy(struct orbit_host *h, struct op_rt *rt, const struct ocf
 			rc = orbit_lender_set_policy(orb, rt->op->name, &pol);
 		}
 	}
-	policy_store_free(&st);
+	orbit_idlist_free(own);
 	return rc;
 }
 
@@ -1422,19 +1367,9 @@ int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 		 struct host_op_info *info)
 {
 	struct op_rt *rt = &h->ops[i];
-	/* The lists of an override live in pcfg already: no store needed
-	 * beyond the NULL-terminated copies, which are freed right away and
-	 * replaced by pcfg's own arrays (also NULL-terminated). */
 	const struct ocfg_policy *ov = pcfg ? ocfg_plugin_policy(pcfg, rt->op->name) : NULL;
-	struct policy_store st;
-	int rc = effective_policy(rt->op, ov, &info->policy, &st);
-	policy_store_free(&st);
-	if (rc < 0)
-		return rc;
-	if (ov && ov->allowlist.set)
-		info->policy.allowlist = (const char *const *)ov->allowlist.v;
-	if (ov && ov->blocklist.set)
-		info->policy.blocklist = (const char *const *)ov->blocklist.v;
+
+	info->policy = effective_policy(rt->op, ov);
 	info->name = rt->op->name;
 	info->doc = rt->op->doc;
 	info->input = &rt->in;

@@ -104,7 +104,8 @@ struct host_op_info {
 	const char *doc;     /* the plugin's one line, or NULL */
 	const orbit_spec *input, *output;
 	bool blocking;
-	orbit_policy policy; /* effective: the plugin's default under pcfg's override */
+	orbit_plugin_policy policy; /* effective: the plugin's default under pcfg's
+				     * override; lists borrowed from both */
 	size_t connections;
 };
 

@@ -107,14 +107,14 @@ static int require(orbit_core *core, const struct ocfg_req *q)
 			.operation = q->operation,
 			.minimum = q->minimum,
 			.maximum = q->maximum,
-			.mandatory = (const char *const *)q->mandatory.v,
-			.n_mandatory = q->mandatory.n,
-			.allowlist = (const char *const *)q->allowlist.v,
-			.n_allowlist = q->allowlist.n,
-			.has_allowlist = q->allowlist.set,
-			.blocklist = (const char *const *)q->blocklist.v,
-			.n_blocklist = q->blocklist.n,
-			.has_blocklist = q->blocklist.set,
+			.mandatory = q->mandatory,
+			.n_mandatory = orbit_idlist_len(q->mandatory),
+			.allowlist = q->allowlist,
+			.n_allowlist = orbit_idlist_len(q->allowlist),
+			.has_allowlist = q->allowlist != NULL,
+			.blocklist = q->blocklist,
+			.n_blocklist = orbit_idlist_len(q->blocklist),
+			.has_blocklist = q->blocklist != NULL,
 			.inputs = in,
 			.n_inputs = n_in,
 			.outputs = out,
@@ -236,16 +236,6 @@ static bool str_same(const char *a, const char *b)
 	return a && b ? strcmp(a, b) == 0 : a == b;
 }
 
-static bool list_same(const struct ocfg_strlist *a, const struct ocfg_strlist *b)
-{
-	if (a->set != b->set || a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return false;
-	return true;
-}
-
 static bool types_same(const struct ocfg_type *a, size_t na, const struct ocfg_type *b, size_t nb)
 {
 	if (na != nb)
@@ -262,8 +252,9 @@ static bool req_same(const struct ocfg_req *a, const struct ocfg_req *b)
 	const struct ocfg_sink *sa = &a->sink, *sb = &b->sink;
 	const struct ocfg_schedule *ha = &a->schedule, *hb = &b->schedule;
 	if (a->minimum != b->minimum || a->maximum != b->maximum ||
-	    !list_same(&a->mandatory, &b->mandatory) || !list_same(&a->allowlist, &b->allowlist) ||
-	    !list_same(&a->blocklist, &b->blocklist) ||
+	    !orbit_idlist_equal(a->mandatory, b->mandatory) ||
+	    !orbit_idlist_equal(a->allowlist, b->allowlist) ||
+	    !orbit_idlist_equal(a->blocklist, b->blocklist) ||
 	    !types_same(a->inputs, a->n_inputs, b->inputs, b->n_inputs) ||
 	    !types_same(a->outputs, a->n_outputs, b->outputs, b->n_outputs) ||
 	    a->setup_data.set != b->setup_data.set || a->setup_data.len != b->setup_data.len ||

@@ -152,8 +152,8 @@ START_TEST(defaults)
 	ck_assert_double_eq(cfg->mqtt.reconnect_max, 30);
 
 	ck_assert_str_eq(cfg->plugins.dir, ORBIT_PLUGINDIR);
-	ck_assert(!cfg->plugins.enable.set);
-	ck_assert(!cfg->plugins.disable.set);
+	ck_assert_ptr_null(cfg->plugins.enable);
+	ck_assert_ptr_null(cfg->plugins.disable);
 	ck_assert_uint_eq(cfg->plugins.n, 0);
 	ck_assert_uint_eq(cfg->n_reqs, 0);
 
@@ -301,11 +301,11 @@ START_TEST(every_key)
 	ck_assert_double_eq(cfg->mqtt.reconnect_max, 60);
 
 	ck_assert_str_eq(cfg->plugins.dir, tpath("plug"));
-	ck_assert(cfg->plugins.enable.set);
-	ck_assert_uint_eq(cfg->plugins.enable.n, 2);
-	ck_assert_str_eq(cfg->plugins.enable.v[1], "upper");
-	ck_assert_ptr_null(cfg->plugins.enable.v[2]);
-	ck_assert_uint_eq(cfg->plugins.disable.n, 1);
+	ck_assert_ptr_nonnull(cfg->plugins.enable);
+	ck_assert_uint_eq(orbit_idlist_len(cfg->plugins.enable), 2);
+	ck_assert_str_eq(cfg->plugins.enable[1], "upper");
+	ck_assert_ptr_null(cfg->plugins.enable[2]);
+	ck_assert_uint_eq(orbit_idlist_len(cfg->plugins.disable), 1);
 	ck_assert(orbitd_config_plugin_enabled(cfg, "echo"));
 	ck_assert(!orbitd_config_plugin_enabled(cfg, "bad"));
 	ck_assert(!orbitd_config_plugin_enabled(cfg, "other"));
@@ -324,14 +324,14 @@ START_TEST(every_key)
 	ck_assert_uint_eq(p->n_policies, 2);
 	pol = ocfg_plugin_policy(p, "echo");
 	ck_assert(pol->maximum_set);
-	ck_assert_int_eq(pol->maximum, 2);
-	ck_assert(pol->allowlist.set);
-	ck_assert_str_eq(pol->allowlist.v[1], "core-2");
-	ck_assert(!pol->blocklist.set);
+	ck_assert_int_eq(pol->policy.maximum, 2);
+	ck_assert_ptr_nonnull(pol->policy.allowlist);
+	ck_assert_str_eq(pol->policy.allowlist[1], "core-2");
+	ck_assert_ptr_null(pol->policy.blocklist);
 	pol = ocfg_plugin_policy(p, "shout");
 	ck_assert(pol->maximum_set);
-	ck_assert_int_eq(pol->maximum, OCFG_UNLIMITED);
-	ck_assert(ocfg_strlist_has(&pol->blocklist, "core-3"));
+	ck_assert_int_eq(pol->policy.maximum, OCFG_UNLIMITED);
+	ck_assert(orbit_idlist_has(pol->policy.blocklist, "core-3"));
 	ck_assert_ptr_null(ocfg_plugin_policy(p, "nope"));
 	p = orbitd_config_find_plugin(cfg, "upper");
 	ck_assert(!p->required && !p->exported);
@@ -346,11 +346,11 @@ START_TEST(every_key)
 	ck_assert_int_eq(r->where.line, 36);
 	ck_assert_int_eq(r->where.column, 3);
 	ck_assert_str_eq(r->where.file, tpath("orbitd.yaml"));
-	ck_assert_str_eq(r->mandatory.v[0], "p1");
+	ck_assert_str_eq(r->mandatory[0], "p1");
 	ck_assert_int_eq(r->minimum, 1);
 	ck_assert_int_eq(r->maximum, 3);
-	ck_assert_uint_eq(r->allowlist.n, 2);
-	ck_assert(!r->blocklist.set);
+	ck_assert_uint_eq(orbit_idlist_len(r->allowlist), 2);
+	ck_assert_ptr_null(r->blocklist);
 	ck_assert_uint_eq(r->n_inputs, 2);
 	ck_assert_int_eq(r->inputs[0].kind, OCFG_KIND_STRING);
 	ck_assert_int_eq(r->inputs[1].kind, OCFG_KIND_INT32);
@@ -368,8 +368,8 @@ START_TEST(every_key)
 	ck_assert_int_eq(r->schedule.mode, OCFG_MODE_ANY);
 
 	r = orbitd_config_find_req(cfg, "count");
-	ck_assert(!r->allowlist.set);
-	ck_assert(ocfg_strlist_has(&r->blocklist, "p9"));
+	ck_assert_ptr_null(r->allowlist);
+	ck_assert(orbit_idlist_has(r->blocklist, "p9"));
 	ck_assert_int_eq(r->minimum, 0);
 	ck_assert_int_eq(r->maximum, OCFG_UNLIMITED);
 	ck_assert_uint_eq(r->n_inputs, 1);
@@ -435,7 +435,7 @@ START_TEST(default_sink_and_types)
 	ck_assert_int_eq(r->inputs[0].kind, OCFG_KIND_STRING);
 	ck_assert_uint_eq(r->n_outputs, 1);
 	ck_assert_int_eq(r->outputs[0].kind, OCFG_KIND_STRING);
-	ck_assert(!r->mandatory.set && !r->allowlist.set && !r->blocklist.set);
+	ck_assert(!r->mandatory && !r->allowlist && !r->blocklist);
 	ck_assert(!r->setup_data.set);
 	ck_assert(!r->schedule.set);
 	ck_assert_int_eq(orbitd_config_find_req(cfg, "b")->sink.type, OCFG_SINK_LOG);
@@ -594,9 +594,9 @@ START_TEST(confd_merge_order)
 	ck_assert_str_eq(cfg->reqs[2].operation, "b");
 	ck_assert_str_eq(cfg->reqs[3].operation, "z");
 	ck_assert_str_eq(cfg->reqs[2].where.file, tpath("conf.d/20-b.yaml"));
-	ck_assert_uint_eq(cfg->plugins.enable.n, 2);
-	ck_assert_str_eq(cfg->plugins.enable.v[0], "a");
-	ck_assert_str_eq(cfg->plugins.enable.v[1], "b");
+	ck_assert_uint_eq(orbit_idlist_len(cfg->plugins.enable), 2);
+	ck_assert_str_eq(cfg->plugins.enable[0], "a");
+	ck_assert_str_eq(cfg->plugins.enable[1], "b");
 	orbitd_config_free(cfg);
 }
 END_TEST
@@ -1394,7 +1394,7 @@ START_TEST(names_of_enums)
 	ck_assert_str_eq(ocfg_mode_name(OCFG_MODE_DISTRIBUTED), "distributed");
 	ck_assert_str_eq(ocfg_sink_type_name(OCFG_SINK_EXECUTE), "execute");
 	ck_assert_str_eq(ocfg_kind_name((enum ocfg_kind)99), "?");
-	ck_assert(!ocfg_strlist_has(NULL, "x"));
+	ck_assert(!orbit_idlist_has(NULL, "x"));
 	ck_assert_ptr_null(orbitd_config_find_req(NULL, "x"));
 	orbitd_config_free(NULL);
 }

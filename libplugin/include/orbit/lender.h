@@ -10,25 +10,24 @@
  * with MQTT export) per loaded plugin; an application may run one with no
  * plugin ABI at all.
  *
- * Ownership: orbit_lent_op and orbit_policy contents are copied when added.
+ * Ownership: orbit_lent_op and orbit_plugin_policy contents are copied when added.
  * Handlers get borrowed conn info and payload valid for the call only.
  */
 #ifndef ORBIT_LENDER_H
 #define ORBIT_LENDER_H
 
 #include "orbiter.h"
+#include "plugin.h"
 
 typedef struct orbit_lender orbit_lender;
 
-typedef struct orbit_policy {
-	int maximum;                  /* connections over all cores, or ORBIT_UNLIMITED */
-	const char *const *allowlist; /* core ids, only with has_allowlist */
-	size_t n_allowlist;
-	bool has_allowlist;
-	const char *const *blocklist; /* never together with an allowlist */
-	size_t n_blocklist;
-	bool has_blocklist;
-} orbit_policy;
+/* An operation's policy is the plugin ABI's orbit_plugin_policy (orbit/plugin.h),
+ * the one policy type of the project: the lender, orbitd's host and its
+ * orbitd.yaml overrides all hold it. maximum is a limit when >= 0 (0: lend
+ * to nobody) and ORBIT_UNLIMITED otherwise; the ABI's "0 = no limit" is a
+ * default for zero-initialised plugin descriptors, which orbitd's host
+ * applies when it reads one. Lists are orbit_idlist's (orbit/types.h);
+ * reserved is ignored. */
 
 /* An input arrived on a connection of the operation. */
 typedef void (*orbit_lent_handler)(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
@@ -41,7 +40,7 @@ typedef struct orbit_lent_op {
 	const char *name;
 	orbit_spec input;      /* copied */
 	orbit_spec output;     /* copied */
-	orbit_policy policy;   /* default policy */
+	orbit_plugin_policy policy; /* default policy */
 	orbit_lent_handler handler; /* required when input "has input" */
 	orbit_lent_setup setup;     /* optional */
 	void *ctx;                /* passed to handler and setup */
@@ -63,7 +62,7 @@ int orbit_lender_add_operation(orbit_lender *p, const orbit_lent_op *op);
 
 /* Replace an operation's policy; connections it no longer admits are closed
  * gracefully. Returns 0, -ENOENT, -EINVAL. */
-int orbit_lender_set_policy(orbit_lender *p, const char *operation, const orbit_policy *pol);
+int orbit_lender_set_policy(orbit_lender *p, const char *operation, const orbit_plugin_policy *pol);
 
 /* One plugin served on two buses by two orbiters (e.g. in-process and
  * MQTT): each counts the other's connections and pending offers against its

@@ -42,6 +42,41 @@ typedef struct orbit_bytes {
 	bool present;
 } orbit_bytes;
 
+/* A list of identifiers (core or plugin ids: allowlists, blocklists,
+ * mandatory plugins, orbitd.yaml's plugin enable/disable): the plugin ABI's
+ * shape (orbit/plugin.h), which cannot change, made the one list of the
+ * project — ABI, engine, wire structs and config all hold this type.
+ * A NULL-terminated array of strings; a NULL list pointer means "no list"
+ * (no constraint), a list whose first entry is NULL is the empty list (for an
+ * allowlist: admit nobody). Lists are short, so their length is found by
+ * walking. An owned list (from orbit_idlist_dup/_append) is one allocation
+ * of pointers plus one per string, freed with orbit_idlist_free. */
+typedef const char *const *orbit_idlist;
+
+/* Entries before the terminator; 0 for NULL. */
+size_t orbit_idlist_len(orbit_idlist l);
+
+/* Whether id is in l (false for NULL). */
+bool orbit_idlist_has(orbit_idlist l, const char *id);
+
+/* Whether an allowlist/blocklist pair admits id: not in block, and in allow
+ * when there is an allowlist. */
+bool orbit_idlist_admits(orbit_idlist allow, orbit_idlist block, const char *id);
+
+/* Owned deep copy of src into *dst (NULL for NULL). Returns 0 or -ENOMEM
+ * (*dst NULL). */
+int orbit_idlist_dup(orbit_idlist src, orbit_idlist *dst);
+
+/* Append a copy of id to the owned list *l (NULL becomes a one-entry list).
+ * Returns 0 or -ENOMEM (*l unchanged). */
+int orbit_idlist_append(orbit_idlist *l, const char *id);
+
+/* Free an owned list; NULL-safe. */
+void orbit_idlist_free(orbit_idlist l);
+
+/* Whether a and b are both absent, or hold the same ids in the same order. */
+bool orbit_idlist_equal(orbit_idlist a, orbit_idlist b);
+
 /* "maximum" value meaning "no limit". */
 #define ORBIT_UNLIMITED (-1)
 
