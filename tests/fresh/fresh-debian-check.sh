@@ -7,7 +7,7 @@
 #
 # Builds a minimal Debian 12 with debootstrap in ROOT (default: a temporary
 # directory), clones HEAD of this repository into it (committed work only, and
-# no ../shared beside it), installs make, runs `make check -j2` inside with
+# no design folder beside it), installs make, runs `make check -j2` inside with
 # chroot, then unmounts and removes ROOT. Needs root, debootstrap and a
 # reachable Debian mirror (the host's, else deb.debian.org); it installs
 # debootstrap when missing. Exit status: that of `make check`, 2 on set-up
@@ -54,7 +54,7 @@ done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 git clone -q --no-hardlinks "$src" "$root/src/orbitd"
-[ ! -e "$root/src/shared" ] || { echo "fresh-debian-check: ../shared exists in the chroot" >&2; exit 2; }
+[ ! -e "$root/src/shared" ] || { echo "fresh-debian-check: a shared folder sits beside the clone" >&2; exit 2; }
 
 echo "fresh-debian-check: bare system ready after $(( $(date +%s) - t0 )) s; installing make only" >&2
 chroot "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends make >/dev/null' || exit 2
