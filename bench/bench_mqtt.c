@@ -375,9 +375,8 @@ static int mode_orbit(int port, const char *plugin, unsigned long n, unsigned lo
 		goto out;
 	if (!(core = orbit_core_new(m.bus, id, NULL, NULL)))
 		goto out;
-	const char *allow[] = {plugin};
-	orbit_requirement q = {.operation = "echo", .minimum = 1, .maximum = 1,
-			       .allowlist = allow, .n_allowlist = 1, .has_allowlist = true,
+	const char *allow[] = {plugin, NULL};
+	orbit_requirement q = {.operation = "echo", .minimum = 1, .maximum = 1, .allowlist = allow,
 			       .inputs = &str, .n_inputs = 1, .outputs = &str, .n_outputs = 1};
 	if (orbit_core_require(core, &q) || orbit_core_set_sink(core, "echo", mq_sink, &m) ||
 	    orbit_core_start(core))

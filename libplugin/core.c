@@ -22,9 +22,9 @@ static void req_free(struct req *r)
 	if (!r)
 		return;
 	free(r->operation);
-	orb_strv_free(r->mandatory, r->n_mandatory);
-	orb_strv_free(r->allowlist, r->n_allowlist);
-	orb_strv_free(r->blocklist, r->n_blocklist);
+	orbit_idlist_free(r->mandatory);
+	orbit_idlist_free(r->allowlist);
+	orbit_idlist_free(r->blocklist);
 	for (size_t i = 0; i < r->n_inputs; i++)
 		orbit_spec_clear(&r->inputs[i]);
 	for (size_t i = 0; i < r->n_outputs; i++)
@@ -77,7 +77,7 @@ static struct req *req_new(const orbit_requirement *r)
 {
 	if (!r->operation || !*r->operation || strpbrk(r->operation, "+#/") || r->minimum < 0 ||
 	    (r->maximum != ORBIT_UNLIMITED && (r->maximum < 0 || r->maximum < r->minimum)) ||
-	    (r->has_allowlist && r->has_blocklist) || !r->n_inputs || !r->n_outputs) {
+	    (r->allowlist && r->blocklist) || !r->n_inputs || !r->n_outputs) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -87,14 +87,9 @@ static struct req *req_new(const orbit_requirement *r)
 	q->operation = strdup(r->operation);
 	q->minimum = r->minimum;
 	q->maximum = r->maximum;
-	q->has_allowlist = r->has_allowlist;
-	q->has_blocklist = r->has_blocklist;
-	q->n_mandatory = r->n_mandatory;
-	q->n_allowlist = r->has_allowlist ? r->n_allowlist : 0;
-	q->n_blocklist = r->has_blocklist ? r->n_blocklist : 0;
-	if (!q->operation || orb_strv_dup(&q->mandatory, r->mandatory, r->n_mandatory) < 0 ||
-	    orb_strv_dup(&q->allowlist, r->allowlist, q->n_allowlist) < 0 ||
-	    orb_strv_dup(&q->blocklist, r->blocklist, q->n_blocklist) < 0 ||
+	if (!q->operation || orbit_idlist_dup(r->mandatory, &q->mandatory) < 0 ||
+	    orbit_idlist_dup(r->allowlist, &q->allowlist) < 0 ||
+	    orbit_idlist_dup(r->blocklist, &q->blocklist) < 0 ||
 	    copy_specs_with_flavours(&q->inputs, &q->n_inputs, r->inputs, r->n_inputs) < 0 ||
 	    copy_specs_with_flavours(&q->outputs, &q->n_outputs, r->outputs, r->n_outputs) < 0)
 		goto fail;
@@ -116,13 +111,12 @@ fail:
 
 static bool is_mandatory(const struct req *r, const char *plugin)
 {
-	return orb_list_has(r->mandatory, r->n_mandatory, plugin);
+	return orbit_idlist_has(r->mandatory, plugin);
 }
 
 static bool admits(const struct req *r, const char *plugin)
 {
-	return orb_list_admits(r->allowlist, r->n_allowlist, r->has_allowlist, r->blocklist,
-			       r->n_blocklist, r->has_blocklist, plugin);
+	return orbit_idlist_admits(r->allowlist, r->blocklist, plugin);
 }
 
 /* O(mandatory): the slot keeps its totals and only mandatory plugins, which
@@ -133,9 +127,12 @@ void core_count(struct orbit_core *c, const struct req *r, struct req_count *n)
 	*n = (struct req_count){0};
 	struct opslot *slot = strmap_get(&ORB(c)->slots, r->operation);
 	size_t mandatory_connected = 0, mandatory_pending = 0;
-	for (size_t i = 0; i < r->n_mandatory; i++) {
+	for (size_t i = 0; r->mandatory && r->mandatory[i]; i++) {
 		const char *m = r->mandatory[i];
-		if (orb_list_has(r->mandatory, i, m))
+		size_t j = 0;
+		while (j < i && strcmp(r->mandatory[j], m) != 0)
+			j++;
+		if (j < i)
 			continue; /* listed twice: one plugin */
 		if (slot && orb_conn_find(ORB(c), m, r->operation))
 			mandatory_connected++;
@@ -193,9 +190,10 @@ void core_update_compliance(struct orbit_core *c)
 /* ---- discovery ---- */
 
 /* Build the query of one wanted requirement into q (borrowing from r, except
- * the allowlist in `owned` when we narrow it to missing mandatory plugins). */
-static bool build_query(struct orbit_core *c, struct req *r, orbit_query *q, char ***owned,
-			size_t *n_owned)
+ * the allowlist's array in `owned`, free()d by the caller, when we narrow it
+ * to missing mandatory plugins). */
+static bool build_query(struct orbit_core *c, struct req *r, orbit_query *q,
+			const char ***owned)
 {
 	struct req_count n;
 	core_count(c, r, &n);
@@ -208,34 +206,24 @@ static bool build_query(struct orbit_core *c, struct req *r, orbit_query *q, cha
 		.outputs = r->outputs,
 		.n_outputs = r->n_outputs,
 		.allowlist = r->allowlist,
-		.n_allowlist = r->n_allowlist,
-		.has_allowlist = r->has_allowlist,
 		.blocklist = r->blocklist,
-		.n_blocklist = r->n_blocklist,
-		.has_blocklist = r->has_blocklist,
 	};
 	*owned = NULL;
-	*n_owned = 0;
 	if (n.room)
 		return true;
 	/* Only missing mandatory plugins may still connect: say so in the query
 	 * so nobody else bothers to offer. */
-	char **v = calloc(r->n_mandatory, sizeof(*v));
+	const char **v = calloc(orbit_idlist_len(r->mandatory) + 1, sizeof(*v));
 	if (!v)
 		return true; /* the Reject path still enforces the limit */
 	size_t k = 0;
-	for (size_t i = 0; i < r->n_mandatory; i++)
+	for (size_t i = 0; r->mandatory[i]; i++)
 		if (admits(r, r->mandatory[i]) &&
 		    !orb_conn_find(ORB(c), r->mandatory[i], r->operation))
 			v[k++] = r->mandatory[i];
 	q->allowlist = v;
-	q->n_allowlist = k;
-	q->has_allowlist = true;
 	q->blocklist = NULL;
-	q->n_blocklist = 0;
-	q->has_blocklist = false;
 	*owned = v;
-	*n_owned = k;
 	return true;
 }
 
@@ -243,15 +231,14 @@ static void send_discover(struct orbit_core *c, double now)
 {
 	size_t n_reqs = strmap_count(&c->reqs);
 	orbit_query *qs = calloc(n_reqs ? n_reqs : 1, sizeof(*qs));
-	char ***owned = calloc(n_reqs ? n_reqs : 1, sizeof(*owned));
+	const char ***owned = calloc(n_reqs ? n_reqs : 1, sizeof(*owned));
 	if (!qs || !owned)
 		goto out;
 	size_t k = 0;
 	strmap_iter it = {0};
 	strmap_entry *e;
 	while ((e = strmap_next(&c->reqs, &it))) {
-		size_t n_owned;
-		if (build_query(c, e->value, &qs[k], &owned[k], &n_owned))
+		if (build_query(c, e->value, &qs[k], &owned[k]))
 			k++;
 	}
 	c->last_discover = now;

@@ -9,9 +9,7 @@
 struct req {
 	char *operation;
 	int minimum, maximum;
-	char **mandatory, **allowlist, **blocklist;
-	size_t n_mandatory, n_allowlist, n_blocklist;
-	bool has_allowlist, has_blocklist;
+	orbit_idlist mandatory, allowlist, blocklist; /* owned copies, NULL kept */
 	orbit_spec *inputs, *outputs; /* as configured plus the other Python flavour */
 	size_t n_inputs, n_outputs;
 	orbit_bytes setup_data;

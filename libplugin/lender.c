@@ -141,8 +141,7 @@ static bool offerable(struct orbit_lender *p, const char *core, const orbit_quer
 		      const struct op *op, const orbit_spec **in, const orbit_spec **out)
 {
 	const char *self = ORB(p)->id;
-	if (!orb_list_admits(q->allowlist, q->n_allowlist, q->has_allowlist, q->blocklist,
-			     q->n_blocklist, q->has_blocklist, self))
+	if (!orbit_idlist_admits(q->allowlist, q->blocklist, self))
 		return false;
 	if (orb_pending_find(ORB(p), core, op->name) || orb_conn_find(ORB(p), core, op->name))
 		return false;
@@ -251,8 +250,7 @@ static struct known_core *known_core_new(struct orbit_lender *p, const orbit_msg
 		const orbit_query *q = &d->discover.queries[i];
 		struct op *op = strmap_get(&p->ops, q->operation_name);
 		if (!op || op->maximum == ORBIT_UNLIMITED ||
-		    !orb_list_admits(q->allowlist, q->n_allowlist, q->has_allowlist, q->blocklist,
-				     q->n_blocklist, q->has_blocklist, ORB(p)->id))
+		    !orbit_idlist_admits(q->allowlist, q->blocklist, ORB(p)->id))
 			continue;
 		const orbit_spec *in = first_compatible(q->inputs, q->n_inputs, &op->input->spec);
 		const orbit_spec *out = first_compatible(q->outputs, q->n_outputs, &op->output->spec);
@@ -282,7 +280,7 @@ static void on_discover(void *ctx, const char *topic, const orbit_payload *pl)
 		return;
 	for (size_t i = 0; i < d.discover.n_queries; i++) {
 		/* SPEC §8.8: both lists make a query meaningless; skip it. */
-		if (d.discover.queries[i].has_allowlist && d.discover.queries[i].has_blocklist)
+		if (d.discover.queries[i].allowlist && d.discover.queries[i].blocklist)
 			d.discover.queries[i].n_inputs = 0;
 	}
 	const char *core = d.discover.core_id;

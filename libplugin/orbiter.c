@@ -146,50 +146,6 @@ static const char *pack_pair(char **at, const char *remote, const char *op,
 	return key;
 }
 
-bool orb_list_has(char *const *list, size_t n, const char *id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i], id) == 0)
-			return true;
-	return false;
-}
-
-bool orb_list_admits(char *const *allow, size_t n_allow, bool has_allow, char *const *block,
-		     size_t n_block, bool has_block, const char *id)
-{
-	if (has_block && orb_list_has(block, n_block, id))
-		return false;
-	if (has_allow && !orb_list_has(allow, n_allow, id))
-		return false;
-	return true;
-}
-
-int orb_strv_dup(char ***dst, const char *const *src, size_t n)
-{
-	*dst = NULL;
-	if (!n)
-		return 0;
-	char **v = calloc(n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = strdup(src[i]);
-		if (!v[i]) {
-			orb_strv_free(v, i);
-			return -ENOMEM;
-		}
-	}
-	*dst = v;
-	return 0;
-}
-
-void orb_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void orb_emit(struct orbit_orbiter *o, const orbit_event *ev)
 {
 	if (o->ev_cb)
@@ -765,7 +721,9 @@ static void keylist_add(struct keylist *l, const char *k)
 
 static void keylist_free(struct keylist *l)
 {
-	orb_strv_free(l->v, l->n);
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
 	*l = (struct keylist){0};
 }
 

@@ -197,13 +197,4 @@ void orb_conn_close(struct orbit_orbiter *o, struct conn *c, bool graceful, cons
 
 void orb_emit(struct orbit_orbiter *o, const orbit_event *ev);
 
-/* Does an allow/block list pair admit id? */
-bool orb_list_admits(char *const *allow, size_t n_allow, bool has_allow, char *const *block,
-		     size_t n_block, bool has_block, const char *id);
-bool orb_list_has(char *const *list, size_t n, const char *id);
-
-/* Deep copy of a string array (NULL-safe for n == 0); NULL on ENOMEM. */
-int orb_strv_dup(char ***dst, const char *const *src, size_t n);
-void orb_strv_free(char **v, size_t n);
-
 #endif

@@ -59,8 +59,9 @@ bool orbit_idlist_admits(orbit_idlist allow, orbit_idlist block, const char *id)
 	return !orbit_idlist_has(block, id) && (!allow || orbit_idlist_has(allow, id));
 }
 
-/* Owned lists are built here only, as char **; the const in orbit_idlist is
- * the ABI's promise to readers, so freeing casts it away once, below. */
+/* Owned lists are built as char ** (here, and by wire.c's decoder); the const
+ * in orbit_idlist is the ABI's promise to readers, so freeing casts it away
+ * once, below. */
 void orbit_idlist_free(orbit_idlist l)
 {
 	char **v = (char **)l;

@@ -356,16 +356,20 @@ static int put_specs(avro_value_t *rec, size_t idx, const orbit_spec *specs, siz
 	return rc;
 }
 
-static int put_optional_list(avro_value_t *rec, size_t idx, bool present,
-			     char *const *items, size_t n)
+static int put_optional_list(avro_value_t *rec, size_t idx, orbit_idlist l)
 {
 	avro_value_t u, branch;
 	int rc = field_at(rec, idx, &u);
 
 	if (!rc)
-		rc = set_optional(&u, present, &branch);
-	if (!rc && present)
-		rc = put_strings(&branch, items, n);
+		rc = set_optional(&u, l != NULL, &branch);
+	for (size_t i = 0; !rc && l && l[i]; i++) {
+		avro_value_t item;
+
+		rc = avro_err(avro_value_append(&branch, &item, NULL), -EINVAL);
+		if (!rc)
+			rc = put_string(&item, l[i]);
+	}
 	return rc;
 }
 
@@ -374,17 +378,15 @@ static int put_query(avro_value_t *rec, const orbit_query *q)
 	int rc;
 
 	/* A Python plugin's receiver dies on such a query (§2.2). */
-	if (q->has_allowlist && q->has_blocklist)
+	if (q->allowlist && q->blocklist)
 		return -EINVAL;
 	rc = put_specs(rec, Q_OUTPUTS, q->outputs, q->n_outputs);
 	if (!rc)
 		rc = put_specs(rec, Q_INPUTS, q->inputs, q->n_inputs);
 	if (!rc)
-		rc = put_optional_list(rec, Q_ALLOWLIST, q->has_allowlist,
-				       q->allowlist, q->n_allowlist);
+		rc = put_optional_list(rec, Q_ALLOWLIST, q->allowlist);
 	if (!rc)
-		rc = put_optional_list(rec, Q_BLOCKLIST, q->has_blocklist,
-				       q->blocklist, q->n_blocklist);
+		rc = put_optional_list(rec, Q_BLOCKLIST, q->blocklist);
 	if (!rc)
 		rc = put_string_field(rec, Q_NAME, q->operation_name);
 	return rc;
@@ -564,27 +566,6 @@ static int take_bool_field(avro_value_t *rec, size_t idx, bool *out)
 	return rc;
 }
 
-static int take_strings(avro_value_t *arr, char ***out, size_t *n)
-{
-	size_t count = 0;
-	int rc = avro_err(avro_value_get_size(arr, &count), -EBADMSG);
-
-	if (rc || !count)
-		return rc;
-	*out = calloc(count, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	*n = count;
-	for (size_t i = 0; i < count && !rc; i++) {
-		avro_value_t item;
-
-		rc = avro_err(avro_value_get_by_index(arr, i, &item, NULL), -EBADMSG);
-		if (!rc)
-			rc = take_string(&item, &(*out)[i]);
-	}
-	return rc;
-}
-
 static int take_spec(avro_value_t *rec, orbit_spec *s)
 {
 	avro_value_t arr;
@@ -643,16 +624,33 @@ static int take_specs(avro_value_t *rec, size_t idx, orbit_spec **out, size_t *n
 	return rc;
 }
 
-static int take_optional_list(avro_value_t *rec, size_t idx, bool *present,
-			      char ***items, size_t *n)
+/* Built in one go (not by orbit_idlist_append) since every plugin decodes
+ * every Discover; *out holds the list from the start so a failure midway
+ * leaves orbit_msg_clear a NULL-terminated list to free. */
+static int take_optional_list(avro_value_t *rec, size_t idx, orbit_idlist *out)
 {
 	avro_value_t u, branch;
+	bool present = false;
+	size_t count = 0;
+	char **v;
 	int rc = field_at(rec, idx, &u);
 
 	if (!rc)
-		rc = get_optional(&u, present, &branch);
-	if (!rc && *present)
-		rc = take_strings(&branch, items, n);
+		rc = get_optional(&u, &present, &branch);
+	if (!rc && present)
+		rc = avro_err(avro_value_get_size(&branch, &count), -EBADMSG);
+	if (rc || !present)
+		return rc;
+	if (!(v = calloc(count + 1, sizeof(*v))))
+		return -ENOMEM;
+	*out = (orbit_idlist)v;
+	for (size_t i = 0; i < count && !rc; i++) {
+		avro_value_t item;
+
+		rc = avro_err(avro_value_get_by_index(&branch, i, &item, NULL), -EBADMSG);
+		if (!rc)
+			rc = take_string(&item, &v[i]);
+	}
 	return rc;
 }
 
@@ -663,17 +661,15 @@ static int take_query(avro_value_t *rec, const char *key, orbit_query *q)
 	if (!rc)
 		rc = take_specs(rec, Q_INPUTS, &q->inputs, &q->n_inputs);
 	if (!rc)
-		rc = take_optional_list(rec, Q_ALLOWLIST, &q->has_allowlist,
-					&q->allowlist, &q->n_allowlist);
+		rc = take_optional_list(rec, Q_ALLOWLIST, &q->allowlist);
 	if (!rc)
-		rc = take_optional_list(rec, Q_BLOCKLIST, &q->has_blocklist,
-					&q->blocklist, &q->n_blocklist);
+		rc = take_optional_list(rec, Q_BLOCKLIST, &q->blocklist);
 	if (!rc)
 		rc = take_string_field(rec, Q_NAME, &q->operation_name);
 	/* Python builds both from one name; a disagreement is not a Python
 	 * message, and both lists at once kill a Python receiver (§2.2). */
 	if (!rc && (strcmp(key, q->operation_name) != 0 ||
-		    (q->has_allowlist && q->has_blocklist)))
+		    (q->allowlist && q->blocklist)))
 		rc = -EBADMSG;
 	return rc;
 }
@@ -838,13 +834,6 @@ out:
 
 /* --- release ---------------------------------------------------------------- */
 
-static void free_strings(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void free_specs(orbit_spec *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
@@ -857,8 +846,8 @@ static void free_query(orbit_query *q)
 	free(q->operation_name);
 	free_specs(q->inputs, q->n_inputs);
 	free_specs(q->outputs, q->n_outputs);
-	free_strings(q->allowlist, q->n_allowlist);
-	free_strings(q->blocklist, q->n_blocklist);
+	orbit_idlist_free(q->allowlist);
+	orbit_idlist_free(q->blocklist);
 }
 
 void orbit_msg_clear(orbit_msg *m)

@@ -29,19 +29,16 @@ typedef enum orbit_msg_kind {
 	ORBIT_MSG__COUNT
 } orbit_msg_kind;
 
-/* One DiscoverQuery (SPEC §2.2). has_allowlist/has_blocklist false = Avro null. */
+/* One DiscoverQuery (SPEC §2.2). A NULL list is Avro null, an empty one an
+ * empty array; decoded lists are owned (orbit_msg_clear frees them). */
 typedef struct orbit_query {
 	char *operation_name;
 	orbit_spec *inputs;
 	size_t n_inputs;
 	orbit_spec *outputs;
 	size_t n_outputs;
-	char **allowlist;
-	size_t n_allowlist;
-	bool has_allowlist;
-	char **blocklist;
-	size_t n_blocklist;
-	bool has_blocklist;
+	orbit_idlist allowlist;
+	orbit_idlist blocklist;
 } orbit_query;
 
 /* One OfferedOperation (SPEC §2.4). */

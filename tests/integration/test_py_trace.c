@@ -968,7 +968,7 @@ static void check_discover(const orbit_msg *d)
 	ck_assert_uint_eq(d->discover.n_queries, 1);
 	const orbit_query *q = &d->discover.queries[0];
 	ck_assert_str_eq(q->operation_name, "lowercase");
-	ck_assert_msg(!q->has_allowlist && !q->has_blocklist, "lists in an open requirement");
+	ck_assert_msg(!q->allowlist && !q->blocklist, "lists in an open requirement");
 	ck_assert_msg(py_finds(q->inputs, q->n_inputs, str312), "no 3.12 StringMessage input");
 	ck_assert_msg(py_finds(q->inputs, q->n_inputs, str313), "no 3.13 StringMessage input");
 	ck_assert_msg(py_finds(q->outputs, q->n_outputs, str312), "no 3.12 StringMessage output");

@@ -300,12 +300,7 @@ static void start_core(orbit_core *c)
 
 struct req_opts {
 	int min, max;
-	const char *const *mandatory;
-	size_t n_mandatory;
-	const char *const *allow;
-	size_t n_allow;
-	const char *const *block;
-	size_t n_block;
+	orbit_idlist mandatory, allow, block;
 	orbit_kind kinds[2];
 	size_t n_kinds;
 };
@@ -326,13 +321,8 @@ static orbit_core *make_core(const char *id, const struct req_opts *o)
 		.minimum = o->min,
 		.maximum = o->max,
 		.mandatory = o->mandatory,
-		.n_mandatory = o->n_mandatory,
 		.allowlist = o->allow,
-		.n_allowlist = o->n_allow,
-		.has_allowlist = o->allow != NULL,
 		.blocklist = o->block,
-		.n_blocklist = o->n_block,
-		.has_blocklist = o->block != NULL,
 		.inputs = ins,
 		.n_inputs = n,
 		.outputs = outs,
@@ -492,8 +482,8 @@ END_TEST
 
 START_TEST(mandatory_accepts_and_refuses)
 {
-	const char *mand[] = {"p2"};
-	struct req_opts o = {.min = 0, .max = ORBIT_UNLIMITED, .mandatory = mand, .n_mandatory = 1};
+	const char *mand[] = {"p2", NULL};
+	struct req_opts o = {.min = 0, .max = ORBIT_UNLIMITED, .mandatory = mand};
 	W.core = make_core("core1", &o);
 	add_plugin("p1");
 	start_plugin(0);
@@ -516,8 +506,8 @@ END_TEST
 
 START_TEST(mandatory_does_not_count_toward_minimum)
 {
-	const char *mand[] = {"p1"};
-	struct req_opts o = {.min = 1, .max = 1, .mandatory = mand, .n_mandatory = 1};
+	const char *mand[] = {"p1", NULL};
+	struct req_opts o = {.min = 1, .max = 1, .mandatory = mand};
 	W.core = make_core("core1", &o);
 	add_plugin("p1");
 	start_plugin(0);
@@ -531,6 +521,39 @@ START_TEST(mandatory_does_not_count_toward_minimum)
 	add_plugin("p2");
 	start_plugin(1);
 	at(T0 + 8);
+	ck_assert(orbit_core_compliant(W.core));
+	ck_assert_uint_eq(core_conns(), 2);
+}
+END_TEST
+
+/* Full but a mandatory plugin missing: the Discover's allowlist narrows to
+ * it, so the plugin already turned away does not offer again; a plugin
+ * listed twice is one plugin. */
+START_TEST(full_core_asks_only_missing_mandatory)
+{
+	const char *mand[] = {"p3", "p3", NULL};
+	struct req_opts o = {.min = 1, .max = 1, .mandatory = mand};
+	W.core = make_core("core1", &o);
+	add_plugin("p1");
+	add_plugin("p2");
+	struct spy *offers = spy_on("$handshake.core1.offer");
+	start_plugin(0);
+	start_plugin(1);
+	start_core(W.core);
+	deliver();
+	ck_assert_int_eq(offers->n, 2);
+	ck_assert_uint_eq(core_conns(), 1);
+	orbit_requirement_status st;
+	ck_assert_int_eq(orbit_core_requirement_status(W.core, "lowercase", &st), 0);
+	ck_assert_uint_eq(st.mandatory_missing, 1);
+	run_to(T0 + 6, 1);
+	ck_assert_int_eq(W.discovers->n, 4);
+	ck_assert_int_eq(offers->n, 2);
+	ck_assert(!orbit_core_compliant(W.core));
+	add_plugin("p3");
+	start_plugin(2);
+	at(T0 + 8);
+	ck_assert_int_eq(offers->n, 3);
 	ck_assert(orbit_core_compliant(W.core));
 	ck_assert_uint_eq(core_conns(), 2);
 }
@@ -578,8 +601,8 @@ END_TEST
 
 START_TEST(allowlist_accepts_only_listed)
 {
-	const char *allow[] = {"p2"};
-	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED, .allow = allow, .n_allow = 1};
+	const char *allow[] = {"p2", NULL};
+	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED, .allow = allow};
 	W.core = make_core("core1", &o);
 	add_plugin("p1");
 	add_plugin("p2");
@@ -600,8 +623,8 @@ END_TEST
 
 START_TEST(blocklist_refuses_listed)
 {
-	const char *block[] = {"p1"};
-	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED, .block = block, .n_block = 1};
+	const char *block[] = {"p1", NULL};
+	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED, .block = block};
 	W.core = make_core("core1", &o);
 	add_plugin("p1");
 	struct spy *offers = spy_on("$handshake.core1.offer");
@@ -1330,6 +1353,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(hs, minimum_waits_for_enough_plugins);
 	tcase_add_test(hs, mandatory_accepts_and_refuses);
 	tcase_add_test(hs, mandatory_does_not_count_toward_minimum);
+	tcase_add_test(hs, full_core_asks_only_missing_mandatory);
 	tcase_add_test(hs, maximum_never_over_connects);
 	tcase_add_test(hs, allowlist_accepts_only_listed);
 	tcase_add_test(hs, blocklist_refuses_listed);

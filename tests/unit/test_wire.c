@@ -222,11 +222,10 @@ START_TEST(test_discover_fields)
 	ck_assert_uint_eq(q->n_inputs, 1);
 	ck_assert_uint_eq(q->inputs[0].n_schemas, 0);
 	ck_assert(q->inputs[0].support_empty && !q->inputs[0].support_undefined);
-	ck_assert(q->has_allowlist);
-	ck_assert_uint_eq(q->n_allowlist, 1);
+	ck_assert_ptr_nonnull(q->allowlist);
+	ck_assert_uint_eq(orbit_idlist_len(q->allowlist), 1);
 	ck_assert_str_eq(q->allowlist[0], "plugin1");
-	ck_assert(!q->has_blocklist);
-	ck_assert_uint_eq(q->n_blocklist, 0);
+	ck_assert_ptr_null(q->blocklist);
 	orbit_msg_clear(&m);
 	ck_assert_ptr_null(m.discover.queries);
 }
@@ -252,7 +251,7 @@ START_TEST(test_captured_discover_and_offer)
 	ck_assert_ptr_nonnull(q->inputs[0].canon[0]);
 	ck_assert(orbit_spec_compatible(&q->inputs[0], &want));
 	ck_assert(orbit_spec_compatible(&q->outputs[0], &want));
-	ck_assert(!q->has_allowlist && !q->has_blocklist);
+	ck_assert(!q->allowlist && !q->blocklist);
 	orbit_msg_clear(&m);
 
 	v = find_vector("OfferMessage", ORBIT_MSG_OFFER);
@@ -325,13 +324,13 @@ static void assert_encodes_to(const orbit_msg *m, const struct vector *v)
 
 START_TEST(test_encode_by_hand)
 {
-	char *allow[] = { "plugin1" };
+	const char *allow[] = { "plugin1", NULL };
 	orbit_spec none = { 0 }, empty = { .support_empty = true };
 	orbit_query q = {
 		.operation_name = "turn_on",
 		.outputs = &none, .n_outputs = 1,
 		.inputs = &empty, .n_inputs = 1,
-		.allowlist = allow, .n_allowlist = 1, .has_allowlist = true,
+		.allowlist = allow,
 	};
 	orbit_msg m = { .kind = ORBIT_MSG_DISCOVER };
 	uint8_t ff = 0xff;
@@ -367,12 +366,10 @@ END_TEST
 
 START_TEST(test_encode_rejects)
 {
-	char *list[] = { "p" };
+	const char *list[] = { "p", NULL };
 	char bad_utf8[] = { 'a', (char)0xc3, 0 };
 	orbit_query q[2] = {
-		{ .operation_name = "op", .allowlist = list, .n_allowlist = 1,
-		  .has_allowlist = true, .blocklist = list, .n_blocklist = 1,
-		  .has_blocklist = true },
+		{ .operation_name = "op", .allowlist = list, .blocklist = list },
 		{ .operation_name = "op" },
 	};
 	orbit_msg m = { .kind = ORBIT_MSG_DISCOVER };
@@ -505,15 +502,13 @@ static void check_against_avsc(const orbit_msg *m, const char *want_json)
 
 START_TEST(test_every_field_against_avsc)
 {
-	char *allow[] = { "p1", "p2" }, *block[] = { "p3" };
+	const char *allow[] = { "p1", "p2", NULL }, *block[] = { "p3", NULL };
 	const char *schemas[] = { "\"string\"", "{\"type\": \"long\"}" };
 	orbit_spec specs[3];
 	orbit_query q[2] = {
 		{ .operation_name = "a", .outputs = &specs[0], .n_outputs = 1,
-		  .inputs = &specs[1], .n_inputs = 2, .allowlist = allow, .n_allowlist = 2,
-		  .has_allowlist = true },
-		{ .operation_name = "b", .blocklist = block, .n_blocklist = 1,
-		  .has_blocklist = true },
+		  .inputs = &specs[1], .n_inputs = 2, .allowlist = allow },
+		{ .operation_name = "b", .blocklist = block },
 	};
 	orbit_offered_op op;
 	orbit_msg m;
@@ -647,6 +642,38 @@ START_TEST(test_every_field_against_avsc)
 
 	for (int i = 0; i < 3; i++)
 		orbit_spec_clear(&specs[i]);
+}
+END_TEST
+
+/* An empty list is an empty array, not null: for an allowlist that is the
+ * difference between "admit nobody" and "no constraint". */
+START_TEST(test_empty_list_is_not_null)
+{
+	const char *none[] = { NULL };
+	orbit_query q = { .operation_name = "a", .allowlist = none };
+	orbit_msg m = { .kind = ORBIT_MSG_DISCOVER }, back;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	m.discover.core_id = "c";
+	m.discover.offer_topic = "o";
+	m.discover.keepalive_topic = "k";
+	m.discover.keepalive_request_topic = "kr";
+	m.discover.considered_dead_after = 2.5;
+	m.discover.queries = &q;
+	m.discover.n_queries = 1;
+	check_against_avsc(&m,
+		"{\"core_identifier\": \"c\", \"offer_topic\": \"o\", \"core_keepalive_topic\": \"k\", "
+		"\"core_keepalive_request_topic\": \"kr\", \"considered_dead_after\": 2.5, "
+		"\"queries\": {\"a\": {\"outputs\": [], \"inputs\": [], "
+		"\"allowlist\": {\"array\": []}, \"blocklist\": null, \"operation_name\": \"a\"}}}");
+	ck_assert_int_eq(orbit_msg_encode(&m, &buf, &len), 0);
+	ck_assert_int_eq(orbit_msg_decode(ORBIT_MSG_DISCOVER, buf, len, &back), 0);
+	ck_assert_ptr_nonnull(back.discover.queries[0].allowlist);
+	ck_assert_ptr_null(back.discover.queries[0].allowlist[0]);
+	ck_assert_ptr_null(back.discover.queries[0].blocklist);
+	orbit_msg_clear(&back);
+	free(buf);
 }
 END_TEST
 
@@ -912,6 +939,7 @@ static Suite *wire_suite(void)
 	tcase_add_test(tc, test_encode_rejects);
 	tcase_add_test(tc, test_type_names);
 	tcase_add_test(tc, test_every_field_against_avsc);
+	tcase_add_test(tc, test_empty_list_is_not_null);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("malformed");

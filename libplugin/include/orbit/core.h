@@ -13,18 +13,15 @@
 
 typedef struct orbit_core orbit_core;
 
+/* One required operation (SPEC §4.2). All borrowed: orbit_core_require deep-
+ * copies the strings, the id lists (orbit/types.h) and the specs. */
 typedef struct orbit_requirement {
 	const char *operation;
 	int minimum;                     /* >= 0 */
 	int maximum;                     /* >= minimum, or ORBIT_UNLIMITED */
-	const char *const *mandatory;    /* plugin ids */
-	size_t n_mandatory;
-	const char *const *allowlist;    /* only with has_allowlist */
-	size_t n_allowlist;
-	bool has_allowlist;
-	const char *const *blocklist;    /* only with has_blocklist; never both */
-	size_t n_blocklist;
-	bool has_blocklist;
+	orbit_idlist mandatory;          /* plugin ids; NULL or empty: none */
+	orbit_idlist allowlist;          /* NULL: no allowlist; empty: admit nobody */
+	orbit_idlist blocklist;          /* NULL: no blocklist; never both lists */
 	const orbit_spec *inputs;        /* any of; at least one */
 	size_t n_inputs;
 	const orbit_spec *outputs;       /* any of; at least one */
