@@ -29,6 +29,18 @@ CHECK_EXTRA += install-check
 install-check: all
 	@sh tests/install/check-install-tree.sh $(BUILD) "$(SANITIZE)" "$(SANFLAGS)"
 
+# Every public header stands alone and compiles as C11 and as C++17 (C++
+# plugins and applications include them; each has extern "C" guards).
+CHECK_EXTRA += headers-check
+.PHONY: headers-check
+headers-check:
+	@for h in libplugin/include/orbit/*.h; do \
+		echo "#include <orbit/$${h##*/}>" | $(CC) -std=c11 -Wall -Wextra -Werror -x c \
+			-fsyntax-only -Ilibplugin/include - || { echo "headers-check: $$h (C)"; exit 1; }; \
+		echo "#include <orbit/$${h##*/}>" | $(CXX) -std=c++17 -Wall -Wextra -Werror -x c++ \
+			-fsyntax-only -Ilibplugin/include - || { echo "headers-check: $$h (C++)"; exit 1; }; \
+	done; echo "headers-check: every public header compiles alone as C11 and C++17"
+
 UNIT_RUNS  := $(UNIT_BINS:%=%.run)
 INTEG_RUNS := $(INTEG_BINS:%=%.run)
 

@@ -8,6 +8,10 @@
 #include "spec.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A decoded built-in value. str is malloc'd and owned (free with
  * orbit_value_clear); str_len excludes the NUL. */
 typedef struct orbit_value {
@@ -43,5 +47,9 @@ char *orbit_value_to_json(const orbit_value *v);
 int orbit_value_from_json(orbit_kind k, const char *json, orbit_value *out, char **why);
 
 void orbit_value_clear(orbit_value *v);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

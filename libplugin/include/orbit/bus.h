@@ -15,6 +15,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct event_base;
 typedef struct orbit_bus orbit_bus;
 
@@ -81,5 +85,9 @@ bool orbit_local_bus_has_subscribers(orbit_bus *b, const char *topic);
  * every topic after the handshake names a peer or a fresh UUID — and to both
  * for broadcast_topic (the discover topic; copied). NULL + errno. */
 orbit_bus *orbit_dual_bus_new(orbit_bus *local, orbit_bus *remote, const char *broadcast_topic);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

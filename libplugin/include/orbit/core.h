@@ -11,6 +11,10 @@
 
 #include "orbiter.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct orbit_core orbit_core;
 
 /* One required operation (SPEC §4.2). All borrowed: orbit_core_require deep-
@@ -109,5 +113,9 @@ typedef struct orbit_exec {
  * -ENOENT when no connection matches (never a silent no-op), -EINVAL for a bad
  * mode/arguments or a payload without schema, or a bus error. */
 int orbit_core_execute(orbit_core *c, const char *operation, const orbit_exec *x);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

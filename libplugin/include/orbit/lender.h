@@ -19,6 +19,10 @@
 #include "orbiter.h"
 #include "plugin.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct orbit_lender orbit_lender;
 
 /* An operation's policy is the plugin ABI's orbit_plugin_policy (orbit/plugin.h),
@@ -82,5 +86,9 @@ int orbit_lender_reply(orbit_lender *p, const char *core_id, const char *operati
 /* Send an output to every connection of operation that wants output.
  * Returns how many were sent (0 is not an error) or a negative bus error. */
 int orbit_lender_emit(orbit_lender *p, const char *operation, const orbit_payload *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

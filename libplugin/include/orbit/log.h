@@ -7,10 +7,18 @@
 #ifndef ORBIT_LOG_H
 #define ORBIT_LOG_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef void (*orbit_log_fn)(int level, const char *msg);
 
 /* Install fn (NULL restores the stderr default) and the most verbose level
  * passed to it. Not thread-safe: call before starting loops. */
 void orbit_set_log(orbit_log_fn fn, int max_level);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -37,6 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Connection settings. Strings are copied by orbit_mqtt_bus_new; zero/NULL
  * fields take the documented default. */
 typedef struct orbit_mqtt_options {
@@ -87,5 +91,9 @@ bool orbit_mqtt_bus_connected(const orbit_bus *b);
 
 /* Copy the bus's counters into *out (all zero for NULL or another transport). */
 void orbit_mqtt_bus_counters(const orbit_bus *b, orbit_mqtt_counters *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

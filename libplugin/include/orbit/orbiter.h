@@ -13,6 +13,10 @@
 #include "spec.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct orbit_orbiter orbit_orbiter;
 
 /* Timers in seconds; a negative value means "never". */
@@ -144,5 +148,9 @@ int orbit_orbiter_remote_times(const orbit_orbiter *o, const char *remote_id,
 /* True when the remote's last sign of life is older than our
  * consider_others_dead_after (false for unknown remotes). */
 bool orbit_orbiter_remote_dead(const orbit_orbiter *o, const char *remote_id);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 #include "spec.h"
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Avro binary (schemaless) of `schema_json` → JSON text. *json malloc'd.
  * data may be NULL when len is 0. Returns 0, -EINVAL (bad schema or
  * arguments), -EBADMSG (the bytes do not decode exactly, trailing bytes
@@ -78,5 +82,9 @@ int orbit_payload_to_json(const orbit_payload *p, const orbit_spec *spec, char *
  * StringMessage") or -ENOMEM. On error *out is zeroed and *buf NULL. */
 int orbit_payload_from_json(const char *json, const orbit_spec *spec, orbit_payload *out,
 			    uint8_t **buf, const char **schema_used, char **why);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct orbit_spec {
 	char **schemas;
 	char **canon;
@@ -82,5 +86,9 @@ bool orbit_schema_equal(const char *a, const char *b);
 /* Canonical form of a schema string (doc removed, sorted keys, compact);
  * malloc'd, caller frees; NULL if it is not JSON (errno EINVAL) or on ENOMEM. */
 char *orbit_schema_canonical(const char *schema);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* --- UTF-8 ------------------------------------------------------------------ */
 
 /* One code point at s[0..n): its value in *cp and its length in bytes, or 0
@@ -101,5 +105,9 @@ int orbit_json_append_string(orbit_buf *b, const char *s, size_t len);
  * allow_nan=True; a writer that must stay strict checks isfinite first).
  * Returns 0 or -ENOMEM. */
 int orbit_json_append_double(orbit_buf *b, double v);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

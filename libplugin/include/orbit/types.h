@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* How a payload's bytes were produced: busline's `payload_format_type`. */
 typedef enum orbit_format {
 	ORBIT_FMT_NONE = 0, /* payload-less event (JSON null on the wire) */
@@ -85,5 +89,9 @@ const char *orbit_format_name(orbit_format f);
 
 /* Parse a wire format name; returns 0 and sets *out, or -EINVAL. */
 int orbit_format_parse(const char *name, orbit_format *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
