@@ -35,6 +35,7 @@ CHECK_EXTRA += headers-check
 .PHONY: headers-check
 headers-check:
 	@for h in libplugin/include/orbit/*.h; do \
+		grep -q '^extern "C" {' $$h || { echo "headers-check: $$h has no extern \"C\" guard"; exit 1; }; \
 		echo "#include <orbit/$${h##*/}>" | $(CC) -std=c11 -Wall -Wextra -Werror -x c \
 			-fsyntax-only -Ilibplugin/include - || { echo "headers-check: $$h (C)"; exit 1; }; \
 		echo "#include <orbit/$${h##*/}>" | $(CXX) -std=c++17 -Wall -Wextra -Werror -x c++ \
