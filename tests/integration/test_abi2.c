@@ -69,17 +69,19 @@ static void run(struct res *r, const char *bin, ...)
 	ck_assert_msg((r)->rc == (code), "exit %d, expected %d\n--- stdout\n%s--- stderr\n%s", \
 		      (r)->rc, (code), (r)->out, (r)->err)
 
-/* orbitctl execute OP --data JSON --wait 1: the output line must be
- * "PLUGIN OP WANT". */
-static void expect_output(const char *op, const char *plugin, const char *data, const char *want)
+/* orbitctl execute OP --data JSON, then the daemon's log sink must show
+ * "output OP from PLUGIN: WANT" (a new line, after p's cursor): waiting on
+ * that line instead of a fixed --wait window. */
+static void expect_output(struct test_proc *p, const char *op, const char *plugin,
+			  const char *data, const char *want)
 {
 	struct res r;
-	CTL(&r, "execute", op, "--data", data, "--wait", "1");
+	CTL(&r, "execute", op, "--data", data);
 	expect_rc(&r, 0);
-	char line[256];
-	snprintf(line, sizeof line, "%s %s %s\n", plugin, op, want);
-	ck_assert_msg(strstr(r.out, line), "want \"%s\" in:\n%s", line, r.out);
 	res_free(&r);
+	char line[256];
+	snprintf(line, sizeof line, "output %s from %s: %s", op, plugin, want);
+	test_expect_line(p, line, WAIT);
 }
 
 /* The reason orbitctl plugins --json gives for the entry of file. */
@@ -125,7 +127,7 @@ START_TEST(abi_versions)
 	ck_assert_str_eq(why, "needs plugin ABI 2.1, this orbitd has 2.0");
 	free(why);
 	ck_assert(test_proc_seen(p, "plugin abi1.so rejected: built for plugin ABI 1", 0));
-	expect_output("newerok", "newerok", "\"as is\"", "\"as is\"");
+	expect_output(p, "newerok", "newerok", "\"as is\"", "\"as is\"");
 	test_stop_clean(p, WAIT);
 }
 END_TEST
@@ -138,7 +140,7 @@ START_TEST(cxx_plugin_answers)
 		      "requirements:\n  cxx_hello: {minimum: 1}\n");
 	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 1/1", WAIT);
-	expect_output("cxx_hello", "cxx_hello", "\"there\"", "\"Hi, there from C++\"");
+	expect_output(p, "cxx_hello", "cxx_hello", "\"there\"", "\"Hi, there from C++\"");
 	test_stop_clean(p, WAIT);
 }
 END_TEST
@@ -161,12 +163,12 @@ START_TEST(typed_functions_round_trip)
 	test_expect_line(p, "core compliant: 6/6", WAIT);
 	/* Defaults applied beside the given values. */
 	ck_assert(test_proc_seen(p, "init: greeting=Hello times=7 ratio=0.5 loud=0 tags=2", 0));
-	expect_output("greet", "typed", "\"w\\u00f6rld\"", "\"Hello, w\u00f6rld\"");
-	expect_output("twice", "typed", "-21", "-42");
-	expect_output("half", "typed", "5", "2.5");
-	expect_output("ping", "typed", "null", "null");
-	expect_output("times", "typed", "null", "7");
-	expect_output("wide", "typed", "-5", "-5");
+	expect_output(p, "greet", "typed", "\"w\\u00f6rld\"", "\"Hello, w\\u00f6rld\"");
+	expect_output(p, "twice", "typed", "-21", "-42");
+	expect_output(p, "half", "typed", "5", "2.5");
+	expect_output(p, "ping", "typed", "null", "null");
+	expect_output(p, "times", "typed", "null", "7");
+	expect_output(p, "wide", "typed", "-5", "-5");
 	/* plugin show: each config key with its value, where it came from and
 	 * its doc; each operation with its doc. */
 	struct res show;
@@ -208,7 +210,7 @@ START_TEST(typed_functions_round_trip)
 	/* reply_int range-checks an int32 output (busline's Int32Message goes
 	 * up to 2^32 - 1): no output, the failure logged. */
 	struct res r;
-	CTL(&r, "execute", "wide", "--data", "5000000000", "--wait", "1");
+	CTL(&r, "execute", "wide", "--data", "5000000000");
 	res_free(&r);
 	test_expect_line(p, "operation wide for core1 failed: Invalid argument", WAIT);
 	test_stop_clean(p, WAIT);
@@ -309,7 +311,7 @@ START_TEST(config_error_refuses_reload)
 	write_typed_conf("      greeting: Hello\n      times: 2\n");
 	struct test_proc *p = fx_start_orbitd();
 	test_expect_line(p, "core compliant: 6/6", WAIT);
-	expect_output("greet", "typed", "\"you\"", "\"Hello, you\"");
+	expect_output(p, "greet", "typed", "\"you\"", "\"Hello, you\"");
 	for (size_t i = 0; i < sizeof bad_configs / sizeof bad_configs[0]; i++) {
 		/* loud changes too: a partial swap would show. */
 		char *lines = NULL;
@@ -324,8 +326,8 @@ START_TEST(config_error_refuses_reload)
 				      strstr(l, bad_configs[i].key),
 			      "case %zu: %s", i, l ? l : "(none)");
 		free(l);
-		expect_output("greet", "typed", "\"you\"", "\"Hello, you\"");
-		expect_output("times", "typed", "null", "2");
+		expect_output(p, "greet", "typed", "\"you\"", "\"Hello, you\"");
+		expect_output(p, "times", "typed", "null", "2");
 	}
 	ck_assert(!test_proc_seen(p, "plugin typed: reload:", 0));
 	/* A good one goes through: new values, the reload hook told. */
@@ -333,8 +335,8 @@ START_TEST(config_error_refuses_reload)
 	test_proc_mark(p);
 	test_proc_signal(p, SIGHUP);
 	test_expect_line(p, "plugin typed: reload: greeting=Bye times=3", WAIT);
-	expect_output("greet", "typed", "\"you\"", "\"Bye, you\"");
-	expect_output("times", "typed", "null", "3");
+	expect_output(p, "greet", "typed", "\"you\"", "\"Bye, you\"");
+	expect_output(p, "times", "typed", "null", "3");
 	/* The same values again: no hook. */
 	test_proc_mark(p);
 	test_proc_signal(p, SIGHUP);
