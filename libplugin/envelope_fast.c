@@ -27,22 +27,28 @@ static void skip_ws(struct cursor *c)
 		c->i++;
 }
 
-/* The exact token tok (after whitespace). */
-static bool token(struct cursor *c, const char *tok)
+/* The exact text s, right here. */
+static bool exact(struct cursor *c, const char *s)
 {
-	size_t n = strlen(tok);
-	skip_ws(c);
-	if (c->n - c->i < n || memcmp(c->s + c->i, tok, n) != 0)
+	size_t n = strlen(s);
+	if (c->n - c->i < n || memcmp(c->s + c->i, s, n) != 0)
 		return false;
 	c->i += n;
 	return true;
 }
 
-/* "key": */
+/* The exact token tok (after whitespace). */
+static bool token(struct cursor *c, const char *tok)
+{
+	skip_ws(c);
+	return exact(c, tok);
+}
+
+/* "key": — the key's text exactly: a blank inside the quotes makes another
+ * key, which the general decoder and Python reject. */
 static bool key(struct cursor *c, const char *k)
 {
-	return token(c, "\"") && token(c, k) && c->i < c->n && c->s[c->i++] == '"' &&
-	       token(c, ":");
+	return token(c, "\"") && exact(c, k) && exact(c, "\"") && token(c, ":");
 }
 
 /* A string of printable ASCII without escapes; *v and *len view its content. */

@@ -520,18 +520,26 @@ static bool fast_agrees(const char *json, size_t len)
 	return true;
 }
 
-/* Truncations, every position replaced by each structural character, and
- * random flips of base: wherever the fast path says yes, both agree. */
+/* Truncations, a blank inserted at every position (inside a key it makes
+ * another key: Python rejects " payload_format_type"), every position
+ * replaced by each structural character, and random flips of base: wherever
+ * the fast path says yes, both agree. */
 static void mutate_and_compare(const char *base)
 {
 	static const char PALETTE[] = "\"\\{}:,[ n0A=.-T\x01\x7f\x80\xc3";
 	size_t n = strlen(base);
-	char *copy = malloc(n + 1);
+	char *copy = malloc(n + 2);
 
 	ck_assert_ptr_nonnull(copy);
 	for (size_t cut = 0; cut < n; cut++) {
 		memcpy(copy, base, cut);
 		fast_agrees(copy, cut);
+	}
+	for (size_t at = 0; at <= n; at++) {
+		memcpy(copy, base, at);
+		copy[at] = ' ';
+		memcpy(copy + at + 1, base + at, n - at);
+		fast_agrees(copy, n + 1);
 	}
 	for (size_t at = 0; at < n; at++) {
 		for (size_t k = 0; k < sizeof(PALETTE) - 1; k++) {
