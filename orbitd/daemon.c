@@ -120,8 +120,8 @@ static void render_status(void *ctx, char *buf, size_t len)
 	struct daemon *d = ctx;
 	struct daemon_facts f;
 	/* Shutdown drops every requirement: "0/0 satisfied" would say nothing. */
-	if (d->stopping || !d->core) {
-		snprintf(buf, len, "%s", d->stopping ? "stopping" : "starting");
+	if (d->stopping) {
+		snprintf(buf, len, "stopping");
 		return;
 	}
 	daemon_facts(d, &f);
