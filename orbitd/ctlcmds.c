@@ -144,33 +144,25 @@ void ctl_on_plugin_event(struct daemon *d, const struct lplug_info *p)
 /* ---- read-only commands ----------------------------------------------- */
 
 struct tally {
-	size_t active, rejected, disabled, total, connections;
+	size_t rejected, disabled, total;
 };
 
 static int tally_plugin(void *ctx, const struct lplug_info *p)
 {
 	struct tally *t = ctx;
 	t->total++;
-	t->active += p->state == LPLUG_ACTIVE;
 	t->rejected += p->state == LPLUG_REJECTED;
 	t->disabled += p->state == LPLUG_DISABLED;
-	return 0;
-}
-
-static int tally_req(void *ctx, const orbit_requirement_status *st)
-{
-	size_t *v = ctx;
-	v[0]++;
-	v[1] += st->satisfied;
 	return 0;
 }
 
 static void cmd_status(struct daemon *d, struct octl_req *r)
 {
 	struct tally t = {0};
-	size_t reqs[2] = {0, 0};
+	struct daemon_facts f;
 	loader_foreach(d->loader, tally_plugin, &t);
-	orbit_core_foreach_requirement(d->core, tally_req, reqs);
+	/* The same snapshot as the systemd status line. */
+	daemon_facts(d, &f);
 	orbit_orbiter *co = orbit_core_orbiter(d->core);
 	json_t *reload = json_null();
 	if (d->last_reload.done)
@@ -182,10 +174,10 @@ static void cmd_status(struct daemon *d, struct octl_req *r)
 		"s:I,s:{s:b,s:{s:b,s:b}},s:o}",
 		"identifier", orbit_orbiter_id(co), "version", ORBIT_VERSION, "pid",
 		(json_int_t)getpid(), "uptime", orbit_now() - d->started, "compliant",
-		orbit_core_compliant(d->core), "requirements", "total", (json_int_t)reqs[0],
-		"satisfied", (json_int_t)reqs[1], "plugins", "active", (json_int_t)t.active,
+		f.compliant, "requirements", "total", (json_int_t)f.reqs_total,
+		"satisfied", (json_int_t)f.reqs_satisfied, "plugins", "active", (json_int_t)f.plugins_active,
 		"rejected", (json_int_t)t.rejected, "disabled", (json_int_t)t.disabled, "total",
-		(json_int_t)t.total, "connections", (json_int_t)orbit_orbiter_connection_count(co),
+		(json_int_t)t.total, "connections", (json_int_t)f.connections,
 		"plugin_connections", (json_int_t)loader_connections(d->loader), "pending", (json_int_t)orbit_orbiter_pending_count(co), "buses", "local", 1, "mqtt",
 		"enabled", d->mqtt != NULL, "connected", orbit_mqtt_bus_connected(d->mqtt), "last_reload", reload));
 }

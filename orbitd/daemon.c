@@ -100,16 +100,34 @@ static int count_active(void *ctx, const struct lplug_info *p)
 	return 0;
 }
 
-static void publish_status(struct daemon *d)
+void daemon_facts(struct daemon *d, struct daemon_facts *f)
 {
 	struct count c = {0};
-	size_t plugins = 0;
+	*f = (struct daemon_facts){0};
+	/* Not the core's cached compliance flag: it is updated after the
+	 * connection events that change the counts, so reading both in one of
+	 * those events gave "not compliant: 6/6". */
 	orbit_core_foreach_requirement(d->core, count_req, &c);
-	loader_foreach(d->loader, count_active, &plugins);
-	notify_status("%s: %zu/%zu requirements satisfied, %zu plugin%s active, %zu connections",
-		      orbit_core_compliant(d->core) ? "compliant" : "not compliant", c.satisfied,
-		      c.total, plugins, plugins == 1 ? "" : "s",
-		      orbit_orbiter_connection_count(orbit_core_orbiter(d->core)));
+	loader_foreach(d->loader, count_active, &f->plugins_active);
+	f->reqs_total = c.total;
+	f->reqs_satisfied = c.satisfied;
+	f->compliant = c.satisfied == c.total;
+	f->connections = orbit_orbiter_connection_count(orbit_core_orbiter(d->core));
+}
+
+static void render_status(void *ctx, char *buf, size_t len)
+{
+	struct daemon *d = ctx;
+	struct daemon_facts f;
+	/* Shutdown drops every requirement: "0/0 satisfied" would say nothing. */
+	if (d->stopping) {
+		snprintf(buf, len, "stopping");
+		return;
+	}
+	daemon_facts(d, &f);
+	snprintf(buf, len, "%s: %zu/%zu requirements satisfied, %zu plugin%s active, %zu connections",
+		 f.compliant ? "compliant" : "not compliant", f.reqs_satisfied, f.reqs_total,
+		 f.plugins_active, f.plugins_active == 1 ? "" : "s", f.connections);
 }
 
 static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
@@ -140,16 +158,14 @@ static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 		break;
 	}
 	ctl_on_core_event(d, ev);
-	if (!d->stopping)
-		publish_status(d);
+	notify_dirty(d->notify);
 }
 
 static void on_plugin_event(void *ctx, const struct lplug_info *p)
 {
 	struct daemon *d = ctx;
 	ctl_on_plugin_event(d, p);
-	if (d->core && !d->stopping)
-		publish_status(d);
+	notify_dirty(d->notify);
 }
 
 static void on_mqtt_state(void *ctx, bool connected)
@@ -157,8 +173,7 @@ static void on_mqtt_state(void *ctx, bool connected)
 	struct daemon *d = ctx;
 	/* libplugin logs the session itself; the status line follows it. */
 	(void)connected;
-	if (d->core && !d->stopping)
-		publish_status(d);
+	notify_dirty(d->notify);
 }
 
 /* The MQTT bus and the core's dual bus, when configured. The broker being
@@ -271,7 +286,8 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	signal(SIGPIPE, SIG_IGN);
 	if (!(d->base = event_base_new()) || !(d->bus = orbit_local_bus_new(d->base)) ||
 	    !(d->loopq = loopq_new(d->base)) ||
-	    !(d->workers = workers_new(d->loopq, WORKER_THREADS))) {
+	    !(d->workers = workers_new(d->loopq, WORKER_THREADS)) ||
+	    !(d->notify = notify_new(d->base, render_status, d))) {
 		*err = strfmt("cannot set up the event loop: %s", strerror(errno));
 		goto fail;
 	}
@@ -346,8 +362,7 @@ fail:
 
 int daemon_run(struct daemon *d)
 {
-	notify_ready();
-	publish_status(d);
+	notify_state(d->notify, "READY=1");
 	olog(LOG_NOTICE, "ready: %zu requirement%s", d->cfg->n_reqs, d->cfg->n_reqs == 1 ? "" : "s");
 	event_base_dispatch(d->base);
 	return d->exit_code;
@@ -409,7 +424,9 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 		*err = strfmt("shutting down");
 		return -ESHUTDOWN;
 	}
-	notify_reloading();
+	char reloading[64];
+	if (notify_reloading_text(reloading, sizeof reloading) == 0)
+		notify_state(d->notify, reloading);
 	olog(LOG_NOTICE, "reloading the configuration");
 	struct orbitd_config *cfg = daemon_load_config(&d->opts, err);
 	struct reqs *r = NULL;
@@ -426,7 +443,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 		     *err ? *err : "out of memory");
 		record_reload(d, false, *err ? *err : "out of memory");
 		orbitd_config_free(cfg);
-		notify_ready();
+		notify_state(d->notify, "READY=1");
 		return -EINVAL;
 	}
 	warn_restart_only(d->cfg, cfg);
@@ -448,8 +465,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 		free(all);
 	free(summary);
 	free(report);
-	notify_ready();
-	publish_status(d);
+	notify_state(d->notify, "READY=1");
 	return 0;
 }
 
@@ -496,7 +512,7 @@ void daemon_shutdown(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	notify_stopping();
+	notify_state(d->notify, "STOPPING=1");
 	reqs_stop_schedules(d->reqs);
 	/* Dropping the requirements closes their connections gracefully and
 	 * stops discovery, so nothing reconnects while we wait for the acks. */
@@ -538,6 +554,7 @@ void daemon_free(struct daemon *d)
 		orbit_bus_free(d->mqtt);
 	if (d->bus)
 		orbit_bus_free(d->bus);
+	notify_free(d->notify);
 	if (d->base)
 		event_base_free(d->base);
 	orbitd_config_free(d->cfg);

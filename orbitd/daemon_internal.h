@@ -21,6 +21,18 @@ struct reqs;
 struct drain;
 struct octl;
 struct ctl_watch;
+struct notifier;
+
+/* What the status line and `orbitctl status` say, from one snapshot: the
+ * core is compliant exactly when every requirement is satisfied, so both are
+ * derived from the same per-requirement counts and cannot disagree. */
+struct daemon_facts {
+	size_t reqs_total, reqs_satisfied;
+	bool compliant;
+	size_t plugins_active, connections;
+};
+
+void daemon_facts(struct daemon *d, struct daemon_facts *f);
 
 struct daemon {
 	struct daemon_opts opts;
@@ -49,6 +61,7 @@ struct daemon {
 	struct ctl_watch *watches; /* orbitctl watch / execute --wait, owned by ctlcmds */
 	json_t *dead_remotes;      /* remote plugin id -> orbit_now() it was declared dead */
 	struct bustap *tap;        /* debug trace of the core's handshake on bus */
+	struct notifier *notify;   /* systemd READY/RELOADING/STOPPING/STATUS */
 };
 
 #endif

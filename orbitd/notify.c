@@ -1,14 +1,17 @@
 /* notify.c — writes systemd notification datagrams to $NOTIFY_SOCKET.
  *
- * A fresh non-blocking socket per message keeps this stateless (thread-safe,
- * nothing to reopen after the manager restarts) and the messages are rare:
- * start, reloads, stop, status changes and a watchdog ping every few seconds.
+ * A fresh non-blocking socket per message keeps the writer stateless
+ * (thread-safe, nothing to reopen after the manager restarts); the notifier
+ * on top keeps the one piece of state that must survive a full queue: the
+ * latest status and a state message not yet delivered.
  */
 #include "notify.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,16 +68,24 @@ int notify_ready(void)
 	return notify_send("READY=1");
 }
 
-int notify_reloading(void)
+int notify_reloading_text(char *buf, size_t len)
 {
-	char msg[64];
 	struct timespec ts;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
 		return -errno;
-	snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-		 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-	return notify_send(msg);
+	if ((size_t)snprintf(buf, len, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+			     (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) >= len)
+		return -ENOBUFS;
+	return 0;
+}
+
+int notify_reloading(void)
+{
+	char msg[64];
+	int rc = notify_reloading_text(msg, sizeof msg);
+
+	return rc < 0 ? rc : notify_send(msg);
 }
 
 int notify_stopping(void)
@@ -82,26 +93,34 @@ int notify_stopping(void)
 	return notify_send("STOPPING=1");
 }
 
+/* "STATUS=" + text with newlines made spaces (a newline would start a new
+ * assignment in the datagram); text past STATUS_MAX is cut. */
+static void format_status(char *msg, size_t len, const char *text)
+{
+	size_t pre = sizeof "STATUS=" - 1;
+
+	memcpy(msg, "STATUS=", pre);
+	snprintf(msg + pre, len - pre, "%.*s", STATUS_MAX, text);
+	for (char *p = msg + pre; *p; p++) {
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	}
+}
+
 int notify_status(const char *fmt, ...)
 {
-	char msg[sizeof "STATUS=" + STATUS_MAX];
-	size_t pre = sizeof "STATUS=" - 1;
+	char text[STATUS_MAX + 1], msg[sizeof "STATUS=" + STATUS_MAX];
 	va_list ap;
 	int r;
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return 0;
-	memcpy(msg, "STATUS=", pre);
 	va_start(ap, fmt);
-	r = vsnprintf(msg + pre, sizeof msg - pre, fmt, ap);
+	r = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	if (r < 0)
 		return -EINVAL;
-	/* A newline would start a new assignment in the datagram. */
-	for (char *p = msg + pre; *p; p++) {
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	}
+	format_status(msg, sizeof msg, text);
 	return notify_send(msg);
 }
 
@@ -146,4 +165,122 @@ int notify_watchdog_usec(uint64_t *usec)
 	}
 	*usec = v;
 	return 0;
+}
+
+/* ---- the daemon's notifier ------------------------------------------- */
+
+#define RETRY_FIRST_MS 50
+#define RETRY_MAX_MS 1000
+#define STATE_MAX 128
+
+struct notifier {
+	struct event *ev;	/* idle send, or the retry after a refusal */
+	notify_render_fn render;
+	void *ctx;
+	bool dirty;		/* the status may differ from what was sent */
+	char state[STATE_MAX];	/* a READY=1 etc. not yet delivered, or "" */
+	unsigned retry_ms;	/* 0, or the back-off after the last refusal */
+	char sent[STATUS_MAX + 1]; /* the last status the manager accepted */
+};
+
+static bool transient(int rc)
+{
+	return rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -ENOBUFS || rc == -ENOMEM;
+}
+
+static void arm(struct notifier *n, unsigned ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+	event_add(n->ev, &tv);
+}
+
+/* One datagram: the pending state (if any) and the current status. On a full
+ * queue everything stays pending and the retry is armed; any other error
+ * cannot be cured by retrying (no manager listening) and drops it. */
+static int flush(struct notifier *n)
+{
+	char text[STATUS_MAX + 1], status[sizeof "STATUS=" + STATUS_MAX];
+	char msg[STATE_MAX + sizeof status + 1];
+	int rc;
+
+	text[0] = '\0';
+	n->render(n->ctx, text, sizeof text);
+	if (!n->state[0] && strcmp(text, n->sent) == 0) {
+		n->dirty = false;
+		return 0;
+	}
+	format_status(status, sizeof status, text);
+	snprintf(msg, sizeof msg, "%s%s%s", n->state, n->state[0] ? "\n" : "", status);
+	rc = notify_send(msg);
+	if (transient(rc)) {
+		n->dirty = true;
+		n->retry_ms = n->retry_ms ? n->retry_ms * 2 : RETRY_FIRST_MS;
+		if (n->retry_ms > RETRY_MAX_MS)
+			n->retry_ms = RETRY_MAX_MS;
+		arm(n, n->retry_ms);
+		return rc;
+	}
+	n->dirty = false;
+	n->state[0] = '\0';
+	n->retry_ms = 0;
+	if (rc == 0)
+		snprintf(n->sent, sizeof n->sent, "%s", text);
+	return rc;
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush(arg);
+}
+
+struct notifier *notify_new(struct event_base *base, notify_render_fn render, void *ctx)
+{
+	struct notifier *n = calloc(1, sizeof *n);
+
+	if (!n)
+		return NULL;
+	n->render = render;
+	n->ctx = ctx;
+	if (!(n->ev = evtimer_new(base, on_flush, n))) {
+		free(n);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return n;
+}
+
+void notify_dirty(struct notifier *n)
+{
+	if (n->dirty || !getenv("NOTIFY_SOCKET"))
+		return;
+	/* A zero timeout runs after the events of this loop pass: they all
+	 * fold into the one datagram rendered then. */
+	n->dirty = true;
+	arm(n, 0);
+}
+
+int notify_state(struct notifier *n, const char *state)
+{
+	if (!state || strlen(state) >= sizeof n->state)
+		return -EINVAL;
+	if (!getenv("NOTIFY_SOCKET"))
+		return 0;
+	snprintf(n->state, sizeof n->state, "%s", state);
+	/* While backing off, the queue was full moments ago: the armed retry
+	 * sends the state with the status, sooner would only be refused. */
+	if (n->retry_ms)
+		return -EAGAIN;
+	event_del(n->ev);
+	return flush(n);
+}
+
+void notify_free(struct notifier *n)
+{
+	if (!n)
+		return;
+	event_free(n->ev);
+	free(n);
 }

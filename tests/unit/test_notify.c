@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -230,6 +231,103 @@ START_TEST(watchdog_usec)
 }
 END_TEST
 
+/* ---- the notifier ---- */
+
+static char status_text[64];
+static int renders;
+
+static void render(void *ctx, char *buf, size_t len)
+{
+	(void)ctx;
+	renders++;
+	snprintf(buf, len, "%s", status_text);
+}
+
+/* Fill the listener's queue until the next datagram is refused. */
+static void fill_queue(void)
+{
+	int rc, sent = 0;
+
+	while (sent < 100000 && (rc = notify_watchdog()) == 0)
+		sent++;
+	ck_assert_int_eq(rc, -EAGAIN);
+}
+
+/* Read the queue empty; every datagram in it must be a watchdog ping. */
+static void drain_pings(void)
+{
+	const char *m;
+
+	while ((m = next_datagram(sock)))
+		ck_assert_str_eq(m, "WATCHDOG=1");
+}
+
+START_TEST(status_coalesced_in_one_loop_pass)
+{
+	struct event_base *base = event_base_new();
+	struct notifier *n = notify_new(base, render, NULL);
+
+	renders = 0;
+	for (int i = 0; i < 5; i++) {
+		snprintf(status_text, sizeof status_text, "state %d", i);
+		notify_dirty(n);
+	}
+	ck_assert_ptr_null(next_datagram(sock));
+	event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_str_eq(next_datagram(sock), "STATUS=state 4");
+	ck_assert_ptr_null(next_datagram(sock));
+	ck_assert_int_eq(renders, 1);
+	/* The same text again is not worth a datagram. */
+	notify_dirty(n);
+	event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_ptr_null(next_datagram(sock));
+	notify_free(n);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(refused_status_is_retried_not_lost)
+{
+	struct event_base *base = event_base_new();
+	struct notifier *n = notify_new(base, render, NULL);
+
+	snprintf(status_text, sizeof status_text, "not compliant: 4/6");
+	fill_queue();
+	notify_dirty(n);
+	event_base_loop(base, EVLOOP_ONCE); /* refused: the queue is full */
+	snprintf(status_text, sizeof status_text, "compliant: 6/6");
+	notify_dirty(n);
+	drain_pings();
+	/* Blocks until the retry timer fires, which sends the latest state. */
+	event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_str_eq(next_datagram(sock), "STATUS=compliant: 6/6");
+	ck_assert_ptr_null(next_datagram(sock));
+	notify_free(n);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(state_carries_status_and_survives_a_full_queue)
+{
+	struct event_base *base = event_base_new();
+	struct notifier *n = notify_new(base, render, NULL);
+
+	snprintf(status_text, sizeof status_text, "compliant: 1/1");
+	ck_assert_int_eq(notify_state(n, "READY=1"), 0);
+	ck_assert_str_eq(next_datagram(sock), "READY=1\nSTATUS=compliant: 1/1");
+	fill_queue();
+	snprintf(status_text, sizeof status_text, "stopping");
+	ck_assert_int_eq(notify_state(n, "STOPPING=1"), -EAGAIN);
+	drain_pings();
+	event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_str_eq(next_datagram(sock), "STOPPING=1\nSTATUS=stopping");
+	ck_assert_ptr_null(next_datagram(sock));
+	ck_assert_int_eq(notify_state(n, NULL), -EINVAL);
+	notify_free(n);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *notify_suite(void)
 {
 	Suite *s = suite_create("notify");
@@ -244,6 +342,9 @@ static Suite *notify_suite(void)
 	tcase_add_test(tc, bad_addresses);
 	tcase_add_test(tc, never_blocks);
 	tcase_add_test(tc, watchdog_usec);
+	tcase_add_test(tc, status_coalesced_in_one_loop_pass);
+	tcase_add_test(tc, refused_status_is_retried_not_lost);
+	tcase_add_test(tc, state_carries_status_and_survives_a_full_queue);
 	suite_add_tcase(s, tc);
 	return s;
 }
