@@ -63,11 +63,6 @@ int notify_send(const char *state)
 	return rc;
 }
 
-int notify_ready(void)
-{
-	return notify_send("READY=1");
-}
-
 int notify_reloading_text(char *buf, size_t len)
 {
 	struct timespec ts;
@@ -78,19 +73,6 @@ int notify_reloading_text(char *buf, size_t len)
 			     (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) >= len)
 		return -ENOBUFS;
 	return 0;
-}
-
-int notify_reloading(void)
-{
-	char msg[64];
-	int rc = notify_reloading_text(msg, sizeof msg);
-
-	return rc < 0 ? rc : notify_send(msg);
-}
-
-int notify_stopping(void)
-{
-	return notify_send("STOPPING=1");
 }
 
 /* "STATUS=" + text with newlines made spaces (a newline would start a new
@@ -105,23 +87,6 @@ static void format_status(char *msg, size_t len, const char *text)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	}
-}
-
-int notify_status(const char *fmt, ...)
-{
-	char text[STATUS_MAX + 1], msg[sizeof "STATUS=" + STATUS_MAX];
-	va_list ap;
-	int r;
-
-	if (!getenv("NOTIFY_SOCKET"))
-		return 0;
-	va_start(ap, fmt);
-	r = vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -EINVAL;
-	format_status(msg, sizeof msg, text);
-	return notify_send(msg);
 }
 
 int notify_watchdog(void)

@@ -21,19 +21,6 @@ struct event_base;
  * name), -ENAMETOOLONG, -EAGAIN (manager's queue full) or the socket error. */
 int notify_send(const char *state);
 
-/* READY=1: start-up finished. */
-int notify_ready(void);
-
-/* RELOADING=1 with MONOTONIC_USEC=now, as systemd wants for reloads. */
-int notify_reloading(void);
-
-/* STOPPING=1: shutdown began. */
-int notify_stopping(void);
-
-/* STATUS=<formatted text>; newlines in the text become spaces and text past
- * 1 KiB is cut. */
-int notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* WATCHDOG=1: keep-alive ping. */
 int notify_watchdog(void);
 
@@ -71,7 +58,8 @@ void notify_dirty(struct notifier *n);
  * 0, -EAGAIN/-ENOBUFS (kept, retried) or another error of notify_send. */
 int notify_state(struct notifier *n, const char *state);
 
-/* "RELOADING=1\nMONOTONIC_USEC=<now>" into buf. 0 or -errno. */
+/* "RELOADING=1\nMONOTONIC_USEC=<now>" into buf, as systemd wants for
+ * reloads (sent with notify_state). 0 or -errno. */
 int notify_reloading_text(char *buf, size_t len);
 
 /* Stop and free; NULL-safe. Anything not yet sent is dropped. */
