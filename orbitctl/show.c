@@ -228,6 +228,9 @@ void show_plugins(FILE *f, json_t *r)
 					"STATE", "SINCE", "OPERATIONS", "REASON"};
 	json_t *list = get(r, "plugins"), *p;
 	size_t i;
+	/* Said first: a typo's only symptom is a plugin that never shows up. */
+	json_array_foreach(get(r, "unmatched"), i, p)
+		fprintf(f, "warning: %s\n", text(get(p, "message")));
 	if (!json_array_size(list)) {
 		fputs("no plugins\n", f);
 		return;

@@ -724,6 +724,7 @@ static int walk_policies(struct cv_reader *c, const struct ynode *v, struct ocfg
 		p->policies = arr;
 		pol = &arr[p->n_policies++];
 		memset(pol, 0, sizeof *pol);
+		pol->where = cv_where(c, k);
 		if (!(pol->operation = strdup(k->str))) {
 			rc = -ENOMEM;
 			goto next;
@@ -787,6 +788,7 @@ static int merge_plugin_list(struct ctx *c, const struct ynode *v, bool enable)
 	struct ocfg_plugins *pl = &c->cfg->plugins;
 	static const char *const no_ids[] = {NULL};
 	orbit_idlist *dst = enable ? &pl->enable : &pl->disable;
+	struct ocfg_where **dst_where = enable ? &pl->enable_where : &pl->disable_where;
 	orbit_idlist other = enable ? pl->disable : pl->enable;
 	orbit_idlist tmp = NULL;
 	int rc = cv_idlist(rd, v, &tmp);
@@ -799,6 +801,15 @@ static int merge_plugin_list(struct ctx *c, const struct ynode *v, bool enable)
 				     enable ? "disable" : "enable");
 			ocfg_kpop(&rd->path, m);
 		} else if (!orbit_idlist_has(*dst, tmp[i])) {
+			size_t n = orbit_idlist_len(*dst);
+			struct ocfg_where *w = realloc(*dst_where, (n + 1) * sizeof *w);
+
+			if (!w) {
+				rc = -ENOMEM;
+				break;
+			}
+			*dst_where = w;
+			w[n] = cv_where(rd, v->kids[i]);
 			rc = orbit_idlist_append(dst, tmp[i]);
 		}
 	}
@@ -1294,6 +1305,8 @@ void orbitd_config_free(struct orbitd_config *cfg)
 	free(cfg->plugins.dir);
 	orbit_idlist_free(cfg->plugins.enable);
 	orbit_idlist_free(cfg->plugins.disable);
+	free(cfg->plugins.enable_where);
+	free(cfg->plugins.disable_where);
 	for (size_t i = 0; i < cfg->plugins.n; i++)
 		plugin_free(&cfg->plugins.v[i]);
 	free(cfg->plugins.v);

@@ -156,6 +156,7 @@ struct ocfg_policy {
 	char *operation;
 	bool maximum_set;
 	orbit_plugin_policy policy;
+	struct ocfg_where where;          /* of the operation's name */
 };
 
 /* A YAML subtree kept with its positions: a plugin's `config:` section,
@@ -242,6 +243,10 @@ struct ocfg_plugins {
 	char *dir;                   /* default ORBIT_PLUGINDIR */
 	orbit_idlist enable;         /* non-NULL: only these load */
 	orbit_idlist disable;
+	/* Where each entry of enable / disable was written, same index; for
+	 * warnings about names no plugin has. */
+	struct ocfg_where *enable_where;
+	struct ocfg_where *disable_where;
 	struct ocfg_plugin *v;       /* per-plugin sections in file order */
 	size_t n;
 };

@@ -7,6 +7,7 @@
 #include "plugcfg.h"
 #include "reqs.h"
 #include "sockpath.h"
+#include "strfmt.h"
 
 #include <orbit/mqtt_bus.h>
 #include <orbit/plugin.h>
@@ -328,6 +329,28 @@ static json_t *remote_plugins(struct daemon *d)
 	return c.by_id;
 }
 
+/* Config entries naming no plugin or operation (loader_unmatched); an
+ * empty array also when they could not be computed (out of memory). */
+static json_t *unmatched_json(struct daemon *d)
+{
+	json_t *a = json_array();
+	struct lunmatched *v;
+	size_t n;
+	if (loader_unmatched(d->loader, &v, &n) < 0)
+		return a;
+	for (size_t i = 0; i < n; i++) {
+		char *where = strfmt("%s:%d:%d", v[i].where.file ? v[i].where.file : "<built-in>",
+				     v[i].where.line, v[i].where.column);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?}", "kind",
+						   v[i].kind, "name", v[i].name, "plugin",
+						   v[i].plugin, "where", where, "hint", v[i].hint,
+						   "message", v[i].message));
+		free(where);
+	}
+	lunmatched_free(v, n);
+	return a;
+}
+
 static void cmd_plugins(struct daemon *d, struct octl_req *r)
 {
 	struct plugins_ctx c = {.d = d, .list = json_array()};
@@ -338,7 +361,7 @@ static void cmd_plugins(struct daemon *d, struct octl_req *r)
 	json_object_foreach(remote, id, e)
 		json_array_append(c.list, e);
 	json_decref(remote);
-	octl_reply_ok(r, json_pack("{s:o}", "plugins", c.list));
+	octl_reply_ok(r, json_pack("{s:o,s:o}", "plugins", c.list, "unmatched", unmatched_json(d)));
 }
 
 static void cmd_plugin(struct daemon *d, struct octl_req *r, json_t *args)

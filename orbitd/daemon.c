@@ -319,6 +319,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	     cfg->plugins.dir);
 	if (loader_scan(d->loader, cfg, err) < 0)
 		goto fail;
+	loader_warn_unmatched(d->loader);
 	int rc = loader_watch(d->loader);
 	if (rc < 0)
 		olog(LOG_WARNING, "plugin directory %s not watched (%s): drop-ins need a restart",
@@ -453,6 +454,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	reqs_free(d->reqs);
 	d->reqs = r;
 	loader_reconfigure(d->loader, cfg, &report);
+	loader_warn_unmatched(d->loader);
 	orbitd_config_free(d->cfg);
 	d->cfg = cfg;
 	char *all = strfmt("requirements: %s; plugins: %s", summary ? summary : "unchanged",

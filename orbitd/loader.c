@@ -724,18 +724,216 @@ void loader_free(struct loader *l)
 
 /* ---- orbitd -t -------------------------------------------------------- */
 
+/* A plugin the config may name: d NULL when its operations are not known
+ * (the descriptor is not held: disabled, rejected). */
+struct known {
+	const char *name;
+	const orbit_plugin_desc *d;
+};
+
+/* Levenshtein distance of a and b, or SIZE_MAX for names too long to bother:
+ * identifiers are short, one row on the stack does. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65];
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Tracks the candidate closest to a name; a hint only within a distance a
+ * typo makes (one edit for short names, two otherwise). */
+struct closest {
+	const char *name, *best;
+	size_t dist;
+};
+
+static void consider(struct closest *c, const char *cand)
+{
+	size_t d = edit_distance(c->name, cand);
+	size_t limit = strlen(c->name) > 5 ? 2 : 1;
+	if (d > 0 && d <= limit && d < c->dist) {
+		c->dist = d;
+		c->best = cand;
+	}
+}
+
+static const struct known *find_known(const struct known *k, size_t nk, const char *name,
+				      bool with_desc)
+{
+	for (size_t i = 0; i < nk; i++)
+		if (strcmp(k[i].name, name) == 0 && (!with_desc || k[i].d))
+			return &k[i];
+	return NULL;
+}
+
+struct ulist {
+	struct lunmatched *v;
+	size_t n;
+};
+
+static int add_unmatched(struct ulist *u, const char *kind, const char *plugin,
+			 const char *name, const struct ocfg_where *w, const char *hint)
+{
+	struct lunmatched *v = realloc(u->v, (u->n + 1) * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	u->v = v;
+	struct lunmatched *e = &v[u->n];
+	memset(e, 0, sizeof *e);
+	e->kind = kind;
+	e->where = *w;
+	char *key = plugin ? strfmt("plugins.%s.policies.%s", plugin, name)
+			   : strcmp(kind, "section") == 0 ? strfmt("plugins.%s", name)
+							   : strfmt("plugins.%s", kind);
+	char *what = plugin ? strfmt("plugin %s has no operation %s%s%s%s", plugin, name,
+				     hint ? " (did you mean " : "", hint ? hint : "", hint ? "?)" : "")
+			    : strfmt("no plugin is named %s%s%s%s", name,
+				     hint ? " (did you mean " : "", hint ? hint : "", hint ? "?)" : "");
+	if (key && what)
+		e->message = ocfg_message(w, key, what);
+	e->name = strdup(name);
+	e->plugin = plugin ? strdup(plugin) : NULL;
+	e->hint = hint ? strdup(hint) : NULL;
+	free(key);
+	free(what);
+	u->n++; /* counted even when incomplete, so lunmatched_free releases it */
+	if (!e->message || !e->name || (plugin && !e->plugin) || (hint && !e->hint))
+		return -ENOMEM;
+	return 0;
+}
+
+static int check_plugin_name(struct ulist *u, const struct known *k, size_t nk,
+			     const char *kind, const char *name, const struct ocfg_where *w)
+{
+	if (find_known(k, nk, name, false))
+		return 0;
+	struct closest c = {.name = name, .dist = SIZE_MAX};
+	for (size_t i = 0; i < nk; i++)
+		consider(&c, k[i].name);
+	return add_unmatched(u, kind, NULL, name, w, c.best);
+}
+
+/* Every entry of cfg's plugins section checked against the known plugins. */
+static int find_unmatched(const struct orbitd_config *cfg, const struct known *k, size_t nk,
+			  struct lunmatched **v, size_t *n)
+{
+	const struct ocfg_plugins *pl = &cfg->plugins;
+	struct ulist u = {0};
+	int rc = 0;
+	for (size_t i = 0; !rc && pl->enable && pl->enable[i]; i++)
+		rc = check_plugin_name(&u, k, nk, "enable", pl->enable[i], &pl->enable_where[i]);
+	for (size_t i = 0; !rc && pl->disable && pl->disable[i]; i++)
+		rc = check_plugin_name(&u, k, nk, "disable", pl->disable[i], &pl->disable_where[i]);
+	for (size_t i = 0; !rc && i < pl->n; i++) {
+		const struct ocfg_plugin *p = &pl->v[i];
+		const struct known *kp = find_known(k, nk, p->name, true);
+		rc = check_plugin_name(&u, k, nk, "section", p->name, &p->where);
+		/* A section naming no plugin already says so; only a known
+		 * descriptor tells which operations exist. */
+		for (size_t j = 0; !rc && kp && j < p->n_policies; j++) {
+			const struct ocfg_policy *pol = &p->policies[j];
+			struct closest c = {.name = pol->operation, .dist = SIZE_MAX};
+			bool found = false;
+			for (size_t o = 0; o < kp->d->n_ops && !found; o++) {
+				const orbit_plugin_op *op = (const orbit_plugin_op *)(
+					(const char *)kp->d->ops + o * kp->d->op_size);
+				found = strcmp(op->name, pol->operation) == 0;
+				consider(&c, op->name);
+			}
+			if (!found)
+				rc = add_unmatched(&u, "policy", p->name, pol->operation,
+						   &pol->where, c.best);
+		}
+	}
+	if (rc < 0) {
+		lunmatched_free(u.v, u.n);
+		return rc;
+	}
+	*v = u.v;
+	*n = u.n;
+	return 0;
+}
+
+void lunmatched_free(struct lunmatched *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].plugin);
+		free(v[i].hint);
+		free(v[i].message);
+	}
+	free(v);
+}
+
+int loader_unmatched(struct loader *l, struct lunmatched **v, size_t *n)
+{
+	size_t nk = 0;
+	*v = NULL;
+	*n = 0;
+	if (!l->cfg)
+		return 0;
+	for (struct lplug *p = l->head; p; p = p->next)
+		nk += p->name != NULL;
+	struct known *k = calloc(nk ? nk : 1, sizeof *k);
+	if (!k)
+		return -ENOMEM;
+	nk = 0;
+	for (struct lplug *p = l->head; p; p = p->next)
+		if (p->name)
+			k[nk++] = (struct known){p->name,
+						 p->info.host ? host_desc(p->info.host) : NULL};
+	int rc = find_unmatched(l->cfg, k, nk, v, n);
+	free(k);
+	return rc;
+}
+
+void loader_warn_unmatched(struct loader *l)
+{
+	struct lunmatched *v;
+	size_t n;
+	int rc = loader_unmatched(l, &v, &n);
+	if (rc < 0) {
+		olog(LOG_WARNING, "config entries not checked against the plugins: %s",
+		     strerror(-rc));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		olog(LOG_WARNING, "%s", v[i].message);
+	lunmatched_free(v, n);
+}
+
 int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
 		     void (*report)(void *ctx, const char *file, const char *name, const char *why),
-		     void *ctx)
+		     void (*unmatched)(void *ctx, const struct lunmatched *u), void *ctx)
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
 		return -errno; /* the caller says the directory was not checked */
 	int problems = 0;
+	/* Descriptors stay mapped until the config was matched against them. */
+	void **dls = calloc(n ? n : 1, sizeof *dls);
+	struct known *k = calloc(n ? n : 1, sizeof *k);
+	size_t nk = 0;
 	for (int i = 0; i < n; i++) {
 		const char *file = names[i]->d_name;
-		char *path = is_plugin_file(file) ? strfmt("%s/%s", dir, file) : NULL;
+		char *path = is_plugin_file(file) && k && dls ? strfmt("%s/%s", dir, file) : NULL;
 		void *dl = NULL;
 		const orbit_plugin_desc *d = NULL;
 		char *why = NULL;
@@ -752,7 +950,8 @@ int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
 			report(ctx, file, d->name,
 			       orbitd_config_plugin_enabled(cfg, d->name) ? why : NULL);
 			plugcfg_free(pc);
-			dlclose(dl);
+			dls[nk] = dl;
+			k[nk++] = (struct known){d->name, d};
 		} else {
 			report(ctx, file, NULL, why ? why : "out of memory");
 		}
@@ -762,5 +961,15 @@ int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
 		free(names[i]);
 	}
 	free(names);
-	return problems;
+	struct lunmatched *u = NULL;
+	size_t nu = 0;
+	int rc = k && dls ? find_unmatched(cfg, k, nk, &u, &nu) : -ENOMEM;
+	for (size_t i = 0; i < nu; i++)
+		unmatched(ctx, &u[i]);
+	lunmatched_free(u, nu);
+	for (size_t i = 0; i < nk; i++)
+		dlclose(dls[i]);
+	free(dls);
+	free(k);
+	return rc < 0 ? rc : problems;
 }

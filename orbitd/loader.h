@@ -74,14 +74,41 @@ int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char *
  * malloc'd (the object is closed again). */
 int loader_open(const char *dlname, void **dl, const orbit_plugin_desc **d, char **why);
 
+/* A plugins.* entry naming a plugin no file of the directory has, or an
+ * operation its plugin does not have: a typo (the export or policy silently
+ * never applies), or a plugin yet to be dropped in, hence a warning only. */
+struct lunmatched {
+	const char *kind;        /* "section", "enable", "disable" or "policy"; static */
+	char *name;              /* the plugin's name, or for "policy" the operation's */
+	char *plugin;            /* "policy": the plugin it is under; else NULL */
+	char *hint;              /* the closest known name if close enough, else NULL */
+	struct ocfg_where where; /* the entry's; file borrowed from the config */
+	char *message;           /* "FILE:LINE:COLUMN: key 'PATH': what (did you mean X?)" */
+};
+
+/* Free what loader_unmatched / loader_check_dir gave. NULL-safe. */
+void lunmatched_free(struct lunmatched *v, size_t n);
+
+/* The entries of the current config (the last scan's or reconfigure's) that
+ * match no plugin the loader knows by name (any state), or no operation of
+ * an active one. 0 with *v (caller frees with lunmatched_free; NULL when
+ * *n is 0), or -ENOMEM. */
+int loader_unmatched(struct loader *l, struct lunmatched **v, size_t *n);
+
+/* Log each of loader_unmatched's entries once, at LOG_WARNING: for after a
+ * scan or a reload, not on every plugin event. */
+void loader_warn_unmatched(struct loader *l);
+
 /* orbitd -t: open every *.so of dir as a load would, check its descriptor
  * and, for plugins cfg enables, build its config from cfg; never call init.
  * report(ctx, file, name, why) once per file, name NULL when the descriptor
- * was not read, why NULL when it would load. Returns the count of files that
- * would be rejected, or -errno when dir cannot be read. */
+ * was not read, why NULL when it would load; then unmatched(ctx, u) for each
+ * config entry that names none of the plugins read (see loader_unmatched).
+ * Returns the count of files that would be rejected, or -errno when dir
+ * cannot be read (and nothing is reported). */
 int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
 		     void (*report)(void *ctx, const char *file, const char *name, const char *why),
-		     void *ctx);
+		     void (*unmatched)(void *ctx, const struct lunmatched *u), void *ctx);
 
 /* Visit every entry in file-name order; non-zero from fn stops. */
 void loader_foreach(struct loader *l, int (*fn)(void *ctx, const struct lplug_info *p),

@@ -40,10 +40,17 @@ static void print_check(void *ctx, const char *file, const char *name, const cha
 			name ? name : "", name ? ")" : "", why);
 }
 
+/* A warning, not an error: the plugin may be dropped in later. */
+static void print_unmatched(void *ctx, const struct lunmatched *u)
+{
+	(void)ctx;
+	fprintf(stderr, "orbitd: warning: %s\n", u->message);
+}
+
 /* orbitd -t: the configuration, then every plugin of the directory against it. */
 static int test_config(struct orbitd_config *cfg)
 {
-	int problems = loader_check_dir(cfg->plugins.dir, cfg, print_check, NULL);
+	int problems = loader_check_dir(cfg->plugins.dir, cfg, print_check, print_unmatched, NULL);
 	if (problems < 0)
 		fprintf(stderr, "orbitd: plugin directory %s not checked: %s\n", cfg->plugins.dir,
 			strerror(-problems));
