@@ -130,12 +130,21 @@ START_TEST(daemon_warns_once_lists_and_forgets)
 	struct test_proc *p = fx_start_orbitd();
 	for (size_t i = 0; i < N_WARNINGS; i++)
 		test_expect_line(p, warnings[i], WAIT);
+	/* The control socket answers from here on. */
+	test_expect_line(p, "ready: 0 requirements", WAIT);
 	json_t *u = unmatched();
 	ck_assert_uint_eq(json_array_size(u), N_WARNINGS);
 	ck_assert(has_entry(u, "enable", "lowrcase", "orbitd.yaml:4:23"));
 	ck_assert(has_entry(u, "section", "lowrcase", "orbitd.yaml:5:3"));
 	ck_assert(has_entry(u, "policy", "lowercas", "orbitd.yaml:8:7"));
 	json_decref(u);
+	char *out = NULL, *err = NULL;
+	char *args[] = {"-s", fx.sock, "plugins", NULL};
+	ck_assert_int_eq(run(&out, &err, "bin/orbitctl", args), 0);
+	for (size_t i = 0; i < N_WARNINGS; i++)
+		ck_assert_msg(strstr(out, warnings[i]), "missing '%s' in:\n%s", warnings[i], out);
+	free(out);
+	free(err);
 	/* A drop-in is a plugin event, not a reason to say it all again. */
 	fx_add_plugin("plugins/randint.so");
 	test_expect_line(p, "plugin randint (randint.so) disabled by configuration", WAIT);
