@@ -692,17 +692,24 @@ void ocfg_value_free(struct ocfg_value *v)
 /* Fills *v (zeroed by the caller; on failure it may hold a partial tree,
  * which value_clear releases) from n. Limits as in to_json: an alias may
  * repeat a subtree many times, so the budget counts values after expansion. */
+int cv_enter(struct cv_reader *c, const struct ynode *n, int depth, size_t *budget)
+{
+	if (depth > YTREE_MAX_DEPTH)
+		return cv_fail(c, n, "nested deeper than %d levels", YTREE_MAX_DEPTH);
+	if (*budget == 0)
+		return cv_fail(c, n, "more than %d values (aliases expanded)", CV_MAX_VALUES);
+	(*budget)--;
+	return 0;
+}
+
 static int to_value(struct cv_reader *c, const struct ynode *n, struct ocfg_value *v, int depth,
 		    size_t *budget)
 {
 	struct cv_scalar s;
 	int rc = 0;
 
-	if (depth > YTREE_MAX_DEPTH)
-		return cv_fail(c, n, "nested deeper than %d levels", YTREE_MAX_DEPTH);
-	if (*budget == 0)
-		return cv_fail(c, n, "more than %d values (aliases expanded)", CV_MAX_VALUES);
-	(*budget)--;
+	if ((rc = cv_enter(c, n, depth, budget)))
+		return rc;
 	v->where = cv_where(c, n);
 
 	switch (n->kind) {

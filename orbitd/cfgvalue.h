@@ -40,6 +40,12 @@ int cv_fail(struct cv_reader *r, const struct ynode *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int cv_fail_at(struct cv_reader *r, const struct ocfg_where *w, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* One more node n at depth of a recursive walk (value tree, YAML -> JSON):
+ * refuses nesting past YTREE_MAX_DEPTH and more than CV_MAX_VALUES nodes in
+ * all (*budget counts down; aliases can multiply a small file). 0 or
+ * cv_fail's error. */
+int cv_enter(struct cv_reader *r, const struct ynode *n, int depth, size_t *budget);
+
 /* Records a message as given (no position, no key: unreadable files, syntax
  * errors) and returns rc, or -ENOMEM. */
 int cv_fail_plain(struct cv_reader *r, int rc, const char *fmt, ...)

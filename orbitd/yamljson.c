@@ -27,11 +27,8 @@ static int to_json(struct cv_reader *c, const struct ynode *n, orbit_buf *b, int
 	char num[24];
 	int rc = 0;
 
-	if (depth > YTREE_MAX_DEPTH)
-		return cv_fail(c, n, "nested deeper than %d levels", YTREE_MAX_DEPTH);
-	if (*budget == 0)
-		return cv_fail(c, n, "more than %d values (aliases expanded)", CV_MAX_VALUES);
-	(*budget)--;
+	if ((rc = cv_enter(c, n, depth, budget)))
+		return rc;
 
 	switch (n->kind) {
 	case Y_MAP:

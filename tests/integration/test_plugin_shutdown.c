@@ -107,6 +107,23 @@ static int make_fifo(char **path)
 	return fd;
 }
 
+/* orbitd with shutpost installed as file (its thread waits on a fifo: a
+ * byte written to *wfd makes it post), running and past init's post. */
+static struct test_proc *start_shutpost(const char *file, char **fifo, int *wfd)
+{
+	*wfd = make_fifo(fifo);
+	fx_add_plugin_as("tests/plugins/shutpost.so", file);
+	char yaml[1024];
+	snprintf(yaml, sizeof yaml,
+		 "identifier: core1\n" FAST_TIMERS "plugins:\n  shutpost: {config: {fifo: \"%s\"}}\n",
+		 *fifo);
+	fx_write_conf(yaml);
+	struct test_proc *p = fx_start_orbitd();
+	test_expect_line(p, "ready:", WAIT);
+	ck_assert(test_proc_seen(p, "plugin shutpost: posted ran: from-init", WAIT));
+	return p;
+}
+
 /* SIGTERM: shutpeer (released first: "a_" sorts first) makes shutpost post
  * on the loop right before shutpost's release; that post and the shutdown
  * hook's are never run, and the hook is refused everything new. */
@@ -142,16 +159,8 @@ END_TEST
 START_TEST(removal_refuses_posts_also_from_a_thread_after_release)
 {
 	char *fifo;
-	int wfd = make_fifo(&fifo);
-	fx_add_plugin("tests/plugins/shutpost.so");
-	char yaml[1024];
-	snprintf(yaml, sizeof yaml,
-		 "identifier: core1\n" FAST_TIMERS "plugins:\n  shutpost: {config: {fifo: \"%s\"}}\n",
-		 fifo);
-	fx_write_conf(yaml);
-	struct test_proc *p = fx_start_orbitd();
-	test_expect_line(p, "ready:", WAIT);
-	ck_assert(test_proc_seen(p, "plugin shutpost: posted ran: from-init", WAIT));
+	int wfd;
+	struct test_proc *p = start_shutpost("shutpost.so", &fifo, &wfd);
 	char *so = test_tmpdir_path(fx.plugdir, "shutpost.so");
 	ck_assert_int_eq(unlink(so), 0);
 	free(so);
@@ -179,16 +188,8 @@ END_TEST
 START_TEST(upgrade_releases_the_old_version_the_same_way)
 {
 	char *fifo;
-	int wfd = make_fifo(&fifo);
-	fx_add_plugin_as("tests/plugins/shutpost.so", "p.so");
-	char yaml[1024];
-	snprintf(yaml, sizeof yaml,
-		 "identifier: core1\n" FAST_TIMERS "plugins:\n  shutpost: {config: {fifo: \"%s\"}}\n",
-		 fifo);
-	fx_write_conf(yaml);
-	struct test_proc *p = fx_start_orbitd();
-	test_expect_line(p, "ready:", WAIT);
-	ck_assert(test_proc_seen(p, "plugin shutpost: posted ran: from-init", WAIT));
+	int wfd;
+	struct test_proc *p = start_shutpost("p.so", &fifo, &wfd);
 	fx_add_plugin_as("tests/plugins/shutpost.so", "p.so");
 	test_expect_line(p, "plugin shutpost: p.so replaced by shutpost", WAIT);
 	test_expect_line(p, "plugin shutpost: shutdown: post -> ", WAIT);

@@ -338,6 +338,17 @@ static orbit_core *make_core(const char *id, const struct req_opts *o)
 	return c;
 }
 
+/* The usual start: core1 with requirement o and plugin p1, both started and
+ * the handshake delivered (p1 is connected if o lets it be). */
+static void core1_with_p1(const struct req_opts *o)
+{
+	W.core = make_core("core1", o);
+	add_plugin("p1");
+	start_plugin(0);
+	start_core(W.core);
+	deliver();
+}
+
 static size_t conns(orbit_orbiter *o)
 {
 	return orbit_orbiter_connection_count(o);
@@ -454,11 +465,7 @@ END_TEST
 START_TEST(minimum_waits_for_enough_plugins)
 {
 	struct req_opts o = {.min = 2, .max = ORBIT_UNLIMITED};
-	W.core = make_core("core1", &o);
-	add_plugin("p1");
-	start_plugin(0);
-	start_core(W.core);
-	deliver();
+	core1_with_p1(&o);
 	ck_assert_uint_eq(core_conns(), 1);
 	/* Five more Discovers (every discovering_interval while not
 	 * compliant): p1 is connected already, nobody else answers. */
@@ -484,11 +491,7 @@ START_TEST(mandatory_accepts_and_refuses)
 {
 	const char *mand[] = {"p2", NULL};
 	struct req_opts o = {.min = 0, .max = ORBIT_UNLIMITED, .mandatory = mand};
-	W.core = make_core("core1", &o);
-	add_plugin("p1");
-	start_plugin(0);
-	start_core(W.core);
-	deliver();
+	core1_with_p1(&o);
 	ck_assert_uint_eq(core_conns(), 1);
 	run_to(T0 + 6, 1);
 	ck_assert_int_eq(W.discovers->n, 4);
@@ -508,11 +511,7 @@ START_TEST(mandatory_does_not_count_toward_minimum)
 {
 	const char *mand[] = {"p1", NULL};
 	struct req_opts o = {.min = 1, .max = 1, .mandatory = mand};
-	W.core = make_core("core1", &o);
-	add_plugin("p1");
-	start_plugin(0);
-	start_core(W.core);
-	deliver();
+	core1_with_p1(&o);
 	ck_assert_uint_eq(core_conns(), 1);
 	/* Still room for one counted plugin: the core keeps asking. */
 	run_to(T0 + 6, 1);
@@ -703,11 +702,7 @@ END_TEST
 START_TEST(plugin_stop_and_back)
 {
 	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED};
-	W.core = make_core("core1", &o);
-	add_plugin("p1");
-	start_plugin(0);
-	start_core(W.core);
-	deliver();
+	core1_with_p1(&o);
 	ck_assert(orbit_core_compliant(W.core));
 	stop_plugin(0);
 	deliver();
@@ -733,11 +728,7 @@ END_TEST
 START_TEST(discovery_backs_off_and_speeds_up)
 {
 	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED};
-	W.core = make_core("core1", &o);
-	add_plugin("p1");
-	start_plugin(0);
-	start_core(W.core);
-	deliver();
+	core1_with_p1(&o);
 	ck_assert(orbit_core_compliant(W.core));
 	ck_assert_int_eq(W.discovers->n, 1);
 	static const double due[] = {2, 6, 14, 30, 60, 90, 120};
@@ -991,11 +982,7 @@ static void raw_stop(struct raw_peer *r)
 START_TEST(graceful_close_with_ack)
 {
 	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED};
-	W.core = make_core("core1", &o);
-	add_plugin("p1");
-	start_plugin(0);
-	start_core(W.core);
-	deliver();
+	core1_with_p1(&o);
 	ck_assert(orbit_core_compliant(W.core));
 	ck_assert_int_eq(orbit_orbiter_close(orbit_core_orbiter(W.core), "p1", "lowercase", true,
 					     NULL),
