@@ -157,6 +157,41 @@ struct ocfg_policy {
 	bool maximum_set;
 	orbit_plugin_policy policy;
 	struct ocfg_where where;          /* of the operation's name */
+	/* How the host runs the operation (not part of the wire policy):
+	 * timeout: seconds one call of its handler may run (an isolated
+	 * plugin's process is killed and restarted past it; an in-process one
+	 * is only logged), OCFG_NEVER for none; max_inflight: calls admitted
+	 * at once (queued or running), beyond which an input is dropped and
+	 * counted. Unset: the defaults below. */
+	bool timeout_set;
+	double timeout;
+	bool max_inflight_set;
+	unsigned max_inflight;
+};
+
+/* Defaults of the per-operation run limits above. */
+#define OCFG_OP_TIMEOUT_DEFAULT 60.0
+#define OCFG_OP_MAX_INFLIGHT_DEFAULT 64u
+
+/* How a plugin is hosted (plugins.isolation, plugins.NAME.isolation). */
+enum ocfg_isolation {
+	OCFG_ISOLATION_PROCESS, /* its own supervised process (the default) */
+	OCFG_ISOLATION_NONE,    /* in orbitd's process, on its event loop */
+};
+
+/* The supervision and resource bounds of an isolated plugin
+ * (plugins.NAME.limits, .restart, .liveness_timeout). */
+struct ocfg_isolate {
+	enum ocfg_isolation isolation;
+	uint64_t memory;          /* limits.memory: RLIMIT_AS bytes, 0 = unlimited; default 1 GiB */
+	uint64_t files;           /* limits.files: RLIMIT_NOFILE, default 1024 */
+	uint64_t processes;       /* limits.processes: RLIMIT_NPROC (per user), default 512 */
+	double liveness_timeout;  /* liveness_timeout: s without an answer to pings, default 10 */
+	double backoff_min;       /* restart.backoff_min: first restart delay, default 0.5 s */
+	double backoff_max;       /* restart.backoff_max: >= backoff_min, default 30 s */
+	unsigned max_crashes;     /* restart.max_crashes: crashes within window that make
+				     the plugin `failed`, default 5 */
+	double window;            /* restart.window: default 60 s */
 };
 
 /* A YAML subtree kept with its positions: a plugin's `config:` section,
@@ -211,6 +246,9 @@ struct ocfg_plugin {
 	struct ocfg_policy *policies;
 	size_t n_policies;
 	struct ocfg_where where;          /* of the section's name */
+	bool isolation_set;               /* isolation: written in the section */
+	struct ocfg_isolate isolate;      /* isolation (else plugins.isolation),
+					     limits, restart, liveness_timeout */
 };
 
 struct ocfg_timers {
@@ -249,6 +287,8 @@ struct ocfg_plugins {
 	struct ocfg_where *disable_where;
 	struct ocfg_plugin *v;       /* per-plugin sections in file order */
 	size_t n;
+	enum ocfg_isolation isolation; /* plugins.isolation: the default of every
+					  plugin, default process */
 };
 
 struct ocfg_control {
@@ -307,6 +347,16 @@ const struct ocfg_plugin *orbitd_config_find_plugin(const struct orbitd_config *
 /* Whether plugin name may load: in plugins.enable when that is set, and not
  * in plugins.disable. */
 bool orbitd_config_plugin_enabled(const struct orbitd_config *cfg, const char *name);
+
+/* The isolation settings of plugin `name`: its section's, or for a plugin
+ * without a section the defaults under plugins.isolation. */
+void orbitd_config_isolate(const struct orbitd_config *cfg, const char *name,
+			   struct ocfg_isolate *out);
+
+/* The run limits of operation `op` of plugin `name` (its policies entry, else
+ * the defaults): *timeout in seconds (OCFG_NEVER: none), *max_inflight. */
+void orbitd_config_op_limits(const struct orbitd_config *cfg, const char *name, const char *op,
+			     double *timeout, unsigned *max_inflight);
 
 /* Policy override of one of p's operations, or NULL. Borrowed. */
 const struct ocfg_policy *ocfg_plugin_policy(const struct ocfg_plugin *p, const char *operation);

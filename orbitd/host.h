@@ -40,6 +40,13 @@ struct host_env {
 	 * which logs failures itself. */
 	void (*on_call_done)(void *ctx, const char *operation, int rc, bool replied);
 	void *on_call_done_ctx;
+	/* Told on the thread that runs a handler, right before it is called
+	 * (op: its index in the descriptor's table) and right after it
+	 * returned: the plugin process marks the slot its supervisor reads
+	 * (plugproc.h). NULL in the daemon. Must not block or allocate. */
+	void (*call_begin)(void *ctx, size_t op);
+	void (*call_end)(void *ctx);
+	void *call_hook_ctx;
 };
 
 /* Check a descriptor before any of its code runs: magic, ABI major (an
@@ -107,6 +114,10 @@ struct host_op_info {
 	orbit_plugin_policy policy; /* effective: the plugin's default under pcfg's
 				     * override; lists borrowed from both */
 	size_t connections;
+	double timeout;             /* run limits in force (config.h) */
+	unsigned max_inflight;
+	size_t inflight;            /* calls admitted now (queued or running) */
+	uint64_t dropped;           /* inputs dropped at max_inflight since load */
 };
 
 size_t host_op_count(const orbit_host *h);
