@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,6 +576,113 @@ int cv_duration(struct cv_reader *c, const struct ynode *n, bool never_ok, bool 
 		return cv_fail(c, n, "must be greater than 0");
 	if (v > MAX_DURATION)
 		return cv_fail(c, n, "too large (at most %.0f seconds)", MAX_DURATION);
+	*out = v;
+	return 0;
+}
+
+/* "1024", "512M", "1.5 GiB" → bytes in *v (rounded down); -EINVAL otherwise. */
+static int parse_size(const char *s, uint64_t *v)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {
+		{ "", 1 }, { "K", 1024.0 }, { "M", 1048576.0 }, { "G", 1073741824.0 },
+		{ "KiB", 1024.0 }, { "MiB", 1048576.0 }, { "GiB", 1073741824.0 },
+	};
+	const char *p = s;
+	char numbuf[64];
+	size_t digits = 0;
+	double d;
+
+	while (*p >= '0' && *p <= '9') {
+		p++;
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			p++;
+			digits++;
+		}
+	}
+	if (!digits || (size_t)(p - s) >= sizeof numbuf)
+		return -EINVAL;
+	memcpy(numbuf, s, (size_t)(p - s));
+	numbuf[p - s] = '\0';
+	while (*p == ' ')
+		p++;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (!strcmp(p, units[i].unit)) {
+			d = floor(strtod(numbuf, NULL) * units[i].mult);
+			/* Saturate far above any bound a caller sets, so that
+			 * the conversion cannot overflow. */
+			if (!(d < 0x1p62))
+				d = 0x1p62;
+			*v = (uint64_t)d;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* b in the largest binary unit that divides it ("16M"), for messages. */
+static const char *size_text(uint64_t b, char *buf, size_t len)
+{
+	static const char units[] = "KMG";
+	int u = -1;
+
+	while (u < 2 && b >= 1024 && b % 1024 == 0) {
+		b /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)b);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)b, units[u]);
+	return buf;
+}
+
+int cv_size(struct cv_reader *c, const struct ynode *n, bool unlimited_ok, uint64_t lo,
+	    uint64_t hi, uint64_t *out)
+{
+	struct cv_scalar s;
+	char buf[32];
+	uint64_t v;
+	int rc;
+
+	if (n->kind != Y_SCALAR)
+		return cv_fail(c, n, "expected a size (bytes, or a string like \"512M\"), got %s",
+			       cv_describe(n));
+	if ((rc = cv_resolve(c, n, &s)))
+		return rc;
+	switch (s.kind) {
+	case CV_INT:
+		if (s.i < 0)
+			return cv_fail(c, n, "must not be negative (got %lld)", s.i);
+		v = (uint64_t)s.i;
+		break;
+	case CV_STR:
+		if (!strcmp(n->str, "unlimited")) {
+			if (!unlimited_ok)
+				return cv_fail(c, n, "'unlimited' is not allowed here");
+			*out = 0;
+			return 0;
+		}
+		if (parse_size(n->str, &v) < 0)
+			return cv_fail(c, n, "invalid size '%s' (expected bytes or a number with unit "
+				       "K, M or G (KiB, MiB, GiB)%s)", n->str,
+				       unlimited_ok ? ", or unlimited" : "");
+		break;
+	default:
+		return cv_fail(c, n, "expected a size (bytes, or a string like \"512M\"), got %s",
+			       cv_describe(n));
+	}
+	if (v < lo)
+		return cv_fail(c, n, "must be at least %s (got '%s')",
+			       size_text(lo, buf, sizeof buf), n->str);
+	if (v > hi)
+		return cv_fail(c, n, "too large (at most %s)", size_text(hi, buf, sizeof buf));
 	*out = v;
 	return 0;
 }

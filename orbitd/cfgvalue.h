@@ -107,6 +107,12 @@ int cv_int(struct cv_reader *r, const struct ynode *n, long long lo, long long h
  * never_ok); >= 0, > 0 when positive, finite and at most ~31 years. */
 int cv_duration(struct cv_reader *r, const struct ynode *n, bool never_ok, bool positive,
 		double *out);
+/* A size in bytes: an integer, or a number with a binary unit K, M or G
+ * (also spelt KiB, MiB, GiB) such as "512M" or "1.5G", rounded down to
+ * whole bytes; "unlimited" → 0 when unlimited_ok. Otherwise within
+ * lo..hi. */
+int cv_size(struct cv_reader *r, const struct ynode *n, bool unlimited_ok, uint64_t lo,
+	    uint64_t hi, uint64_t *out);
 /* A non-empty path; a relative one is taken from the reader's dir, so a
  * config tree can move as a whole. */
 int cv_path(struct cv_reader *r, const struct ynode *n, char **out);

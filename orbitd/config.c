@@ -31,6 +31,7 @@
 #endif
 
 #define MAX_SCHEMA_SIZE (1u << 20) /* a .avsc file */
+#define MIN_LIVENESS_TIMEOUT 0.1   /* seconds */
 
 /* Loading one configuration: the reader's context plus what the walkers
  * remember across sections and files for the final checks. */
@@ -694,8 +695,17 @@ static int walk_policy(struct cv_reader *c, const struct ynode *v, struct ocfg_p
 			rc = cv_idlist(c, val, &p->policy.allowlist);
 		} else if (ykey_is(k, "blocklist")) {
 			rc = cv_idlist(c, val, &p->policy.blocklist);
+		} else if (ykey_is(k, "timeout")) {
+			rc = cv_duration(c, val, true, true, &p->timeout);
+			p->timeout_set = !rc;
+		} else if (ykey_is(k, "max_inflight")) {
+			if (!(rc = cv_int(c, val, 1, INT_MAX, &num))) {
+				p->max_inflight = (unsigned)num;
+				p->max_inflight_set = true;
+			}
 		} else {
-			rc = cv_unknown_key(c, k, "maximum, allowlist or blocklist");
+			rc = cv_unknown_key(c, k, "maximum, allowlist, blocklist, timeout or "
+					    "max_inflight");
 		}
 		if (!rc && p->policy.allowlist && p->policy.blocklist)
 			rc = cv_fail(c, k, "allowlist and blocklist are mutually exclusive");
@@ -725,12 +735,139 @@ static int walk_policies(struct cv_reader *c, const struct ynode *v, struct ocfg
 		pol = &arr[p->n_policies++];
 		memset(pol, 0, sizeof *pol);
 		pol->where = cv_where(c, k);
+		pol->timeout = OCFG_OP_TIMEOUT_DEFAULT;
+		pol->max_inflight = OCFG_OP_MAX_INFLIGHT_DEFAULT;
 		if (!(pol->operation = strdup(k->str))) {
 			rc = -ENOMEM;
 			goto next;
 		}
 		rc = walk_policy(c, YMAP_VAL(v, i), pol);
 next:
+		ocfg_kpop(&c->path, m);
+	}
+	return rc;
+}
+
+static const char *const isolation_names[] = {
+	[OCFG_ISOLATION_PROCESS] = "process", [OCFG_ISOLATION_NONE] = "none",
+};
+
+static int parse_isolation(struct cv_reader *c, const struct ynode *v, enum ocfg_isolation *out)
+{
+	char *s = NULL;
+	int rc = cv_str(c, v, &s);
+
+	for (int i = OCFG_ISOLATION_PROCESS; !rc && i <= OCFG_ISOLATION_NONE; i++) {
+		if (!strcmp(s, isolation_names[i])) {
+			*out = (enum ocfg_isolation)i;
+			free(s);
+			return 0;
+		}
+	}
+	if (!rc)
+		rc = cv_fail(c, v, "unknown isolation '%s' (expected process or none)", s);
+	free(s);
+	return rc;
+}
+
+static void isolate_defaults(struct ocfg_isolate *is, enum ocfg_isolation isolation)
+{
+	is->isolation = isolation;
+	is->memory = UINT64_C(1) << 30;
+	is->files = 1024;
+	is->processes = 512;
+	is->liveness_timeout = 10;
+	is->backoff_min = 0.5;
+	is->backoff_max = 30;
+	is->max_crashes = 5;
+	is->window = 60;
+}
+
+/* A resource count from lo up, or "unlimited" (0, as limits.memory). */
+static int limit_count(struct cv_reader *c, const struct ynode *v, long long lo, uint64_t *out)
+{
+	long long num;
+	int rc;
+
+	if (v->kind == Y_SCALAR && !strcmp(v->str, "unlimited")) {
+		struct cv_scalar s;
+
+		if ((rc = cv_resolve(c, v, &s)))
+			return rc;
+		if (s.kind == CV_STR) {
+			*out = 0;
+			return 0;
+		}
+	}
+	if ((rc = cv_int(c, v, lo, INT_MAX, &num)))
+		return rc;
+	*out = (uint64_t)num;
+	return 0;
+}
+
+static int walk_limits(struct cv_reader *c, const struct ynode *v, struct ocfg_isolate *is)
+{
+	int rc;
+
+	if (v->kind != Y_MAP)
+		return cv_fail(c, v, "expected a mapping, got %s", cv_describe(v));
+	if ((rc = cv_need_map(c, v)))
+		return rc;
+	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
+		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
+		size_t m = ocfg_kpush(&c->path, k->str, k->len);
+
+		/* RLIMIT_AS below 16 MiB cannot even map a plugin and libc;
+		 * 1 PiB is far above any address space. */
+		if (ykey_is(k, "memory"))
+			rc = cv_size(c, val, true, UINT64_C(16) << 20, UINT64_C(1) << 50, &is->memory);
+		else if (ykey_is(k, "files"))
+			rc = limit_count(c, val, 16, &is->files);
+		else if (ykey_is(k, "processes"))
+			rc = limit_count(c, val, 1, &is->processes);
+		else
+			rc = cv_unknown_key(c, k, "memory, files or processes");
+		ocfg_kpop(&c->path, m);
+	}
+	return rc;
+}
+
+static int walk_restart(struct cv_reader *c, const struct ynode *v, struct ocfg_isolate *is)
+{
+	const struct ynode *last = NULL; /* the later of backoff_min and backoff_max */
+	const char *last_key = NULL;
+	long long num;
+	int rc;
+
+	if (v->kind != Y_MAP)
+		return cv_fail(c, v, "expected a mapping, got %s", cv_describe(v));
+	if ((rc = cv_need_map(c, v)))
+		return rc;
+	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
+		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
+		size_t m = ocfg_kpush(&c->path, k->str, k->len);
+
+		if (ykey_is(k, "backoff_min") || ykey_is(k, "backoff_max")) {
+			bool min = ykey_is(k, "backoff_min");
+
+			rc = cv_duration(c, val, false, true, min ? &is->backoff_min : &is->backoff_max);
+			last = val;
+			last_key = min ? "backoff_min" : "backoff_max";
+		} else if (ykey_is(k, "max_crashes")) {
+			if (!(rc = cv_int(c, val, 1, INT_MAX, &num)))
+				is->max_crashes = (unsigned)num;
+		} else if (ykey_is(k, "window")) {
+			rc = cv_duration(c, val, false, true, &is->window);
+		} else {
+			rc = cv_unknown_key(c, k, "backoff_min, backoff_max, max_crashes or window");
+		}
+		ocfg_kpop(&c->path, m);
+	}
+	if (!rc && is->backoff_min > is->backoff_max) {
+		size_t m = ocfg_kpush_str(&c->path, last_key);
+
+		rc = cv_fail(c, last, "backoff_min (%gs) is greater than backoff_max (%gs)",
+			     is->backoff_min, is->backoff_max);
 		ocfg_kpop(&c->path, m);
 	}
 	return rc;
@@ -755,6 +892,9 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 	p = &arr[cfg->plugins.n++];
 	memset(p, 0, sizeof *p);
 	p->where = cv_where(rd, k);
+	/* isolation is settled in finalize() unless the section sets it:
+	 * plugins.isolation may still come later or in another file. */
+	isolate_defaults(&p->isolate, OCFG_ISOLATION_PROCESS);
 	if (!(p->name = strdup(k->str)))
 		return -ENOMEM;
 	if ((rc = cv_need_map(rd, v)))
@@ -763,19 +903,34 @@ static int walk_plugin(struct ctx *c, const struct ynode *k, const struct ynode 
 		const struct ynode *pk = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
 		size_t m = ocfg_kpush(&rd->path, pk->str, pk->len);
 
-		if (ykey_is(pk, "config"))
+		if (ykey_is(pk, "config")) {
 			rc = cv_value(rd, val, &p->config);
-		else if (ykey_is(pk, "required"))
+		} else if (ykey_is(pk, "required")) {
 			rc = cv_bool(rd, val, &p->required);
-		else if (ykey_is(pk, "export"))
+		} else if (ykey_is(pk, "export")) {
 			rc = cv_bool(rd, val, &p->exported);
-		else if (ykey_is(pk, "policies"))
+		} else if (ykey_is(pk, "policies")) {
 			rc = walk_policies(rd, val, p);
-		else if (ykey_is(pk, "identifier"))
+		} else if (ykey_is(pk, "identifier")) {
 			rc = cv_ident(rd, val, &p->identifier);
-		else
-			rc = cv_unknown_key(rd, pk,
-					    "config, required, export, identifier or policies");
+		} else if (ykey_is(pk, "isolation")) {
+			rc = parse_isolation(rd, val, &p->isolate.isolation);
+			p->isolation_set = !rc;
+		} else if (ykey_is(pk, "limits")) {
+			rc = walk_limits(rd, val, &p->isolate);
+		} else if (ykey_is(pk, "restart")) {
+			rc = walk_restart(rd, val, &p->isolate);
+		} else if (ykey_is(pk, "liveness_timeout")) {
+			rc = cv_duration(rd, val, false, true, &p->isolate.liveness_timeout);
+			/* Pings go out a few times per timeout; shorter would be
+			 * all pings and flag healthy plugins on a busy host. */
+			if (!rc && p->isolate.liveness_timeout < MIN_LIVENESS_TIMEOUT)
+				rc = cv_fail(rd, val, "must be at least %gs (got '%s')",
+					     MIN_LIVENESS_TIMEOUT, val->str);
+		} else {
+			rc = cv_unknown_key(rd, pk, "config, required, export, identifier, policies, "
+					    "isolation, limits, restart or liveness_timeout");
+		}
 		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
@@ -837,6 +992,8 @@ static int walk_plugins(struct ctx *c, const struct ynode *v)
 			rc = merge_plugin_list(c, val, true);
 		else if (ykey_is(k, "disable"))
 			rc = merge_plugin_list(c, val, false);
+		else if (ykey_is(k, "isolation"))
+			rc = parse_isolation(rd, val, &c->cfg->plugins.isolation);
 		else
 			rc = walk_plugin(c, k, val);
 		ocfg_kpop(&rd->path, m);
@@ -1090,6 +1247,7 @@ static int set_defaults(struct orbitd_config *cfg)
 	cfg->mqtt.keepalive = 60;
 	cfg->mqtt.reconnect_min = 1;
 	cfg->mqtt.reconnect_max = 30;
+	cfg->plugins.isolation = OCFG_ISOLATION_PROCESS;
 	cfg->control.mode = 0660;
 	cfg->control.max_request = 65536;
 	cfg->log_level = LOG_INFO;
@@ -1138,6 +1296,10 @@ static int finalize(struct ctx *c)
 	if (!mq->tls_cert != !mq->tls_key) {
 		ocfg_kpush_str(&rd->path, "mqtt.tls");
 		return cv_fail_at(rd, &c->tls_where, "cert and key must be given together");
+	}
+	for (size_t i = 0; i < cfg->plugins.n; i++) {
+		if (!cfg->plugins.v[i].isolation_set)
+			cfg->plugins.v[i].isolate.isolation = cfg->plugins.isolation;
 	}
 	for (size_t i = 0; i < cfg->n_reqs; i++) {
 		const struct ocfg_req *r = &cfg->reqs[i], *t = r;
@@ -1345,6 +1507,27 @@ bool orbitd_config_plugin_enabled(const struct orbitd_config *cfg, const char *n
 	return !orbit_idlist_has(cfg->plugins.disable, name);
 }
 
+void orbitd_config_isolate(const struct orbitd_config *cfg, const char *name,
+			   struct ocfg_isolate *out)
+{
+	const struct ocfg_plugin *p = orbitd_config_find_plugin(cfg, name);
+
+	if (p)
+		*out = p->isolate;
+	else
+		isolate_defaults(out, cfg->plugins.isolation);
+}
+
+void orbitd_config_op_limits(const struct orbitd_config *cfg, const char *name, const char *op,
+			     double *timeout, unsigned *max_inflight)
+{
+	const struct ocfg_policy *pol = ocfg_plugin_policy(orbitd_config_find_plugin(cfg, name), op);
+
+	*timeout = pol && pol->timeout_set ? pol->timeout : OCFG_OP_TIMEOUT_DEFAULT;
+	*max_inflight = pol && pol->max_inflight_set ? pol->max_inflight
+						     : OCFG_OP_MAX_INFLIGHT_DEFAULT;
+}
+
 const struct ocfg_policy *ocfg_plugin_policy(const struct ocfg_plugin *p, const char *operation)
 {
 	for (size_t i = 0; p && operation && i < p->n_policies; i++) {
@@ -1369,6 +1552,8 @@ const char orbitd_config_default_yaml[] =
 	"  graceful_close_timeout: 300s\n"
 	"  close_connection_if_unused_after: never\n"
 	"  shutdown_timeout: 5s\n"
+	"plugins:\n"
+	"  isolation: process\n"
 	"control:\n"
 	"  mode: \"0660\"\n"
 	"  max_request: 65536\n"

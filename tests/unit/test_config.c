@@ -186,6 +186,7 @@ START_TEST(default_yaml_matches_defaults)
 	ck_assert_uint_eq(a->control.mode, b->control.mode);
 	ck_assert_uint_eq(a->control.max_request, b->control.max_request);
 	ck_assert_int_eq(a->log_level, b->log_level);
+	ck_assert_int_eq(a->plugins.isolation, b->plugins.isolation);
 	ck_assert_uint_eq(b->n_reqs, 0);
 	orbitd_config_free(a);
 	orbitd_config_free(b);
@@ -687,10 +688,17 @@ START_TEST(unknown_keys)
 		   "username, password, keepalive, tls, reconnect_min or reconnect_max)");
 	yaml_fails("plugins: {echo: {conf: 1}}",
 		   "orbitd.yaml:1:18: key 'plugins.echo.conf': unknown key (expected config, "
-		   "required, export, identifier or policies)");
+		   "required, export, identifier, policies, isolation, limits, restart or "
+		   "liveness_timeout)");
 	yaml_fails("plugins: {echo: {policies: {op: {max: 1}}}}",
 		   "orbitd.yaml:1:34: key 'plugins.echo.policies.op.max': unknown key (expected "
-		   "maximum, allowlist or blocklist)");
+		   "maximum, allowlist, blocklist, timeout or max_inflight)");
+	yaml_fails("plugins: {echo: {limits: {mem: 1}}}",
+		   "orbitd.yaml:1:27: key 'plugins.echo.limits.mem': unknown key (expected "
+		   "memory, files or processes)");
+	yaml_fails("plugins: {echo: {restart: {backoff: 1}}}",
+		   "orbitd.yaml:1:28: key 'plugins.echo.restart.backoff': unknown key (expected "
+		   "backoff_min, backoff_max, max_crashes or window)");
 	yaml_fails("requirements: {op: {min: 1}}",
 		   "orbitd.yaml:1:21: key 'requirements.op.min': unknown key (expected mandatory, "
 		   "minimum, maximum, allowlist, blocklist, inputs, outputs, setup_data, sink or "
@@ -1387,6 +1395,267 @@ START_TEST(load_string_paths)
 }
 END_TEST
 
+/* The isolation defaults of config.h, as orbitd_config_isolate gives them. */
+static void assert_isolate_defaults(const struct ocfg_isolate *is, enum ocfg_isolation isolation)
+{
+	ck_assert_int_eq(is->isolation, isolation);
+	ck_assert_uint_eq(is->memory, 1u << 30);
+	ck_assert_uint_eq(is->files, 1024);
+	ck_assert_uint_eq(is->processes, 512);
+	ck_assert_double_eq(is->liveness_timeout, 10);
+	ck_assert_double_eq(is->backoff_min, 0.5);
+	ck_assert_double_eq(is->backoff_max, 30);
+	ck_assert_uint_eq(is->max_crashes, 5);
+	ck_assert_double_eq(is->window, 60);
+}
+
+START_TEST(isolation_defaults)
+{
+	struct orbitd_config *cfg = yaml_ok("plugins: {p: {policies: {op: {maximum: 1}}}}\n");
+	const struct ocfg_plugin *p = orbitd_config_find_plugin(cfg, "p");
+	const struct ocfg_policy *pol = ocfg_plugin_policy(p, "op");
+	struct ocfg_isolate is;
+	double timeout = 0;
+	unsigned inflight = 0;
+
+	ck_assert_int_eq(cfg->plugins.isolation, OCFG_ISOLATION_PROCESS);
+	ck_assert(!p->isolation_set);
+	assert_isolate_defaults(&p->isolate, OCFG_ISOLATION_PROCESS);
+	orbitd_config_isolate(cfg, "p", &is);
+	assert_isolate_defaults(&is, OCFG_ISOLATION_PROCESS);
+	orbitd_config_isolate(cfg, "no-section", &is);
+	assert_isolate_defaults(&is, OCFG_ISOLATION_PROCESS);
+
+	ck_assert(!pol->timeout_set && !pol->max_inflight_set);
+	orbitd_config_op_limits(cfg, "p", "op", &timeout, &inflight);
+	ck_assert_double_eq(timeout, OCFG_OP_TIMEOUT_DEFAULT);
+	ck_assert_uint_eq(inflight, OCFG_OP_MAX_INFLIGHT_DEFAULT);
+	orbitd_config_op_limits(cfg, "p", "other", &timeout, &inflight);
+	ck_assert_double_eq(timeout, 60);
+	ck_assert_uint_eq(inflight, 64);
+	orbitd_config_op_limits(cfg, "nobody", "op", &timeout, &inflight);
+	ck_assert_double_eq(timeout, 60);
+	ck_assert_uint_eq(inflight, 64);
+	orbitd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(isolation_values)
+{
+	struct orbitd_config *cfg = yaml_ok(
+		"plugins:\n"
+		"  a:\n"
+		"    isolation: none\n"
+		"    limits: {memory: 512M, files: 16, processes: 1}\n"
+		"    liveness_timeout: 100ms\n"
+		"    restart: {backoff_min: 2s, backoff_max: 2s, max_crashes: 1, window: 1h}\n"
+		"    policies:\n"
+		"      fast: {timeout: 250ms, max_inflight: 1}\n"
+		"      slow: {timeout: never}\n"
+		"      wide: {max_inflight: 100000}\n"
+		"  b:\n"
+		"    isolation: process\n"
+		"    limits: {memory: unlimited, files: \"unlimited\", processes: unlimited}\n"
+		"  c: {limits: {memory: 16777216}}\n"
+		"  d: {limits: {memory: 1.5G}}\n"
+		"  e: {limits: {memory: \"2 GiB\"}}\n"
+		"  f: {limits: {memory: 100000KiB}}\n"
+		"  g: {limits: {memory: 32MiB, files: 1048576}}\n");
+	struct ocfg_isolate is;
+	double timeout;
+	unsigned inflight;
+
+	orbitd_config_isolate(cfg, "a", &is);
+	ck_assert(orbitd_config_find_plugin(cfg, "a")->isolation_set);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_NONE);
+	ck_assert_uint_eq(is.memory, 512u << 20);
+	ck_assert_uint_eq(is.files, 16);
+	ck_assert_uint_eq(is.processes, 1);
+	ck_assert_double_eq_tol(is.liveness_timeout, 0.1, 1e-12);
+	ck_assert_double_eq(is.backoff_min, 2);
+	ck_assert_double_eq(is.backoff_max, 2);
+	ck_assert_uint_eq(is.max_crashes, 1);
+	ck_assert_double_eq(is.window, 3600);
+	orbitd_config_op_limits(cfg, "a", "fast", &timeout, &inflight);
+	ck_assert_double_eq(timeout, 0.25);
+	ck_assert_uint_eq(inflight, 1);
+	orbitd_config_op_limits(cfg, "a", "slow", &timeout, &inflight);
+	ck_assert_double_eq(timeout, OCFG_NEVER);
+	ck_assert_uint_eq(inflight, 64);
+	ck_assert(ocfg_plugin_policy(orbitd_config_find_plugin(cfg, "a"), "slow")->timeout_set);
+	orbitd_config_op_limits(cfg, "a", "wide", &timeout, &inflight);
+	ck_assert_double_eq(timeout, 60);
+	ck_assert_uint_eq(inflight, 100000);
+
+	orbitd_config_isolate(cfg, "b", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_PROCESS);
+	ck_assert_uint_eq(is.memory, 0);
+	ck_assert_uint_eq(is.files, 0);
+	ck_assert_uint_eq(is.processes, 0);
+	ck_assert_double_eq(is.liveness_timeout, 10);
+	orbitd_config_isolate(cfg, "c", &is);
+	ck_assert_uint_eq(is.memory, 16u << 20);
+	ck_assert_uint_eq(is.files, 1024); /* the rest keeps its defaults */
+	orbitd_config_isolate(cfg, "d", &is);
+	ck_assert_uint_eq(is.memory, 3u << 29);
+	orbitd_config_isolate(cfg, "e", &is);
+	ck_assert_uint_eq(is.memory, 2u << 30);
+	orbitd_config_isolate(cfg, "f", &is);
+	ck_assert_uint_eq(is.memory, 100000u << 10);
+	orbitd_config_isolate(cfg, "g", &is);
+	ck_assert_uint_eq(is.memory, 32u << 20);
+	ck_assert_uint_eq(is.files, 1048576);
+	orbitd_config_free(cfg);
+}
+END_TEST
+
+/* plugins.isolation is the default of every section that does not set its
+ * own and of plugins without a section, wherever it is written. */
+START_TEST(isolation_default_from_plugins)
+{
+	struct orbitd_config *cfg;
+	struct ocfg_isolate is;
+
+	cfg = yaml_ok("plugins:\n  a: {}\n  b: {isolation: process}\n  isolation: none\n");
+	ck_assert_int_eq(cfg->plugins.isolation, OCFG_ISOLATION_NONE);
+	ck_assert_int_eq(orbitd_config_find_plugin(cfg, "a")->isolate.isolation,
+			 OCFG_ISOLATION_NONE);
+	orbitd_config_isolate(cfg, "b", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_PROCESS);
+	orbitd_config_isolate(cfg, "sectionless", &is);
+	assert_isolate_defaults(&is, OCFG_ISOLATION_NONE);
+	orbitd_config_free(cfg);
+
+	/* Set in a later conf.d file than the sections, overriding the main file. */
+	wfile("orbitd.yaml", "plugins:\n  isolation: none\n  a: {limits: {files: 64}}\n");
+	wfile("conf.d/10-b.yaml", "plugins:\n  b: {}\n  c: {isolation: none}\n");
+	wfile("conf.d/20-iso.yaml", "plugins: {isolation: process}\n");
+	cfg = load_ok("orbitd.yaml");
+	ck_assert_int_eq(cfg->plugins.isolation, OCFG_ISOLATION_PROCESS);
+	orbitd_config_isolate(cfg, "a", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_PROCESS);
+	ck_assert_uint_eq(is.files, 64);
+	orbitd_config_isolate(cfg, "b", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_PROCESS);
+	orbitd_config_isolate(cfg, "c", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_NONE);
+	orbitd_config_free(cfg);
+
+	/* And the other way round: none from conf.d applies to the main file's sections. */
+	wfile("conf.d/20-iso.yaml", "plugins: {isolation: none}\n");
+	wfile("orbitd.yaml", "plugins:\n  a: {}\n");
+	cfg = load_ok("orbitd.yaml");
+	orbitd_config_isolate(cfg, "a", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_NONE);
+	orbitd_config_isolate(cfg, "b", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_NONE);
+	orbitd_config_isolate(cfg, "c", &is);
+	ck_assert_int_eq(is.isolation, OCFG_ISOLATION_NONE);
+	orbitd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(isolation_errors)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{ "plugins: {isolation: thread}",
+		  "1:22: key 'plugins.isolation': unknown isolation 'thread' (expected process or "
+		  "none)" },
+		{ "plugins: {isolation: [none]}",
+		  "1:22: key 'plugins.isolation': expected a string, got a sequence" },
+		{ "plugins: {p: {isolation: off}}",
+		  "1:26: key 'plugins.p.isolation': unknown isolation 'off' (expected process or "
+		  "none)" },
+		{ "plugins: {p: {limits: 1G}}",
+		  "1:23: key 'plugins.p.limits': expected a mapping, got a string" },
+		{ "plugins: {p: {limits: {memory: 15M}}}",
+		  "1:32: key 'plugins.p.limits.memory': must be at least 16M (got '15M')" },
+		{ "plugins: {p: {limits: {memory: 16777215}}}",
+		  "1:32: key 'plugins.p.limits.memory': must be at least 16M (got '16777215')" },
+		{ "plugins: {p: {limits: {memory: 0}}}",
+		  "1:32: key 'plugins.p.limits.memory': must be at least 16M (got '0')" },
+		{ "plugins: {p: {limits: {memory: -1}}}",
+		  "1:32: key 'plugins.p.limits.memory': must not be negative (got -1)" },
+		{ "plugins: {p: {limits: {memory: 2T}}}",
+		  "1:32: key 'plugins.p.limits.memory': invalid size '2T' (expected bytes or a number "
+		  "with unit K, M or G (KiB, MiB, GiB), or unlimited)" },
+		{ "plugins: {p: {limits: {memory: 1e9}}}",
+		  "1:32: key 'plugins.p.limits.memory': expected a size (bytes, or a string like "
+		  "\"512M\"), got a number" },
+		{ "plugins: {p: {limits: {memory: 2000000G}}}",
+		  "1:32: key 'plugins.p.limits.memory': too large (at most 1048576G)" },
+		{ "plugins: {p: {limits: {memory: 99999999999999999999999G}}}",
+		  "1:32: key 'plugins.p.limits.memory': too large (at most 1048576G)" },
+		{ "plugins: {p: {limits: {files: 15}}}",
+		  "1:31: key 'plugins.p.limits.files': must be at least 16 (got 15)" },
+		{ "plugins: {p: {limits: {files: 0}}}",
+		  "1:31: key 'plugins.p.limits.files': must be at least 16 (got 0)" },
+		{ "plugins: {p: {limits: {files: many}}}",
+		  "1:31: key 'plugins.p.limits.files': expected an integer, got a string" },
+		{ "plugins: {p: {limits: {files: !!int unlimited}}}",
+		  "1:31: key 'plugins.p.limits.files': value does not match its tag "
+		  "'tag:yaml.org,2002:int'" },
+		{ "plugins: {p: {limits: {processes: 0}}}",
+		  "1:35: key 'plugins.p.limits.processes': must be at least 1 (got 0)" },
+		{ "plugins: {p: {limits: {processes: -3}}}",
+		  "1:35: key 'plugins.p.limits.processes': must not be negative (got -3)" },
+		{ "plugins: {p: {liveness_timeout: 0}}",
+		  "1:33: key 'plugins.p.liveness_timeout': must be greater than 0" },
+		{ "plugins: {p: {liveness_timeout: 99ms}}",
+		  "1:33: key 'plugins.p.liveness_timeout': must be at least 0.1s (got '99ms')" },
+		{ "plugins: {p: {liveness_timeout: never}}",
+		  "1:33: key 'plugins.p.liveness_timeout': 'never' is not allowed here" },
+		{ "plugins: {p: {restart: 5}}",
+		  "1:24: key 'plugins.p.restart': expected a mapping, got an integer" },
+		{ "plugins: {p: {restart: {backoff_min: 0}}}",
+		  "1:38: key 'plugins.p.restart.backoff_min': must be greater than 0" },
+		{ "plugins: {p: {restart: {backoff_max: 0s}}}",
+		  "1:38: key 'plugins.p.restart.backoff_max': must be greater than 0" },
+		{ "plugins: {p: {restart: {backoff_min: 1m}}}",
+		  "1:38: key 'plugins.p.restart.backoff_min': backoff_min (60s) is greater than "
+		  "backoff_max (30s)" },
+		{ "plugins: {p: {restart: {backoff_min: 2, backoff_max: 1}}}",
+		  "1:54: key 'plugins.p.restart.backoff_max': backoff_min (2s) is greater than "
+		  "backoff_max (1s)" },
+		{ "plugins: {p: {restart: {backoff_max: 100ms}}}",
+		  "1:38: key 'plugins.p.restart.backoff_max': backoff_min (0.5s) is greater than "
+		  "backoff_max (0.1s)" },
+		{ "plugins: {p: {restart: {max_crashes: 0}}}",
+		  "1:38: key 'plugins.p.restart.max_crashes': must be at least 1 (got 0)" },
+		{ "plugins: {p: {restart: {max_crashes: 1.5}}}",
+		  "1:38: key 'plugins.p.restart.max_crashes': expected an integer, got a number" },
+		{ "plugins: {p: {restart: {window: 0}}}",
+		  "1:33: key 'plugins.p.restart.window': must be greater than 0" },
+		{ "plugins: {p: {restart: {window: never}}}",
+		  "1:33: key 'plugins.p.restart.window': 'never' is not allowed here" },
+		{ "plugins: {p: {policies: {op: {timeout: 0}}}}",
+		  "1:40: key 'plugins.p.policies.op.timeout': must be greater than 0" },
+		{ "plugins: {p: {policies: {op: {timeout: -1s}}}}",
+		  "1:40: key 'plugins.p.policies.op.timeout': must not be negative (got '-1s')" },
+		{ "plugins: {p: {policies: {op: {timeout: soon}}}}",
+		  "1:40: key 'plugins.p.policies.op.timeout': invalid duration 'soon' (expected "
+		  "seconds or a number with unit ms, s, m or h, or never)" },
+		{ "plugins: {p: {policies: {op: {max_inflight: 0}}}}",
+		  "1:45: key 'plugins.p.policies.op.max_inflight': must be at least 1 (got 0)" },
+		{ "plugins: {p: {policies: {op: {max_inflight: ~}}}}",
+		  "1:45: key 'plugins.p.policies.op.max_inflight': expected an integer, got null" },
+	};
+	char want[1024];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(want, sizeof want, "orbitd.yaml:%s", cases[i].err);
+		yaml_fails(cases[i].text, want);
+	}
+	/* In a conf.d file, the position names that file. */
+	wfile("orbitd.yaml", "plugins: {isolation: none}\n");
+	wfile("conf.d/10-p.yaml", "plugins:\n  p:\n    limits:\n      memory: 1M\n");
+	load_fails("orbitd.yaml", -EINVAL, "conf.d/10-p.yaml:4:15: key 'plugins.p.limits.memory': "
+		   "must be at least 16M (got '1M')");
+}
+END_TEST
+
 START_TEST(names_of_enums)
 {
 	ck_assert_str_eq(ocfg_kind_name(OCFG_KIND_FLOAT32), "float32");
@@ -1440,6 +1709,10 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, log_levels);
 	tcase_add_test(tc, execute_sink_references);
 	tcase_add_test(tc, load_string_paths);
+	tcase_add_test(tc, isolation_defaults);
+	tcase_add_test(tc, isolation_values);
+	tcase_add_test(tc, isolation_default_from_plugins);
+	tcase_add_test(tc, isolation_errors);
 	tcase_add_test(tc, names_of_enums);
 	suite_add_tcase(s, tc);
 	return s;
