@@ -192,13 +192,17 @@ static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
 		struct host_op_info oi;
 		if (host_op_info(p->host, i, pcfg, &oi) < 0)
 			continue;
+		/* Run limits and their counters: timeout null for none. */
 		json_array_append_new(ops, json_pack(
-			"{s:s,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o},s:I}", "name", oi.name, "doc",
-			oi.doc ? json_string(oi.doc) : json_null(), "input",
+			"{s:s,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o},s:I,s:o,s:I,s:I,s:I}", "name", oi.name,
+			"doc", oi.doc ? json_string(oi.doc) : json_null(), "input",
 			spec_json(oi.input), "output", spec_json(oi.output), "blocking", oi.blocking,
 			"policy", "maximum", count_or_null(oi.policy.maximum), "allowlist",
 			idlist_json(oi.policy.allowlist), "blocklist", idlist_json(oi.policy.blocklist),
-			"connections", (json_int_t)oi.connections));
+			"connections", (json_int_t)oi.connections, "timeout",
+			oi.timeout > 0 ? json_real(oi.timeout) : json_null(), "max_inflight",
+			(json_int_t)oi.max_inflight, "inflight", (json_int_t)oi.inflight, "dropped",
+			(json_int_t)oi.dropped));
 	}
 	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:f,s:o}", "file", p->file, "name",
 			 p->name ? json_string(p->name) : json_null(), "version",

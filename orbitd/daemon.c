@@ -543,7 +543,7 @@ void daemon_free(struct daemon *d)
 	/* Plugins' shutdown hooks run here; their blocking calls come back
 	 * through the loopq once the workers are joined. */
 	loader_free(d->loader);
-	workers_free(d->workers);
+	workers_stop(d->workers, d->cfg->timers.shutdown_timeout);
 	loopq_free(d->loopq);
 	bustap_free(d->tap);
 	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog};

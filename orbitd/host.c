@@ -32,12 +32,28 @@
  * (loads, upgrades); they stay reachable from a list for leak checkers.
  * In-flight blocking calls do use a count (inflight, loop thread only): they
  * point into the host's operations, which finalize frees.
+ *
+ * Run limits (per operation, config.h's ocfg_policy): a call is in flight
+ * from its admission to its end (a loop-thread handler while it runs; a
+ * blocking one from its queueing until blocking_done). Past max_inflight an
+ * input is dropped before anything is copied, counted, and reported at most
+ * once a second per operation — nothing is queued without bound, whoever
+ * sends. A blocking handler running past its timeout is logged once (an
+ * in-process handler cannot be stopped); one timer per host, armed only
+ * while blocking calls are in flight, checks them and reports the tail of
+ * a burst of drops.
+ *
+ * At exit a blocking call may be abandoned on its worker (workers_stop): its
+ * blocking_done never runs, so the host is never finalized and everything
+ * the handler can reach (the call, the host, its operations and state)
+ * stays allocated while the process exits.
  */
 #include "host.h"
 #include "plugcfg.h"
 #include "strfmt.h"
 #include "log.h"
 #include "loopq.h"
+#include "ratelimit.h"
 #include "workers.h"
 
 #include <orbit/builtin.h>
@@ -45,8 +61,10 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +73,12 @@ struct op_rt {
 	const orbit_plugin_op *op;
 	orbit_spec in, out;
 	struct orbit_host *h;
+	/* run limits in force and their counters; loop thread only */
+	double timeout;          /* OCFG_NEVER: none */
+	unsigned max_inflight;
+	size_t inflight;         /* admitted and not ended */
+	uint64_t dropped;        /* at max_inflight, since load */
+	struct ratelimit drop_rl;
 };
 
 struct orbit_host_timer {
@@ -87,6 +111,8 @@ struct orbit_host {
 	struct orbit_host_timer *timers;
 	struct orbit_host_watch *watches;
 	size_t inflight;  /* blocking calls on the workers; loop thread only */
+	struct call *calls; /* those calls (loop thread only) */
+	struct event *tick; /* overdue handlers, drop reports; armed while inflight */
 	/* Guards released against post() from any thread. Written only on the
 	 * loop thread (under the lock), so the loop thread reads it without. */
 	pthread_mutex_t lock;
@@ -103,6 +129,9 @@ static struct orbit_host *tombs;
 struct call {
 	struct orbit_call pub; /* first: the ABI's orbit_call * is a struct call * */
 	struct op_rt *op;
+	struct call *prev, *next; /* blocking: the host's calls */
+	_Atomic double started;   /* blocking: when its handler began (0: not yet) */
+	bool overdue_logged;      /* blocking, loop thread */
 	orbit_lender *orb;     /* the instance (bus) the input came on */
 	bool blocking;
 	bool replied;
@@ -319,25 +348,119 @@ static void call_free(struct call *c)
 	free(c);
 }
 
+/* On a worker. Nothing the daemon owns is read once the handler returned:
+ * at exit the call may be abandoned and the daemon freed meanwhile. */
 static void blocking_work(void *arg)
 {
 	struct call *c = arg;
-	c->rc = c->op->op->handler(c->op->h->state, &c->pub);
+	struct orbit_host *h = c->op->h;
+	void (*end)(void *ctx) = h->env->call_end;
+	void *ctx = h->env->call_hook_ctx;
+	atomic_store(&c->started, ratelimit_now());
+	if (h->env->call_begin)
+		h->env->call_begin(ctx, (size_t)(c->op - h->ops));
+	int rc = c->op->op->handler(h->state, &c->pub);
+	if (end)
+		end(ctx);
+	c->rc = rc;
 }
 
+static void call_link(struct orbit_host *h, struct call *c)
+{
+	c->next = h->calls;
+	if (h->calls)
+		h->calls->prev = c;
+	h->calls = c;
+}
+
+static void call_unlink(struct orbit_host *h, struct call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+/* Loop thread; also for a job the workers never started (stopping). */
 static void blocking_done(void *arg)
 {
 	struct call *c = arg;
 	struct orbit_host *h = c->op->h;
-	if (c->rc < 0)
+	bool ran = atomic_load(&c->started) > 0;
+	if (ran && c->rc < 0)
 		log_handler_error(h, c, c->rc);
 	else if (c->replied && !h->released)
 		publish_reply(h, c, &c->out);
-	if (h->env->on_call_done)
+	if (ran && h->env->on_call_done)
 		h->env->on_call_done(h->env->on_call_done_ctx, c->pub.operation, c->rc,
 				     c->replied);
+	c->op->inflight--;
+	call_unlink(h, c);
 	call_free(c);
 	call_done(h);
+}
+
+/* Count a dropped input; one line per operation and second at most. */
+static void drop_input(struct op_rt *op)
+{
+	uint64_t n;
+	op->dropped++;
+	if (ratelimit_hit(&op->drop_rl, ratelimit_now(), &n))
+		olog(LOG_WARNING,
+		     "plugin %s: operation %s: %" PRIu64 " input%s dropped at max_inflight %u "
+		     "(the core must wait for results)",
+		     op->h->d->name, op->op->name, n, n == 1 ? "" : "s", op->max_inflight);
+}
+
+/* How often the tick runs: a second, or more often for a shorter timeout. */
+static double tick_period(const struct orbit_host *h)
+{
+	double p = 1.0;
+	for (size_t i = 0; i < h->n_ops; i++)
+		if (h->ops[i].timeout > 0 && h->ops[i].timeout / 2 < p)
+			p = h->ops[i].timeout / 2;
+	return p < 0.01 ? 0.01 : p;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct orbit_host *h = arg;
+	(void)fd;
+	(void)what;
+	double now = ratelimit_now();
+	for (struct call *c = h->calls; c; c = c->next) {
+		double started = atomic_load(&c->started);
+		double limit = c->op->timeout;
+		if (c->overdue_logged || started <= 0 || limit <= 0 || now - started <= limit)
+			continue;
+		c->overdue_logged = true;
+		olog(LOG_WARNING,
+		     "plugin %s: handler of %s has run for %.0f s, past its timeout of %g s; "
+		     "an in-process plugin cannot be stopped — isolation: process would "
+		     "restart it",
+		     h->d->name, c->op->op->name, now - started, limit);
+	}
+	for (size_t i = 0; i < h->n_ops; i++) {
+		struct op_rt *op = &h->ops[i];
+		uint64_t n;
+		if (ratelimit_flush(&op->drop_rl, now, &n))
+			olog(LOG_WARNING,
+			     "plugin %s: operation %s: %" PRIu64 " input%s dropped at max_inflight "
+			     "%u (the core must wait for results)",
+			     h->d->name, op->op->name, n, n == 1 ? "" : "s", op->max_inflight);
+	}
+}
+
+/* The first blocking call in flight arms the tick (made on first use). */
+static void tick_arm(struct orbit_host *h)
+{
+	if (!h->tick && !(h->tick = event_new(h->env->base, -1, EV_PERSIST, on_tick, h)))
+		return; /* no overdue warnings then; the calls still run */
+	double p = tick_period(h);
+	struct timeval tv = {(time_t)p, (suseconds_t)((p - (double)(time_t)p) * 1e6)};
+	event_add(h->tick, &tv);
 }
 
 static void run_blocking(struct op_rt *op, orbit_lender *orb, const orbit_conn_info *conn,
@@ -363,14 +486,17 @@ static void run_blocking(struct op_rt *op, orbit_lender *orb, const orbit_conn_i
 	c->pub.input = (orbit_payload){c->in_data, in->len, in->format, c->in_type};
 	c->pub.api = &api;
 	c->pub.host = h;
-	h->inflight++;
 	int rc = workers_submit(h->env->workers, blocking_work, blocking_done, c);
 	if (rc < 0) {
-		h->inflight--;
 		olog(LOG_WARNING, "plugin %s: cannot queue %s: %s", h->d->name, op->op->name,
 		     strerror(-rc));
 		call_free(c);
+		return;
 	}
+	op->inflight++;
+	call_link(h, c);
+	if (h->inflight++ == 0)
+		tick_arm(h);
 	return;
 nomem:
 	olog(LOG_WARNING, "plugin %s: out of memory for an input of %s", h->d->name,
@@ -383,6 +509,11 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		     const orbit_payload *in)
 {
 	struct op_rt *op = ctx;
+	/* Admission first, before anything is copied or decoded. */
+	if (op->inflight >= op->max_inflight) {
+		drop_input(op);
+		return;
+	}
 	/* Python may send a StringMessage as utf-8, JSON or Avro (SPEC §1.3);
 	 * string handlers always see the utf-8 text, so no plugin carries its
 	 * own JSON and Avro decoders. */
@@ -415,7 +546,14 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		.op = op,
 		.orb = p,
 	};
+	const struct host_env *env = op->h->env;
+	op->inflight++;
+	if (env->call_begin)
+		env->call_begin(env->call_hook_ctx, (size_t)(op - op->h->ops));
 	int rc = op->op->handler(op->h->state, &c.pub);
+	if (env->call_end)
+		env->call_end(env->call_hook_ctx);
+	op->inflight--;
 	if (rc < 0)
 		log_handler_error(op->h, &c, rc);
 	free(c.in_text);
@@ -1081,6 +1219,9 @@ static void finalize(struct orbit_host *h)
 		api_timer_cancel(h, h->timers);
 	while (h->watches)
 		api_unwatch(h, h->watches);
+	if (h->tick)
+		event_free(h->tick);
+	h->tick = NULL;
 	orbit_lender_free(h->orb);
 	orbit_lender_free(h->orb_remote);
 	h->orb = h->orb_remote = NULL;
@@ -1111,8 +1252,20 @@ static void finalize(struct orbit_host *h)
 
 static void call_done(struct orbit_host *h)
 {
-	if (--h->inflight == 0 && h->released)
+	if (--h->inflight > 0)
+		return;
+	if (h->tick)
+		event_del(h->tick);
+	if (h->released)
 		finalize(h);
+}
+
+/* The run limits of rt under ov (NULL: the defaults). */
+static void apply_limits(struct op_rt *rt, const struct ocfg_policy *ov)
+{
+	rt->timeout = ov && ov->timeout_set ? ov->timeout : OCFG_OP_TIMEOUT_DEFAULT;
+	rt->max_inflight =
+		ov && ov->max_inflight_set ? ov->max_inflight : OCFG_OP_MAX_INFLIGHT_DEFAULT;
 }
 
 int host_build_config(const orbit_plugin_desc *d, const struct orbitd_config *cfg,
@@ -1184,6 +1337,8 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 		}
 		h->n_ops++;
 		const struct ocfg_policy *ov = pcfg ? ocfg_plugin_policy(pcfg, rt->op->name) : NULL;
+		rt->drop_rl = (struct ratelimit)RATELIMIT_INIT(1.0);
+		apply_limits(rt, ov);
 		int rc = apply_policy(h, rt, ov, true);
 		if (rc < 0) {
 			*why = strfmt("operation '%s' refused: %s", rt->op->name, strerror(-rc));
@@ -1264,6 +1419,9 @@ int host_reconfigure(orbit_host *h, const struct ocfg_plugin *pcfg, struct plugc
 	for (size_t i = 0; i < h->n_ops; i++) {
 		const struct ocfg_policy *ov =
 			pcfg ? ocfg_plugin_policy(pcfg, h->ops[i].op->name) : NULL;
+		/* Calls in flight beyond a lowered limit end normally; new
+		 * inputs are dropped until they do. */
+		apply_limits(&h->ops[i], ov);
 		int r = apply_policy(h, &h->ops[i], ov, false);
 		if (r < 0 && rc == 0) {
 			rc = r;
@@ -1380,5 +1538,9 @@ int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 	if (h->orb_remote)
 		orbit_orbiter_foreach_connection(orbit_lender_orbiter(h->orb_remote), count_conn, &oc);
 	info->connections = oc.n;
+	info->timeout = rt->timeout;
+	info->max_inflight = rt->max_inflight;
+	info->inflight = rt->inflight;
+	info->dropped = rt->dropped;
 	return 0;
 }

@@ -5,28 +5,23 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-struct node {
-	struct node *next;
-	void (*fn)(void *arg);
-	void *arg;
-};
-
 struct loopq {
 	pthread_mutex_t lock;
-	struct node *head, *tail;
+	struct loopq_node *head, *tail;
 	int efd;
 	struct event *ev;
 };
 
-static struct node *take_all(struct loopq *q)
+static struct loopq_node *take_all(struct loopq *q)
 {
 	pthread_mutex_lock(&q->lock);
-	struct node *n = q->head;
+	struct loopq_node *n = q->head;
 	q->head = q->tail = NULL;
 	pthread_mutex_unlock(&q->lock);
 	return n;
@@ -34,13 +29,17 @@ static struct node *take_all(struct loopq *q)
 
 static void run_all(struct loopq *q)
 {
-	struct node *n;
+	struct loopq_node *n;
 	/* Functions may post again; keep draining until it stays empty. */
 	while ((n = take_all(q))) {
 		while (n) {
-			struct node *next = n->next;
-			n->fn(n->arg);
-			free(n);
+			/* Everything read before fn: fn may free an embedded node. */
+			struct loopq_node *next = n->next;
+			void (*fn)(void *arg) = n->fn;
+			void *arg = n->arg;
+			if (n->heap)
+				free(n);
+			fn(arg);
 			n = next;
 		}
 	}
@@ -81,12 +80,10 @@ fail:;
 	return NULL;
 }
 
-int loopq_post(struct loopq *q, void (*fn)(void *arg), void *arg)
+void loopq_post_node(struct loopq *q, struct loopq_node *n, void (*fn)(void *arg), void *arg)
 {
-	struct node *n = malloc(sizeof *n);
-	if (!n)
-		return -ENOMEM;
-	*n = (struct node){.fn = fn, .arg = arg};
+	bool heap = n->heap;
+	*n = (struct loopq_node){.fn = fn, .arg = arg, .heap = heap};
 	pthread_mutex_lock(&q->lock);
 	int was_empty = q->head == NULL;
 	if (q->tail)
@@ -101,6 +98,15 @@ int loopq_post(struct loopq *q, void (*fn)(void *arg), void *arg)
 		ssize_t w = write(q->efd, &one, sizeof one);
 		(void)w; /* EAGAIN means the counter is already non-zero: awake anyway */
 	}
+}
+
+int loopq_post(struct loopq *q, void (*fn)(void *arg), void *arg)
+{
+	struct loopq_node *n = malloc(sizeof *n);
+	if (!n)
+		return -ENOMEM;
+	n->heap = true;
+	loopq_post_node(q, n, fn, arg);
 	return 0;
 }
 

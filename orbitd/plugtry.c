@@ -231,7 +231,7 @@ out:
 	host_release(h);
 	/* Blocking calls still out finish here; their completions release the
 	 * host through the queue. */
-	workers_free(w);
+	workers_stop(w, o->timeout);
 	loopq_free(q);
 	orbit_bus_free(bus);
 	if (t.base)
