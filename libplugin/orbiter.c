@@ -776,7 +776,7 @@ static void close_timed_out_and_unused(struct orbit_orbiter *o, double now)
 	keylist_free(&unused);
 }
 
-static void close_remote(struct orbit_orbiter *o, const char *remote_id)
+static size_t close_remote(struct orbit_orbiter *o, const char *remote_id)
 {
 	struct keylist keys = {0};
 	strmap_iter it = {0};
@@ -786,10 +786,13 @@ static void close_remote(struct orbit_orbiter *o, const char *remote_id)
 		if (strcmp(c->info.remote_id, remote_id) == 0)
 			keylist_add(&keys, conn_key(c));
 	}
+	size_t n = 0;
 	for (size_t i = 0; i < keys.n; i++) {
 		struct conn *c = strmap_get(&o->conns, keys.v[i]);
-		if (c)
+		if (c) {
 			orb_conn_close(o, c, false, NULL);
+			n++;
+		}
 	}
 	keylist_free(&keys);
 	it = (strmap_iter){0};
@@ -798,6 +801,14 @@ static void close_remote(struct orbit_orbiter *o, const char *remote_id)
 		if (strcmp(p->remote_id, remote_id) == 0)
 			orb_pending_remove(o, p);
 	}
+	return n;
+}
+
+size_t orbit_orbiter_close_remote(orbit_orbiter *o, const char *remote_id)
+{
+	if (!o || !remote_id)
+		return 0;
+	return close_remote(o, remote_id);
 }
 
 static void keepalive_and_liveness(struct orbit_orbiter *o, double now)

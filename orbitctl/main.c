@@ -61,6 +61,7 @@ static const char usage_text[] =
 	"  status                  identity, uptime, compliance, buses, counts, last reload\n"
 	"  plugins                 local and remote plugins with their state\n"
 	"  plugin show NAME        one plugin: operations, schemas, policies, config keys\n"
+	"  plugin restart NAME     restart an isolated plugin's process now (also a failed one)\n"
 	"  requirements            required operations; exit status 1 if one is unsatisfied\n"
 	"  connections             open connections\n"
 	"  pending                 connection requests still pending\n"
@@ -170,9 +171,21 @@ static int run_plugins(struct run *r)
 
 static int run_plugin(struct run *r)
 {
-	if (strcmp(r->args[0], "show") != 0 || r->nargs != 2)
-		return usage_error("plugin: the only subcommand is 'show NAME'");
-	return simple(r, "plugin", json_pack("{s:s}", "name", r->args[1]), show_plugin);
+	if (r->nargs != 2 || (strcmp(r->args[0], "show") != 0 && strcmp(r->args[0], "restart") != 0))
+		return usage_error("plugin: the subcommands are 'show NAME' and 'restart NAME'");
+	if (strcmp(r->args[0], "show") == 0)
+		return simple(r, "plugin", json_pack("{s:s}", "name", r->args[1]), show_plugin);
+	json_t *res;
+	int rc = call(r, "plugin-restart", json_pack("{s:s}", "name", r->args[1]), r->timeout, NULL,
+		      NULL, &res);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	if (r->json)
+		print_json(res, JSON_INDENT(2));
+	else
+		printf("plugin %s restarting\n", r->args[1]);
+	json_decref(res);
+	return CTL_EXIT_OK;
 }
 
 static int run_requirements(struct run *r)
@@ -383,7 +396,7 @@ static const struct option close_options[] = {
 static const struct command commands[] = {
 	{"status", "status", 0, 0, NULL, run_status},
 	{"plugins", "plugins", 0, 0, NULL, run_plugins},
-	{"plugin", "plugin show NAME", 2, 2, NULL, run_plugin},
+	{"plugin", "plugin show|restart NAME", 2, 2, NULL, run_plugin},
 	{"requirements", "requirements", 0, 0, NULL, run_requirements},
 	{"connections", "connections", 0, 0, NULL, run_connections},
 	{"pending", "pending", 0, 0, NULL, run_pending},

@@ -5,6 +5,7 @@
 #include "control.h"
 #include "log.h"
 #include "plugcfg.h"
+#include "plugproc.h"
 #include "reqs.h"
 #include "sockpath.h"
 #include "strfmt.h"
@@ -183,33 +184,53 @@ static void cmd_status(struct daemon *d, struct octl_req *r)
 		"enabled", d->mqtt != NULL, "connected", orbit_mqtt_bus_connected(d->mqtt), "last_reload", reload));
 }
 
+static json_t *op_json(const struct host_op_info *oi)
+{
+	return json_pack("{s:s,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o},s:I,s:I,s:I,s:I,s:o}", "name",
+			 oi->name, "doc", oi->doc ? json_string(oi->doc) : json_null(), "input",
+			 spec_json(oi->input), "output", spec_json(oi->output), "blocking",
+			 oi->blocking, "policy", "maximum", count_or_null(oi->policy.maximum),
+			 "allowlist", idlist_json(oi->policy.allowlist), "blocklist",
+			 idlist_json(oi->policy.blocklist), "connections",
+			 (json_int_t)oi->connections, "inflight", (json_int_t)oi->inflight,
+			 "max_inflight", (json_int_t)oi->max_inflight, "dropped",
+			 (json_int_t)oi->dropped, "timeout",
+			 oi->timeout > 0 ? json_real(oi->timeout) : json_null());
+}
+
 static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
 {
 	json_t *ops = json_array();
 	const struct ocfg_plugin *pcfg =
 		p->name ? orbitd_config_find_plugin(d->cfg, p->name) : NULL;
-	for (size_t i = 0; p->host && i < host_op_count(p->host); i++) {
+	const orbit_plugin_desc *desc = lplug_desc(p);
+	for (size_t i = 0; desc && i < desc->n_ops; i++) {
 		struct host_op_info oi;
-		if (host_op_info(p->host, i, pcfg, &oi) < 0)
-			continue;
-		/* Run limits and their counters: timeout null for none. */
-		json_array_append_new(ops, json_pack(
-			"{s:s,s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o},s:I,s:o,s:I,s:I,s:I}", "name", oi.name,
-			"doc", oi.doc ? json_string(oi.doc) : json_null(), "input",
-			spec_json(oi.input), "output", spec_json(oi.output), "blocking", oi.blocking,
-			"policy", "maximum", count_or_null(oi.policy.maximum), "allowlist",
-			idlist_json(oi.policy.allowlist), "blocklist", idlist_json(oi.policy.blocklist),
-			"connections", (json_int_t)oi.connections, "timeout",
-			oi.timeout > 0 ? json_real(oi.timeout) : json_null(), "max_inflight",
-			(json_int_t)oi.max_inflight, "inflight", (json_int_t)oi.inflight, "dropped",
-			(json_int_t)oi.dropped));
+		int rc = p->host ? host_op_info(p->host, i, pcfg, &oi)
+				 : plugproc_op_info(p->proc, i, pcfg, &oi);
+		if (rc == 0)
+			json_array_append_new(ops, op_json(&oi));
 	}
-	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:f,s:o}", "file", p->file, "name",
-			 p->name ? json_string(p->name) : json_null(), "version",
-			 p->version ? json_string(p->version) : json_null(), "origin", "local",
-			 "state", lplug_state_name(p->state), "reason",
-			 p->reason ? json_string(p->reason) : json_null(), "since",
-			 orbit_now() - p->since, "operations", ops);
+	json_t *o = json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:f,s:o,s:o}", "file", p->file, "name",
+			      p->name ? json_string(p->name) : json_null(), "version",
+			      p->version ? json_string(p->version) : json_null(), "origin", "local",
+			      "state", lplug_state_name(p->state), "reason",
+			      p->reason ? json_string(p->reason) : json_null(), "since",
+			      orbit_now() - p->since, "operations", ops, "isolation",
+			      p->host ? json_string("none")
+			      : p->proc ? json_string("process")
+					: json_null());
+	if (p->proc) {
+		double in = plugproc_restart_in(p->proc);
+		pid_t pid = plugproc_pid(p->proc);
+		json_object_set_new(o, "pid", pid ? json_integer(pid) : json_null());
+		json_object_set_new(o, "restarts", json_integer(plugproc_restarts(p->proc)));
+		json_object_set_new(o, "crashes", json_integer(plugproc_crashes(p->proc)));
+		json_object_set_new(o, "restart_in", in >= 0 ? json_real(in) : json_null());
+		if (plugproc_reason(p->proc) && !p->reason)
+			json_object_set_new(o, "last_crash", json_string(plugproc_reason(p->proc)));
+	}
+	return o;
 }
 
 /* A plugin's config keys for `plugin show`: declaration (type, default,
@@ -260,8 +281,9 @@ static int add_plugin(void *ctx, const struct lplug_info *p)
 		if ((p->name && strcmp(p->name, c->only) == 0) || strcmp(p->file, c->only) == 0) {
 			c->found = plugin_json(c->d, p);
 			json_object_set_new(c->found, "config",
-					    p->host ? plugcfg_json(host_plugcfg(p->host))
-						    : json_array());
+					    p->host   ? plugcfg_json(host_plugcfg(p->host))
+					    : p->proc ? plugcfg_json(plugproc_plugcfg(p->proc))
+						      : json_array());
 			return 1;
 		}
 		return 0;
@@ -282,6 +304,8 @@ struct remote_ctx {
 static int local_id(void *ctx, const struct lplug_info *p)
 {
 	json_t *ids = ctx;
+	if (p->proc)
+		json_object_set_new(ids, plugproc_identifier(p->proc), json_true());
 	orbit_lender *inst[] = {p->host ? host_orbiter(p->host) : NULL,
 				p->host ? host_remote_orbiter(p->host) : NULL};
 	for (size_t i = 0; i < 2; i++)
@@ -459,6 +483,13 @@ static int add_pending(void *ctx, const orbit_pending_info *pi)
 static int plugin_conns(void *ctx, const struct lplug_info *p)
 {
 	struct conn_ctx *c = ctx;
+	if (p->proc) {
+		bool conns = strcmp(c->side, "connections") == 0;
+		json_t *l = plugproc_list_json(p->proc, conns ? "connections" : "pending", c->now);
+		json_array_extend(c->list, l);
+		json_decref(l);
+		return 0;
+	}
 	if (!p->host)
 		return 0;
 	orbit_lender *inst[] = {host_orbiter(p->host), host_remote_orbiter(p->host)};
@@ -651,6 +682,23 @@ static void cmd_close(struct daemon *d, struct octl_req *r, json_t *args)
 	octl_reply_ok(r, NULL);
 }
 
+static void cmd_plugin_restart(struct daemon *d, struct octl_req *r, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	char *why = NULL;
+	if (!name) {
+		octl_reply_error(r, "bad_arguments", "plugin-restart needs {\"name\": string}");
+		return;
+	}
+	int rc = loader_restart(d->loader, name, &why);
+	if (rc < 0)
+		octl_reply_error(r, rc == -ENOENT ? "not_found" : "failed", "%s",
+				 why ? why : strerror(-rc));
+	else
+		octl_reply_ok(r, json_pack("{s:s}", "name", name));
+	free(why);
+}
+
 static void cmd_reload(struct daemon *d, struct octl_req *r)
 {
 	char *changes = NULL, *err = NULL;
@@ -679,7 +727,8 @@ static void cmd_log_level(struct octl_req *r, json_t *args)
 static void handle(void *ctx, struct octl_req *r, const char *cmd, json_t *args)
 {
 	struct daemon *d = ctx;
-	static const char *const mutating[] = {"execute", "close", "reload", "log-level"};
+	static const char *const mutating[] = {"execute", "close", "reload", "log-level",
+					       "plugin-restart"};
 	for (size_t i = 0; i < sizeof mutating / sizeof mutating[0]; i++)
 		if (strcmp(cmd, mutating[i]) == 0 && !octl_req_privileged(r)) {
 			octl_reply_error(r, "permission_denied",
@@ -706,6 +755,8 @@ static void handle(void *ctx, struct octl_req *r, const char *cmd, json_t *args)
 		cmd_execute(d, r, args);
 	else if (strcmp(cmd, "close") == 0)
 		cmd_close(d, r, args);
+	else if (strcmp(cmd, "plugin-restart") == 0)
+		cmd_plugin_restart(d, r, args);
 	else if (strcmp(cmd, "reload") == 0)
 		cmd_reload(d, r);
 	else if (strcmp(cmd, "log-level") == 0)

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "loopq.h"
 #include "notify.h"
+#include "plugproc.h"
 #include "reqs.h"
 #include "sink.h"
 #include "workers.h"
@@ -164,6 +165,16 @@ static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 static void on_plugin_event(void *ctx, const struct lplug_info *p)
 {
 	struct daemon *d = ctx;
+	/* Its process is gone: the connections to it are, too. Closing them
+	 * now (not at a keepalive deadline) lets the core look for another
+	 * lender at once and re-evaluate its compliance. */
+	if (p->proc && (p->state == LPLUG_RESTARTING || p->state == LPLUG_FAILED)) {
+		size_t n = orbit_orbiter_close_remote(orbit_core_orbiter(d->core),
+						      plugproc_identifier(p->proc));
+		if (n)
+			olog(LOG_INFO, "plugin %s: its %zu connection%s closed", p->name, n,
+			     n == 1 ? "" : "s");
+	}
 	ctl_on_plugin_event(d, p);
 	notify_dirty(d->notify);
 }
@@ -543,7 +554,8 @@ void daemon_free(struct daemon *d)
 	/* Plugins' shutdown hooks run here; their blocking calls come back
 	 * through the loopq once the workers are joined. */
 	loader_free(d->loader);
-	workers_stop(d->workers, d->cfg->timers.shutdown_timeout);
+	plugproc_reap_all(d->cfg ? d->cfg->timers.shutdown_timeout : 0);
+	workers_stop(d->workers, d->cfg ? d->cfg->timers.shutdown_timeout : 0);
 	loopq_free(d->loopq);
 	bustap_free(d->tap);
 	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog};

@@ -1544,3 +1544,13 @@ int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 	info->dropped = rt->dropped;
 	return 0;
 }
+
+int host_io_spec(const orbit_io *io, orbit_spec *s, char **why)
+{
+	return io_spec(io, s, why);
+}
+
+orbit_plugin_policy host_effective_policy(const orbit_plugin_op *op, const struct ocfg_policy *ov)
+{
+	return effective_policy(op, ov);
+}

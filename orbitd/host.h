@@ -127,6 +127,15 @@ size_t host_op_count(const orbit_host *h);
 int host_op_info(orbit_host *h, size_t i, const struct ocfg_plugin *pcfg,
 		 struct host_op_info *info);
 
+/* The spec of one payload of a validated descriptor's operation (what
+ * host_op_info reports), for a plugin hosted in another process. 0, or
+ * -errno with *why malloc'd. */
+int host_io_spec(const orbit_io *io, orbit_spec *s, char **why);
+
+/* An operation's effective policy: the plugin's default (maximum 0: no
+ * limit) under the override ov (NULL: none). Lists borrowed from both. */
+orbit_plugin_policy host_effective_policy(const orbit_plugin_op *op, const struct ocfg_policy *ov);
+
 /* Stop the orbiter (graceless for what is still open), silence the plugin's
  * timers and watches, refuse its posts from now on (any thread) and drop
  * those still queued; once no blocking call is in flight the shutdown hook

@@ -24,6 +24,7 @@
 #include "loader.h"
 #include "drain.h"
 #include "plugcfg.h"
+#include "plugproc.h"
 #include "strfmt.h"
 #include "log.h"
 
@@ -82,6 +83,10 @@ const char *lplug_state_name(enum lplug_state s)
 		return "disabled";
 	case LPLUG_REMOVING:
 		return "removing";
+	case LPLUG_RESTARTING:
+		return "restarting";
+	case LPLUG_FAILED:
+		return "failed";
 	}
 	return "?";
 }
@@ -102,6 +107,8 @@ static void set_state(struct lplug *p, enum lplug_state st, char *reason)
 	p->info.since = orbit_now();
 	if (st != LPLUG_ACTIVE && st != LPLUG_REMOVING)
 		p->info.host = NULL;
+	if (st == LPLUG_REJECTED || st == LPLUG_DISABLED)
+		p->info.proc = NULL; /* released by whoever set the state */
 	sync_info(p);
 	if (p->l->cb)
 		p->l->cb(p->l->cb_ctx, &p->info);
@@ -137,13 +144,48 @@ static struct lplug *find_file(struct loader *l, const char *file)
 	return NULL;
 }
 
+/* Loaded: it holds a host or a plugin process (running or not). */
+static bool loaded(const struct lplug *p)
+{
+	return p->info.host || p->info.proc;
+}
+
 static struct lplug *find_active_name(struct loader *l, const char *name)
 {
 	for (struct lplug *p = l->head; p; p = p->next)
-		if (p->name && strcmp(p->name, name) == 0 &&
-		    (p->info.state == LPLUG_ACTIVE || p->info.state == LPLUG_REMOVING))
+		if (p->name && strcmp(p->name, name) == 0 && loaded(p))
 			return p;
 	return NULL;
+}
+
+const orbit_plugin_desc *lplug_desc(const struct lplug_info *p)
+{
+	return p->host ? host_desc(p->host) : p->proc ? plugproc_desc(p->proc) : NULL;
+}
+
+static size_t entry_connections(const struct lplug *p)
+{
+	return p->info.host ? host_connections(p->info.host)
+	       : p->info.proc ? plugproc_connections(p->info.proc)
+			      : 0;
+}
+
+static void entry_close_all(struct lplug *p)
+{
+	if (p->info.host)
+		host_close_all(p->info.host);
+	else if (p->info.proc)
+		plugproc_close_all(p->info.proc);
+}
+
+/* Stop what runs the plugin (its shutdown hook runs). */
+static void entry_release(struct lplug *p)
+{
+	host_release(p->info.host);
+	p->info.host = NULL;
+	if (p->info.proc)
+		plugproc_release(p->info.proc, p->l->cfg->timers.shutdown_timeout);
+	p->info.proc = NULL;
 }
 
 static struct lplug *entry_new(struct loader *l, const char *file)
@@ -174,6 +216,7 @@ static struct lplug *entry_new(struct loader *l, const char *file)
 static void entry_free(struct lplug *p)
 {
 	drain_cancel(p->drain);
+	entry_release(p);
 	if (p->next_dl)
 		dlclose(p->next_dl); /* validated, never ran */
 	plugcfg_free(p->pending);
@@ -254,6 +297,73 @@ static char *dl_name(const struct lplug *p, const struct stat *st, int *fd)
 	return name;
 }
 
+/* What p's plugin process says it is doing now. */
+static void on_proc_state(void *ctx, struct plugproc *pp)
+{
+	struct lplug *p = ctx;
+	const char *reason = plugproc_reason(pp);
+	switch (plugproc_state(pp)) {
+	case PLUGPROC_STARTING:
+	case PLUGPROC_RUNNING:
+		if (p->info.state != LPLUG_REMOVING)
+			set_state(p, LPLUG_ACTIVE, NULL);
+		break;
+	case PLUGPROC_RESTARTING:
+		set_state(p, LPLUG_RESTARTING, reason ? strdup(reason) : NULL);
+		break;
+	case PLUGPROC_FAILED:
+		set_state(p, LPLUG_FAILED, reason ? strdup(reason) : NULL);
+		break;
+	case PLUGPROC_REFUSED:
+		/* Like an in-process init that failed: rejected, retried by a
+		 * reload. The process is gone; the plugproc goes with it. */
+		p->info.proc = NULL;
+		reject(p, strfmt("%s", reason ? reason : "init failed"));
+		plugproc_release(pp, 0);
+		break;
+	}
+}
+
+static void log_loaded(const struct lplug *p, const orbit_plugin_desc *d, const char *how)
+{
+	(void)p;
+	char ops[512];
+	size_t off = 0;
+	ops[0] = 0;
+	for (size_t i = 0; i < d->n_ops && off < sizeof ops; i++) {
+		const orbit_plugin_op *op =
+			(const orbit_plugin_op *)((const char *)d->ops + i * d->op_size);
+		int n = snprintf(ops + off, sizeof ops - off, "%s%s", i ? ", " : "", op->name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	olog(LOG_INFO, "plugin %s %s loaded from %s%s (%zu operation%s: %s)", d->name,
+	     d->version ? d->version : "", p->file, how, d->n_ops, d->n_ops == 1 ? "" : "s", ops);
+}
+
+/* Start the validated plugin in its own process (plugproc.h). */
+static void activate_isolated(struct loader *l, struct lplug *p, void *dl,
+			      const orbit_plugin_desc *d, const struct ocfg_plugin *pcfg,
+			      struct plugcfg *config)
+{
+	char *why = NULL;
+	/* The process runs the object from the daemon's mapping (fork): it
+	 * stays mapped for good, as after an in-process init. */
+	p->dl = dl;
+	struct plugproc *pp = plugproc_new(l->env, d, pcfg, config, l->cfg, on_proc_state, p, &why);
+	if (!pp) {
+		reject(p, why);
+		return;
+	}
+	p->info.proc = pp;
+	log_loaded(p, d, " (isolated)");
+	if (plugproc_state(pp) == PLUGPROC_STARTING)
+		set_state(p, LPLUG_ACTIVE, NULL);
+	else
+		on_proc_state(p, pp);
+}
+
 /* Start the validated object dl as p's plugin, or reject it. */
 static void activate(struct loader *l, struct lplug *p, void *dl, const orbit_plugin_desc *d)
 {
@@ -288,6 +398,12 @@ static void activate(struct loader *l, struct lplug *p, void *dl, const orbit_pl
 		dlclose(dl); /* init never ran */
 		return;
 	}
+	struct ocfg_isolate iso;
+	orbitd_config_isolate(l->cfg, d->name, &iso);
+	if (iso.isolation == OCFG_ISOLATION_PROCESS) {
+		activate_isolated(l, p, dl, d, pcfg, config);
+		return;
+	}
 	orbit_host *h = host_new(l->env, d, pcfg, config, &why);
 	if (!h) {
 		/* init may have run: the object stays mapped. */
@@ -303,19 +419,7 @@ static void activate(struct loader *l, struct lplug *p, void *dl, const orbit_pl
 	}
 	p->dl = dl;
 	p->info.host = h;
-	char ops[512];
-	size_t off = 0;
-	ops[0] = 0;
-	for (size_t i = 0; i < d->n_ops && off < sizeof ops; i++) {
-		const orbit_plugin_op *op =
-			(const orbit_plugin_op *)((const char *)d->ops + i * d->op_size);
-		int n = snprintf(ops + off, sizeof ops - off, "%s%s", i ? ", " : "", op->name);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-	olog(LOG_INFO, "plugin %s %s loaded from %s (%zu operation%s: %s)", d->name,
-	     p->version, p->file, d->n_ops, d->n_ops == 1 ? "" : "s", ops);
+	log_loaded(p, d, " (in-process)");
 	set_state(p, LPLUG_ACTIVE, NULL);
 }
 
@@ -364,6 +468,24 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool starting(struct loader *l)
+{
+	for (struct lplug *p = l->head; p; p = p->next)
+		if (p->info.proc && plugproc_state(p->info.proc) == PLUGPROC_STARTING)
+			return true;
+	return false;
+}
+
+/* Let the plugin processes just forked finish init and start: the core
+ * should find them at its first Discover, and a required plugin must be
+ * known to have loaded. Each is bounded by its own liveness_timeout (the
+ * supervisor kills a process whose init hangs), so this is too. */
+static void wait_started(struct loader *l)
+{
+	while (starting(l))
+		event_base_loop(l->env->base, EVLOOP_ONCE);
+}
+
 int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal)
 {
 	*fatal = NULL;
@@ -402,6 +524,7 @@ int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal)
 		}
 		free(names);
 	}
+	wait_started(l);
 	for (size_t i = 0; i < cfg->plugins.n; i++) {
 		const struct ocfg_plugin *pc = &cfg->plugins.v[i];
 		if (!pc->required || find_active_name(l, pc->name))
@@ -422,8 +545,7 @@ int loader_scan(struct loader *l, const struct orbitd_config *cfg, char **fatal)
 
 static bool drained(void *arg)
 {
-	struct lplug *p = arg;
-	return host_connections(p->info.host) == 0;
+	return entry_connections(arg) == 0;
 }
 
 static void removed(void *arg, bool timed_out)
@@ -434,8 +556,7 @@ static void removed(void *arg, bool timed_out)
 	if (timed_out)
 		olog(LOG_WARNING, "plugin %s: connections still open after %gs, closed gracelessly",
 		     p->name, l->cfg->timers.shutdown_timeout);
-	host_release(p->info.host);
-	p->info.host = NULL;
+	entry_release(p);
 	olog(LOG_INFO, "plugin %s stopped", p->name);
 	if (p->next_dl && !p->forget) {
 		void *dl = p->next_dl;
@@ -455,7 +576,7 @@ static void removed(void *arg, bool timed_out)
 /* Close the active plugin's connections gracefully; removed() follows. */
 static void begin_drain(struct loader *l, struct lplug *p)
 {
-	host_close_all(p->info.host);
+	entry_close_all(p);
 	set_state(p, LPLUG_REMOVING, NULL);
 	p->drain = drain_start(l->env->base, drained, removed, p, l->cfg->timers.shutdown_timeout);
 	if (!p->drain)
@@ -468,7 +589,7 @@ static void unload(struct loader *l, struct lplug *p, bool forget)
 	p->forget = forget;
 	if (p->info.state == LPLUG_REMOVING)
 		return;
-	if (p->info.state != LPLUG_ACTIVE) {
+	if (!loaded(p)) {
 		if (forget) {
 			entry_unlink(l, p);
 			entry_free(p);
@@ -520,7 +641,7 @@ static void upgrade(struct loader *l, struct lplug *p)
 	p->ino = st.st_ino;
 	olog(LOG_NOTICE, "plugin %s: %s replaced by %s %s, restarting it", p->name, p->file,
 	     d->name, d->version ? d->version : "");
-	if (p->info.state == LPLUG_ACTIVE)
+	if (loaded(p) && p->info.state != LPLUG_REMOVING)
 		begin_drain(l, p);
 }
 
@@ -552,8 +673,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 				if (p)
 					unload(l, p, true);
 			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
-				if (p && (p->info.state == LPLUG_ACTIVE ||
-					  p->info.state == LPLUG_REMOVING)) {
+				if (p && loaded(p)) {
 					upgrade(l, p);
 					continue;
 				}
@@ -622,10 +742,11 @@ int loader_prepare(struct loader *l, const struct orbitd_config *cfg, char **err
 	drop_pending(l);
 	for (struct lplug *p = l->head; p; p = p->next) {
 		/* Disabled by cfg: unloaded by the reconfigure, its values unused. */
-		if (p->info.state != LPLUG_ACTIVE || !orbitd_config_plugin_enabled(cfg, p->name))
+		if (!loaded(p) || p->info.state == LPLUG_REMOVING ||
+		    !orbitd_config_plugin_enabled(cfg, p->name))
 			continue;
 		char *why = NULL;
-		int rc = host_build_config(host_desc(p->info.host), cfg, &p->pending, &why);
+		int rc = host_build_config(lplug_desc(&p->info), cfg, &p->pending, &why);
 		if (rc < 0) {
 			append(err, "plugin %s: %s", p->name, why ? why : strerror(-rc));
 			free(why);
@@ -646,15 +767,27 @@ int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char *
 		next = p->next;
 		switch (p->info.state) {
 		case LPLUG_ACTIVE:
+		case LPLUG_RESTARTING:
+		case LPLUG_FAILED:
 			if (!orbitd_config_plugin_enabled(cfg, p->name)) {
 				unload(l, p, false);
 				break;
 			}
 			char *why = NULL;
 			struct plugcfg *config = p->pending;
+			const struct ocfg_plugin *pcfg = orbitd_config_find_plugin(cfg, p->name);
+			struct ocfg_isolate iso;
+			orbitd_config_isolate(cfg, p->name, &iso);
+			if ((iso.isolation == OCFG_ISOLATION_PROCESS) != (p->info.proc != NULL))
+				olog(LOG_WARNING, "plugin %s: isolation changed to %s; that takes "
+				     "effect when the plugin is next loaded (a new file, or a "
+				     "restart of orbitd)", p->name,
+				     iso.isolation == OCFG_ISOLATION_PROCESS ? "process" : "none");
 			p->pending = NULL;
-			if (host_reconfigure(p->info.host, orbitd_config_find_plugin(cfg, p->name),
-					     config, &why) < 0) {
+			int rc = p->info.proc
+					 ? plugproc_reconfigure(p->info.proc, pcfg, config, cfg, &why)
+					 : host_reconfigure(p->info.host, pcfg, config, &why);
+			if (rc < 0) {
 				olog(LOG_WARNING, "plugin %s: %s", p->name, why ? why : "reload failed");
 				append(report, "plugin %s: %s", p->name, why ? why : "reload failed");
 				problems++;
@@ -679,6 +812,36 @@ int loader_reconfigure(struct loader *l, const struct orbitd_config *cfg, char *
 	return problems;
 }
 
+int loader_restart(struct loader *l, const char *name, char **why)
+{
+	*why = NULL;
+	for (struct lplug *p = l->head; p; p = p->next) {
+		if (strcmp(p->file, name) != 0 && (!p->name || strcmp(p->name, name) != 0))
+			continue;
+		if (p->info.state == LPLUG_REMOVING) {
+			*why = strfmt("plugin %s is being removed", name);
+			return -EBUSY;
+		}
+		if (p->info.host) {
+			*why = strfmt("plugin %s runs inside orbitd (isolation: none): replace its "
+				      "file or restart orbitd to restart it", name);
+			return -ENOTSUP;
+		}
+		if (p->info.proc) {
+			plugproc_restart(p->info.proc);
+			return 0;
+		}
+		if (p->info.state == LPLUG_DISABLED) {
+			*why = strfmt("plugin %s is disabled by configuration", name);
+			return -EPERM;
+		}
+		load(l, p);
+		return 0;
+	}
+	*why = strfmt("no plugin '%s'", name);
+	return -ENOENT;
+}
+
 void loader_foreach(struct loader *l, int (*fn)(void *ctx, const struct lplug_info *p),
 		    void *ctx)
 {
@@ -691,16 +854,14 @@ size_t loader_connections(const struct loader *l)
 {
 	size_t n = 0;
 	for (struct lplug *p = l->head; p; p = p->next)
-		if (p->info.host)
-			n += host_connections(p->info.host);
+		n += entry_connections(p);
 	return n;
 }
 
 void loader_close_all(struct loader *l)
 {
 	for (struct lplug *p = l->head; p; p = p->next)
-		if (p->info.host)
-			host_close_all(p->info.host);
+		entry_close_all(p);
 }
 
 void loader_free(struct loader *l)
@@ -714,7 +875,6 @@ void loader_free(struct loader *l)
 	while (l->head) {
 		struct lplug *p = l->head;
 		l->head = p->next;
-		host_release(p->info.host);
 		entry_free(p);
 	}
 	free(l->dir);
@@ -896,8 +1056,7 @@ int loader_unmatched(struct loader *l, struct lunmatched **v, size_t *n)
 	nk = 0;
 	for (struct lplug *p = l->head; p; p = p->next)
 		if (p->name)
-			k[nk++] = (struct known){p->name,
-						 p->info.host ? host_desc(p->info.host) : NULL};
+			k[nk++] = (struct known){p->name, lplug_desc(&p->info)};
 	int rc = find_unmatched(l->cfg, k, nk, v, n);
 	free(k);
 	return rc;

@@ -24,6 +24,8 @@ enum lplug_state {
 	LPLUG_REJECTED, /* reason says why */
 	LPLUG_DISABLED, /* plugins.enable / plugins.disable */
 	LPLUG_REMOVING, /* file gone or disabled: connections closing */
+	LPLUG_RESTARTING, /* isolated, its process died: restart after a back-off */
+	LPLUG_FAILED,   /* isolated, crashed too often: until a restart/reload/new file */
 };
 
 /* One file of the plugin directory, as shown to users. Borrowed. */
@@ -33,9 +35,13 @@ struct lplug_info {
 	const char *version;  /* NULL if never read */
 	enum lplug_state state;
 	const char *reason;   /* REJECTED/DISABLED: why; else NULL */
-	orbit_host *host;     /* ACTIVE/REMOVING */
+	orbit_host *host;     /* ACTIVE/REMOVING, in-process */
+	struct plugproc *proc;/* ACTIVE/REMOVING/RESTARTING/FAILED, isolated */
 	double since;         /* orbit_now() of the last state change */
 };
+
+/* The descriptor of a loaded plugin (in-process or isolated), or NULL. */
+const orbit_plugin_desc *lplug_desc(const struct lplug_info *p);
 
 /* What changed in the plugin set; called after the change. */
 typedef void (*loader_event_fn)(void *ctx, const struct lplug_info *p);
@@ -109,6 +115,12 @@ void loader_warn_unmatched(struct loader *l);
 int loader_check_dir(const char *dir, const struct orbitd_config *cfg,
 		     void (*report)(void *ctx, const char *file, const char *name, const char *why),
 		     void (*unmatched)(void *ctx, const struct lunmatched *u), void *ctx);
+
+/* `orbitctl plugin restart NAME` (name or file): an isolated plugin's
+ * process is killed and started afresh, with a new crash window; a rejected
+ * one is loaded again. 0, -ENOENT (no such plugin), -ENOTSUP (in-process:
+ * only a new file or a restart of orbitd restarts it), with *why malloc'd. */
+int loader_restart(struct loader *l, const char *name, char **why);
 
 /* Visit every entry in file-name order; non-zero from fn stops. */
 void loader_foreach(struct loader *l, int (*fn)(void *ctx, const struct lplug_info *p),

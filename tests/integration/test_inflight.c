@@ -139,8 +139,9 @@ static struct test_proc *start_orbitd(void)
 START_TEST(stuck_blocking_plugin_bounded_memory_and_shutdown)
 {
 	fx_add_plugin("tests/plugins/stuck.so");
-	/* TODO once plugins.NAME.isolation parses: plugins: {stuck: {isolation: none}} */
+	/* In-process: the bound protects orbitd's own memory here. */
 	fx_write_conf("identifier: core1\n"
+		      "plugins: {stuck: {isolation: none}}\n"
 		      "timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: 2}\n"
 		      "control: {max_request: 4194304}\n"
 		      "requirements:\n  stuck: {minimum: 1}\n  ping: {minimum: 1}\n");

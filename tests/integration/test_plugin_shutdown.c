@@ -10,7 +10,12 @@
  *
  * "Never ran" is asserted once the daemon has exited cleanly: orbitd runs
  * whatever is still queued on its loop before it exits, so a post that had
- * not been dropped would have run (and logged) by then. */
+ * not been dropped would have run (and logged) by then.
+ *
+ * These are the in-process host's promises (isolation: none; shutpeer also
+ * calls into shutpost's object, which needs one address space); an isolated
+ * plugin's process keeps the same ones inside it and is covered by
+ * test_isolation. */
 #include "expect.h"
 #include "fixture.h"
 #include "proc.h"
@@ -115,7 +120,7 @@ static struct test_proc *start_shutpost(const char *file, char **fifo, int *wfd)
 	fx_add_plugin_as("tests/plugins/shutpost.so", file);
 	char yaml[1024];
 	snprintf(yaml, sizeof yaml,
-		 "identifier: core1\n" FAST_TIMERS "plugins:\n  shutpost: {config: {fifo: \"%s\"}}\n",
+		 "identifier: core1\n" FAST_TIMERS "plugins:\n  isolation: none\n  shutpost: {config: {fifo: \"%s\"}}\n",
 		 *fifo);
 	fx_write_conf(yaml);
 	struct test_proc *p = fx_start_orbitd();
@@ -135,7 +140,7 @@ START_TEST(sigterm_refuses_posts_and_drops_queued_ones)
 	char yaml[1024];
 	snprintf(yaml, sizeof yaml,
 		 "identifier: core1\n" FAST_TIMERS
-		 "plugins:\n  shutpeer: {config: {peer: \"%s\"}}\n", post_path);
+		 "plugins:\n  isolation: none\n  shutpeer: {config: {peer: \"%s\"}}\n", post_path);
 	free(post_path);
 	fx_write_conf(yaml);
 	struct test_proc *p = fx_start_orbitd();
@@ -220,7 +225,7 @@ START_TEST(removal_waits_for_a_blocking_call_and_drops_its_results)
 	char yaml[1024];
 	snprintf(yaml, sizeof yaml,
 		 "identifier: core1\n" FAST_TIMERS
-		 "plugins:\n  shutpost: {config: {hold: \"%s\"}}\n"
+		 "plugins:\n  isolation: none\n  shutpost: {config: {hold: \"%s\"}}\n"
 		 "requirements:\n  hold: {minimum: 1, inputs: [empty], outputs: [string],"
 		 " schedule: {every: 0.1}}\n", hold);
 	fx_write_conf(yaml);

@@ -129,6 +129,13 @@ int orbit_orbiter_close(orbit_orbiter *o, const char *remote_id, const char *ope
 /* Close every connection; returns how many closes were started. */
 size_t orbit_orbiter_close_all(orbit_orbiter *o, bool graceful);
 
+/* Drop everything with one remote at once, as if it had been declared
+ * dead: its connections closed gracelessly (the close is still sent, for a
+ * remote that happens to live) and its pending requests forgotten. For a
+ * host that knows a peer is gone (orbitd, when a plugin process dies).
+ * Returns how many connections were closed. */
+size_t orbit_orbiter_close_remote(orbit_orbiter *o, const char *remote_id);
+
 /* Ask a known remote for a keepalive now. Returns 0, -ENOENT (unknown remote). */
 int orbit_orbiter_request_keepalive(orbit_orbiter *o, const char *remote_id);
 
