@@ -165,10 +165,12 @@ static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 static void on_plugin_event(void *ctx, const struct lplug_info *p)
 {
 	struct daemon *d = ctx;
-	/* Its process is gone: the connections to it are, too. Closing them
-	 * now (not at a keepalive deadline) lets the core look for another
-	 * lender at once and re-evaluate its compliance. */
-	if (p->proc && (p->state == LPLUG_RESTARTING || p->state == LPLUG_FAILED)) {
+	/* Its process is gone (or a new one starts, after a restart): the
+	 * connections to it are, too. Closing them now (not at a keepalive
+	 * deadline) lets the core look for another lender at once and
+	 * re-evaluate its compliance. */
+	if (p->proc && (p->state == LPLUG_RESTARTING || p->state == LPLUG_FAILED ||
+			plugproc_state(p->proc) == PLUGPROC_STARTING)) {
 		size_t n = orbit_orbiter_close_remote(orbit_core_orbiter(d->core),
 						      plugproc_identifier(p->proc));
 		if (n)

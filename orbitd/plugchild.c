@@ -20,6 +20,7 @@
 #include <orbit/orbiter.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <linux/capability.h>
@@ -148,6 +149,13 @@ static void call_end(void *ctx)
 static void set_phase(enum plugphase p)
 {
 	atomic_store(&C.a->slots->phase, (uint32_t)p);
+}
+
+/* Exit for a reason of this process's own, told to the supervisor. */
+static __attribute__((noreturn)) void die(int status, const char *why)
+{
+	snprintf(C.a->slots->why, sizeof C.a->slots->why, "%s", why);
+	_exit(status);
 }
 
 /* ---- report ------------------------------------------------------------ */
@@ -508,5 +516,9 @@ void plugchild_main(const struct plugchild_args *a)
 					   on_orbiter_event, C.h);
 	link_send_data(C.link, LINK_READY, NULL, 0);
 	event_base_dispatch(C.base);
-	_exit(0);
+	/* The loop only ends when its own descriptors went bad under it: the
+	 * plugin closed what was not its own. */
+	if (fcntl(3, F_GETFD) < 0)
+		die(5, "closed its socket to orbitd");
+	die(5, "broke its event loop (closed descriptors it does not own?)");
 }

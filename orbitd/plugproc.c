@@ -266,6 +266,16 @@ static char *death_reason(struct plugproc *pp, const siginfo_t *si)
 		else
 			snprintf(what, sizeof what, "killed by signal %d", si->si_status);
 	} else {
+		char why[sizeof pp->slots->why];
+		memcpy(why, pp->slots->why, sizeof why);
+		why[sizeof why - 1] = 0;
+		if (*why) {
+			/* Printable ASCII only: the text came from the process. */
+			for (char *c = why; *c; c++)
+				if (*c < 0x20 || *c > 0x7e)
+					*c = '?';
+			return strfmt("%s", why);
+		}
 		snprintf(what, sizeof what, "exited with status %d", si->si_status);
 	}
 	return op ? strfmt("%s while handling %s", what, op)

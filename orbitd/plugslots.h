@@ -34,6 +34,11 @@ struct plugslots {
 	_Atomic uint32_t phase;     /* enum plugphase */
 	_Atomic uint32_t next;      /* slots handed out to threads so far */
 	struct plugslot slot[PLUGSLOTS_MAX];
+	/* Why the plugin process is about to exit on its own, when it knows
+	 * (its loop broke, its link is gone): written before _exit, read by
+	 * the supervisor for an exit status (not for a signal). NUL-terminated
+	 * by the reader. */
+	char why[160];
 };
 
 #endif

@@ -255,7 +255,7 @@ static json_t *plugin_info(const char *name)
 {
 	json_t *j = ctl_json("plugins", last_plugins, sizeof last_plugins);
 	json_t *e = find_by(json_object_get(j, "plugins"), "name", name);
-	ck_assert_msg(e, "no plugin %s in:\n%s", name, last_plugins);
+	ck_assert_msg(e, "no plugin %s in:\n%.1500s", name, last_plugins);
 	json_t *copy = json_deep_copy(e);
 	json_decref(j);
 	return copy;
@@ -322,7 +322,7 @@ static void wait_plug(struct plug_want w, double timeout_s)
 static json_int_t jint(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
-	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer in:\n%s", key, last_plugins);
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer in:\n%.1500s", key, last_plugins);
 	return json_integer_value(v);
 }
 
@@ -330,9 +330,9 @@ static json_int_t jint(json_t *o, const char *key)
 static pid_t expect_isolated_active(const char *name, pid_t daemon)
 {
 	json_t *e = plugin_info(name);
-	ck_assert_msg(!strcmp(jstr(e, "state"), "active"), "%s not active:\n%s", name,
+	ck_assert_msg(!strcmp(jstr(e, "state"), "active"), "%s not active:\n%.1500s", name,
 		      last_plugins);
-	ck_assert_msg(!strcmp(jstr(e, "isolation"), "process"), "%s not isolated:\n%s", name,
+	ck_assert_msg(!strcmp(jstr(e, "isolation"), "process"), "%s not isolated:\n%.1500s", name,
 		      last_plugins);
 	pid_t pid = (pid_t)jint(e, "pid");
 	ck_assert_msg(pid > 0 && pid != daemon, "%s: pid %ld (daemon %ld)", name, (long)pid,
@@ -376,7 +376,7 @@ static void expect_neighbour_fine(struct test_proc *d)
 	expect_answer(d, "lowercase", "lowercase", "\"ABC\"", "\"abc\"");
 	ck_assert_msg(req_satisfied("lowercase"), "lowercase unsatisfied:\n%s", last_reqs);
 	json_t *e = plugin_info("lowercase");
-	ck_assert_msg(!strcmp(jstr(e, "state"), "active"), "lowercase:\n%s", last_plugins);
+	ck_assert_msg(!strcmp(jstr(e, "state"), "active"), "lowercase:\n%.1500s", last_plugins);
 	json_decref(e);
 }
 
@@ -429,8 +429,8 @@ static void run_scenario(const struct scenario *sc)
 	/* Crashed, named, waiting for its restart. */
 	wait_plug((struct plug_want){"restarting", sc->prefix, {sc->reason}}, WAIT + 5);
 	json_t *e = plugin_info("misbehave");
-	ck_assert_msg(jint(e, "crashes") >= 1, "%s", last_plugins);
-	ck_assert_msg(json_is_number(json_object_get(e, "restart_in")), "%s", last_plugins);
+	ck_assert_msg(jint(e, "crashes") >= 1, "%.1500s", last_plugins);
+	ck_assert_msg(json_is_number(json_object_get(e, "restart_in")), "%.1500s", last_plugins);
 	json_decref(e);
 	/* Its connections closed at once, not at a keepalive deadline. */
 	wait_req("poke", false, 2.0);
@@ -443,7 +443,7 @@ static void run_scenario(const struct scenario *sc)
 	pid_t after = expect_isolated_active("misbehave", daemon);
 	ck_assert_msg(after != before, "same plugin pid %ld after a crash", (long)after);
 	e = plugin_info("misbehave");
-	ck_assert_msg(jint(e, "restarts") >= 1, "%s", last_plugins);
+	ck_assert_msg(jint(e, "restarts") >= 1, "%.1500s", last_plugins);
 	json_decref(e);
 	if (wait_op)
 		expect_answer(d, "wait", "misbehave", "\"x\"", "\"x\"");
@@ -567,7 +567,7 @@ START_TEST(crash_loop_fails_then_manual_restart)
 		expect_rc(&r, 0);
 		res_free(&r);
 		struct crashes_want w = {i};
-		ck_assert_msg(poll_until(crashes_reach, &w, WAIT), "crash %d not counted:\n%s",
+		ck_assert_msg(poll_until(crashes_reach, &w, WAIT), "crash %d not counted:\n%.1500s",
 			      (int)i, last_plugins);
 	}
 	wait_plug((struct plug_want){"failed",
@@ -575,9 +575,9 @@ START_TEST(crash_loop_fails_then_manual_restart)
 				     {"3 crashes within 60 s", "killed by SIGSEGV while handling poke"}},
 		  WAIT);
 	json_t *e = plugin_info("misbehave");
-	ck_assert_msg(json_is_null(json_object_get(e, "restart_in")), "%s", last_plugins);
-	ck_assert_msg(json_is_null(json_object_get(e, "pid")), "%s", last_plugins);
-	ck_assert_msg(jint(e, "crashes") == 3, "%s", last_plugins);
+	ck_assert_msg(json_is_null(json_object_get(e, "restart_in")), "%.1500s", last_plugins);
+	ck_assert_msg(json_is_null(json_object_get(e, "pid")), "%.1500s", last_plugins);
+	ck_assert_msg(jint(e, "crashes") == 3, "%.1500s", last_plugins);
 	json_decref(e);
 	wait_req("poke", false, 2.0);
 	expect_daemon_alive(d);
@@ -968,13 +968,13 @@ START_TEST(flood_is_bounded_by_max_inflight)
 		ck_assert_msg(rss_max < RSS_LIMIT_KB && hwm >= 0 && hwm < RSS_LIMIT_KB,
 			      "orbitd VmRSS %ld kB, VmHWM %ld kB: over %d kB", rss_max, hwm,
 			      RSS_LIMIT_KB);
-	ck_assert_msg(poll_until(wait_dropped, NULL, WAIT), "nothing dropped at max_inflight 8:\n%s",
+	ck_assert_msg(poll_until(wait_dropped, NULL, WAIT), "nothing dropped at max_inflight 8:\n%.1500s",
 		      last_plugins);
 	json_t *e = plugin_info("misbehave");
 	json_t *op = find_by(json_object_get(e, "operations"), "name", "wait");
-	ck_assert_msg(op, "%s", last_plugins);
-	ck_assert_msg(jint(op, "max_inflight") == 8, "%s", last_plugins);
-	ck_assert_msg(jint(op, "inflight") <= 8, "%s", last_plugins);
+	ck_assert_msg(op, "%.1500s", last_plugins);
+	ck_assert_msg(jint(op, "max_inflight") == 8, "%.1500s", last_plugins);
+	ck_assert_msg(jint(op, "inflight") <= 8, "%.1500s", last_plugins);
 	json_decref(e);
 	expect_daemon_alive(d);
 	expect_neighbour_fine(d);
