@@ -109,7 +109,7 @@ static void sandbox(const struct plugchild_args *a)
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan keeps terabytes of shadow address space mapped. */
 	if (a->iso.memory)
-		olog(LOG_INFO, "plugin %s: memory limit not applied in a sanitizer build",
+		olog(LOG_DEBUG, "plugin %s: memory limit not applied in a sanitizer build",
 		     a->d->name);
 #else
 	set_limit(RLIMIT_AS, a->iso.memory, "address space");
