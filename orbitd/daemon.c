@@ -527,6 +527,7 @@ void daemon_shutdown(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	d->stop_deadline = orbit_now() + d->cfg->timers.shutdown_timeout;
 	notify_state(d->notify, "STOPPING=1");
 	reqs_stop_schedules(d->reqs);
 	/* Dropping the requirements closes their connections gracefully and
@@ -556,8 +557,16 @@ void daemon_free(struct daemon *d)
 	/* Plugins' shutdown hooks run here; their blocking calls come back
 	 * through the loopq once the workers are joined. */
 	loader_free(d->loader);
-	plugproc_reap_all(d->cfg ? d->cfg->timers.shutdown_timeout : 0);
-	workers_stop(d->workers, d->cfg ? d->cfg->timers.shutdown_timeout : 0);
+	/* What is left of timers.shutdown_timeout since SIGTERM (all of it
+	 * when start-up failed), whatever plugins do: plugin processes get
+	 * STOP, then SIGKILL; blocking calls still running are abandoned. A
+	 * tenth of a second at least, so a STOP can be acted on at all. */
+	double budget = d->cfg ? d->cfg->timers.shutdown_timeout : 0;
+	if (d->stop_deadline > 0)
+		budget = d->stop_deadline - orbit_now();
+	plugproc_reap_all(budget > 0.1 ? budget : 0.1);
+	budget = d->stop_deadline > 0 ? d->stop_deadline - orbit_now() : budget;
+	workers_stop(d->workers, budget > 0.1 ? budget : 0.1);
 	loopq_free(d->loopq);
 	bustap_free(d->tap);
 	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog};

@@ -50,6 +50,7 @@ struct daemon {
 	struct event *sig_hup, *sig_term, *sig_int, *watchdog;
 	struct drain *stop_drain;
 	bool stopping;
+	double stop_deadline;      /* orbit_now() + shutdown_timeout at SIGTERM; 0 before */
 	int exit_code;
 	double started;            /* orbit_now() at start */
 	struct {

@@ -78,6 +78,7 @@ struct plugproc {
 	char *kill_reason;
 	bool refused;            /* FAIL received: init/start said no */
 	bool restart_now;        /* killed for plugproc_restart: no crash */
+	bool reconfig_pending;   /* a reload came while it was starting */
 	/* supervision */
 	struct event *tick_ev, *eof_ev, *restart_ev, *stop_ev;
 	double last_heard, last_ping, restart_at;
@@ -284,6 +285,7 @@ static char *death_reason(struct plugproc *pp, const siginfo_t *si)
 
 static void spawn(struct plugproc *pp);
 static void plugproc_free(struct plugproc *pp);
+static int send_reconfig(struct plugproc *pp, char **why);
 static void on_stop_timeout(evutil_socket_t fd, short what, void *arg);
 
 static void on_restart_due(evutil_socket_t fd, short what, void *arg)
@@ -468,6 +470,12 @@ static int on_frame(void *ctx, const struct link_frame *f)
 			return -1;
 		}
 		olog(LOG_INFO, "plugin %s: process %d ready", pp->d->name, (int)pp->pid);
+		if (pp->reconfig_pending) {
+			char *why = NULL;
+			if (send_reconfig(pp, &why) < 0)
+				olog(LOG_WARNING, "plugin %s: %s", pp->d->name, why);
+			free(why);
+		}
 		set_state(pp, PLUGPROC_RUNNING, NULL);
 		return 0;
 	case LINK_FAIL: {
@@ -592,6 +600,7 @@ static void spawn(struct plugproc *pp)
 {
 	int sv[2];
 	pp->refused = false;
+	pp->reconfig_pending = false; /* forked with the config in force */
 	memset(pp->slots, 0, sizeof *pp->slots);
 	/* Slot 0 is the loop thread's (plugchild claims it before init). */
 	atomic_store(&pp->slots->next, 1);
@@ -789,8 +798,19 @@ int plugproc_reconfigure(struct plugproc *pp, const struct ocfg_plugin *pcfg,
 		spawn(pp);
 		return 0;
 	}
+	if (pp->state == PLUGPROC_STARTING) {
+		/* Forked with the old values: it gets these once READY. */
+		pp->reconfig_pending = true;
+		return 0;
+	}
 	if (!pp->link || pp->state != PLUGPROC_RUNNING)
 		return 0; /* the next process starts with these */
+	return send_reconfig(pp, why);
+}
+
+static int send_reconfig(struct plugproc *pp, char **why)
+{
+	pp->reconfig_pending = false;
 	char *text = plugchild_reconfig_text(pp->pcfg, pp->config);
 	int rc = text ? link_send_data(pp->link, LINK_RECONFIG, text, strlen(text)) : -ENOMEM;
 	free(text);
