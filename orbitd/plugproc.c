@@ -2,23 +2,25 @@
  *
  * Life of one process: spawn (socketpair, fork, the child runs
  * plugchild_main) → STARTING → READY → RUNNING → it dies, or we kill it
- * (kill_reason says why) → the pidfd turns readable → reap: the group is
+ * (kill_reason says why) → its childwatch reaps it → the group is
  * killed (what the plugin spawned goes too), the bridge's subscriptions
  * are dropped, the reason is composed (ours, else the signal or exit status
  * with what the process was doing from the shared slots) → RESTARTING after
  * a back-off, FAILED, or freed when released.
  *
  * End of file on the link usually means the process is dying (the kernel
- * closes its files before its exit is visible on the pidfd): a short grace
- * lets the pidfd speak first, so a crash is named as a crash and only a
+ * closes its files before its exit can be reaped): a short grace lets the
+ * exit be seen first, so a crash is named as a crash and only a
  * process that really lives on without its socket is "closed its socket".
  */
 #include "plugproc.h"
+#include "childwatch.h"
 #include "link.h"
 #include "log.h"
 #include "plugchild.h"
 #include "plugcfg.h"
 #include "plugslots.h"
+#include "ratelimit.h"
 #include "strfmt.h"
 
 #include <orbit/orbiter.h>
@@ -33,7 +35,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@
 #define PARENT_MAX_OUT (32u << 20)
 /* Topics one plugin process may have subscribed at once. */
 #define MAX_SUBS 65536
-/* After end of file on the link, how long the pidfd gets to report a death. */
+/* After end of file on the link, how long its exit has to show up. */
 #define EOF_GRACE 0.2
 /* Crash times remembered (restart.max_crashes is capped to it). */
 #define MAX_CRASH_MEMORY 64
@@ -69,8 +70,7 @@ struct plugproc {
 	char *reason;
 	/* the process */
 	pid_t pid;
-	int pidfd;
-	struct event *pid_ev;
+	struct childwatch *watch;
 	struct link *link;
 	struct plugslots *slots; /* shared page, reused by every process */
 	json_t *subs;            /* "BUS:topic" -> true */
@@ -91,9 +91,9 @@ struct plugproc {
 	bool releasing;
 	/* what the process told us */
 	json_t *report;
-	/* messages to the process dropped at the output bound */
-	uint64_t dropped, dropped_logged;
-	double dropped_log_at;
+	/* messages to the process dropped at the output bound (the count:
+	 * link_dropped of each link) */
+	struct ratelimit drop_log;
 };
 
 static struct plugproc *all;
@@ -174,16 +174,11 @@ static void on_bus_msg(void *ctx, const char *topic, const orbit_payload *p)
 	struct plugproc *pp = ep->pp;
 	if (!pp->link || link_send_msg(pp->link, LINK_DELIVER, ep->bus, 0, topic, p) != -ENOBUFS)
 		return;
-	pp->dropped++;
-	double t = now();
-	if (t - pp->dropped_log_at >= 1.0) {
+	uint64_t n;
+	if (ratelimit_hit(&pp->drop_log, now(), &n))
 		olog(LOG_WARNING, "plugin %s: %llu message%s to its process dropped: it has not read "
-		     "%u MiB sent to it", pp->d->name,
-		     (unsigned long long)(pp->dropped - pp->dropped_logged),
-		     pp->dropped - pp->dropped_logged == 1 ? "" : "s", PARENT_MAX_OUT >> 20);
-		pp->dropped_logged = pp->dropped;
-		pp->dropped_log_at = t;
-	}
+		     "the %u MiB sent to it", pp->d->name, (unsigned long long)n, n == 1 ? "" : "s",
+		     PARENT_MAX_OUT >> 20);
 }
 
 static void sub_key(char *key, size_t len, uint8_t bus, const char *topic)
@@ -207,7 +202,7 @@ static void drop_subscriptions(struct plugproc *pp)
 /* ---- killing and reaping ------------------------------------------------ */
 
 /* Kill the process (and its group) for the reason given (taken); the
- * first reason wins. The pidfd reports the death. */
+ * first reason wins. The childwatch reports the death. */
 static void kill_for(struct plugproc *pp, char *reason)
 {
 	if (!pp->pid) {
@@ -340,10 +335,8 @@ static void reaped(struct plugproc *pp, const siginfo_t *si)
 	event_del(pp->tick_ev);
 	event_del(pp->eof_ev);
 	event_del(pp->stop_ev);
-	event_free(pp->pid_ev);
-	pp->pid_ev = NULL;
-	close(pp->pidfd);
-	pp->pidfd = -1;
+	childwatch_free(pp->watch);
+	pp->watch = NULL;
 	pp->pid = 0;
 	drop_subscriptions(pp);
 	link_free(pp->link);
@@ -372,15 +365,9 @@ static void reaped(struct plugproc *pp, const siginfo_t *si)
 	crashed(pp, reason);
 }
 
-static void on_pidfd(evutil_socket_t fd, short what, void *arg)
+static void on_child_exit(void *ctx, const siginfo_t *si)
 {
-	(void)what;
-	struct plugproc *pp = arg;
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-		return; /* not yet (spurious wake-up) */
-	reaped(pp, &si);
+	reaped(ctx, si);
 }
 
 /* ---- frames from the process ------------------------------------------- */
@@ -634,23 +621,17 @@ static void spawn(struct plugproc *pp)
 	close(sv[1]);
 	setpgid(pid, pid); /* also done by the child: whoever runs first */
 	pp->pid = pid;
-	pp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pp->pidfd < 0 ||
-	    !(pp->pid_ev = event_new(pp->env->base, pp->pidfd, EV_READ | EV_PERSIST, on_pidfd, pp)) ||
-	    event_add(pp->pid_ev, NULL) < 0 ||
+	if (!(pp->watch = childwatch_new(pp->env->base, pid, on_child_exit, pp)) ||
 	    !(pp->link = link_new(pp->env->base, sv[0], PARENT_MAX_OUT, on_frame, on_down, pp))) {
-		/* Without a pidfd or link there is no supervising it. */
+		/* Without a watch or link there is no supervising it. */
 		int e = errno;
 		close(sv[0]);
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		if (pp->pid_ev)
-			event_free(pp->pid_ev);
-		pp->pid_ev = NULL;
-		if (pp->pidfd >= 0)
-			close(pp->pidfd);
-		pp->pidfd = -1;
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		childwatch_free(pp->watch);
+		pp->watch = NULL;
 		pp->pid = 0;
 		spawn_failed(pp, "supervision", e);
 		return;
@@ -697,7 +678,7 @@ struct plugproc *plugproc_new(const struct host_env *env, const orbit_plugin_des
 	config = NULL;
 	pp->fn = fn;
 	pp->ctx = ctx;
-	pp->pidfd = -1;
+	pp->drop_log = (struct ratelimit)RATELIMIT_INIT(1.0);
 	pp->ep[0] = (struct bus_ep){pp, 0};
 	pp->ep[1] = (struct bus_ep){pp, 1};
 	read_limits(pp, cfg);
@@ -979,37 +960,31 @@ void plugproc_release(struct plugproc *pp, double timeout)
 void plugproc_reap_all(double timeout)
 {
 	double deadline = now() + timeout;
-	for (;;) {
-		size_t n = 0;
-		struct pollfd fds[64];
-		for (struct plugproc *pp = all; pp && n < 64; pp = pp->next)
-			if (pp->pid)
-				fds[n++] = (struct pollfd){pp->pidfd, POLLIN, 0};
-		double left = deadline - now();
-		if (!n || left <= 0)
-			break;
-		poll(fds, n, (int)(left * 1000) + 1);
+	bool running = true;
+	while (running && now() < deadline) {
+		running = false;
 		for (struct plugproc *pp = all, *next; pp; pp = next) {
 			next = pp->next;
 			siginfo_t si;
-			memset(&si, 0, sizeof si);
-			if (pp->pid && waitid(P_PIDFD, (id_t)pp->pidfd, &si, WEXITED | WNOHANG) == 0 &&
-			    si.si_pid) {
+			if (pp->pid && childwatch_wait(pp->watch, 0, &si) == 0) {
 				pp->releasing = true;
 				reaped(pp, &si);
+			} else if (pp->pid) {
+				running = true;
 			}
 		}
+		if (running)
+			poll(NULL, 0, 10);
 	}
 	while (all) {
 		struct plugproc *pp = all;
 		if (pp->pid) {
-			olog(LOG_WARNING, "plugin %s: process %d still running at exit; killed",
+			olog(LOG_WARNING, "plugin %s: process %d did not stop in time; killed",
 			     pp->d->name, (int)pp->pid);
 			kill(-pp->pid, SIGKILL);
 			kill(pp->pid, SIGKILL);
 			siginfo_t si;
-			memset(&si, 0, sizeof si);
-			waitid(P_PIDFD, (id_t)pp->pidfd, &si, WEXITED);
+			childwatch_wait(pp->watch, -1, &si);
 			pp->releasing = true;
 			reaped(pp, &si);
 		} else {

@@ -2,9 +2,9 @@
  * another required operation.
  *
  * EXEC commands are spawned with posix_spawnp, get their record through a
- * non-blocking pipe and are reaped through a pidfd watched by the loop (a
- * timer polling waitpid(WNOHANG) where pidfd_open is unavailable), so the
- * loop never waits for a child. Each command leads a process group of its
+ * non-blocking pipe and are reaped by a childwatch (childwatch.h: a pidfd,
+ * or a polling timer where there is none), so the loop never waits for a
+ * child. Each command leads a process group of its
  * own, so a timeout or the daemon's exit stops what a shell command started
  * too (SIGTERM, then SIGKILL after a grace time). A sink freed with commands still running
  * lives on, unreachable to its owner, on a module list until its last child
@@ -23,18 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "childwatch.h"
 #include "log.h"
 
 extern char **environ;
 
-/* Reaping by polling, only where pidfd_open fails (old kernel, seccomp). */
-#define REAP_POLL_US 50000
 /* Grace time between SIGTERM and SIGKILL, at shutdown and on a timeout. */
 #define SHUTDOWN_GRACE_S 1.0
 
@@ -49,10 +47,9 @@ struct child {
 	struct child *next;
 	struct osink *s;
 	pid_t pid;
-	int pidfd;               /* -1: ev_exit is a polling timer */
 	int wfd;                 /* our end of its stdin, -1 once closed */
 	struct event *ev_write;  /* created when the pipe first fills up */
-	struct event *ev_exit;
+	struct childwatch *watch;
 	struct event *ev_timeout; /* NULL: no timeout */
 	bool timed_out;          /* SIGTERM sent on timeout; SIGKILL next */
 	struct rec *rec;         /* NULL once written */
@@ -313,11 +310,9 @@ static void child_release(struct child *c)
 	*pp = c->next;
 	c->s->n_running--;
 	close_stdin(c);
-	event_free(c->ev_exit);
+	childwatch_free(c->watch);
 	if (c->ev_timeout)
 		event_free(c->ev_timeout);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
 	free(c);
 }
 
@@ -365,9 +360,8 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	child_write(arg);
 }
 
-/* Log how the command ended and count it. status < 0: the status is lost
- * (someone else reaped the child). */
-static void child_report(struct child *c, int status)
+/* Log how the command ended (si, from its childwatch) and count it. */
+static void child_report(struct child *c, const siginfo_t *si)
 {
 	struct osink *s = c->s;
 
@@ -375,20 +369,20 @@ static void child_report(struct child *c, int status)
 		s->st.failed++;
 		problem(s, LOG_WARNING, "%s stopped after its timeout of %g s", s->display,
 			s->timeout);
-	} else if (status < 0) {
+	} else if (si->si_code == 0) {
 		olog(LOG_DEBUG, "%s: exit status of %s lost (reaped elsewhere)", s->label, s->display);
 		s->st.delivered++;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	} else if (si->si_code == CLD_EXITED && si->si_status == 0) {
 		s->st.delivered++;
-	} else if (WIFEXITED(status)) {
+	} else if (si->si_code == CLD_EXITED) {
 		s->st.failed++;
-		problem(s, LOG_WARNING, "%s exited with status %d%s", s->display, WEXITSTATUS(status),
-			WEXITSTATUS(status) == 127 ? " (command not found?)" : "");
+		problem(s, LOG_WARNING, "%s exited with status %d%s", s->display, si->si_status,
+			si->si_status == 127 ? " (command not found?)" : "");
 	} else {
-		const char *abbr = sigabbrev_np(WTERMSIG(status));
+		const char *abbr = sigabbrev_np(si->si_status);
 
 		s->st.failed++;
-		problem(s, LOG_WARNING, "%s killed by signal %d (SIG%s)", s->display, WTERMSIG(status),
+		problem(s, LOG_WARNING, "%s killed by signal %d (SIG%s)", s->display, si->si_status,
 			abbr ? abbr : "?");
 	}
 }
@@ -428,19 +422,12 @@ static void closing_unlink(struct osink *s)
 	*pp = s->next_closing;
 }
 
-static void on_exit_ready(evutil_socket_t fd, short what, void *arg)
+static void on_child_exit(void *arg, const siginfo_t *si)
 {
 	struct child *c = arg;
 	struct osink *s = c->s;
-	int status = 0;
-	pid_t r;
 
-	(void)fd;
-	(void)what;
-	r = waitpid(c->pid, &status, WNOHANG);
-	if (r == 0 || (r < 0 && errno == EINTR))
-		return;
-	child_report(c, r < 0 ? -1 : status);
+	child_report(c, si);
 	child_release(c);
 	if (!s->closing) {
 		start_queued(s);
@@ -462,7 +449,6 @@ static int spawn(struct osink *s, struct rec *r)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t def, none;
-	const struct timeval poll_tv = { .tv_usec = REAP_POLL_US };
 	struct timeval timeout_tv;
 	struct child *c = NULL;
 	int p[2] = { -1, -1 };
@@ -520,28 +506,20 @@ static int spawn(struct osink *s, struct rec *r)
 
 	c = calloc(1, sizeof *c);
 	if (c) {
-		c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (c->pidfd >= 0)
-			c->ev_exit = event_new(s->base, c->pidfd, EV_READ | EV_PERSIST, on_exit_ready, c);
-		else
-			c->ev_exit = event_new(s->base, -1, EV_PERSIST, on_exit_ready, c);
+		c->watch = childwatch_new(s->base, pid, on_child_exit, c);
 		if (s->timeout > 0)
 			c->ev_timeout = evtimer_new(s->base, on_timeout, c);
 	}
-	if (!c || !c->ev_exit || (s->timeout > 0 && !c->ev_timeout) ||
-	    event_add(c->ev_exit, c->pidfd >= 0 ? NULL : &poll_tv) < 0 ||
+	if (!c || !c->watch || (s->timeout > 0 && !c->ev_timeout) ||
 	    (c->ev_timeout && event_add(c->ev_timeout, tv_of(s->timeout, &timeout_tv)) < 0)) {
 		/* Nothing would reap it: stop it now, which cannot take long. */
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (c) {
-			if (c->ev_exit)
-				event_free(c->ev_exit);
+			childwatch_free(c->watch);
 			if (c->ev_timeout)
 				event_free(c->ev_timeout);
-			if (c->pidfd >= 0)
-				close(c->pidfd);
 			free(c);
 		}
 		rc = -ENOMEM;
@@ -858,7 +836,8 @@ void osink_shutdown(void)
 		for (s = closing_sinks; s; s = s->next_closing) {
 			for (c = s->children; c; c = next) {
 				next = c->next;
-				if (waitpid(c->pid, NULL, WNOHANG) != 0)
+				siginfo_t si;
+				if (childwatch_wait(c->watch, 0, &si) == 0)
 					child_release(c);
 				else
 					left = true;
@@ -871,8 +850,8 @@ void osink_shutdown(void)
 		closing_sinks = s->next_closing;
 		while ((c = s->children)) {
 			kill(-c->pid, SIGKILL);
-			while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
-				;
+			siginfo_t si;
+			childwatch_wait(c->watch, -1, &si);
 			child_release(c);
 		}
 		sink_destroy(s);
