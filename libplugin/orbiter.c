@@ -178,6 +178,25 @@ int orb_send(struct orbit_orbiter *o, const char *topic, const orbit_msg *m, uns
 	return rc;
 }
 
+int orbit_send_graceless_close(orbit_bus *b, const char *topic, const char *from,
+			       const char *operation)
+{
+	if (!b || !topic || !from || !operation)
+		return -EINVAL;
+	orbit_msg m = {.kind = ORBIT_MSG_GRACELESS};
+	m.graceless.from = (char *)from;
+	m.graceless.operation = (char *)operation;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = orbit_msg_encode(&m, &buf, &len);
+	if (rc < 0)
+		return rc;
+	orbit_payload p = {buf, len, ORBIT_FMT_AVRO, orbit_msg_type_name(m.kind)};
+	rc = orbit_bus_publish(b, topic, &p, 0);
+	free(buf);
+	return rc;
+}
+
 int orb_decode(struct orbit_orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
 	       orbit_msg *m)
 {

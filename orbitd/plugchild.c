@@ -168,6 +168,7 @@ static json_t *times_or_null(double t)
 struct rep {
 	json_t *list;
 	orbit_orbiter *o;
+	int bus; /* 0: the daemon's in-process bus, 1: MQTT */
 };
 
 static int rep_conn(void *ctx, const orbit_conn_info *ci)
@@ -183,6 +184,11 @@ static int rep_conn(void *ctx, const orbit_conn_info *ci)
 		ci->created, "last_use", ci->last_use, "soft_closed", ci->soft_closed, "last_seen",
 		times_or_null(rt.last_seen), "dead_at", times_or_null(rt.dead_at),
 		"their_deadline", times_or_null(rt.their_deadline)));
+	/* What the daemon needs to close it for us, should we die. */
+	json_t *last = json_array_get(r->list, json_array_size(r->list) - 1);
+	json_object_set_new(last, "bus", json_integer(r->bus));
+	if (ci->close_to_remote_topic)
+		json_object_set_new(last, "close_topic", json_string(ci->close_to_remote_topic));
 	return 0;
 }
 
@@ -202,7 +208,7 @@ static void send_report(void)
 	for (size_t i = 0; i < 2; i++) {
 		if (!inst[i])
 			continue;
-		struct rep r = {conns, orbit_lender_orbiter(inst[i])};
+		struct rep r = {conns, orbit_lender_orbiter(inst[i]), (int)i};
 		orbit_orbiter_foreach_connection(r.o, rep_conn, &r);
 		r.list = pend;
 		orbit_orbiter_foreach_pending(r.o, rep_pending, &r);

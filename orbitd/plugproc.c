@@ -327,6 +327,30 @@ static void crashed(struct plugproc *pp, char *reason)
 	set_state(pp, PLUGPROC_RESTARTING, reason);
 }
 
+/* The process is gone: tell the remote cores it served over MQTT, as its
+ * orbiter would have (its last report names them), instead of leaving them
+ * to find out at their keepalive deadline. Our own core is told directly
+ * (orbit_orbiter_close_remote, by the daemon). A core that closed already
+ * ignores the message. */
+static void close_for_the_dead(struct plugproc *pp)
+{
+	orbit_bus *mqtt = bus_of(pp, 1);
+	json_t *conns = json_object_get(pp->report, "connections");
+	size_t i;
+	json_t *c;
+	json_array_foreach(conns, i, c) {
+		const char *topic = json_string_value(json_object_get(c, "close_topic"));
+		const char *op = json_string_value(json_object_get(c, "operation"));
+		if (mqtt && topic && op && json_integer_value(json_object_get(c, "bus")) == 1) {
+			int rc = orbit_send_graceless_close(mqtt, topic, pp->identifier, op);
+			olog(rc < 0 ? LOG_WARNING : LOG_DEBUG,
+			     "plugin %s: closing its connection with %s for %s on its behalf: %s",
+			     pp->d->name, json_string_value(json_object_get(c, "remote")), op,
+			     rc < 0 ? strerror(-rc) : "sent");
+		}
+	}
+}
+
 /* The process is gone (si from waitid): clean up, then decide. */
 static void reaped(struct plugproc *pp, const siginfo_t *si)
 {
@@ -341,6 +365,7 @@ static void reaped(struct plugproc *pp, const siginfo_t *si)
 	drop_subscriptions(pp);
 	link_free(pp->link);
 	pp->link = NULL;
+	close_for_the_dead(pp);
 	json_decref(pp->report);
 	pp->report = NULL;
 	char *reason = pp->kill_reason ? pp->kill_reason : death_reason(pp, si);
@@ -874,6 +899,8 @@ json_t *plugproc_list_json(const struct plugproc *pp, const char *what, double t
 		if (!json_is_object(e))
 			continue;
 		json_t *o = json_deep_copy(e);
+		json_object_del(o, "bus");
+		json_object_del(o, "close_topic");
 		json_object_set_new(o, "side", json_string(conns ? "plugin" : "pending"));
 		json_object_set_new(o, "age", relative(json_object_get(e, "created"), t, false));
 		json_object_del(o, "created");

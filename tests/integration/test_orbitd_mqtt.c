@@ -624,6 +624,39 @@ START_TEST(killed_plugin_host_is_dead_then_reconnected)
 END_TEST
 
 
+/* An exported plugin runs in its own process: when that process dies, the
+ * remote core is told at once (the GracelessClose its orbiter would have
+ * sent, sent by orbitd on its behalf), not left to find out at its
+ * consider_others_dead_after; the restarted plugin is found again. */
+START_TEST(dead_plugin_process_closes_remote_connections_at_once)
+{
+	char *b = strf(ECHO_HOST, "echo-1");
+	struct test_proc *h = start_daemon("host", "tests/plugins/echo.so", b);
+	struct test_proc *c = start_daemon("core", NULL, "requirements:\n  echo: {minimum: 1}\n");
+	test_expect_line(c, "core compliant: 1/1", WAIT);
+	test_expect_line(h, "plugin echo: remote core core connected for echo", WAIT);
+	size_t outs;
+	json_t *r = ctl("host", "{\"v\":1,\"id\":1,\"cmd\":\"plugins\"}\n", &outs);
+	json_t *e = json_array_get(json_object_get(json_object_get(r, "result"), "plugins"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "isolation")), "process");
+	pid_t pid = (pid_t)json_integer_value(json_object_get(e, "pid"));
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_ne(pid, test_proc_pid(h));
+	json_decref(r);
+	test_proc_mark(c);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	test_expect_line(h, "plugin echo: killed by SIGKILL", WAIT);
+	test_expect_line(c, "disconnected from echo-1 for echo (graceless)", WAIT);
+	/* Told, not timed out: silence past consider_others_dead_after is
+	 * logged before the close it causes. */
+	ck_assert_msg(!test_proc_seen(c, "echo-1 is dead", 0), "%s\n---- host:\n%.3000s", test_proc_output(c), test_proc_output(h));
+	test_expect_line(c, "core compliant: 1/1", WAIT);
+	test_stop_clean(c, WAIT);
+	test_stop_clean(h, WAIT);
+	free(b);
+}
+END_TEST
+
 START_TEST(broker_restart_under_load)
 {
 	char *b = strf(ECHO_HOST, "echo-1");
@@ -785,6 +818,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, twenty_remote_plugins_on_one_core);
 	tcase_add_test(tc, exported_maximum_shared_by_two_cores);
 	tcase_add_test(tc, exported_maximum_covers_local_and_remote_cores);
+	tcase_add_test(tc, dead_plugin_process_closes_remote_connections_at_once);
 	tcase_add_test(tc, killed_plugin_host_is_dead_then_reconnected);
 	tcase_add_test(tc, broker_restart_under_load);
 	tcase_add_test(tc, garbage_on_every_topic_is_dropped);

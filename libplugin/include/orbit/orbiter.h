@@ -136,6 +136,14 @@ size_t orbit_orbiter_close_all(orbit_orbiter *o, bool graceful);
  * Returns how many connections were closed. */
 size_t orbit_orbiter_close_remote(orbit_orbiter *o, const char *remote_id);
 
+/* Publish on b, on topic (a connection's close_to_remote_topic), the
+ * GracelessCloseConnectionMessage orbiter `from` would send to close its
+ * connection for operation: for a host that speaks for an orbiter that
+ * cannot any more (orbitd, when a plugin process died, to the remote cores
+ * it served). 0 or -errno. */
+int orbit_send_graceless_close(orbit_bus *b, const char *topic, const char *from,
+			       const char *operation);
+
 /* Ask a known remote for a keepalive now. Returns 0, -ENOENT (unknown remote). */
 int orbit_orbiter_request_keepalive(orbit_orbiter *o, const char *remote_id);
 
