@@ -29,6 +29,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -1498,6 +1499,55 @@ START_TEST(manual_restart_of_a_healthy_plugin)
 }
 END_TEST
 
+/* ---- the link stays the plugin process's own ----------------------------- */
+
+/* The flags of pid's descriptor fd (/proc/PID/fdinfo, octal), or -1. */
+static long fd_flags(pid_t pid, int fd)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%ld/fdinfo/%d", (long)pid, fd);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	long flags = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "flags: %lo", &flags) == 1)
+			break;
+	fclose(f);
+	return flags;
+}
+
+/* Whatever a plugin runs (system(3), popen(3), a library's exec) must not
+ * inherit a line to orbitd, on which it could speak for the plugin, nor
+ * anything else of the plugin process beyond 0-2: every descriptor from 3
+ * on is close-on-exec. */
+START_TEST(plugin_process_descriptors_are_close_on_exec)
+{
+	write_conf("slow", NULL, false);
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	pid_t pid = expect_isolated_active("lowercase", daemon);
+	static struct fdent pf[256];
+	size_t np = fds_of(pid, pf, 256);
+	char pl[4096], bad[1024];
+	size_t off = 0;
+	fds_text(pf, np, pl, sizeof pl);
+	bad[0] = '\0';
+	for (size_t i = 0; i < np; i++) {
+		if (pf[i].fd < 3)
+			continue;
+		long fl = fd_flags(pid, pf[i].fd);
+		if (fl >= 0 && !(fl & O_CLOEXEC) && off < sizeof bad)
+			off += (size_t)snprintf(bad + off, sizeof bad - off, " %d (%s, flags 0%lo)",
+						pf[i].fd, pf[i].target, fl);
+	}
+	ck_assert_msg(!bad[0], "not close-on-exec in plugin process %ld:%s\nall:\n%s", (long)pid,
+		      bad, pl);
+	stop_orbitd(d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("isolation");
@@ -1523,6 +1573,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, hot_upgrade_and_removal_of_an_isolated_plugin);
 	tcase_add_test(tc, reload_of_an_isolated_plugin_keeps_its_process);
 	tcase_add_test(tc, manual_restart_of_a_healthy_plugin);
+	tcase_add_test(tc, plugin_process_descriptors_are_close_on_exec);
 	suite_add_tcase(s, tc);
 	return s;
 }
