@@ -29,8 +29,10 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -982,6 +984,570 @@ START_TEST(flood_is_bounded_by_max_inflight)
 }
 END_TEST
 
+/* ---- a plugin that exits on its own ------------------------------------ */
+
+START_TEST(exit_in_a_handler)
+{
+	static const struct scenario sc = {"exit_poke", RESTART_1S, "poke",
+					   "exited with status 0 while handling poke", false};
+	run_scenario(&sc);
+}
+END_TEST
+
+/* ---- processes by pid ------------------------------------------------- */
+
+/* A process as pid and start time: a reused pid is not taken for it. */
+struct proc_id {
+	pid_t pid;
+	unsigned long long start;
+};
+
+static struct proc_id proc_id_of(pid_t pid)
+{
+	struct proc_id id = {pid, 0};
+	ck_assert_msg(proc_stat(pid, NULL, &id.start, NULL) == 0, "no process %ld", (long)pid);
+	return id;
+}
+
+/* Gone: no such process any more, another one under its pid, or a zombie
+ * (dead; whoever inherited it may never reap it in a container). */
+static bool proc_gone(void *arg)
+{
+	const struct proc_id *id = arg;
+	unsigned long long t;
+	char st;
+	return proc_stat(id->pid, NULL, &t, &st) < 0 || t != id->start || st == 'Z' || st == 'X';
+}
+
+static void wait_gone(const struct proc_id *id, const char *what, double timeout_s)
+{
+	ck_assert_msg(poll_until(proc_gone, (void *)id, timeout_s),
+		      "%s (pid %ld) still running after %.1f s", what, (long)id->pid, timeout_s);
+}
+
+static pid_t proc_pgrp(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	FILE *f = fopen(path, "re");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command: state, ppid, pgrp (field 5). */
+	char *p = strrchr(buf, ')');
+	long pg = -1;
+	ck_assert_msg(p && sscanf(p + 2, "%*c %*d %ld", &pg) == 1, "%s: %s", path, buf);
+	return (pid_t)pg;
+}
+
+/* The value of "key:" in /proc/PID/status, whitespace trimmed ("" if none). */
+static void status_value(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64], line[512];
+	size_t klen = strlen(key);
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	FILE *f = fopen(path, "re");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	out[0] = '\0';
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			char *v = line + klen + 1;
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			snprintf(out, len, "%s", v);
+			break;
+		}
+	fclose(f);
+}
+
+/* The soft and hard values of the /proc/PID/limits line starting with name. */
+static void limit_of(pid_t pid, const char *name, char *soft, char *hard, size_t len)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%ld/limits", (long)pid);
+	FILE *f = fopen(path, "re");
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	soft[0] = hard[0] = '\0';
+	size_t nlen = strlen(name);
+	char s[64], h[64];
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, name, nlen) && sscanf(line + nlen, "%63s %63s", s, h) == 2) {
+			snprintf(soft, len, "%s", s);
+			snprintf(hard, len, "%s", h);
+			break;
+		}
+	fclose(f);
+}
+
+struct fdent {
+	int fd;
+	char target[256];
+};
+
+/* The open descriptors of pid and what they point to, sorted by number. */
+static size_t fds_of(pid_t pid, struct fdent *out, size_t max)
+{
+	char dirpath[64];
+	snprintf(dirpath, sizeof dirpath, "/proc/%ld/fd", (long)pid);
+	DIR *dir = opendir(dirpath);
+	ck_assert_msg(dir, "%s: %s", dirpath, strerror(errno));
+	size_t n = 0;
+	for (struct dirent *e; (e = readdir(dir)) && n < max;) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		char path[sizeof dirpath + sizeof e->d_name + 1];
+		snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
+		ssize_t k = readlink(path, out[n].target, sizeof out[n].target - 1);
+		if (k < 0)
+			continue; /* closed meanwhile */
+		out[n].target[k] = '\0';
+		out[n].fd = atoi(e->d_name);
+		n++;
+	}
+	closedir(dir);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && out[j - 1].fd > out[j].fd; j--) {
+			struct fdent t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+static void fds_text(const struct fdent *v, size_t n, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "  %d -> %s\n", v[i].fd, v[i].target);
+}
+
+/* ---- the sandbox of a running plugin process --------------------------- */
+
+START_TEST(sandbox_of_an_isolated_plugin_process)
+{
+	char conf[2048];
+	snprintf(conf, sizeof conf,
+		 HEAD "plugins:\n"
+		      "  lowercase:\n"
+		      "    isolation: process\n"
+		      "    limits: {files: 64, processes: 100, memory: 512M}\n"
+		      "  misbehave:\n"
+		      "    config: {mode: slow}\n"
+		      "requirements:\n"
+		      "  lowercase: {minimum: 1}\n"
+		      "  poke: {minimum: 1}\n");
+	fx_write_conf(conf);
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	wait_req("poke", true, WAIT);
+	pid_t pid = expect_isolated_active("lowercase", daemon);
+	pid_t other = expect_isolated_active("misbehave", daemon);
+	expect_neighbour_fine(d);
+
+	/* No new privileges, no capability at all (bounding set included). */
+	char v[128];
+	status_value(pid, "NoNewPrivs", v, sizeof v);
+	ck_assert_msg(!strcmp(v, "1"), "NoNewPrivs: %s", v);
+	static const char *const caps[] = {"CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"};
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+		status_value(pid, caps[i], v, sizeof v);
+		ck_assert_msg(v[0] && strspn(v, "0") == strlen(v), "%s: %s", caps[i], v);
+	}
+
+	/* A process group of its own, not orbitd's nor its neighbour's. */
+	ck_assert_int_eq(proc_pgrp(pid), pid);
+	ck_assert_int_ne(proc_pgrp(pid), proc_pgrp(daemon));
+	ck_assert_int_eq(proc_pgrp(other), other);
+
+	/* plugins.lowercase.limits, soft and hard. */
+	char soft[64], hard[64];
+	limit_of(pid, "Max open files", soft, hard, sizeof soft);
+	ck_assert_msg(!strcmp(soft, "64") && !strcmp(hard, "64"), "open files %s %s", soft, hard);
+	limit_of(pid, "Max processes", soft, hard, sizeof soft);
+	ck_assert_msg(!strcmp(soft, "100") && !strcmp(hard, "100"), "processes %s %s", soft, hard);
+	if (UNDER_ASAN) {
+		fprintf(stderr, "%s: address space limit not checked under AddressSanitizer (not "
+				"applied there)\n",
+			__func__);
+	} else {
+		limit_of(pid, "Max address space", soft, hard, sizeof soft);
+		ck_assert_msg(!strcmp(soft, "536870912") && !strcmp(hard, "536870912"),
+			      "address space %s %s", soft, hard);
+	}
+	/* misbehave has no limits: not lowercase's. */
+	limit_of(other, "Max open files", soft, hard, sizeof soft);
+	ck_assert_msg(strcmp(soft, "64") != 0, "misbehave got lowercase's limit of open files");
+
+	/* 0-2, the link on 3, and only what the plugin process made itself
+	 * (its event loop: one epoll, its wake-ups): nothing of orbitd's. */
+	static struct fdent pf[256], df[1024];
+	size_t np = fds_of(pid, pf, 256), nd = fds_of(daemon, df, 1024);
+	char pl[4096];
+	fds_text(pf, np, pl, sizeof pl);
+	ck_assert_msg(np >= 4 && pf[0].fd == 0 && pf[1].fd == 1 && pf[2].fd == 2 && pf[3].fd == 3,
+		      "descriptors of plugin process %ld:\n%s", (long)pid, pl);
+	ck_assert_msg(!strncmp(pf[3].target, "socket:[", 8), "fd 3 is no socket:\n%s", pl);
+	size_t epolls = 0;
+	for (size_t i = 3; i < np; i++) {
+		const char *t = pf[i].target;
+		bool own_kind = i == 3 || !strcmp(t, "anon_inode:[eventpoll]") ||
+				!strcmp(t, "anon_inode:[eventfd]") || !strncmp(t, "pipe:[", 6);
+		epolls += !strcmp(t, "anon_inode:[eventpoll]");
+		ck_assert_msg(own_kind, "fd %d -> %s is not the plugin process's own:\n%s", pf[i].fd,
+			      t, pl);
+		if (!strncmp(t, "anon_inode:", 11))
+			continue; /* one name for every such file: not comparable */
+		for (size_t j = 0; j < nd; j++)
+			ck_assert_msg(strcmp(t, df[j].target) != 0,
+				      "fd %d -> %s is also orbitd's fd %d:\n%s", pf[i].fd, t,
+				      df[j].fd, pl);
+	}
+	ck_assert_msg(epolls <= 1, "%zu epoll descriptors (one is its own loop's):\n%s", epolls,
+		      pl);
+	ck_assert_msg(np <= 12, "%zu descriptors:\n%s", np, pl);
+	stop_orbitd(d);
+}
+END_TEST
+
+/* ---- orbitd killed: its plugin processes go with it --------------------- */
+
+START_TEST(orbitd_killed_takes_its_plugin_processes_along)
+{
+	write_conf("slow", NULL, true);
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	wait_req("poke", true, WAIT);
+	struct proc_id lc = proc_id_of(expect_isolated_active("lowercase", daemon));
+	struct proc_id mb = proc_id_of(expect_isolated_active("misbehave", daemon));
+	daemon_proc = NULL;
+	ck_assert_int_eq(test_proc_signal(d, SIGKILL), 0);
+	int st = test_proc_wait_exit(d, WAIT);
+	ck_assert_msg(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "orbitd: status %d",
+		      st);
+	/* Nobody supervises them now: the death signal takes them. */
+	wait_gone(&lc, "lowercase's process", 5.0);
+	wait_gone(&mb, "misbehave's process", 5.0);
+	test_proc_free(d);
+}
+END_TEST
+
+/* ---- a shutdown hook that never returns --------------------------------- */
+
+#define SHUTDOWN_TIMEOUT 1.0
+/* SIGTERM to exit: the connections' drain (at most the timeout), then the
+ * wait for the plugin processes (the timeout again), and slack. */
+#define SHUTDOWN_MARGIN 3.0
+
+START_TEST(hung_shutdown_hook_is_killed_at_the_timeout)
+{
+	char conf[2048];
+	snprintf(conf, sizeof conf,
+		 "identifier: core1\n"
+		 "timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: %gs}\n"
+		 "plugins:\n"
+		 "  misbehave:\n"
+		 "    isolation: process\n"
+		 "    config: {mode: hang_shutdown, armed_file: \"%s\"}\n"
+		 "requirements:\n"
+		 "  lowercase: {minimum: 1}\n"
+		 "  poke: {minimum: 1}\n",
+		 SHUTDOWN_TIMEOUT, armed);
+	fx_write_conf(conf);
+	arm();
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	wait_req("poke", true, WAIT);
+	pid_t pid = expect_isolated_active("misbehave", daemon);
+	struct proc_id mb = proc_id_of(pid);
+	struct proc_id lc = proc_id_of(expect_isolated_active("lowercase", daemon));
+	expect_answer(d, "poke", "misbehave", "\"x\"", "\"X\"");
+
+	daemon_proc = NULL;
+	double t0 = now_s();
+	ck_assert_int_eq(test_proc_signal(d, SIGTERM), 0);
+	int st = test_proc_wait_exit(d, SHUTDOWN_TIMEOUT + SHUTDOWN_MARGIN);
+	double took = now_s() - t0;
+	ck_assert_msg(st != -1, "orbitd still running %.1f s after SIGTERM (shutdown_timeout %g s):"
+				"\n%s",
+		      took, SHUTDOWN_TIMEOUT, test_proc_output(d));
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "orbitd: status 0x%x:\n%s", st,
+		      test_proc_output(d));
+	fprintf(stderr, "%s: orbitd exited %.2f s after SIGTERM\n", __func__, took);
+	wait_gone(&mb, "misbehave's process", 2.0);
+	wait_gone(&lc, "lowercase's process", 2.0);
+	/* The hook did hang, and orbitd said it killed the process for it. */
+	ck_assert_msg(test_proc_seen(d, "hang_shutdown: shutdown blocks forever", 0),
+		      "the shutdown hook never ran:\n%s", test_proc_output(d));
+	char killed[128], at_exit[128];
+	snprintf(killed, sizeof killed, "plugin misbehave: process %ld did not stop in time; killed",
+		 (long)pid);
+	snprintf(at_exit, sizeof at_exit,
+		 "plugin misbehave: process %ld still running at exit; killed", (long)pid);
+	ck_assert_msg(test_proc_seen(d, killed, 0) || test_proc_seen(d, at_exit, 0),
+		      "no word of killing process %ld for not stopping in time:\n%s", (long)pid,
+		      test_proc_output(d));
+	test_proc_free(d);
+}
+END_TEST
+
+/* ---- hot upgrade and removal of an isolated plugin ----------------------- */
+
+/* Whether pid maps the file with inode ino. */
+static bool maps_inode(pid_t pid, unsigned long ino)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long i;
+		if (sscanf(line, "%*s %*s %*s %*s %lu", &i) == 1 && i == ino)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+struct new_proc_want {
+	const char *name;
+	pid_t old;
+	pid_t now;
+};
+
+/* name is active in a process other than old. */
+static bool runs_in_new_process(void *arg)
+{
+	struct new_proc_want *w = arg;
+	json_t *e = plugin_info(w->name);
+	json_t *p = json_object_get(e, "pid");
+	w->now = json_is_integer(p) ? (pid_t)json_integer_value(p) : 0;
+	bool ok = !strcmp(jstr(e, "state"), "active") && w->now > 0 && w->now != w->old;
+	json_decref(e);
+	return ok;
+}
+
+static bool plugin_unlisted(void *arg)
+{
+	json_t *j = ctl_json("plugins", last_plugins, sizeof last_plugins);
+	bool gone = !find_by(json_object_get(j, "plugins"), "name", arg);
+	json_decref(j);
+	return gone;
+}
+
+START_TEST(hot_upgrade_and_removal_of_an_isolated_plugin)
+{
+	write_conf("slow", NULL, false);
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	wait_req("poke", true, WAIT);
+	pid_t before = expect_isolated_active("misbehave", daemon);
+	struct proc_id old = proc_id_of(before);
+	char *so = test_tmpdir_path(fx.plugdir, "misbehave.so");
+	struct stat st0, st1;
+	ck_assert_int_eq(stat(so, &st0), 0);
+	ck_assert_msg(maps_inode(before, (unsigned long)st0.st_ino), "process %ld does not map %s",
+		      (long)before, so);
+
+	/* A new file under the same name (a new inode, as mv gives). */
+	test_proc_mark(d);
+	fx_add_plugin("tests/plugins/misbehave.so");
+	ck_assert_int_eq(stat(so, &st1), 0);
+	ck_assert_uint_ne(st1.st_ino, st0.st_ino);
+	wait_gone(&old, "the old version's process", WAIT);
+	struct new_proc_want w = {"misbehave", before, 0};
+	ck_assert_msg(poll_until(runs_in_new_process, &w, WAIT),
+		      "misbehave not running in a new process:\n%.1500s", last_plugins);
+	ck_assert_msg(maps_inode(w.now, (unsigned long)st1.st_ino),
+		      "new process %ld does not map the new file (inode %lu)", (long)w.now,
+		      (unsigned long)st1.st_ino);
+	ck_assert_msg(test_proc_seen(d, "plugin misbehave: misbehave.so replaced by", 0),
+		      "no upgrade logged:\n%s", test_proc_output(d));
+	wait_req("poke", true, WAIT);
+	expect_answer(d, "poke", "misbehave", "\"x\"", "\"X\"");
+	ck_assert_int_eq(expect_isolated_active("misbehave", daemon), w.now);
+
+	/* The file removed: its process stops, the plugin is forgotten. */
+	struct proc_id cur = proc_id_of(w.now);
+	ck_assert_msg(unlink(so) == 0, "unlink %s: %s", so, strerror(errno));
+	wait_gone(&cur, "the removed plugin's process", WAIT);
+	ck_assert_msg(poll_until(plugin_unlisted, "misbehave", WAIT),
+		      "misbehave still listed after its file was removed:\n%.1500s", last_plugins);
+	wait_req("poke", false, WAIT);
+	free(so);
+	expect_daemon_alive(d);
+	expect_neighbour_fine(d);
+	stop_orbitd(d);
+}
+END_TEST
+
+/* ---- reload of an isolated plugin's config -------------------------------- */
+
+struct cfg_want {
+	const char *path, *value;
+	char seen[128];
+};
+
+/* `orbitctl plugin show misbehave --json`: config item path has value. */
+static bool config_value_is(void *arg)
+{
+	struct cfg_want *w = arg;
+	struct res r;
+	CTL(&r, "--json", "plugin", "show", "misbehave");
+	expect_rc(&r, 0);
+	json_error_t je;
+	json_t *j = json_loads(r.out, 0, &je);
+	ck_assert_msg(j, "plugin show: not JSON (%s):\n%s", je.text, r.out);
+	res_free(&r);
+	json_t *item = find_by(json_object_get(j, "config"), "path", w->path);
+	const char *v = json_string_value(json_object_get(item, "value"));
+	snprintf(w->seen, sizeof w->seen, "%s", v ? v : "(none)");
+	bool ok = v && !strcmp(v, w->value);
+	json_decref(j);
+	return ok;
+}
+
+START_TEST(reload_of_an_isolated_plugin_keeps_its_process)
+{
+	/* Armed: in segv mode a poke would crash it. */
+	arm();
+	write_conf("segv", RESTART_1S, true);
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	wait_req("poke", true, WAIT);
+	wait_req("wait", true, WAIT);
+	pid_t before = expect_isolated_active("misbehave", daemon);
+	struct cfg_want cw = {"mode", "segv", ""};
+	ck_assert_msg(config_value_is(&cw), "mode %s before the reload", cw.seen);
+
+	test_proc_mark(d);
+	write_conf("slow", RESTART_1S, true);
+	ck_assert_int_eq(test_proc_signal(d, SIGHUP), 0);
+	test_expect_line(d, "reloaded", WAIT);
+	cw.value = "slow";
+	ck_assert_msg(poll_until(config_value_is, &cw, WAIT), "mode %s after the reload", cw.seen);
+	ck_assert_int_eq(expect_isolated_active("misbehave", daemon), before);
+	ck_assert_msg(!test_proc_seen(d, "plugin misbehave: reload:", 0),
+		      "the plugin process refused the reload:\n%s", test_proc_output(d));
+
+	/* The process runs the new value: armed, poke answers (segv would
+	 * kill it), wait takes its 200 ms. */
+	expect_answer(d, "poke", "misbehave", "\"x\"", "\"X\"");
+	double t0 = now_s();
+	expect_answer(d, "wait", "misbehave", "\"w\"", "\"w\"");
+	ck_assert_msg(now_s() - t0 >= 0.2, "wait answered in %.3f s: not slow", now_s() - t0);
+	json_t *e = plugin_info("misbehave");
+	ck_assert_msg(jint(e, "pid") == before && jint(e, "restarts") == 0 &&
+			      jint(e, "crashes") == 0,
+		      "%.1500s", last_plugins);
+	json_decref(e);
+	expect_daemon_alive(d);
+	expect_neighbour_fine(d);
+	stop_orbitd(d);
+}
+END_TEST
+
+/* ---- orbitctl plugin restart of a healthy plugin --------------------------- */
+
+START_TEST(manual_restart_of_a_healthy_plugin)
+{
+	write_conf("slow", NULL, false);
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	pid_t before = expect_isolated_active("lowercase", daemon);
+	json_t *e = plugin_info("lowercase");
+	json_int_t restarts = jint(e, "restarts");
+	json_decref(e);
+	struct proc_id old = proc_id_of(before);
+
+	struct res r;
+	CTL(&r, "plugin", "restart", "lowercase");
+	expect_rc(&r, 0);
+	res_free(&r);
+	wait_gone(&old, "lowercase's old process", WAIT);
+	struct new_proc_want w = {"lowercase", before, 0};
+	ck_assert_msg(poll_until(runs_in_new_process, &w, WAIT),
+		      "lowercase not running in a new process:\n%.1500s", last_plugins);
+	wait_req("lowercase", true, WAIT);
+	e = plugin_info("lowercase");
+	ck_assert_msg(jint(e, "restarts") == restarts + 1, "restarts not incremented:\n%.1500s",
+		      last_plugins);
+	ck_assert_msg(jint(e, "crashes") == 0 && json_is_null(json_object_get(e, "reason")),
+		      "a requested restart counted as a crash:\n%.1500s", last_plugins);
+	json_decref(e);
+	expect_neighbour_fine(d);
+
+	CTL(&r, "plugin", "restart", "nosuch");
+	ck_assert_msg(r.rc != 0 && r.rc != -1, "restart nosuch: exit %d\n%s%s", r.rc, r.out, r.err);
+	ck_assert_msg(strstr(r.err, "nosuch") || strstr(r.out, "nosuch"),
+		      "restart nosuch does not name it:\n%s%s", r.out, r.err);
+	ck_assert_msg(strcasestr(r.err, "not found") || strcasestr(r.err, "not_found") ||
+			      strcasestr(r.err, "no plugin") || strcasestr(r.err, "unknown"),
+		      "restart nosuch: no not-found message:\n%s%s", r.out, r.err);
+	res_free(&r);
+	expect_daemon_alive(d);
+	stop_orbitd(d);
+}
+END_TEST
+
+/* ---- the link stays the plugin process's own ----------------------------- */
+
+/* The flags of pid's descriptor fd (/proc/PID/fdinfo, octal), or -1. */
+static long fd_flags(pid_t pid, int fd)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%ld/fdinfo/%d", (long)pid, fd);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	long flags = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "flags: %lo", &flags) == 1)
+			break;
+	fclose(f);
+	return flags;
+}
+
+/* Whatever a plugin runs (system(3), popen(3), a library's exec) must not
+ * inherit a line to orbitd, on which it could speak for the plugin, nor
+ * anything else of the plugin process beyond 0-2: every descriptor from 3
+ * on is close-on-exec. */
+START_TEST(plugin_process_descriptors_are_close_on_exec)
+{
+	write_conf("slow", NULL, false);
+	struct test_proc *d = start_orbitd(false);
+	pid_t daemon = test_proc_pid(d);
+	wait_req("lowercase", true, WAIT);
+	pid_t pid = expect_isolated_active("lowercase", daemon);
+	static struct fdent pf[256];
+	size_t np = fds_of(pid, pf, 256);
+	char pl[4096], bad[1024];
+	size_t off = 0;
+	fds_text(pf, np, pl, sizeof pl);
+	bad[0] = '\0';
+	for (size_t i = 0; i < np; i++) {
+		if (pf[i].fd < 3)
+			continue;
+		long fl = fd_flags(pid, pf[i].fd);
+		if (fl >= 0 && !(fl & O_CLOEXEC) && off < sizeof bad)
+			off += (size_t)snprintf(bad + off, sizeof bad - off, " %d (%s, flags 0%lo)",
+						pf[i].fd, pf[i].target, fl);
+	}
+	ck_assert_msg(!bad[0], "not close-on-exec in plugin process %ld:%s\nall:\n%s", (long)pid,
+		      bad, pl);
+	stop_orbitd(d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("isolation");
@@ -1000,6 +1566,14 @@ static Suite *suite(void)
 	tcase_add_test(tc, malformed_frame);
 	tcase_add_test(tc, crash_loop_fails_then_manual_restart);
 	tcase_add_test(tc, flood_is_bounded_by_max_inflight);
+	tcase_add_test(tc, exit_in_a_handler);
+	tcase_add_test(tc, sandbox_of_an_isolated_plugin_process);
+	tcase_add_test(tc, orbitd_killed_takes_its_plugin_processes_along);
+	tcase_add_test(tc, hung_shutdown_hook_is_killed_at_the_timeout);
+	tcase_add_test(tc, hot_upgrade_and_removal_of_an_isolated_plugin);
+	tcase_add_test(tc, reload_of_an_isolated_plugin_keeps_its_process);
+	tcase_add_test(tc, manual_restart_of_a_healthy_plugin);
+	tcase_add_test(tc, plugin_process_descriptors_are_close_on_exec);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,7 +6,8 @@
  *
  * Config:
  *   mode (required): segv, abort_init, exit_start, spin, spin_timer, hang,
- *        hog, forkbomb, closesock, garbage or slow (below);
+ *        hog, forkbomb, closesock, garbage, slow, hang_shutdown or
+ *        exit_poke (below);
  *   armed_file: a path; the plugin misbehaves only while that file exists,
  *        checked at the moment of misbehaving (unset: never armed), so a
  *        test lets a restart succeed by deleting it. slow ignores it.
@@ -37,7 +38,11 @@
  *               descriptors >= 3 that are sockets whose peer is another
  *               process; when none is, every socket >= 3) and returns
  *               without a reply;
- *   slow        (always) wait sleeps 200 ms, then replies the input.
+ *   slow        (always) wait sleeps 200 ms, then replies the input;
+ *   hang_shutdown  the shutdown hook blocks forever (a read on a pipe
+ *               nobody writes), before it frees anything;
+ *   exit_poke   poke calls exit(0), as a library that "handles" an error
+ *               by exiting would.
  *
  * Threads: poke, init, start and the timer run on the loop thread; wait on
  * a worker. The state is written by init and reload only; the workers read
@@ -82,13 +87,16 @@ enum mode {
 	M_CLOSESOCK,
 	M_GARBAGE,
 	M_SLOW,
+	M_HANG_SHUTDOWN,
+	M_EXIT_POKE,
 };
 
 static const char *const mode_names[] = {
 	[M_SEGV] = "segv",           [M_ABORT_INIT] = "abort_init", [M_EXIT_START] = "exit_start",
 	[M_SPIN] = "spin",           [M_SPIN_TIMER] = "spin_timer", [M_HANG] = "hang",
 	[M_HOG] = "hog",             [M_FORKBOMB] = "forkbomb",     [M_CLOSESOCK] = "closesock",
-	[M_GARBAGE] = "garbage",     [M_SLOW] = "slow",             NULL,
+	[M_GARBAGE] = "garbage",     [M_SLOW] = "slow",             [M_HANG_SHUTDOWN] = "hang_shutdown",
+	[M_EXIT_POKE] = "exit_poke", NULL,
 };
 
 struct mb {
@@ -145,6 +153,23 @@ __attribute__((no_sanitize("undefined"))) static void segv(void)
 	volatile int *volatile p = NULL;
 
 	*p = 1;
+}
+
+/* Block forever: a read on a pipe whose write end stays open. */
+static int block_forever(void)
+{
+	int p[2];
+	char c;
+
+	if (pipe(p) < 0)
+		return -errno;
+	for (;;)
+		if (read(p[0], &c, 1) != -1 || errno != EINTR)
+			break;
+	/* Never here: the write end is open. */
+	close(p[0]);
+	close(p[1]);
+	return -EIO;
 }
 
 static void spin(void)
@@ -268,6 +293,8 @@ static int poke(void *state, orbit_call *call)
 			return 0;
 		case M_GARBAGE:
 			return garbage(s);
+		case M_EXIT_POKE:
+			exit(0);
 		default:
 			break;
 		}
@@ -286,9 +313,8 @@ static int poke(void *state, orbit_call *call)
 static int wait_op(void *state, orbit_call *call)
 {
 	struct mb *s = state;
-	int on, p[2];
+	int on;
 	enum mode m = armed(s, &on);
-	char c;
 
 	if (m == M_SLOW) {
 		struct timespec left = {0, 200 * 1000 * 1000};
@@ -296,12 +322,10 @@ static int wait_op(void *state, orbit_call *call)
 		while (nanosleep(&left, &left) < 0 && errno == EINTR)
 			;
 	} else if (m == M_HANG && on) {
-		if (pipe(p) < 0)
-			return -errno;
-		for (;;)
-			if (read(p[0], &c, 1) != -1 || errno != EINTR)
-				break;
-		/* Never here: the write end is open. */
+		int rc = block_forever();
+
+		if (rc < 0)
+			return rc;
 	}
 	return s->api->reply(call, &call->input);
 }
@@ -360,7 +384,12 @@ static int mb_reload(void *state)
 static void mb_shutdown(void *state)
 {
 	struct mb *s = state;
+	int on;
 
+	if (armed(s, &on) == M_HANG_SHUTDOWN && on) {
+		s->api->log(s->h, LOG_WARNING, "hang_shutdown: shutdown blocks forever");
+		block_forever();
+	}
 	s->api->timer_cancel(s->h, s->timer);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
