@@ -208,6 +208,28 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		link_free(l);
 }
 
+void link_read_pending(struct link *l)
+{
+	l->in_callback++;
+	while (!l->down && !l->doomed) {
+		int n = evbuffer_read(l->in, l->fd, READ_CHUNK);
+		if (n > 0) {
+			parse(l);
+			continue;
+		}
+		if (n == 0)
+			go_down(l, 0, NULL);
+		else if (errno == EINTR)
+			continue;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK)
+			go_down(l, errno, NULL);
+		break;
+	}
+	l->in_callback--;
+	if (l->doomed && !l->in_callback)
+		link_free(l);
+}
+
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;

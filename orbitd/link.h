@@ -92,6 +92,13 @@ int link_send_data(struct link *l, uint8_t type, const void *data, size_t len);
  * to take it (a plugin process about to exit). 0 when all went out. */
 int link_flush_blocking(struct link *l, double timeout);
 
+/* Read and hand over, now, every frame the peer wrote that is still in the
+ * socket: for a peer known to be gone, whose last words (a FAIL, a final
+ * REPORT) must not be lost to the order in which the loop would have seen
+ * its exit and its socket. Ends in on_down at end of file, as a read
+ * would. */
+void link_read_pending(struct link *l);
+
 /* Message frames dropped at the output bound since the link was made. */
 uint64_t link_dropped(const struct link *l);
 

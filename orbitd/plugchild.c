@@ -23,7 +23,11 @@
 #include <fcntl.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +81,70 @@ static void drop_capabilities(void)
 	syscall(SYS_capset, &hdr, data);
 }
 
+/* System calls a plugin process is refused (EPERM), whatever its user:
+ * those that reach into another process — the daemon runs as the same
+ * user, so ptrace or process_vm_writev would be a way out of the box —
+ * and those that change the machine rather than serve a plugin. Most of
+ * the latter need capabilities it no longer has anyway; the list keeps
+ * them shut should a capability come back some other way. */
+static const int denied_syscalls[] = {
+	SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_kcmp,
+#ifdef SYS_pidfd_getfd
+	SYS_pidfd_getfd,
+#endif
+	SYS_mount, SYS_umount2, SYS_pivot_root, SYS_swapon, SYS_swapoff, SYS_reboot,
+	SYS_kexec_load,
+#ifdef SYS_kexec_file_load
+	SYS_kexec_file_load,
+#endif
+	SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_bpf, SYS_perf_event_open,
+	SYS_keyctl, SYS_add_key, SYS_request_key, SYS_unshare, SYS_setns, SYS_userfaultfd,
+	SYS_acct, SYS_quotactl, SYS_settimeofday, SYS_clock_settime, SYS_clock_adjtime,
+	SYS_adjtimex, SYS_open_by_handle_at,
+#ifdef SYS_iopl
+	SYS_iopl, SYS_ioperm,
+#endif
+};
+
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* A seccomp filter refusing denied_syscalls with EPERM (after no_new_privs,
+ * so no privilege is needed). Calls of another architecture's ABI (x32,
+ * i386 on x86_64), whose numbers mean other calls, are refused as a whole. */
+static void deny_syscalls(const char *name)
+{
+#ifdef NATIVE_AUDIT_ARCH
+	enum { N = sizeof denied_syscalls / sizeof denied_syscalls[0] };
+	struct sock_filter f[N + 8];
+	size_t n = 0;
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+	/* x32 calls carry bit 30 in the number. */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+#endif
+	for (size_t i = 0; i < N; i++)
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      (uint32_t)denied_syscalls[i], (uint8_t)(N - i), 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	struct sock_fprog prog = {(unsigned short)n, f};
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		olog(LOG_WARNING, "plugin %s: no system call filter: %s", name, strerror(errno));
+#else
+	olog(LOG_DEBUG, "plugin %s: no system call filter on this architecture", name);
+#endif
+}
+
 static void set_limit(int resource, uint64_t v, const char *what)
 {
 	if (!v)
@@ -101,7 +169,8 @@ static void sandbox(const struct plugchild_args *a)
 		_exit(1); /* the daemon died before the signal was armed */
 	setpgid(0, 0);
 	/* The link to fd 3, everything else above 2 closed. */
-	if (a->sock != 3 && dup2(a->sock, 3) < 0)
+	/* dup2 would clear close-on-exec: what the plugin runs must not get the link. */
+	if (a->sock != 3 && dup3(a->sock, 3, O_CLOEXEC) < 0)
 		_exit(1);
 	close_range(4, ~0U, 0);
 	set_limit(RLIMIT_NOFILE, a->iso.files, "open files");
@@ -116,6 +185,7 @@ static void sandbox(const struct plugchild_args *a)
 #endif
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	drop_capabilities();
+	deny_syscalls(a->d->name);
 }
 
 /* ---- what the supervisor reads ----------------------------------------- */

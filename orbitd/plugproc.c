@@ -354,6 +354,10 @@ static void close_for_the_dead(struct plugproc *pp)
 /* The process is gone (si from waitid): clean up, then decide. */
 static void reaped(struct plugproc *pp, const siginfo_t *si)
 {
+	/* What it wrote before it went (a FAIL saying why init failed, a last
+	 * report) may still wait in the socket: the loop saw its exit first. */
+	if (pp->link)
+		link_read_pending(pp->link);
 	/* What it spawned, if anything is left of its group. */
 	kill(-pp->pid, SIGKILL);
 	event_del(pp->tick_ev);
