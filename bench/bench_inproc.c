@@ -16,16 +16,29 @@
  *    iteration with one active event (the floor of any "execute, then wait
  *    on the loop" round trip).
  *
- * usage: bench_inproc PLUGIN_SO [ROUNDTRIPS [seq|piped]]
- * With seq or piped only that loop runs (string payload, libplugin path), for
- * a profiler to look at. Output: "name value" lines (bench_util.h).
+ *  - with "isolated", instead: the same bench/benchplug.so in its own
+ *    supervised process (orbitd/plugproc.c, the default isolation:
+ *    process), driven by the same core on the same in-process bus here:
+ *    sequential and pipelined round trips (string, record); the handshake
+ *    of 100 isolated plugins and, as its baseline, of 100 in-process hosts;
+ *    the memory of each plugin process (VmRSS, Pss, private) and of this
+ *    process, the daemon's stand-in. A process of its own, so the forks
+ *    copy a process that ran nothing else. Every plugin process is
+ *    stopped and reaped before it exits.
+ *
+ * usage: bench_inproc PLUGIN_SO [ROUNDTRIPS [seq|piped|isolated|iso-seq|iso-piped]]
+ * With seq or piped only that loop runs (string payload, libplugin path),
+ * with iso-seq or iso-piped only that isolated loop, for a profiler to look
+ * at. Output: "name value" lines (bench_util.h).
  */
 #include "bench_record.h"
 #include "bench_util.h"
 
+#include "config.h"
 #include "host.h"
 #include "log.h"
 #include "loopq.h"
+#include "plugproc.h"
 #include "workers.h"
 
 #include <orbit/core.h>
@@ -34,11 +47,16 @@
 
 #include <avro.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <event2/event.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PIPELINE_WINDOW 1000
@@ -410,6 +428,505 @@ out:
 	return rc;
 }
 
+/* ---- isolated: benchplug.so in its own process (orbitd/plugproc.c) ------- */
+
+#define ISO_PLUGINS 100
+
+/* A config with no section for the plugin: orbitd_config_isolate and
+ * orbitd_config_op_limits give what orbitd gives any plugin by default
+ * (isolation: process, 1 GiB address space, 10 s liveness, 60 s handler
+ * timeout, 64 calls in flight). */
+static const char ISO_YAML[] = "# bench_inproc: orbitd's defaults for every plugin\n"
+			       "identifier: bench-core\n";
+
+/* The rig plus what orbitd's loader has for its plugins: the env, the
+ * config, the mapped .so, and n plugins, each with a section built by hand
+ * (name and identifier, like plugins.NAME.identifier) and either a
+ * plugproc (isolated) or a host (in-process). */
+struct iso {
+	struct rig r;
+	struct loopq *q;
+	struct workers *w;
+	struct host_env env;
+	struct orbitd_config *cfg;
+	void *dl;
+	const orbit_plugin_desc *d;
+	size_t n;
+	struct ocfg_plugin *pcfg;
+	char (*ids)[32];
+	struct plugproc **pp;
+	orbit_host **h;
+};
+
+static int iso_init(struct iso *s, const char *so, size_t n)
+{
+	char *why = NULL;
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	if (rig_init(&s->r))
+		return -1;
+	if (!(s->dl = dlopen(so, RTLD_NOW | RTLD_LOCAL))) {
+		fprintf(stderr, "bench_inproc: %s\n", dlerror());
+		return -1;
+	}
+	s->d = dlsym(s->dl, ORBIT_PLUGIN_SYMBOL);
+	if (!s->d || host_validate(s->d, &why) ||
+	    orbitd_config_load_string(ISO_YAML, "bench-isolated.yaml", NULL, &s->cfg, &why)) {
+		fprintf(stderr, "bench_inproc: isolated: %s\n", why ? why : "no descriptor");
+		free(why);
+		return -1;
+	}
+	if (!(s->q = loopq_new(s->r.base)) || !(s->w = workers_new(s->q, 1)))
+		return -1;
+	s->env = (struct host_env){.base = s->r.base, .bus = s->r.bus, .core_id = "core",
+				   .loopq = s->q, .workers = s->w};
+	orbit_timers_default(&s->env.timers);
+	if (!(s->pcfg = calloc(n, sizeof(*s->pcfg))) || !(s->ids = calloc(n, sizeof(*s->ids))) ||
+	    !(s->pp = calloc(n, sizeof(*s->pp))) || !(s->h = calloc(n, sizeof(*s->h))))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(s->ids[i], sizeof(s->ids[i]), "%s-%zu", s->d->name, i);
+		s->pcfg[i].name = (char *)s->d->name;
+		s->pcfg[i].identifier = n > 1 ? s->ids[i] : NULL;
+	}
+	return 0;
+}
+
+/* Plugin i in its own process, as orbitd's loader starts it. */
+static int iso_spawn(struct iso *s, size_t i)
+{
+	struct plugcfg *config = NULL;
+	char *why = NULL;
+	if (host_build_config(s->d, s->cfg, &config, &why) < 0 ||
+	    !(s->pp[i] = plugproc_new(&s->env, s->d, &s->pcfg[i], config, s->cfg, NULL, NULL,
+				      &why))) {
+		fprintf(stderr, "bench_inproc: plugproc %zu: %s\n", i, why ? why : "failed");
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Plugin i in this process (orbitd/host.c), as with isolation: none. */
+static int iso_host(struct iso *s, size_t i)
+{
+	struct plugcfg *config = NULL;
+	char *why = NULL;
+	if (host_build_config(s->d, s->cfg, &config, &why) < 0 ||
+	    !(s->h[i] = host_new(&s->env, s->d, &s->pcfg[i], config, &why)) ||
+	    host_start(s->h[i], &why)) {
+		fprintf(stderr, "bench_inproc: host %zu: %s\n", i, why ? why : "failed");
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run the loop until every plugproc is RUNNING (READY received: init and
+ * start done, its orbiter's subscriptions made on our bus). */
+static int iso_wait_running(struct iso *s, double timeout)
+{
+	double deadline = bu_now() + timeout;
+	for (;;) {
+		size_t running = 0;
+		for (size_t i = 0; i < s->n; i++) {
+			if (!s->pp[i])
+				continue;
+			enum plugproc_state st = plugproc_state(s->pp[i]);
+			if (st == PLUGPROC_RUNNING) {
+				running++;
+			} else if (st != PLUGPROC_STARTING) {
+				fprintf(stderr, "bench_inproc: plugproc %zu %s: %s\n", i,
+					plugproc_state_name(st),
+					plugproc_reason(s->pp[i]) ? plugproc_reason(s->pp[i]) : "");
+				return -1;
+			}
+		}
+		if (running == s->n)
+			return 0;
+		if (bu_now() > deadline) {
+			fprintf(stderr, "bench_inproc: %zu of %zu plugprocs running\n", running, s->n);
+			return -1;
+		}
+		event_base_loop(s->r.base, EVLOOP_ONCE);
+	}
+}
+
+/* Stop every plugin process and reap it (none is left behind), release
+ * the hosts, free the rest. */
+static void iso_clear(struct iso *s)
+{
+	for (size_t i = 0; s->pp && i < s->n; i++)
+		plugproc_release(s->pp[i], 2.0);
+	plugproc_reap_all(5.0);
+	for (size_t i = 0; s->h && i < s->n; i++)
+		host_release(s->h[i]);
+	rig_clear(&s->r);
+	if (s->r.base)
+		event_base_loop(s->r.base, EVLOOP_NONBLOCK);
+	workers_free(s->w);
+	loopq_free(s->q);
+	rig_free_bus(&s->r);
+	orbitd_config_free(s->cfg);
+	free(s->pcfg);
+	free(s->ids);
+	free(s->pp);
+	free(s->h);
+	if (s->dl)
+		dlclose(s->dl);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return x < y ? -1 : x > y;
+}
+
+static long median_long(long *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_long);
+	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : -1;
+}
+
+/* Memory of the plugin processes while they run (medians over them, kB):
+ * VmRSS counts every page mapped, also those shared copy-on-write with the
+ * daemon since the fork; Pss charges a shared page 1/N to each of its N
+ * sharers; Private_Clean + Private_Dirty (USS) is what only this process
+ * holds: what one more plugin costs. */
+static int iso_memory(struct iso *s)
+{
+	long *rss = calloc(s->n, sizeof(long)), *pss = calloc(s->n, sizeof(long)),
+	     *priv = calloc(s->n, sizeof(long));
+	int rc = -1;
+	if (!rss || !pss || !priv)
+		goto out;
+	for (size_t i = 0; i < s->n; i++) {
+		pid_t pid = plugproc_pid(s->pp[i]);
+		long pc = bu_proc_kb(pid, "smaps_rollup", "Private_Clean"),
+		     pd = bu_proc_kb(pid, "smaps_rollup", "Private_Dirty");
+		rss[i] = bu_proc_status_kb(pid, "VmRSS");
+		pss[i] = bu_proc_kb(pid, "smaps_rollup", "Pss");
+		if (!pid || rss[i] < 0 || pss[i] < 0 || pc < 0 || pd < 0) {
+			fprintf(stderr, "bench_inproc: cannot read the memory of process %d\n",
+				(int)pid);
+			goto out;
+		}
+		priv[i] = pc + pd;
+	}
+	bu_emit("iso_child_rss_kb", (double)median_long(rss, s->n));
+	bu_emit("iso_child_pss_kb", (double)median_long(pss, s->n));
+	bu_emit("iso_child_private_kb", (double)median_long(priv, s->n));
+	rc = 0;
+out:
+	free(rss);
+	free(pss);
+	free(priv);
+	return rc;
+}
+
+/* Handshake of n plugins (isolated or in-process hosts): ms from the first
+ * plugproc_new / host_new to the core compliant with a requirement of
+ * minimum = maximum = n. The core starts once every plugin is up (all
+ * RUNNING), so no figure waits for a Discover interval; *up_ms is that
+ * first part. Isolated, the memory of the processes is read once
+ * compliant. */
+static int iso_handshake(const char *so, size_t n, bool isolated)
+{
+	struct iso s;
+	int rc = -1;
+	char name[64];
+	const char *tag = isolated ? "iso" : "isohost";
+	if (iso_init(&s, so, n))
+		goto out;
+	event_base_loop(s.r.base, EVLOOP_NONBLOCK);
+	size_t heap0 = bu_heap_bytes();
+	double t0 = bu_now();
+	for (size_t i = 0; i < n; i++)
+		if (isolated ? iso_spawn(&s, i) : iso_host(&s, i))
+			goto out;
+	if (isolated && iso_wait_running(&s, 60))
+		goto out;
+	double t1 = bu_now();
+	if (!(s.r.core = orbit_core_new(s.r.bus, "core", NULL, NULL)))
+		goto out;
+	orbit_requirement q = {.operation = "echo", .minimum = (int)n, .maximum = (int)n,
+			       .inputs = &s.r.str, .n_inputs = 1, .outputs = &s.r.str,
+			       .n_outputs = 1};
+	if (orbit_core_require(s.r.core, &q) || orbit_core_start(s.r.core))
+		goto out;
+	double deadline = bu_now() + 60;
+	while (!orbit_core_compliant(s.r.core) && bu_now() < deadline)
+		event_base_loop(s.r.base, EVLOOP_ONCE);
+	if (!orbit_core_compliant(s.r.core)) {
+		fprintf(stderr, "bench_inproc: %zu %s plugins: core not compliant\n", n, tag);
+		goto out;
+	}
+	double t2 = bu_now();
+	event_base_loop(s.r.base, EVLOOP_NONBLOCK);
+	snprintf(name, sizeof(name), "%s_handshake_%zu_ms", tag, n);
+	bu_emit(name, (t2 - t0) * 1e3);
+	snprintf(name, sizeof(name), "%s_handshake_%zu_up_ms", tag, n);
+	bu_emit(name, (t1 - t0) * 1e3);
+	/* This process's side of each plugin: heap once compliant (the core's
+	 * connections included, the same for both). */
+	snprintf(name, sizeof(name), "%s_daemon_heap_per_plugin_bytes", tag);
+	bu_emit(name, (double)(bu_heap_bytes() - heap0) / (double)n);
+	if (isolated) {
+		bu_emit("iso_daemon_rss_kb", (double)bu_proc_status_kb(0, "VmRSS"));
+		if (iso_memory(&s))
+			goto out;
+	}
+	rc = 0;
+out:
+	iso_clear(&s);
+	return rc;
+}
+
+/* Round trips through benchplug.so in its own process: core execute → our
+ * bus → plugproc → link → plugin process (linkbus, host, handler, reply)
+ * → link → our bus → sink. Sequential (one at a time, the loop run until
+ * the sink fired) and pipelined (batches of PIPELINE_WINDOW). */
+static int iso_roundtrips(const struct payloads *pl, const char *so, unsigned long n,
+			  const char *only)
+{
+	struct iso s;
+	int rc = -1;
+	unsigned long n_seq = n / 20 < 1000 ? 1000 : n / 20;
+	double v;
+	if (iso_init(&s, so, 1) || iso_spawn(&s, 0) || iso_wait_running(&s, 30) ||
+	    rig_core(&s.r, "echo", "echo_rec"))
+		goto out;
+	struct rig *r = &s.r;
+	size_t bytes0 = r->out_bytes;
+	unsigned long out0 = r->outputs;
+	if (only && strcmp(only, "iso-1cpu") == 0) {
+		/* Diagnostic: this process and the plugin process (which
+		 * inherited the affinity at the fork) on one CPU. */
+		if (seq_ns(r, "echo", &pl->xs, n_seq / 10) < 0 ||
+		    (v = seq_ns(r, "echo", &pl->xs, n_seq)) < 0)
+			goto out;
+		bu_emit("iso_string_seq_1cpu_ns", v);
+		rc = 0;
+		goto out;
+	}
+	if (only) {
+		rc = (strcmp(only, "iso-seq") == 0 ? seq_ns(r, "echo", &pl->xs, n)
+						   : piped_per_s(r, "echo", &pl->xs, n)) < 0
+			     ? -1
+			     : 0;
+		goto out;
+	}
+	if (seq_ns(r, "echo", &pl->xs, n_seq / 10) < 0 ||
+	    seq_ns(r, "echo_rec", &pl->xr, n_seq / 10) < 0 ||
+	    piped_per_s(r, "echo", &pl->xs, PIPELINE_WINDOW * 10) < 0)
+		goto out;
+	if ((v = seq_ns(r, "echo", &pl->xs, n_seq)) < 0)
+		goto out;
+	bu_emit("iso_string_seq_ns", v);
+	if ((v = piped_per_s(r, "echo", &pl->xs, n)) < 0)
+		goto out;
+	bu_emit("iso_string_piped_per_s", v);
+	if ((v = seq_ns(r, "echo_rec", &pl->xr, n_seq)) < 0)
+		goto out;
+	bu_emit("iso_record_seq_ns", v);
+	if ((v = piped_per_s(r, "echo_rec", &pl->xr, n)) < 0)
+		goto out;
+	bu_emit("iso_record_piped_per_s", v);
+	if (r->out_bytes - bytes0 != (r->outputs - out0) * 100) {
+		fprintf(stderr, "bench_inproc: isolated: outputs of the wrong size\n");
+		goto out;
+	}
+	if (plugproc_restarts(s.pp[0]) || plugproc_state(s.pp[0]) != PLUGPROC_RUNNING) {
+		fprintf(stderr, "bench_inproc: isolated: the plugin process restarted\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	iso_clear(&s);
+	return rc;
+}
+
+/* The floor of any round trip between two processes here: a socketpair,
+ * a forked echo, 112-byte writes (a DELIVER/PUB frame of the string's size)
+ * each way, each side waiting in epoll_wait like a libevent loop, then
+ * read(2) and write(2). ns per round trip, or < 0. */
+static double ipc_pingpong_ns(unsigned long n)
+{
+	int sv[2], ep = -1;
+	char buf[112];
+	double ns = -1;
+	memset(buf, 'x', sizeof(buf));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		int cep = epoll_create1(0);
+		struct epoll_event e = {.events = EPOLLIN};
+		if (cep < 0 || epoll_ctl(cep, EPOLL_CTL_ADD, sv[1], &e) < 0)
+			_exit(1);
+		for (;;) {
+			struct epoll_event o;
+			if (epoll_wait(cep, &o, 1, -1) < 0)
+				_exit(1);
+			ssize_t k = read(sv[1], buf, sizeof(buf));
+			if (k <= 0 || write(sv[1], buf, (size_t)k) != k)
+				_exit(0);
+		}
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	struct epoll_event e = {.events = EPOLLIN};
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &e) < 0)
+		goto out;
+	double t0 = 0;
+	for (unsigned long i = 0; i < n + n / 10; i++) {
+		if (i == n / 10)
+			t0 = bu_now();
+		size_t got = 0;
+		struct epoll_event o;
+		if (write(sv[0], buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			goto out;
+		while (got < sizeof(buf)) {
+			if (epoll_wait(ep, &o, 1, 5000) != 1)
+				goto out;
+			ssize_t k = read(sv[0], buf + got, sizeof(buf) - got);
+			if (k <= 0)
+				goto out;
+			got += (size_t)k;
+		}
+	}
+	ns = (bu_now() - t0) / (double)n * 1e9;
+out:
+	if (ep >= 0)
+		close(ep);
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	return ns;
+}
+
+/* The same two processes never sleeping: each spins on a non-blocking
+ * recv(2) until the 112 bytes are in, then writes them back. What the
+ * kernel's copy through the socket costs without any wake-up. ns per round
+ * trip, or < 0. */
+static int spin_read(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t k = recv(fd, buf + got, len - got, MSG_DONTWAIT);
+		if (k > 0)
+			got += (size_t)k;
+		else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+			return -1;
+	}
+	return 0;
+}
+
+static double ipc_spin_ns(unsigned long n)
+{
+	int sv[2];
+	char buf[112];
+	double ns = -1;
+	memset(buf, 'x', sizeof(buf));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		while (spin_read(sv[1], buf, sizeof(buf)) == 0)
+			if (write(sv[1], buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	double t0 = 0;
+	for (unsigned long i = 0; i < n + n / 10; i++) {
+		if (i == n / 10)
+			t0 = bu_now();
+		if (write(sv[0], buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+		    spin_read(sv[0], buf, sizeof(buf)))
+			goto out;
+	}
+	ns = (bu_now() - t0) / (double)n * 1e9;
+out:
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	return ns;
+}
+
+/* Run f with this process (and what it forks) on one CPU; the affinity is
+ * put back afterwards. */
+static int on_one_cpu(int (*f)(void *), void *arg)
+{
+	cpu_set_t was, one;
+	if (sched_getaffinity(0, sizeof(was), &was) < 0)
+		return -1;
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &was)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		return -1;
+	int rc = f(arg);
+	sched_setaffinity(0, sizeof(was), &was);
+	return rc;
+}
+
+struct iso_args {
+	const struct payloads *pl;
+	const char *so;
+	unsigned long n;
+};
+
+static int pingpong_1cpu(void *arg)
+{
+	double ns = ipc_pingpong_ns(((struct iso_args *)arg)->n);
+	if (ns < 0)
+		return -1;
+	bu_emit("ipc_pingpong_1cpu_ns", ns);
+	return 0;
+}
+
+static int iso_1cpu(void *arg)
+{
+	struct iso_args *a = arg;
+	return iso_roundtrips(a->pl, a->so, a->n, "iso-1cpu");
+}
+
+/* The isolated figures, one process per invocation (forks are taken from a
+ * process that ran nothing else yet, like a daemon that just loaded). */
+static int bench_isolated(const struct payloads *pl, const char *so, unsigned long n)
+{
+	int rc = 0;
+	if (iso_handshake(so, ISO_PLUGINS, true) || iso_handshake(so, ISO_PLUGINS, false))
+		rc = -1;
+	if (iso_roundtrips(pl, so, n, NULL))
+		rc = -1;
+	unsigned long n_ipc = n / 20 < 1000 ? 1000 : n / 20;
+	double ns = ipc_pingpong_ns(n_ipc);
+	if (ns < 0)
+		rc = -1;
+	else
+		bu_emit("ipc_pingpong_ns", ns);
+	if ((ns = ipc_spin_ns(n_ipc)) < 0)
+		rc = -1;
+	else
+		bu_emit("ipc_spin_ns", ns);
+	struct iso_args a = {pl, so, n};
+	if (on_one_cpu(pingpong_1cpu, &a) || on_one_cpu(iso_1cpu, &a))
+		rc = -1;
+	return rc;
+}
+
 /* ---- baselines ---------------------------------------------------------- */
 
 static unsigned long bare_outputs;
@@ -605,6 +1122,16 @@ int main(int argc, char **argv)
 	bu_emit("record_encoded_bytes", (double)rec.len);
 	struct payloads pl;
 	payloads_init(&pl, text, &rec);
+	if (argc > 3 && strcmp(argv[3], "isolated") == 0) {
+		rc = bench_isolated(&pl, so, n) ? 1 : 0;
+		record_clear(&rec);
+		return rc;
+	}
+	if (argc > 3 && strncmp(argv[3], "iso-", 4) == 0) {
+		rc = iso_roundtrips(&pl, so, n, argv[3]) ? 1 : 0;
+		record_clear(&rec);
+		return rc;
+	}
 	if (argc > 3) {
 		profile_only = argv[3];
 		rc = bench_libplugin(&pl, n) ? 1 : 0;

@@ -468,9 +468,12 @@ static void run_inproc(void)
 	char n[32];
 	snprintf(n, sizeof(n), "%lu", inproc_n);
 	char *argv[] = {prog, so, n, NULL};
+	char *iso_argv[] = {prog, so, n, "isolated", NULL};
 	for (int r = 0; r < runs; r++) {
 		fprintf(stderr, "bench_run: in-process, run %d/%d\n", r + 1, runs);
 		collect(argv, 120);
+		fprintf(stderr, "bench_run: isolated plugin, run %d/%d\n", r + 1, runs);
+		collect(iso_argv, 120);
 	}
 	free(prog);
 	free(so);
@@ -490,9 +493,54 @@ static void run_mem(void)
 	free(prog);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The plugin processes of orbitd pid (its children): how many, and the
+ * median VmRSS, Pss and Private_Clean + Private_Dirty over them, added as
+ * <prefix>_{n,rss_kb,pss_kb,private_kb}. */
+static void children_memory(pid_t pid, const char *prefix)
+{
+	char path[96], name[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	FILE *f = fopen(path, "r");
+	double rss[64], pss[64], priv[64];
+	size_t n = 0;
+	int child;
+	while (f && n < 64 && fscanf(f, "%d", &child) == 1) {
+		long r = bu_proc_status_kb(child, "VmRSS"), p = bu_proc_kb(child, "smaps_rollup", "Pss"),
+		     pc = bu_proc_kb(child, "smaps_rollup", "Private_Clean"),
+		     pd = bu_proc_kb(child, "smaps_rollup", "Private_Dirty");
+		if (r < 0 || p < 0 || pc < 0 || pd < 0)
+			continue;
+		rss[n] = (double)r;
+		pss[n] = (double)p;
+		priv[n++] = (double)(pc + pd);
+	}
+	if (f)
+		fclose(f);
+	snprintf(name, sizeof(name), "%s_n", prefix);
+	add(name, (double)n);
+	if (!n)
+		return;
+	qsort(rss, n, sizeof(double), cmp_dbl);
+	qsort(pss, n, sizeof(double), cmp_dbl);
+	qsort(priv, n, sizeof(double), cmp_dbl);
+	snprintf(name, sizeof(name), "%s_rss_kb", prefix);
+	add(name, bu_quantile(rss, n, 0.5));
+	snprintf(name, sizeof(name), "%s_pss_kb", prefix);
+	add(name, bu_quantile(pss, n, 0.5));
+	snprintf(name, sizeof(name), "%s_private_kb", prefix);
+	add(name, bu_quantile(priv, n, 0.5));
+}
+
 /* VmRSS of an orbitd started with conf and plugin dir, read once its log
- * says the core is compliant. */
-static long orbitd_rss(const char *conf, const char *plugins, const char *tag)
+ * says the core is compliant; children: also the memory of its plugin
+ * processes (plugins run isolated by default). */
+static long orbitd_rss(const char *conf, const char *plugins, const char *tag, bool children)
 {
 	char *orbitd = path_of(build_dir, "bin/orbitd");
 	char sock[4200], log[4200];
@@ -502,8 +550,11 @@ static long orbitd_rss(const char *conf, const char *plugins, const char *tag)
 	char *argv[] = {orbitd, "-c", (char *)conf, "-p", (char *)plugins, "-s", sock, NULL};
 	pid_t pid = spawn(argv, log);
 	long kb = -1;
-	if (pid > 0 && wait_line(log, "core compliant", pid, 30))
+	if (pid > 0 && wait_line(log, "core compliant", pid, 30)) {
 		kb = bu_proc_status_kb(pid, "VmRSS");
+		if (children)
+			children_memory(pid, "rss_orbitd_child");
+	}
 	stop(&pid);
 	free(orbitd);
 	if (kb < 0)
@@ -524,10 +575,10 @@ static void run_rss(const struct broker *b)
 		add("rss_mosquitto_kb", (double)kb);
 	for (int r = 0; r < runs; r++) {
 		fprintf(stderr, "bench_run: orbitd idle RSS, run %d/%d\n", r + 1, runs);
-		kb = orbitd_rss(conf, plugins, "rss-bundled");
+		kb = orbitd_rss(conf, plugins, "rss-bundled", true);
 		if (kb >= 0)
 			add("rss_orbitd_bundled_kb", (double)kb);
-		kb = orbitd_rss(empty_conf, empty_dir, "rss-empty");
+		kb = orbitd_rss(empty_conf, empty_dir, "rss-empty", false);
 		if (kb >= 0)
 			add("rss_orbitd_empty_kb", (double)kb);
 	}
@@ -1000,6 +1051,16 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 	       limited = med("mem_limited_conn_bytes"), wides = med("mem_wide_conn_strings_bytes");
 	double worst = fmax(wide, fmax(deep, limited));
 	double wide_hs = med("mem_wide_handshake_ms");
+	double iseq = med("iso_string_seq_ns"), irseq = med("iso_record_seq_ns"),
+	       ipiped = med("iso_string_piped_per_s"), irpiped = med("iso_record_piped_per_s"),
+	       iseq1 = med("iso_string_seq_1cpu_ns"), ipp = med("ipc_pingpong_ns"),
+	       ipp1 = med("ipc_pingpong_1cpu_ns"), ispin = med("ipc_spin_ns"),
+	       hseq = med("host_string_seq_ns"), hpiped = med("host_string_piped_per_s");
+	double ipriv = med("iso_child_private_kb"), ipss = med("iso_child_pss_kb"),
+	       irss = med("iso_child_rss_kb"), opriv = med("rss_orbitd_child_private_kb"),
+	       opss = med("rss_orbitd_child_pss_kb"), orss = med("rss_orbitd_child_rss_kb");
+	double ihs = med("iso_handshake_100_ms"), ihs_up = med("iso_handshake_100_up_ms"),
+	       hhs = med("isohost_handshake_100_ms"), hhs_up = med("isohost_handshake_100_up_ms");
 	double hash = share(prof_piped, HASH), clk = share(prof_piped, CLOCK),
 	       alloc = share(prof_piped, ALLOC), kern = share(prof_seq, KERNEL);
 
@@ -1051,6 +1112,26 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 	fprintf(f, "| orbitd RSS idle ≤ 8 MB (bundled plugins, compliant) | %s MiB | %s |\n",
 		num(rss / 1024), verdict(rss <= 8 * 1024, rss));
 	fprintf(f,
+		"| isolated plugin round trip ≤ 10 µs one at a time (string; §1) | %s µs (record: %s µs); "
+		"the floor here, two bare processes ping-ponging 112 bytes over a socketpair, each "
+		"sleeping in epoll_wait: %s µs; both processes on one CPU: %s µs (bare: %s µs) | %s |\n",
+		num(iseq / 1e3), num(irseq / 1e3), num(ipp / 1e3), num(iseq1 / 1e3), num(ipp1 / 1e3),
+		verdict(iseq <= 10000 && irseq <= 10000, iseq));
+	fprintf(f,
+		"| isolated plugin pipelined ≥ 250,000 round trips/s (frames batched per write; §1) "
+		"| string %s/s, record %s/s | %s |\n",
+		num(ipiped), num(irpiped), verdict(fmin(ipiped, irpiped) >= 250000, ipiped));
+	fprintf(f,
+		"| ≤ 2 MiB per plugin process (§4), judged on its private memory (USS: "
+		"Private_Clean + Private_Dirty of /proc/PID/smaps_rollup), what one more plugin "
+		"costs | private %s KiB (median of 100 benchplug.so processes; orbitd's own "
+		"bundled plugin processes: %s KiB); for reference Pss %s KiB (%s KiB) and VmRSS "
+		"%s MiB (%s MiB), which counts the daemon's pages the fork shares copy-on-write "
+		"| %s on private memory; by VmRSS: %s |\n",
+		num(ipriv), num(opriv), num(ipss), num(opss), num(irss / 1024), num(orss / 1024),
+		verdict(fmax(ipriv, isnan(opriv) ? 0 : opriv) <= 2048, ipriv),
+		met_word(fmax(irss, isnan(orss) ? 0 : orss) <= 2048, irss));
+	fprintf(f,
 		"| ≤ 2 KB per connection | both ends of each connection together: %s B "
 		"(10,000 plugins × 1 op), %s B (100 × 100), %s B (10,000 × 1 with a policy "
 		"maximum); ≈ %s / %s / %s B per end | %s |\n",
@@ -1068,7 +1149,16 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		   "iteration). *Chained*: "
 		   "the sink executes the next input (one at a time, as a `sink: {type: execute}` "
 		   "pipeline). *Pipelined*: batches of 1,000 executes, then the loop until "
-		   "their outputs came.\n\n");
+		   "their outputs came. *Isolated*: the same benchplug.so in its own supervised "
+		   "process, as orbitd runs every plugin by default (orbitd/plugproc.c forks, "
+		   "orbitd/plugchild.c hosts the .so with the same host.c, the bus is bridged "
+		   "over one socket by link.c and linkbus.c), made with a config that has no "
+		   "section for it (orbitd's defaults) and driven by the same core on the "
+		   "bench's in-process bus, timed once it is RUNNING and the core compliant "
+		   "(`bench_inproc … isolated`, right after the in-process invocation of the same "
+		   "run; sequential: %lu round trips). Its baseline is the *orbitd host* row of "
+		   "the same run.\n\n",
+		inproc_n / 20 < 1000 ? 1000 : inproc_n / 20);
 	fprintf(f, "| figure | measured | baseline (same run) | ratio (time per round trip "
 		   "÷ baseline) |\n|---|---|---|---|\n");
 	struct {
@@ -1114,6 +1204,38 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 	fprintf(f, "| context: one libevent loop iteration running one active event | %s | "
 		   "one no-op system call: %s | %s |\n",
 		cell("libevent_loop_iter_ns", 1, "ns"), cell("syscall_ns", 1, "ns"), ratio(loop, sys));
+	struct {
+		const char *label, *name, *base;
+		bool rate;
+	} iso_rows[] = {
+		{"string, sequential, isolated", "iso_string_seq_ns", "host_string_seq_ns", false},
+		{"string, pipelined, isolated", "iso_string_piped_per_s", "host_string_piped_per_s",
+		 true},
+		{"record, sequential, isolated", "iso_record_seq_ns", "host_record_seq_ns", false},
+		{"record, pipelined, isolated", "iso_record_piped_per_s", "host_record_piped_per_s",
+		 true},
+	};
+	for (size_t i = 0; i < sizeof(iso_rows) / sizeof(iso_rows[0]); i++) {
+		double m = med(iso_rows[i].name), b = med(iso_rows[i].base);
+		if (iso_rows[i].rate)
+			fprintf(f, "| %s | %s (%s ns each) | orbitd host, in-process: %s | %s |\n",
+				iso_rows[i].label, cell(iso_rows[i].name, 1, "round trips/s"),
+				num(1e9 / m), cell(iso_rows[i].base, 1, "round trips/s"),
+				ratio(b, m));
+		else
+			fprintf(f, "| %s | %s | orbitd host, in-process: %s | %s |\n",
+				iso_rows[i].label, cell(iso_rows[i].name, 1e-3, "µs"),
+				cell(iso_rows[i].base, 1, "ns"), ratio(m, b));
+	}
+	fprintf(f, "| context: the floor of an isolated round trip — two bare processes "
+		   "ping-ponging 112 bytes (a frame of the string's size) over a socketpair, each "
+		   "sleeping in epoll_wait, then read + write | %s | the same two processes "
+		   "spinning on a non-blocking recv instead of sleeping: %s | %s |\n",
+		cell("ipc_pingpong_ns", 1e-3, "µs"), cell("ipc_spin_ns", 1e-3, "µs"), ratio(ipp, ispin));
+	fprintf(f, "| context: string, sequential, isolated, the bench and the plugin process "
+		   "pinned to one CPU (diagnostic) | %s | the bare ping-pong on one CPU: %s | %s |\n",
+		cell("iso_string_seq_1cpu_ns", 1e-3, "µs"), cell("ipc_pingpong_1cpu_ns", 1e-3, "µs"),
+		ratio(iseq1, ipp1));
 	fprintf(f, "\nDESIGN §5 for context: py-orbitalis local bus ≈ 170 µs per round trip, "
 		   "≈ 5,300 outputs/s; libavro encode + decode ≈ 220 ns; libevent queue dispatch "
 		   "≈ 5–15 ns per message.\n");
@@ -1183,14 +1305,58 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 	fprintf(f, "\nDiagnostic column: the same MQTT runs on a second broker with "
 		   "`set_tcp_nodelay true` (orbit's clients always set TCP_NODELAY). DESIGN §5 "
 		   "for context: py-orbitalis, MQTT, 100 plugins ≈ 280 ms.\n");
+	fprintf(f, "\nIsolated plugins (`bench_inproc … isolated`): 100 plugin processes of "
+		   "benchplug.so (plugproc_new, distinct identifiers, orbitd's default settings), "
+		   "timed from the first plugproc_new until every process is RUNNING (READY on its "
+		   "link: forked, sandboxed, init and start done, its subscriptions bridged) and "
+		   "then until the core, started at that moment, is compliant with minimum = "
+		   "maximum = 100. Baseline, same process and run: the same 100 plugins as "
+		   "in-process hosts (host_new + host_start, as `isolation: none`), then the same "
+		   "core.\n\n");
+	fprintf(f, "| 100 plugins | isolated | in-process hosts (same run) | ratio |\n|---|---|---|---|\n");
+	fprintf(f, "| first plugin started → core compliant | %s | %s | %s |\n",
+		cell("iso_handshake_100_ms", 1, "ms"), cell("isohost_handshake_100_ms", 1, "ms"),
+		ratio(ihs, hhs));
+	fprintf(f, "| of which: until every plugin is up | %s | %s | %s |\n",
+		cell("iso_handshake_100_up_ms", 1, "ms"), cell("isohost_handshake_100_up_ms", 1, "ms"),
+		ratio(ihs_up, hhs_up));
+	fprintf(f, "| of which: core start → compliant | %s ms | %s ms | %s |\n", num(ihs - ihs_up),
+		num(hhs - hhs_up), ratio(ihs - ihs_up, hhs - hhs_up));
 
 	/* ---- 4 ---- */
 	fprintf(f, "\n## 4. Memory\n\n| figure | measured | baseline (same run) | ratio |\n|---|---|---|---|\n");
 	fprintf(f, "| orbitd RSS idle: conf/orbitd.yaml, build/plugins (4 bundled plugins, 6 "
-		   "requirements), read at its \"core compliant\" log line | %s | orbitd with no "
+		   "requirements; the plugins run in their own processes, rows below: this is the "
+		   "daemon's own), read at its \"core compliant\" log line | %s | orbitd with no "
 		   "plugins and no requirements: %s | %s |\n",
 		cell("rss_orbitd_bundled_kb", 1.0 / 1024, "MiB"), cell("rss_orbitd_empty_kb", 1.0 / 1024, "MiB"),
 		ratio(rss, rss0));
+	fprintf(f, "| one isolated plugin process, private memory (Private_Clean + "
+		   "Private_Dirty of smaps_rollup, USS: what one more plugin costs), median of 100 "
+		   "benchplug.so processes | %s | the bench's heap per in-process plugin (host, "
+		   "orbiter, its connection), same run: %s | %s |\n",
+		cell("iso_child_private_kb", 1, "KiB"),
+		cell("isohost_daemon_heap_per_plugin_bytes", 1.0 / 1024, "KiB"),
+		ratio(ipriv, med("isohost_daemon_heap_per_plugin_bytes") / 1024));
+	fprintf(f, "| … its Pss (shared pages charged 1/N to each of their N sharers) | %s | | |\n",
+		cell("iso_child_pss_kb", 1, "KiB"));
+	fprintf(f, "| … its VmRSS (also counts every page it shares copy-on-write with the "
+		   "daemon since the fork) | %s | the bench process (the daemon's side) with the "
+		   "100 processes running: %s | %s |\n",
+		cell("iso_child_rss_kb", 1.0 / 1024, "MiB"), cell("iso_daemon_rss_kb", 1.0 / 1024, "MiB"),
+		ratio(irss, med("iso_daemon_rss_kb")));
+	fprintf(f, "| the daemon's side of one isolated plugin: heap per plugin once compliant "
+		   "(plugproc, link buffers, bridged subscriptions, the core's connection) | %s | "
+		   "the same for an in-process plugin: %s | %s |\n",
+		cell("iso_daemon_heap_per_plugin_bytes", 1.0 / 1024, "KiB"),
+		cell("isohost_daemon_heap_per_plugin_bytes", 1.0 / 1024, "KiB"),
+		ratio(med("iso_daemon_heap_per_plugin_bytes"),
+		      med("isohost_daemon_heap_per_plugin_bytes")));
+	fprintf(f, "| orbitd's own plugin processes (the idle run above: %.0f of them), median: "
+		   "private / Pss / VmRSS | %s / %s / %s | orbitd's own VmRSS: %s | %s (VmRSS) |\n",
+		med("rss_orbitd_child_n"), cell("rss_orbitd_child_private_kb", 1, "KiB"),
+		cell("rss_orbitd_child_pss_kb", 1, "KiB"), cell("rss_orbitd_child_rss_kb", 1.0 / 1024, "MiB"),
+		cell("rss_orbitd_bundled_kb", 1.0 / 1024, "MiB"), ratio(orss, rss));
 	fprintf(f, "| context: the idle private mosquitto | %s | | |\n",
 		cell("rss_mosquitto_kb", 1.0 / 1024, "MiB"));
 	fprintf(f, "| context: the orbitd MQTT plugin host after all §2 runs | %s | | |\n",
@@ -1325,10 +1491,76 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		"and decoded, and every plugin orbiter decoding its own copy of the Discover.\n\n",
 		num(h1000), met_word(h1000 <= 200, h1000), num(wide_hs));
 	fprintf(f,
+		"**Isolated round trip, one at a time (string %s µs, record %s µs; target ≤ 10 µs: "
+		"%s).** Each round trip wakes two sleeping processes: the plugin process when the "
+		"DELIVER frame arrives, the daemon when the PUB comes back. On this VM that is "
+		"what costs: two bare processes that do nothing but ping-pong 112 bytes over a "
+		"socketpair take %s µs per round trip when they sleep in epoll_wait, %s µs when "
+		"they spin on recv(2) instead (the kernel's copy alone), and %s µs pinned to one "
+		"CPU (a context switch instead of waking an idle vCPU: the cpuidle driver is "
+		"haltpoll, a guest). orbit's own share is the rest, ≈ %s µs (%s µs on one CPU, "
+		"where it cannot overlap): per round trip both processes together make 9 system "
+		"calls (measured by hand with `strace -f -c bench_inproc … iso-seq`: the daemon "
+		"2 epoll_wait — one with the local bus's event already active, then the one that "
+		"sleeps — 1 readv, 1 ioctl(FIONREAD) that evbuffer_read makes before it, 1 "
+		"writev; the plugin process 1 epoll_wait, 1 ioctl, 1 readv, 1 writev; the bare "
+		"ping-pong makes 6) plus the engine on both sides (the in-process host round "
+		"trip is %s ns). `perf record` of the same loop puts ≈ 70 %% of the samples in "
+		"the scheduler's wake-up path (finish_task_switch, _raw_spin_unlock_irqrestore) "
+		"and none of the user-space symbols above 1.5 %%. So the per-frame system calls "
+		"of link.c are not what misses the target (the ioctl could go with a plain "
+		"read(2) into a fixed buffer: ≈ 2 × %s ns); the wake-ups are, and no design that "
+		"sleeps between frames gets under ≈ %s µs here. What would: busy-polling the link "
+		"for some tens of µs before sleeping (in both processes; it burns a CPU per "
+		"waiting process; %s µs per round trip is the bare floor of that), or a machine "
+		"whose idle wake-ups are cheap; pinning both processes to one CPU (the diagnostic "
+		"row, %s µs) trades the wake-up for two context switches and gives up the "
+		"parallelism the pipelined figure needs.\n\n",
+		num(iseq / 1e3), num(irseq / 1e3), met_word(iseq <= 10000 && irseq <= 10000, iseq),
+		num(ipp / 1e3), num(ispin / 1e3), num(ipp1 / 1e3), num(fmax(0, iseq - ipp) / 1e3),
+		num(fmax(0, iseq1 - ipp1) / 1e3), num(hseq), num(sys), num(ipp / 1e3), num(ispin / 1e3),
+		num(iseq1 / 1e3));
+	fprintf(f,
+		"**Isolated, pipelined (string %s/s, record %s/s; target ≥ 250,000/s: %s).** "
+		"link.c queues every frame a loop callback sends and writes them once the "
+		"callback is done, so a batch of 1,000 executes leaves as one write of ≈ 185 KB "
+		"(a header, the topic, the message type and the 100 bytes per frame), the plugin "
+		"process answers it in one pass and one write, and the two processes work in "
+		"parallel on the two cores. Per round trip that leaves the copies and the "
+		"engine on both sides: %s ns each, %s the in-process host's %s ns.\n\n",
+		num(ipiped), num(irpiped), met_word(fmin(ipiped, irpiped) >= 250000, ipiped),
+		num(1e9 / ipiped), ratio(hpiped, ipiped), num(1e9 / hpiped));
+	fprintf(f,
+		"**Handshake of 100 isolated plugins (%s ms; in-process hosts %s ms).** %s ms of "
+		"it is bringing the processes up, ≈ %s ms each: fork of the daemon (page tables "
+		"copied, then copy-on-write faults), the sandbox (signals, close_range, rlimits, "
+		"capabilities), a new event base, init and start, READY; the in-process hosts "
+		"take %s ms for the same. The handshake proper then takes %s ms against %s ms: "
+		"every handshake message to or from a plugin crosses its link (the core's "
+		"Discover goes out as 100 DELIVER frames, the Offers come back as 100 PUB "
+		"frames, and so on for Request and Confirm), each written, woken up for and "
+		"read on both sides.\n\n",
+		num(ihs), num(hhs), num(ihs_up), num(ihs_up / 100), num(hhs_up), num(ihs - ihs_up),
+		num(hhs - hhs_up));
+	fprintf(f,
+		"**Memory per plugin process (private %s KiB, Pss %s KiB, VmRSS %s MiB; orbitd's "
+		"bundled plugins: %s / %s KiB / %s MiB; target ≤ 2 MiB judged on private memory: "
+		"%s).** fork shares the daemon's pages copy-on-write, so VmRSS counts in every "
+		"page of the daemon's heap and libraries the child has mapped, whether or not it "
+		"is shared — about the daemon's own footprint, not what the plugin costs. "
+		"Private_Clean + Private_Dirty is what only this process holds: its new event "
+		"base, buses, host and orbiter, link buffers, stacks, and the pages of the "
+		"daemon's heap it wrote after the fork. That is the memory one more plugin "
+		"costs, and the figure the target is judged on; by VmRSS it would be %s.\n\n",
+		num(ipriv), num(ipss), num(irss / 1024), num(opriv), num(opss), num(orss / 1024),
+		met_word(fmax(ipriv, isnan(opriv) ? 0 : opriv) <= 2048, ipriv),
+		met_word(fmax(irss, isnan(orss) ? 0 : orss) <= 2048, irss));
+	fprintf(f,
 		"**Memory (RSS idle %s MiB, target ≤ 8 MB: %s; at most %s B per connection, "
 		"both ends, target ≤ 2 KB: %s).** %s MiB of the RSS is orbitd with nothing "
 		"loaded (libc, libevent, libavro, jansson, libmosquitto, libyaml mappings); the "
-		"bundled plugins add %s KiB. Per connection, the strings both ends need are %s B "
+		"bundled plugins add %s KiB on the daemon's side (they run in their own processes, "
+		"§4 rows above). Per connection, the strings both ends need are %s B "
 		"(ids, operation, four topics, schemas). What a connection costs beyond them, "
 		"both ends (sizes from libplugin/orbiter_internal.h): two struct conn of 176 B "
 		"with their strings in the same block (the connection info shown by the API is "

@@ -44,13 +44,13 @@ double bu_quantile(const double *v, size_t n, double q)
 	return v[i] + (v[i + 1] - v[i]) * frac;
 }
 
-long bu_proc_status_kb(pid_t pid, const char *field)
+long bu_proc_kb(pid_t pid, const char *file, const char *field)
 {
-	char path[64];
+	char path[96];
 	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	else
-		snprintf(path, sizeof(path), "/proc/self/status");
+		snprintf(path, sizeof(path), "/proc/self/%s", file);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -65,6 +65,11 @@ long bu_proc_status_kb(pid_t pid, const char *field)
 	}
 	fclose(f);
 	return kb;
+}
+
+long bu_proc_status_kb(pid_t pid, const char *field)
+{
+	return bu_proc_kb(pid, "status", field);
 }
 
 size_t bu_heap_bytes(void)

@@ -28,6 +28,10 @@ double bu_quantile(const double *v, size_t n, double q);
 /* A "VmXXX:" line of /proc/PID/status (pid 0: this process) in kB, or -1. */
 long bu_proc_status_kb(pid_t pid, const char *field);
 
+/* A "Field:   N kB" line of /proc/PID/FILE (pid 0: this process; file such
+ * as "status" or "smaps_rollup") in kB, or -1. */
+long bu_proc_kb(pid_t pid, const char *file, const char *field);
+
 /* Heap bytes in use by this process (mallinfo2 arena + mmapped). */
 size_t bu_heap_bytes(void);
 
