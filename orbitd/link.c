@@ -32,6 +32,23 @@ struct link_hdr {
 };
 _Static_assert(sizeof(struct link_hdr) == LINK_HEADER, "link header layout");
 
+/* When a link of this process last moved a frame (CLOCK_MONOTONIC, s). */
+static double last_activity;
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int link_loop_once(struct event_base *base, double spin)
+{
+	if (spin > 0 && mono_now() - last_activity < spin)
+		return event_base_loop(base, EVLOOP_NONBLOCK);
+	return event_base_loop(base, EVLOOP_ONCE);
+}
+
 struct link {
 	int fd;
 	struct evbuffer *in, *out;
@@ -92,6 +109,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 
 static void schedule_write(struct link *l)
 {
+	last_activity = mono_now();
 	/* Already waiting for writability: that event writes it all. */
 	if (!event_pending(l->wev, EV_WRITE, NULL))
 		event_active(l->flush_ev, EV_WRITE, 0);
@@ -197,8 +215,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct link *l = arg;
 	l->in_callback++;
 	int n = evbuffer_read(l->in, fd, READ_CHUNK);
-	if (n > 0)
+	if (n > 0) {
+		last_activity = mono_now();
 		parse(l);
+	}
 	else if (n == 0)
 		go_down(l, 0, NULL);
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)

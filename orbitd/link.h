@@ -99,6 +99,14 @@ int link_flush_blocking(struct link *l, double timeout);
  * would. */
 void link_read_pending(struct link *l);
 
+/* One pass of base's loop, like event_base_loop(EVLOOP_ONCE), except
+ * that for spin seconds after the last frame any link of this process
+ * sent or received it does not sleep (EVLOOP_NONBLOCK): a process still
+ * running sees its peer's next frame at once, where waking one asleep in
+ * epoll_wait costs tens of microseconds on a VM — twice per round trip.
+ * spin <= 0: always EVLOOP_ONCE. Returns what event_base_loop returns. */
+int link_loop_once(struct event_base *base, double spin);
+
 /* Message frames dropped at the output bound since the link was made. */
 uint64_t link_dropped(const struct link *l);
 
