@@ -101,7 +101,7 @@ static enum table_colour state_colour(const char *state)
 		return TC_NONE;
 	if (!strcmp(state, "active") || !strcmp(state, "connected"))
 		return TC_GREEN;
-	if (!strcmp(state, "rejected") || !strcmp(state, "dead"))
+	if (!strcmp(state, "rejected") || !strcmp(state, "dead") || !strcmp(state, "failed"))
 		return TC_RED;
 	return TC_YELLOW;
 }
@@ -222,10 +222,27 @@ static const char *op_names(json_t *ops)
 	return s ? keep(s) : "-";
 }
 
+/* Where a local plugin runs: "pid 1234 (2 restarts)", "in orbitd", or "-". */
+static const char *process_text(json_t *p)
+{
+	const char *iso = json_string_value(get(p, "isolation"));
+	json_t *pid = get(p, "pid"), *restarts = get(p, "restarts");
+	if (iso && !strcmp(iso, "none"))
+		return "in orbitd";
+	if (!iso)
+		return "-";
+	json_int_t n = json_integer_value(restarts);
+	const char *more = n ? keep(table_strf(" (%lld restart%s)", (long long)n, n == 1 ? "" : "s"))
+			     : "";
+	if (json_is_integer(pid))
+		return keep(table_strf("pid %lld%s", (long long)json_integer_value(pid), more));
+	return keep(table_strf("none%s", more));
+}
+
 void show_plugins(FILE *f, json_t *r)
 {
-	static const char *const h[] = {"FILE",  "NAME",	  "VERSION", "ORIGIN",
-					"STATE", "SINCE", "OPERATIONS", "REASON"};
+	static const char *const h[] = {"FILE",  "NAME",  "VERSION",    "ORIGIN", "STATE",
+					"SINCE", "PROCESS", "OPERATIONS", "REASON"};
 	json_t *list = get(r, "plugins"), *p;
 	size_t i;
 	/* Said first: a typo's only symptom is a plugin that never shows up. */
@@ -235,7 +252,7 @@ void show_plugins(FILE *f, json_t *r)
 		fputs("no plugins\n", f);
 		return;
 	}
-	struct table *t = table_new(8, h);
+	struct table *t = table_new(9, h);
 	json_array_foreach(list, i, p) {
 		const char *state = json_string_value(get(p, "state"));
 		table_row(t);
@@ -245,6 +262,7 @@ void show_plugins(FILE *f, json_t *r)
 		table_cell(t, TC_NONE, "%s", text(get(p, "origin")));
 		table_cell(t, state_colour(state), "%s", text(get(p, "state")));
 		table_cell(t, TC_NONE, "%s", show_duration(get(p, "since")));
+		table_cell(t, TC_NONE, "%s", process_text(p));
 		table_cell(t, TC_NONE, "%s", op_names(get(p, "operations")));
 		table_cell(t, TC_NONE, "%s", text(get(p, "reason")));
 	}
@@ -264,6 +282,11 @@ void show_plugin(FILE *f, json_t *p)
 	kv(t, "state", state_colour(json_string_value(get(p, "state"))), text(get(p, "state")));
 	kv(t, "since", TC_NONE, keep(table_strf("%s ago", show_duration(get(p, "since")))));
 	kv(t, "reason", TC_NONE, text(get(p, "reason")));
+	kv(t, "process", TC_NONE, process_text(p));
+	if (json_is_string(get(p, "last_crash")))
+		kv(t, "last crash", TC_NONE, text(get(p, "last_crash")));
+	if (json_is_number(get(p, "restart_in")))
+		kv(t, "restart in", TC_NONE, show_duration(get(p, "restart_in")));
 	json_array_foreach(get(p, "operations"), i, op) {
 		json_t *pol = get(op, "policy"), *max = get(pol, "maximum");
 		kv(t, "operation", TC_NONE, text(get(op, "name")));
@@ -277,6 +300,12 @@ void show_plugin(FILE *f, json_t *p)
 		   json_is_array(get(pol, "allowlist")) ? text(get(pol, "allowlist")) : "any core");
 		kv(t, "  blocklist", TC_NONE, text(get(pol, "blocklist")));
 		kv(t, "  connections", TC_NONE, text(get(op, "connections")));
+		if (json_is_integer(get(op, "max_inflight")))
+			kv(t, "  in flight", TC_NONE,
+			   keep(table_strf("%s of at most %s, %s dropped", text(get(op, "inflight")),
+					   text(get(op, "max_inflight")), text(get(op, "dropped")))));
+		kv(t, "  timeout", TC_NONE,
+		   json_is_number(get(op, "timeout")) ? show_duration(get(op, "timeout")) : "none");
 	}
 	print_free(f, t);
 	show_plugin_config(f, get(p, "config"));
