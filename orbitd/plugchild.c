@@ -171,6 +171,10 @@ static void sandbox(const struct plugchild_args *a)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* In ps, top and pkill: which plugin, not a second orbitd. */
+	char comm[16];
+	snprintf(comm, sizeof comm, "orbit:%s", a->d->name);
+	prctl(PR_SET_NAME, comm, 0, 0, 0);
 	if (getppid() != a->parent)
 		_exit(1); /* the daemon died before the signal was armed */
 	setpgid(0, 0);

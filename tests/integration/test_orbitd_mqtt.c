@@ -636,6 +636,22 @@ START_TEST(dead_plugin_process_closes_remote_connections_at_once)
 	test_expect_line(c, "core compliant: 1/1", WAIT);
 	test_expect_line(h, "plugin echo: remote core core connected for echo", WAIT);
 	size_t outs;
+	/* orbitd speaks for the connections the plugin process last reported:
+	 * wait until it has reported this one (the process logs it first). */
+	double until = mqtt_peer_now() + WAIT;
+	bool known = false;
+	while (!known && mqtt_peer_now() < until) {
+		json_t *cr = ctl("host", "{\"v\":1,\"id\":1,\"cmd\":\"connections\"}\n", &outs);
+		json_t *list = json_object_get(json_object_get(cr, "result"), "connections");
+		size_t i;
+		json_t *e1;
+		json_array_foreach(list, i, e1)
+			known |= !strcmp(json_string_value(json_object_get(e1, "remote")), "core");
+		json_decref(cr);
+		if (!known)
+			poll(NULL, 0, 5);
+	}
+	ck_assert_msg(known, "the host never listed its connection to core");
 	json_t *r = ctl("host", "{\"v\":1,\"id\":1,\"cmd\":\"plugins\"}\n", &outs);
 	json_t *e = json_array_get(json_object_get(json_object_get(r, "result"), "plugins"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(e, "isolation")), "process");
