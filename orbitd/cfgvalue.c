@@ -368,6 +368,31 @@ int cv_unknown_key(struct cv_reader *c, const struct ynode *k, const char *expec
 	return cv_fail(c, k, "unknown key (expected %s)", expected);
 }
 
+int cv_choice(struct cv_reader *c, const struct ynode *n, const char *what,
+	      const char *const *names, int n_names, int *out)
+{
+	char *s = NULL;
+	int rc = cv_str(c, n, &s);
+	for (int i = 0; !rc && i < n_names; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			free(s);
+			return 0;
+		}
+	}
+	if (!rc) {
+		char expected[256] = "";
+		size_t off = 0;
+		for (int i = 0; i < n_names && off < sizeof expected; i++)
+			off += (size_t)snprintf(expected + off, sizeof expected - off, "%s%s",
+						i == 0 ? "" : i == n_names - 1 ? " or " : ", ",
+						names[i]);
+		rc = cv_fail(c, n, "unknown %s '%s' (expected %s)", what, s, expected);
+	}
+	free(s);
+	return rc;
+}
+
 int cv_str(struct cv_reader *c, const struct ynode *n, char **out)
 {
 	struct cv_scalar s;
@@ -488,19 +513,23 @@ int cv_int(struct cv_reader *c, const struct ynode *n, long long lo, long long h
 	return 0;
 }
 
-/* "2", "1.5", "500ms", "2s", "1.5m", "1h" → seconds in *v; -EINVAL otherwise. */
-static int parse_duration(const char *s, double *v)
+struct unit {
+	const char *unit;
+	double mult;
+};
+
+/* A decimal number (a sign when sign_ok), blanks, then one of the units
+ * ("" among them for none): the number times the unit's multiplier in *v;
+ * -EINVAL otherwise. */
+static int parse_scaled(const char *s, bool sign_ok, const struct unit *units, size_t n_units,
+			double *v)
 {
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = { { "", 1 }, { "s", 1 }, { "ms", 1e-3 }, { "m", 60 }, { "h", 3600 } };
 	const char *p = s, *num;
 	char numbuf[64];
 	size_t digits = 0;
 	bool neg = false;
 
-	if (*p == '-' || *p == '+')
+	if (sign_ok && (*p == '-' || *p == '+'))
 		neg = *p++ == '-';
 	num = p;
 	while (*p >= '0' && *p <= '9') {
@@ -520,13 +549,22 @@ static int parse_duration(const char *s, double *v)
 	numbuf[p - num] = '\0';
 	while (*p == ' ')
 		p++;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+	for (size_t i = 0; i < n_units; i++) {
 		if (!strcmp(p, units[i].unit)) {
 			*v = strtod(numbuf, NULL) * units[i].mult * (neg ? -1 : 1);
 			return 0;
 		}
 	}
 	return -EINVAL;
+}
+
+/* "2", "1.5", "500ms", "2s", "1.5m", "1h" → seconds in *v; -EINVAL otherwise. */
+static int parse_duration(const char *s, double *v)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "s", 1 }, { "ms", 1e-3 }, { "m", 60 }, { "h", 3600 },
+	};
+	return parse_scaled(s, true, units, sizeof units / sizeof units[0], v);
 }
 
 int ocfg_parse_duration(const char *s, double *v)
@@ -583,47 +621,21 @@ int cv_duration(struct cv_reader *c, const struct ynode *n, bool never_ok, bool 
 /* "1024", "512M", "1.5 GiB" → bytes in *v (rounded down); -EINVAL otherwise. */
 static int parse_size(const char *s, uint64_t *v)
 {
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {
+	static const struct unit units[] = {
 		{ "", 1 }, { "K", 1024.0 }, { "M", 1048576.0 }, { "G", 1073741824.0 },
 		{ "KiB", 1024.0 }, { "MiB", 1048576.0 }, { "GiB", 1073741824.0 },
 	};
-	const char *p = s;
-	char numbuf[64];
-	size_t digits = 0;
 	double d;
-
-	while (*p >= '0' && *p <= '9') {
-		p++;
-		digits++;
-	}
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			p++;
-			digits++;
-		}
-	}
-	if (!digits || (size_t)(p - s) >= sizeof numbuf)
-		return -EINVAL;
-	memcpy(numbuf, s, (size_t)(p - s));
-	numbuf[p - s] = '\0';
-	while (*p == ' ')
-		p++;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (!strcmp(p, units[i].unit)) {
-			d = floor(strtod(numbuf, NULL) * units[i].mult);
-			/* Saturate far above any bound a caller sets, so that
-			 * the conversion cannot overflow. */
-			if (!(d < 0x1p62))
-				d = 0x1p62;
-			*v = (uint64_t)d;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int rc = parse_scaled(s, false, units, sizeof units / sizeof units[0], &d);
+	if (rc < 0)
+		return rc;
+	d = floor(d);
+	/* Saturate far above any bound a caller sets, so that the conversion
+	 * cannot overflow. */
+	if (!(d < 0x1p62))
+		d = 0x1p62;
+	*v = (uint64_t)d;
+	return 0;
 }
 
 /* b in the largest binary unit that divides it ("16M"), for messages. */

@@ -97,6 +97,10 @@ int cv_check_name(struct cv_reader *r, const struct ynode *n, const char *s, siz
 /* Typed getters into *out. A string is any non-null scalar as written. */
 int cv_str(struct cv_reader *r, const struct ynode *n, char **out);
 int cv_nonempty_str(struct cv_reader *r, const struct ynode *n, char **out);
+/* One of n_names words (an enum's YAML spellings, index = value): *out the
+ * index, or "unknown WHAT 'x' (expected a, b or c)". */
+int cv_choice(struct cv_reader *r, const struct ynode *n, const char *what,
+	      const char *const *names, int n_names, int *out);
 int cv_ident(struct cv_reader *r, const struct ynode *n, char **out);
 int cv_topic(struct cv_reader *r, const struct ynode *n, char **out);
 int cv_bool(struct cv_reader *r, const struct ynode *n, bool *out);

@@ -320,20 +320,10 @@ done:
 static int parse_mode(struct cv_reader *c, const struct ynode *v, bool plugin_ok,
 		      enum ocfg_mode *out)
 {
-	char *s = NULL;
-	int rc = cv_str(c, v, &s), last = plugin_ok ? OCFG_MODE_PLUGIN : OCFG_MODE_DISTRIBUTED;
-
-	for (int m = OCFG_MODE_ALL; !rc && m <= last; m++) {
-		if (!strcmp(s, mode_names[m])) {
-			*out = (enum ocfg_mode)m;
-			free(s);
-			return 0;
-		}
-	}
+	int m, rc = cv_choice(c, v, "mode", mode_names,
+			      (plugin_ok ? OCFG_MODE_PLUGIN : OCFG_MODE_DISTRIBUTED) + 1, &m);
 	if (!rc)
-		rc = cv_fail(c, v, "unknown mode '%s' (expected all, any%s distributed%s)", s,
-			     plugin_ok ? "," : " or", plugin_ok ? " or plugin" : "");
-	free(s);
+		*out = (enum ocfg_mode)m;
 	return rc;
 }
 
@@ -379,19 +369,9 @@ static int walk_command(struct cv_reader *c, const struct ynode *v, struct ocfg_
 
 static int parse_sink_type(struct cv_reader *c, const struct ynode *v, enum ocfg_sink_type *out)
 {
-	char *s = NULL;
-	int rc = cv_str(c, v, &s);
-
-	for (int t = OCFG_SINK_LOG; !rc && t <= OCFG_SINK_EXECUTE; t++) {
-		if (!strcmp(s, sink_names[t])) {
-			*out = (enum ocfg_sink_type)t;
-			free(s);
-			return 0;
-		}
-	}
+	int t, rc = cv_choice(c, v, "sink type", sink_names, OCFG_SINK_EXECUTE + 1, &t);
 	if (!rc)
-		rc = cv_fail(c, v, "unknown sink type '%s' (expected log, file, exec or execute)", s);
-	free(s);
+		*out = (enum ocfg_sink_type)t;
 	return rc;
 }
 
@@ -754,19 +734,9 @@ static const char *const isolation_names[] = {
 
 static int parse_isolation(struct cv_reader *c, const struct ynode *v, enum ocfg_isolation *out)
 {
-	char *s = NULL;
-	int rc = cv_str(c, v, &s);
-
-	for (int i = OCFG_ISOLATION_PROCESS; !rc && i <= OCFG_ISOLATION_NONE; i++) {
-		if (!strcmp(s, isolation_names[i])) {
-			*out = (enum ocfg_isolation)i;
-			free(s);
-			return 0;
-		}
-	}
+	int i, rc = cv_choice(c, v, "isolation", isolation_names, OCFG_ISOLATION_NONE + 1, &i);
 	if (!rc)
-		rc = cv_fail(c, v, "unknown isolation '%s' (expected process or none)", s);
-	free(s);
+		*out = (enum ocfg_isolation)i;
 	return rc;
 }
 
