@@ -192,7 +192,10 @@ int orbit_send_graceless_close(orbit_bus *b, const char *topic, const char *from
 	if (rc < 0)
 		return rc;
 	orbit_payload p = {buf, len, ORBIT_FMT_AVRO, orbit_msg_type_name(m.kind)};
-	rc = orbit_bus_publish(b, topic, &p, 0);
+	/* Behind what was published before it, the Confirm of that very
+	 * connection included (held until its SUBACK): a close overtaking it
+	 * would reach a core that does not know the connection yet. */
+	rc = orbit_bus_publish(b, topic, &p, ORBIT_PUB_AFTER_SUBACK);
 	free(buf);
 	return rc;
 }

@@ -140,7 +140,8 @@ size_t orbit_orbiter_close_remote(orbit_orbiter *o, const char *remote_id);
  * GracelessCloseConnectionMessage orbiter `from` would send to close its
  * connection for operation: for a host that speaks for an orbiter that
  * cannot any more (orbitd, when a plugin process died, to the remote cores
- * it served). 0 or -errno. */
+ * it served). Published after everything published on b before it
+ * (ORBIT_PUB_AFTER_SUBACK). 0 or -errno. */
 int orbit_send_graceless_close(orbit_bus *b, const char *topic, const char *from,
 			       const char *operation);
 
