@@ -39,6 +39,7 @@
 #include "log.h"
 #include "loopq.h"
 #include "plugproc.h"
+#include "link.h"
 #include "workers.h"
 
 #include <orbit/core.h>
@@ -216,8 +217,10 @@ static double seq_ns(struct rig *r, const char *op, const orbit_exec *x, unsigne
 			fprintf(stderr, "bench_inproc: execute %s failed\n", op);
 			return -1;
 		}
+		/* The daemon's loop: polling after link frames (link.h);
+		 * without links it is event_base_loop(EVLOOP_ONCE). */
 		while (r->outputs == before)
-			event_base_loop(r->base, EVLOOP_ONCE);
+			link_loop_once(r->base, LINK_SPIN);
 	}
 	return (bu_now() - t0) / (double)n * 1e9;
 }

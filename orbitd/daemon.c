@@ -12,6 +12,7 @@
 #include "bustap.h"
 #include "ctlcmds.h"
 #include "drain.h"
+#include "link.h"
 #include "loader.h"
 #include "strfmt.h"
 #include "log.h"
@@ -378,7 +379,8 @@ int daemon_run(struct daemon *d)
 {
 	notify_state(d->notify, "READY=1");
 	olog(LOG_NOTICE, "ready: %zu requirement%s", d->cfg->n_reqs, d->cfg->n_reqs == 1 ? "" : "s");
-	event_base_dispatch(d->base);
+	/* Polling a moment after frames to or from plugin processes (link.h). */
+	link_dispatch(d->base);
 	return d->exit_code;
 }
 

@@ -49,6 +49,15 @@ int link_loop_once(struct event_base *base, double spin)
 	return event_base_loop(base, EVLOOP_ONCE);
 }
 
+int link_dispatch(struct event_base *base)
+{
+	for (;;) {
+		int rc = link_loop_once(base, LINK_SPIN);
+		if (rc != 0 || event_base_got_exit(base) || event_base_got_break(base))
+			return rc;
+	}
+}
+
 struct link {
 	int fd;
 	struct evbuffer *in, *out;

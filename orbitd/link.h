@@ -99,13 +99,24 @@ int link_flush_blocking(struct link *l, double timeout);
  * would. */
 void link_read_pending(struct link *l);
 
+/* How long a process with links keeps polling its loop after a frame
+ * went or came before it sleeps in epoll_wait: the peer's next frame (the
+ * answer, the next input of a sequence of calls) then finds it running.
+ * Waking a process asleep costs tens of microseconds on a VM, twice per
+ * round trip; polling costs at most this much CPU per burst of frames
+ * (bench/RESULTS.md has both figures). */
+#define LINK_SPIN 50e-6
+
 /* One pass of base's loop, like event_base_loop(EVLOOP_ONCE), except
  * that for spin seconds after the last frame any link of this process
- * sent or received it does not sleep (EVLOOP_NONBLOCK): a process still
- * running sees its peer's next frame at once, where waking one asleep in
- * epoll_wait costs tens of microseconds on a VM — twice per round trip.
- * spin <= 0: always EVLOOP_ONCE. Returns what event_base_loop returns. */
+ * sent or received it does not sleep (EVLOOP_NONBLOCK). spin <= 0: always
+ * EVLOOP_ONCE. Returns what event_base_loop returns. */
 int link_loop_once(struct event_base *base, double spin);
+
+/* event_base_dispatch with link_loop_once(base, LINK_SPIN): until
+ * event_base_loopexit/loopbreak or no event is left. 0, 1 (no events) or
+ * -1 as event_base_dispatch. */
+int link_dispatch(struct event_base *base);
 
 /* Message frames dropped at the output bound since the link was made. */
 uint64_t link_dropped(const struct link *l);

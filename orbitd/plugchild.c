@@ -40,12 +40,6 @@
 
 /* Worker threads for the plugin's blocking operations (started lazily). */
 #define CHILD_WORKERS 4
-/* How long the plugin process keeps polling its loop after a frame before
- * it sleeps in epoll_wait: the daemon's next frame (the next input of a
- * sequence of calls) then finds it running. Waking a sleeping process
- * costs tens of microseconds on a VM; this keeps an isolated round trip
- * near 10 µs (bench/RESULTS.md) for at most 50 µs of CPU per burst. */
-#define CHILD_SPIN 50e-6
 /* The output the daemon has not read yet, at most. */
 #define CHILD_MAX_OUT (64u << 20)
 
@@ -601,8 +595,7 @@ void plugchild_main(const struct plugchild_args *a)
 		orbit_orbiter_set_event_cb(orbit_lender_orbiter(host_remote_orbiter(C.h)),
 					   on_orbiter_event, C.h);
 	link_send_data(C.link, LINK_READY, NULL, 0);
-	while (link_loop_once(C.base, CHILD_SPIN) == 0)
-		;
+	link_dispatch(C.base);
 	/* The loop only ends when its own descriptors went bad under it: the
 	 * plugin closed what was not its own. */
 	if (fcntl(3, F_GETFD) < 0)
