@@ -1505,7 +1505,9 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		"machine's other load by a factor of two between runs. The price is at most "
 		"50 µs of one CPU per burst of frames on each side (an idle plugin sees a ping "
 		"every quarter of liveness_timeout: about 0.002 %% of a CPU). Both processes "
-		"pinned to one CPU (a diagnostic row): %s µs.\n\n",
+		"pinned to one CPU (a diagnostic row): %s µs; there nobody polls (a process "
+		"that may run on one CPU only does not: it would take the CPU its peer needs, "
+		"which made this row 103 µs while it did).\n\n",
 		num(iseq / 1e3), num(irseq / 1e3), met_word(iseq <= 10000 && irseq <= 10000, iseq),
 		num(ipp / 1e3), num(ispin / 1e3), num(iseq1 / 1e3));
 	fprintf(f,

@@ -104,7 +104,9 @@ void link_read_pending(struct link *l);
  * answer, the next input of a sequence of calls) then finds it running.
  * Waking a process asleep costs tens of microseconds on a VM, twice per
  * round trip; polling costs at most this much CPU per burst of frames
- * (bench/RESULTS.md has both figures). */
+ * (bench/RESULTS.md has both figures). Only where the process may run on
+ * more than one CPU: sharing one with its peer, polling would only take
+ * the CPU the peer needs. */
 #define LINK_SPIN 50e-6
 
 /* One pass of base's loop, like event_base_loop(EVLOOP_ONCE), except
