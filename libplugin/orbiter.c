@@ -40,6 +40,8 @@ void orbit_timers_default(orbit_timers *t)
 	t->close_connection_if_unused_after = -1.0;
 	t->discovering_interval = 2.0;
 	t->discovering_max_interval = 30.0;
+	t->accept_dead_after_min = 1.0;
+	t->accept_dead_after_max = 3600.0;
 }
 
 char *orb_topic(const char *first, ...)
@@ -260,6 +262,17 @@ static int remote_set_topics(struct remote *r, const char *ka, const char *ka_re
 	return 0;
 }
 
+/* An announced deadline within the accepted range (orbit_timers); a
+ * negative bound is no bound. */
+static double clamp_dead_after(const struct orbit_orbiter *o, double v)
+{
+	if (o->t.accept_dead_after_max >= 0 && v > o->t.accept_dead_after_max)
+		return o->t.accept_dead_after_max;
+	if (o->t.accept_dead_after_min >= 0 && v < o->t.accept_dead_after_min)
+		return o->t.accept_dead_after_min;
+	return v;
+}
+
 struct remote *orb_remote_learn(struct orbit_orbiter *o, const char *id, const char *ka_topic,
 				const char *ka_req_topic, double dead_after)
 {
@@ -280,6 +293,13 @@ struct remote *orb_remote_learn(struct orbit_orbiter *o, const char *id, const c
 	/* A deadline we cannot meet (<= 0, NaN) would make us send keepalives
 	 * on every tick; treat it as "unknown" and rely on their own traffic. */
 	r->has_deadline = dead_after > 0;
+	if (r->has_deadline) {
+		double accepted = clamp_dead_after(o, dead_after);
+		if (accepted != dead_after && accepted != r->dead_after)
+			orbit_logf(LOG_WARNING, "%s: %s announces considered_dead_after %gs; "
+				   "accepted as %gs", o->id, r->id, dead_after, accepted);
+		dead_after = accepted;
+	}
 	r->dead_after = dead_after;
 	r->last_seen = orb_now(o);
 	return r;
@@ -925,6 +945,9 @@ int orb_init(struct orbit_orbiter *o, const struct role_ops *role, orbit_bus *bu
 	 * interval means no periodic tick: the application runs housekeeping
 	 * with orbit_orbiter_tick on its own schedule. */
 	if (!(o->t.loop_interval > 0 || o->t.loop_interval < 0))
+		return -EINVAL;
+	if (o->t.accept_dead_after_min >= 0 && o->t.accept_dead_after_max >= 0 &&
+	    o->t.accept_dead_after_min > o->t.accept_dead_after_max)
 		return -EINVAL;
 	strmap_init(&o->remotes);
 	strmap_init(&o->conns);

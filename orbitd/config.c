@@ -988,7 +988,10 @@ static int walk_timers(struct ctx *c, const struct ynode *v)
 		{ "graceful_close_timeout", &tm->graceful_close_timeout, true, false },
 		{ "close_connection_if_unused_after", &tm->close_connection_if_unused_after, true, true },
 		{ "shutdown_timeout", &tm->shutdown_timeout, false, false },
+		{ "accept_dead_after_min", &tm->accept_dead_after_min, false, true },
+		{ "accept_dead_after_max", &tm->accept_dead_after_max, false, true },
 	};
+	const struct ynode *range_node = NULL; /* the later of the two accept_ bounds */
 	size_t n = sizeof timers / sizeof timers[0];
 	int rc;
 
@@ -1004,12 +1007,22 @@ static int walk_timers(struct ctx *c, const struct ynode *v)
 			rc = cv_unknown_key(rd, k, "loop_interval, discovering_interval, "
 					    "pending_requests_expire_after, consider_others_dead_after, "
 					 "send_keepalive_before_timelimit, graceful_close_timeout, "
-					 "close_connection_if_unused_after or shutdown_timeout");
+					 "close_connection_if_unused_after, shutdown_timeout, "
+					 "accept_dead_after_min or accept_dead_after_max");
 		else
 			rc = cv_duration(rd, YMAP_VAL(v, i), timers[t].never_ok, timers[t].positive,
 					 timers[t].field);
+		if (!rc && t < n && (timers[t].field == &tm->accept_dead_after_min ||
+				     timers[t].field == &tm->accept_dead_after_max))
+			range_node = YMAP_VAL(v, i);
 		ocfg_kpop(&rd->path, m);
 	}
+	/* Checked against what earlier files set too: the file that makes the
+	 * range empty is the one named. */
+	if (!rc && range_node && tm->accept_dead_after_min > tm->accept_dead_after_max)
+		rc = cv_fail(rd, range_node, "accept_dead_after_min (%gs) is greater than "
+			     "accept_dead_after_max (%gs)", tm->accept_dead_after_min,
+			     tm->accept_dead_after_max);
 	return rc;
 }
 
@@ -1135,8 +1148,12 @@ static int walk_log(struct ctx *c, const struct ynode *v)
 		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
 		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 
-		if (!ykey_is(k, "level"))
-			rc = cv_unknown_key(rd, k, "level");
+		if (ykey_is(k, "rate_limit")) {
+			long long lim;
+			if (!(rc = cv_int(rd, val, 0, 1000000, &lim)))
+				c->cfg->log_rate_limit = (unsigned)lim;
+		} else if (!ykey_is(k, "level"))
+			rc = cv_unknown_key(rd, k, "level or rate_limit");
 		else if (!(rc = cv_str(rd, val, &s)) && olog_parse_level(s, &c->cfg->log_level) < 0)
 			rc = cv_fail(rd, val, "unknown level '%s' (expected debug, info, notice, "
 				     "warning or error)", s);
@@ -1213,6 +1230,8 @@ static int set_defaults(struct orbitd_config *cfg)
 	t->graceful_close_timeout = 300;
 	t->close_connection_if_unused_after = OCFG_NEVER;
 	t->shutdown_timeout = 5;
+	t->accept_dead_after_min = 1;
+	t->accept_dead_after_max = 3600;
 	cfg->mqtt.port = 1883;
 	cfg->mqtt.keepalive = 60;
 	cfg->mqtt.reconnect_min = 1;
@@ -1221,6 +1240,7 @@ static int set_defaults(struct orbitd_config *cfg)
 	cfg->control.mode = 0660;
 	cfg->control.max_request = 65536;
 	cfg->log_level = LOG_INFO;
+	cfg->log_rate_limit = OLOG_RATE_LIMIT_DEFAULT;
 	if (!(cfg->discover_topic = strdup("$handshake.discover")) ||
 	    !(cfg->mqtt.host = strdup("localhost")) ||
 	    !(cfg->plugins.dir = strdup(ORBIT_PLUGINDIR)) ||
@@ -1522,11 +1542,14 @@ const char orbitd_config_default_yaml[] =
 	"  graceful_close_timeout: 300s\n"
 	"  close_connection_if_unused_after: never\n"
 	"  shutdown_timeout: 5s\n"
+	"  accept_dead_after_min: 1s\n"
+	"  accept_dead_after_max: 3600s\n"
 	"plugins:\n"
 	"  isolation: process\n"
 	"control:\n"
 	"  mode: \"0660\"\n"
 	"  max_request: 65536\n"
 	"log:\n"
-	"  level: info\n";
+	"  level: info\n"
+	"  rate_limit: 10\n";
 

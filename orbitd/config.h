@@ -260,6 +260,8 @@ struct ocfg_timers {
 	double graceful_close_timeout;          /* default 300, or OCFG_NEVER */
 	double close_connection_if_unused_after;/* default OCFG_NEVER */
 	double shutdown_timeout;                /* default 5 */
+	double accept_dead_after_min;           /* > 0, default 1 */
+	double accept_dead_after_max;           /* > 0, >= min, default 3600 */
 };
 
 struct ocfg_mqtt {
@@ -312,6 +314,7 @@ struct orbitd_config {
 	size_t n_reqs;
 	struct ocfg_control control;
 	int log_level;           /* syslog number, LOG_DEBUG..LOG_ERR, default LOG_INFO */
+	unsigned log_rate_limit; /* lines per second per kind, 0 = unlimited, default 10 */
 };
 
 /* The built-in configuration (every default spelled out) used when orbitd

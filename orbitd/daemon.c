@@ -226,9 +226,11 @@ static int start_mqtt(struct daemon *d, char **err)
 	return 0;
 }
 
+/* liborbit limits its messages per call site already: not again here,
+ * where they would all share the kind "%s". */
 static void forward_lib_log(int level, const char *msg)
 {
-	olog(level, "%s", msg);
+	olog_kind(NULL, level, "%s", msg);
 }
 
 /* ---- signals ---------------------------------------------------------- */
@@ -280,6 +282,8 @@ static void timers_of(const struct ocfg_timers *t, orbit_timers *o)
 	o->send_keepalive_before_timelimit = t->send_keepalive_before_timelimit;
 	o->graceful_close_timeout = t->graceful_close_timeout;
 	o->close_connection_if_unused_after = t->close_connection_if_unused_after;
+	o->accept_dead_after_min = t->accept_dead_after_min;
+	o->accept_dead_after_max = t->accept_dead_after_max;
 }
 
 struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *cfg, char **err)
@@ -295,6 +299,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	d->cfg = cfg;
 	d->started = orbit_now();
 	olog_set_level(cfg->log_level);
+	olog_set_rate_limit(cfg->log_rate_limit);
 	orbit_set_log(forward_lib_log, LOG_DEBUG);
 	/* A dead exec sink child or control client must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -464,6 +469,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	}
 	warn_restart_only(d->cfg, cfg);
 	olog_set_level(cfg->log_level);
+	olog_set_rate_limit(cfg->log_rate_limit);
 	char *summary = NULL, *report = NULL;
 	reqs_apply(r, d->reqs, &summary);
 	reqs_free(d->reqs);

@@ -578,7 +578,8 @@ static void api_log(orbit_host *h, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	olog(level, "plugin %s: %s", h->d->name, msg);
+	/* Each of the plugin's call sites is a kind of its own. */
+	olog_kind(fmt, level, "plugin %s: %s", h->d->name, msg);
 }
 
 /* A config read the map does not back: the plugin's bug, logged once per

@@ -1,12 +1,15 @@
 /* log.c — formats log lines and writes them to stderr.
  *
- * The only state is the level and the chosen format, both atomics, so any
- * thread may log without a lock. Each line is built in a stack buffer and
+ * The only state is the level, the chosen format and the limiter's clock,
+ * all atomics, so any thread may log; the rate limit is liborbit's
+ * (orbit_log_admit), which holds its lock only to count. Each line is built in a stack buffer and
  * handed to one write(2): lines from concurrent threads never interleave
  * (writes up to PIPE_BUF are atomic on the journal's stream and on pipes).
  */
 #include "log.h"
 
+#include <orbit/log.h>
+#include <orbit/orbiter.h>
 #include <orbit/text.h>
 
 #include <errno.h>
@@ -22,6 +25,7 @@
 static atomic_int cur_level = LOG_INFO;
 /* -1 until decided, then 0 (timestamps) or 1 (journal "<N>" prefixes). */
 static atomic_int journal = -1;
+static _Atomic(double (*)(void)) clock_fn;
 
 static const char *const upper_names[8] = {
 	"EMERG", "ALERT", "CRIT", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
@@ -46,6 +50,23 @@ void olog_init(void)
 	const char *js = getenv("JOURNAL_STREAM");
 
 	atomic_store(&journal, js && *js ? 1 : 0);
+}
+
+void olog_set_rate_limit(unsigned per_second)
+{
+	orbit_set_log_rate_limit(per_second);
+}
+
+void olog_set_clock(double (*now)(void))
+{
+	atomic_store(&clock_fn, now);
+}
+
+static double limiter_now(void)
+{
+	double (*fn)(void) = atomic_load(&clock_fn);
+
+	return fn ? fn() : orbit_now();
 }
 
 void olog_set_level(int level)
@@ -120,24 +141,33 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
-void olog_va(int level, const char *fmt, va_list ap)
+static void log_va(const void *kind, int level, const char *fmt, va_list ap)
 {
 	static const char ellipsis[] = "\xe2\x80\xa6"; /* … */
 	char buf[OLOG_LINE_MAX];
+	char tail[64];
 	int saved = errno;
-	size_t n, body, cap;
+	size_t n, body, cap, tail_len = 0;
+	unsigned long long dropped;
 	bool truncated = false;
 	int r;
 
 	level = clamp_level(level);
 	if (level > atomic_load(&cur_level))
 		goto out;
+	if (!orbit_log_admit(kind, limiter_now(), &dropped))
+		goto out;
 	if (atomic_load(&journal) < 0)
 		olog_init();
+	if (dropped) {
+		r = snprintf(tail, sizeof tail, " (%llu similar messages suppressed)", dropped);
+		tail_len = r > 0 ? (size_t)r : 0;
+	}
 
 	n = format_prefix(buf, sizeof buf, level);
-	/* Room for the body's NUL is reused by the newline; "…" needs 3 more. */
-	cap = sizeof buf - n - (sizeof ellipsis - 1);
+	/* Room for the body's NUL is reused by the newline; "…" needs 3 more,
+	 * the suppressed count (kept whole) its own. */
+	cap = sizeof buf - n - (sizeof ellipsis - 1) - tail_len;
 	errno = saved; /* for %m */
 	r = vsnprintf(buf + n, cap, fmt ? fmt : "(null)", ap);
 	if (r < 0) {
@@ -163,10 +193,17 @@ void olog_va(int level, const char *fmt, va_list ap)
 		memcpy(buf + n, ellipsis, sizeof ellipsis - 1);
 		n += sizeof ellipsis - 1;
 	}
+	memcpy(buf + n, tail, tail_len);
+	n += tail_len;
 	buf[n++] = '\n';
 	write_all(buf, n);
 out:
 	errno = saved;
+}
+
+void olog_va(int level, const char *fmt, va_list ap)
+{
+	log_va(fmt, level, fmt, ap);
 }
 
 void olog(int level, const char *fmt, ...)
@@ -174,6 +211,15 @@ void olog(int level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	olog_va(level, fmt, ap);
+	log_va(fmt, level, fmt, ap);
+	va_end(ap);
+}
+
+void olog_kind(const void *kind, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_va(kind, level, fmt, ap);
 	va_end(ap);
 }

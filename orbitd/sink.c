@@ -618,9 +618,10 @@ void osink_deliver(struct osink *s, const char *plugin_id, const char *value_jso
 	switch (s->type) {
 	case OCFG_SINK_LOG:
 		/* The precision keeps vsnprintf from walking a huge value;
-		 * olog cuts the line (on a UTF-8 boundary, with "…"). */
-		olog(LOG_INFO, "output %s from %s: %.*s", s->operation, plugin_id, OLOG_LINE_MAX,
-		     value_json);
+		 * olog cuts the line (on a UTF-8 boundary, with "…"). Data
+		 * the operator asked for, not a diagnostic: never limited. */
+		olog_kind(NULL, LOG_INFO, "output %s from %s: %.*s", s->operation, plugin_id,
+			  OLOG_LINE_MAX, value_json);
 		s->st.delivered++;
 		return;
 	case OCFG_SINK_EXECUTE:

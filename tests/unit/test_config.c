@@ -137,6 +137,8 @@ START_TEST(defaults)
 	ck_assert_double_eq(cfg->timers.graceful_close_timeout, 300);
 	ck_assert_double_eq(cfg->timers.close_connection_if_unused_after, OCFG_NEVER);
 	ck_assert_double_eq(cfg->timers.shutdown_timeout, 5);
+	ck_assert_double_eq(cfg->timers.accept_dead_after_min, 1);
+	ck_assert_double_eq(cfg->timers.accept_dead_after_max, 3600);
 
 	ck_assert(!cfg->mqtt.enabled);
 	ck_assert_str_eq(cfg->mqtt.host, "localhost");
@@ -162,6 +164,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(cfg->control.group);
 	ck_assert_uint_eq(cfg->control.max_request, 65536);
 	ck_assert_int_eq(cfg->log_level, LOG_INFO);
+	ck_assert_uint_eq(cfg->log_rate_limit, 10);
 	ck_assert(orbitd_config_plugin_enabled(cfg, "anything"));
 	orbitd_config_free(cfg);
 }
@@ -186,6 +189,7 @@ START_TEST(default_yaml_matches_defaults)
 	ck_assert_uint_eq(a->control.mode, b->control.mode);
 	ck_assert_uint_eq(a->control.max_request, b->control.max_request);
 	ck_assert_int_eq(a->log_level, b->log_level);
+	ck_assert_uint_eq(a->log_rate_limit, b->log_rate_limit);
 	ck_assert_int_eq(a->plugins.isolation, b->plugins.isolation);
 	ck_assert_uint_eq(b->n_reqs, 0);
 	orbitd_config_free(a);
@@ -682,7 +686,8 @@ START_TEST(unknown_keys)
 		   "orbitd.yaml:2:3: key 'timers.loop': unknown key (expected loop_interval, "
 		   "discovering_interval, pending_requests_expire_after, consider_others_dead_after, "
 		   "send_keepalive_before_timelimit, graceful_close_timeout, "
-		   "close_connection_if_unused_after or shutdown_timeout)");
+		   "close_connection_if_unused_after, shutdown_timeout, "
+		   "accept_dead_after_min or accept_dead_after_max)");
 	yaml_fails("mqtt: {hots: x}",
 		   "orbitd.yaml:1:8: key 'mqtt.hots': unknown key (expected host, port, client_id, "
 		   "username, password, keepalive, tls, reconnect_min or reconnect_max)");
@@ -718,7 +723,7 @@ START_TEST(unknown_keys)
 	yaml_fails("control: {sock: x}",
 		   "orbitd.yaml:1:11: key 'control.sock': unknown key (expected socket, mode, group "
 		   "or max_request)");
-	yaml_fails("log: {lvl: x}", "orbitd.yaml:1:7: key 'log.lvl': unknown key (expected level)");
+	yaml_fails("log: {lvl: x}", "orbitd.yaml:1:7: key 'log.lvl': unknown key (expected level or rate_limit)");
 }
 END_TEST
 
@@ -1339,6 +1344,25 @@ START_TEST(log_levels)
 }
 END_TEST
 
+START_TEST(log_rate_limit_and_accepted_timers)
+{
+	struct orbitd_config *cfg = yaml_ok("log: {rate_limit: 0}\n"
+					    "timers: {accept_dead_after_min: 500ms, "
+					    "accept_dead_after_max: 2h}\n");
+	ck_assert_uint_eq(cfg->log_rate_limit, 0);
+	ck_assert_double_eq(cfg->timers.accept_dead_after_min, 0.5);
+	ck_assert_double_eq(cfg->timers.accept_dead_after_max, 7200);
+	orbitd_config_free(cfg);
+	yaml_fails("log: {rate_limit: -1}",
+		   "orbitd.yaml:1:19: key 'log.rate_limit': must not be negative (got -1)");
+	yaml_fails("timers: {accept_dead_after_min: 0}",
+		   "orbitd.yaml:1:33: key 'timers.accept_dead_after_min': must be greater than 0");
+	yaml_fails("timers: {accept_dead_after_max: 10s, accept_dead_after_min: 20s}",
+		   "orbitd.yaml:1:61: key 'timers': accept_dead_after_min (20s) is greater than "
+		   "accept_dead_after_max (10s)");
+}
+END_TEST
+
 START_TEST(execute_sink_references)
 {
 	char want[PATH_MAX + 300];
@@ -1707,6 +1731,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, control_modes);
 	tcase_add_test(tc, control_socket_length);
 	tcase_add_test(tc, log_levels);
+	tcase_add_test(tc, log_rate_limit_and_accepted_timers);
 	tcase_add_test(tc, execute_sink_references);
 	tcase_add_test(tc, load_string_paths);
 	tcase_add_test(tc, isolation_defaults);

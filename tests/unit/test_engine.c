@@ -17,6 +17,7 @@
 #include "orbit/builtin.h"
 #include "orbit/core.h"
 #include "orbit/lender.h"
+#include "orbit/log.h"
 #include "wire.h"
 
 #include <check.h>
@@ -25,6 +26,8 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <time.h>
 
 #define MAXP 8
 #define MAXSPY 16
@@ -1330,6 +1333,117 @@ START_TEST(setup_data_reaches_the_operation)
 }
 END_TEST
 
+/* ---- what a peer announces, what it floods ---- */
+
+static int log_lines, log_matching, log_with_count;
+static const char *log_needle;
+
+static void count_log(int level, const char *msg)
+{
+	(void)level;
+	log_lines++;
+	if (log_needle && strstr(msg, log_needle)) {
+		log_matching++;
+		if (strstr(msg, "similar messages suppressed)"))
+			log_with_count++;
+	}
+}
+
+static void capture_log(const char *needle)
+{
+	log_lines = log_matching = log_with_count = 0;
+	log_needle = needle;
+	orbit_set_log(count_log, LOG_DEBUG);
+}
+
+/* A core announcing considered_dead_after = 1e9 is taken at
+ * accept_dead_after_max (3600 s): the plugin's keepalives to it keep coming
+ * send_keepalive_before_timelimit (10 s) before that deadline, and the
+ * clamp is logged once, not at every Discover. */
+START_TEST(announced_dead_after_is_clamped)
+{
+	capture_log("announces considered_dead_after");
+	W.t.consider_others_dead_after = 1e9; /* the core's announcement */
+	orbit_timers pt;
+	orbit_timers_default(&pt);
+	pt.loop_interval = -1;
+	ck_assert(pt.accept_dead_after_min == 1 && pt.accept_dead_after_max == 3600);
+	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED};
+	W.core = make_core("core1", &o);
+	add_plugin_kind("p1", "lowercase", ORBIT_KIND_STRING, ORBIT_UNLIMITED, &pt);
+	struct spy *to_core = spy_on("$keepalive.core1");
+	start_plugin(0);
+	start_core(W.core);
+	deliver();
+	ck_assert(orbit_core_compliant(W.core));
+	at(T0);
+	ck_assert_int_eq(to_core->n, 1);
+	orbit_remote_times rt;
+	orbit_orbiter *po = orbit_lender_orbiter(W.plugins[0]);
+	ck_assert_int_eq(orbit_orbiter_remote_times(po, "core1", &rt), 0);
+	ck_assert(rt.their_deadline == T0 + 3600);
+	run_to(T0 + 3590, 5);
+	ck_assert_int_eq(to_core->n, 1);
+	at(T0 + 3595);
+	ck_assert_int_eq(to_core->n, 2);
+	ck_assert_int_eq(orbit_orbiter_remote_times(po, "core1", &rt), 0);
+	ck_assert(rt.their_deadline == T0 + 3595 + 3600);
+	ck_assert_int_eq(W.dead_events, 0);
+	ck_assert(orbit_core_compliant(W.core));
+	ck_assert_int_eq(log_matching, 1);
+
+	/* Too small is raised to the minimum; the range must not be empty. */
+	orbit_timers bad = pt;
+	bad.accept_dead_after_min = 10;
+	bad.accept_dead_after_max = 5;
+	ck_assert_ptr_null(orbit_lender_new(W.bus, "p2", &bad, NULL));
+	orbit_set_log(NULL, LOG_WARNING);
+}
+END_TEST
+
+/* 10,000 malformed Offers: the "dropped malformed" warning is written at
+ * most log rate_limit times a second after a first burst of 10 s worth,
+ * and the count
+ * of the others ends the next one that goes out. */
+START_TEST(malformed_flood_is_rate_limited)
+{
+	struct req_opts o = {.min = 1, .max = ORBIT_UNLIMITED};
+	W.core = make_core("core1", &o);
+	start_core(W.core);
+	deliver();
+	static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+	orbit_payload p = {junk, sizeof junk, ORBIT_FMT_AVRO, "OfferMessage"};
+	unsigned limits[2] = {0, ORBIT_LOG_RATE_LIMIT_DEFAULT};
+	for (int pass = 0; pass < 2; pass++) {
+		orbit_set_log_rate_limit(limits[pass]);
+		capture_log("dropped malformed OfferMessage");
+		double start = orbit_now();
+		for (int i = 0; i < 10000; i++) {
+			ck_assert_int_eq(orbit_bus_publish(W.bus, "$handshake.core1.offer", &p, 0), 0);
+			if (i % 500 == 499)
+				deliver();
+		}
+		double took = orbit_now() - start;
+		if (limits[pass] == 0) {
+			ck_assert_int_eq(log_matching, 10000);
+			continue;
+		}
+		int burst = (int)limits[pass] * ORBIT_LOG_BURST_SECONDS;
+		ck_assert_int_ge(log_matching, burst);
+		ck_assert_int_le(log_matching, burst + (int)(limits[pass] * took) + 1);
+		/* Once a token is back, the next one says how many were not. */
+		int before = log_matching;
+		while (orbit_now() < start + took + 1.0 / limits[pass])
+			nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+		ck_assert_int_eq(orbit_bus_publish(W.bus, "$handshake.core1.offer", &p, 0), 0);
+		deliver();
+		ck_assert_int_eq(log_matching, before + 1);
+		ck_assert_int_ge(log_with_count, 1);
+	}
+	orbit_set_log(NULL, LOG_WARNING);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1354,6 +1468,8 @@ static Suite *engine_suite(void)
 	tcase_add_checked_fixture(lv, setup, teardown);
 	tcase_add_test(lv, keepalive_sent_at_exact_boundaries);
 	tcase_add_test(lv, keepalives_keep_connection_alive);
+	tcase_add_test(lv, announced_dead_after_is_clamped);
+	tcase_add_test(lv, malformed_flood_is_rate_limited);
 	tcase_add_test(lv, silent_plugin_is_declared_dead);
 	tcase_add_test(lv, graceful_close_with_ack);
 	tcase_add_test(lv, graceful_close_times_out_into_graceless);

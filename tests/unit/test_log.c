@@ -1,6 +1,7 @@
 /* test_log.c — orbitd/log.c: both line formats, level filtering, level
- * names, truncation, newline folding, errno preservation and whole lines
- * under concurrent logging. stderr is captured through a pipe.
+ * names, truncation, newline folding, errno preservation, whole lines
+ * under concurrent logging and the per-kind rate limit (on a clock the test
+ * sets). stderr is captured through a pipe.
  */
 #include "log.h"
 
@@ -247,6 +248,7 @@ START_TEST(threads_whole_lines)
 	char *save = NULL, *line;
 
 	use_journal();
+	olog_set_rate_limit(0); /* every line, to see them all whole */
 	capture_start();
 	for (int i = 0; i < THREADS; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, logger, (void *)(intptr_t)i), 0);
@@ -266,6 +268,131 @@ START_TEST(threads_whole_lines)
 }
 END_TEST
 
+/* ---- rate limit ---- */
+
+static double fake_now;
+
+static double fake_clock(void)
+{
+	return fake_now;
+}
+
+static void use_fake_clock(unsigned rate)
+{
+	use_journal();
+	olog_set_rate_limit(rate);
+	olog_set_clock(fake_clock);
+	fake_now = 100;
+}
+
+static int count_lines(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void flood(int n)
+{
+	for (int i = 0; i < n; i++)
+		olog(LOG_WARNING, "dropped forged message %d", i);
+}
+
+/* The first 10 s worth of lines of a kind go out; the rest are counted
+ * and the count ends the next line of that kind the budget allows. */
+START_TEST(rate_limit_per_kind)
+{
+	use_fake_clock(3);
+	capture_start();
+	flood(10000);
+	olog(LOG_WARNING, "another kind"); /* its own budget */
+	const char *out = capture_end(NULL);
+	ck_assert_int_eq(count_lines(out, "<4>dropped forged message "), 30);
+	ck_assert(strstr(out, "<4>dropped forged message 29\n<4>another kind\n"));
+	ck_assert(!strstr(out, "suppressed"));
+	/* Half a second later: one token and a half back. */
+	fake_now = 100.5;
+	capture_start();
+	flood(5);
+	ck_assert_str_eq(capture_end(NULL),
+			 "<4>dropped forged message 0 (9970 similar messages suppressed)\n");
+	/* A quiet minute refills the bucket to its size, not more. */
+	fake_now = 160;
+	capture_start();
+	flood(40);
+	out = capture_end(NULL);
+	ck_assert_int_eq(count_lines(out, "\n"), 30);
+	ck_assert(!strncmp(out, "<4>dropped forged message 0 (4 similar messages suppressed)\n"
+				"<4>dropped forged message 1\n", 88));
+	/* 10 s of a steady flood: 3 lines a second. */
+	capture_start();
+	for (int i = 0; i < 10 * 64; i++) {
+		fake_now += 1.0 / 64;
+		flood(1);
+	}
+	out = capture_end(NULL);
+	ck_assert_int_eq(count_lines(out, "\n"), 30);
+	ck_assert_int_eq(count_lines(out, "similar messages suppressed"), 30);
+}
+END_TEST
+
+/* 0 is unlimited; NULL kinds (liborbit's forwarded lines) are never limited;
+ * filtered levels do not spend the budget. */
+START_TEST(rate_limit_off_and_exempt)
+{
+	use_fake_clock(0);
+	capture_start();
+	flood(50);
+	ck_assert_int_eq(count_lines(capture_end(NULL), "\n"), 50);
+
+	use_fake_clock(2);
+	capture_start();
+	for (int i = 0; i < 50; i++)
+		olog_kind(NULL, LOG_WARNING, "%s", "forwarded");
+	ck_assert_int_eq(count_lines(capture_end(NULL), "<4>forwarded\n"), 50);
+
+	static const char kind;
+	olog_set_level(LOG_INFO);
+	capture_start();
+	for (int i = 0; i < 50; i++)
+		olog_kind(&kind, LOG_DEBUG, "filtered %d", i);
+	for (int i = 0; i < 25; i++)
+		olog_kind(&kind, LOG_INFO, "shown %d", i);
+	const char *out = capture_end(NULL);
+	ck_assert_int_eq(count_lines(out, "<6>shown "), 20);
+	ck_assert(strstr(out, "<6>shown 19\n"));
+}
+END_TEST
+
+/* Several threads spending one kind's budget: exactly the budget goes out,
+ * whole lines. */
+static void *flooder(void *arg)
+{
+	(void)arg;
+	flood(2000);
+	return NULL;
+}
+
+START_TEST(rate_limit_threads)
+{
+	pthread_t t[THREADS];
+
+	use_fake_clock(7);
+	capture_start();
+	for (int i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, flooder, NULL), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	fake_now += 1;
+	flood(1);
+	const char *out = capture_end(NULL);
+	ck_assert_int_eq(count_lines(out, "<4>dropped forged message "), 71);
+	ck_assert_int_eq(count_lines(out, "(7930 similar messages suppressed)\n"), 1);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -279,6 +406,9 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, newlines_folded);
 	tcase_add_test(tc, errno_kept);
 	tcase_add_test(tc, threads_whole_lines);
+	tcase_add_test(tc, rate_limit_per_kind);
+	tcase_add_test(tc, rate_limit_off_and_exempt);
+	tcase_add_test(tc, rate_limit_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -31,6 +31,13 @@ typedef struct orbit_timers {
 	double close_connection_if_unused_after; /* never */
 	double discovering_interval;             /* core: 2; also the fastest rate */
 	double discovering_max_interval;         /* core: 30; slowest rate while compliant */
+	/* A remote's announced considered_dead_after paces our keepalives to
+	 * it; a value outside [min, max] is clamped into it (and logged), so a
+	 * peer announcing 1e9 still gets a keepalive at least every max -
+	 * send_keepalive_before_timelimit. A value <= 0 (or NaN) stays
+	 * "unknown": no keepalives paced by it. */
+	double accept_dead_after_min;            /* 1 */
+	double accept_dead_after_max;            /* 3600 */
 } orbit_timers;
 
 /* Fill *t with the defaults above (SPEC §5.1). */
