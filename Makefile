@@ -87,7 +87,7 @@ $(DAEMON_A): $(DAEMON_OBJS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB_A) $(DAEMON_A) $(TEST_SUPPORT_OBJS) $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(PRIVATE_INC) -Itests/support -Iorbitd $< $(TEST_SUPPORT_OBJS) $(DAEMON_A) $(LIB_A) -o $@ \
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d $(PRIVATE_INC) -Itests/support -Iorbitd $< $(TEST_SUPPORT_OBJS) $(DAEMON_A) $(LIB_A) -o $@ \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS)
 
 # The entry points make sure the build and test dependencies are installed
@@ -116,4 +116,7 @@ clean:
 
 .SECONDARY:
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)
+# Every object's header dependencies, whichever rule made it (orbitd's
+# main.o, orbitctl, tests, plugins, bench too: a header change must rebuild
+# them all, or a struct grown in a header meets stale code).
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -40,8 +40,6 @@ void orbit_timers_default(orbit_timers *t)
 	t->close_connection_if_unused_after = -1.0;
 	t->discovering_interval = 2.0;
 	t->discovering_max_interval = 30.0;
-	t->accept_dead_after_min = 1.0;
-	t->accept_dead_after_max = 3600.0;
 }
 
 char *orb_topic(const char *first, ...)
@@ -262,15 +260,23 @@ static int remote_set_topics(struct remote *r, const char *ka, const char *ka_re
 	return 0;
 }
 
-/* An announced deadline within the accepted range (orbit_timers); a
- * negative bound is no bound. */
-static double clamp_dead_after(const struct orbit_orbiter *o, double v)
+/* The accepted range of announced deadlines (orbit/orbiter.h). Written
+ * by the application's setup, read by every orbiter of the process. */
+static double accept_min = 1.0, accept_max = 3600.0;
+
+int orbit_set_accepted_dead_after(double min, double max)
 {
-	if (o->t.accept_dead_after_max >= 0 && v > o->t.accept_dead_after_max)
-		return o->t.accept_dead_after_max;
-	if (o->t.accept_dead_after_min >= 0 && v < o->t.accept_dead_after_min)
-		return o->t.accept_dead_after_min;
-	return v;
+	if (!(min > 0) || !(max >= min))
+		return -EINVAL;
+	accept_min = min;
+	accept_max = max;
+	return 0;
+}
+
+/* An announced deadline within the accepted range. */
+static double clamp_dead_after(double v)
+{
+	return v > accept_max ? accept_max : v < accept_min ? accept_min : v;
 }
 
 struct remote *orb_remote_learn(struct orbit_orbiter *o, const char *id, const char *ka_topic,
@@ -294,7 +300,7 @@ struct remote *orb_remote_learn(struct orbit_orbiter *o, const char *id, const c
 	 * on every tick; treat it as "unknown" and rely on their own traffic. */
 	r->has_deadline = dead_after > 0;
 	if (r->has_deadline) {
-		double accepted = clamp_dead_after(o, dead_after);
+		double accepted = clamp_dead_after(dead_after);
 		if (accepted != dead_after && accepted != r->dead_after)
 			orbit_logf(LOG_WARNING, "%s: %s announces considered_dead_after %gs; "
 				   "accepted as %gs", o->id, r->id, dead_after, accepted);
@@ -945,9 +951,6 @@ int orb_init(struct orbit_orbiter *o, const struct role_ops *role, orbit_bus *bu
 	 * interval means no periodic tick: the application runs housekeeping
 	 * with orbit_orbiter_tick on its own schedule. */
 	if (!(o->t.loop_interval > 0 || o->t.loop_interval < 0))
-		return -EINVAL;
-	if (o->t.accept_dead_after_min >= 0 && o->t.accept_dead_after_max >= 0 &&
-	    o->t.accept_dead_after_min > o->t.accept_dead_after_max)
 		return -EINVAL;
 	strmap_init(&o->remotes);
 	strmap_init(&o->conns);

@@ -282,8 +282,6 @@ static void timers_of(const struct ocfg_timers *t, orbit_timers *o)
 	o->send_keepalive_before_timelimit = t->send_keepalive_before_timelimit;
 	o->graceful_close_timeout = t->graceful_close_timeout;
 	o->close_connection_if_unused_after = t->close_connection_if_unused_after;
-	o->accept_dead_after_min = t->accept_dead_after_min;
-	o->accept_dead_after_max = t->accept_dead_after_max;
 }
 
 struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *cfg, char **err)
@@ -322,6 +320,9 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 		.discover_topic = cfg->discover_topic,
 	};
 	timers_of(&cfg->timers, &d->env.timers);
+	/* Validated by the config (0 < min <= max): cannot fail. */
+	orbit_set_accepted_dead_after(cfg->timers.accept_dead_after_min,
+				      cfg->timers.accept_dead_after_max);
 	if (!(d->core = orbit_core_new(d->core_bus, cfg->identifier, &d->env.timers,
 				       cfg->discover_topic))) {
 		*err = strfmt("cannot create the core '%s': %s", cfg->identifier, strerror(errno));

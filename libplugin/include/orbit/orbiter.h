@@ -31,14 +31,17 @@ typedef struct orbit_timers {
 	double close_connection_if_unused_after; /* never */
 	double discovering_interval;             /* core: 2; also the fastest rate */
 	double discovering_max_interval;         /* core: 30; slowest rate while compliant */
-	/* A remote's announced considered_dead_after paces our keepalives to
-	 * it; a value outside [min, max] is clamped into it (and logged), so a
-	 * peer announcing 1e9 still gets a keepalive at least every max -
-	 * send_keepalive_before_timelimit. A value <= 0 (or NaN) stays
-	 * "unknown": no keepalives paced by it. */
-	double accept_dead_after_min;            /* 1 */
-	double accept_dead_after_max;            /* 3600 */
 } orbit_timers;
+
+/* A remote's announced considered_dead_after paces our keepalives to it;
+ * a value outside [min, max] seconds is clamped into it (and logged once
+ * per remote and value), so a peer announcing 1e9 still gets a keepalive
+ * at least every max - send_keepalive_before_timelimit. A value <= 0 (or
+ * NaN) stays "unknown": no keepalives paced by it. Process-wide (not a
+ * member of orbit_timers, whose layout programs built against older
+ * headers rely on), default [1, 3600]; takes effect for what is announced
+ * from then on. 0, or -EINVAL (min <= 0, max < min, NaN). */
+int orbit_set_accepted_dead_after(double min, double max);
 
 /* Fill *t with the defaults above (SPEC §5.1). */
 void orbit_timers_default(orbit_timers *t);
