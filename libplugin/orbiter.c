@@ -394,12 +394,33 @@ void orb_pending_remove(struct orbit_orbiter *o, struct pending *p)
 	pending_free(o, p);
 }
 
+/* Pending handshakes one orbiter keeps at most (orbit/orbiter.h). */
+static size_t max_pending = 4096;
+
+int orbit_set_max_pending(size_t n)
+{
+	if (!n)
+		return -EINVAL;
+	max_pending = n;
+	return 0;
+}
+
 struct pending *orb_pending_add(struct orbit_orbiter *o, const char *remote, const char *op,
 				const orbit_spec *in, const orbit_spec *out)
 {
 	struct pending *old = orb_pending_find(o, remote, op);
 	if (old)
 		orb_pending_remove(o, old);
+	/* One per (remote, operation) already bounds each remote; the total
+	 * bounds what a crowd of remotes (forged Discovers) can make us keep
+	 * until pending_requests_expire_after. */
+	if (strmap_count(&o->pendings) >= max_pending) {
+		o->pending_refused++;
+		orbit_logf(LOG_WARNING, "%s: %zu handshakes pending already; %s's for %s not "
+			   "started (%llu refused so far)", o->id, max_pending, remote, op,
+			   (unsigned long long)o->pending_refused);
+		return NULL;
+	}
 	struct opslot *slot = orb_slot(o, op);
 	size_t klen = pair_key_len(remote, op);
 	struct pending *p = calloc(1, sizeof(*p) + klen + pack_len(remote));

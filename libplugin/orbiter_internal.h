@@ -126,6 +126,7 @@ struct orbit_orbiter {
 	void *clock_ctx;
 	bool running;
 	bool ticking;    /* inside housekeeping: a nested orbit_orbiter_tick is refused */
+	uint64_t pending_refused; /* handshakes not started at orbit_set_max_pending */
 };
 
 /* orbit_now's clock at the kernel tick's resolution (a few ms), several

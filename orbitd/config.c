@@ -1163,6 +1163,27 @@ static int walk_log(struct ctx *c, const struct ynode *v)
 	return rc;
 }
 
+static int walk_handshake(struct ctx *c, const struct ynode *v)
+{
+	struct cv_reader *rd = &c->rd;
+	int rc;
+
+	if ((rc = cv_need_map(rd, v)))
+		return rc;
+	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
+		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
+		long long n;
+
+		if (!ykey_is(k, "max_pending"))
+			rc = cv_unknown_key(rd, k, "max_pending");
+		else if (!(rc = cv_int(rd, val, 1, 1000000, &n)))
+			c->cfg->max_pending = (size_t)n;
+		ocfg_kpop(&rd->path, m);
+	}
+	return rc;
+}
+
 /* The cf_input walker: one file's top level. */
 static int walk_root(void *arg, const struct ynode *root, bool is_main)
 {
@@ -1206,9 +1227,11 @@ static int walk_root(void *arg, const struct ynode *root, bool is_main)
 			rc = walk_control(c, v);
 		} else if (ykey_is(k, "log")) {
 			rc = walk_log(c, v);
+		} else if (ykey_is(k, "handshake")) {
+			rc = walk_handshake(c, v);
 		} else {
 			rc = cv_unknown_key(rd, k, "identifier, discover_topic, include_dir, timers, mqtt, "
-					    "plugins, requirements, control or log");
+					    "plugins, requirements, control, log or handshake");
 		}
 		ocfg_kpop(&rd->path, m);
 	}
@@ -1222,6 +1245,7 @@ static int set_defaults(struct orbitd_config *cfg)
 {
 	struct ocfg_timers *t = &cfg->timers;
 
+	cfg->max_pending = 4096;
 	t->loop_interval = 1;
 	t->discovering_interval = 2;
 	t->pending_requests_expire_after = 60;

@@ -323,6 +323,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	/* Validated by the config (0 < min <= max): cannot fail. */
 	orbit_set_accepted_dead_after(cfg->timers.accept_dead_after_min,
 				      cfg->timers.accept_dead_after_max);
+	orbit_set_max_pending(cfg->max_pending);
 	if (!(d->core = orbit_core_new(d->core_bus, cfg->identifier, &d->env.timers,
 				       cfg->discover_topic))) {
 		*err = strfmt("cannot create the core '%s': %s", cfg->identifier, strerror(errno));
@@ -471,6 +472,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	warn_restart_only(d->cfg, cfg);
 	olog_set_level(cfg->log_level);
 	olog_set_rate_limit(cfg->log_rate_limit);
+	orbit_set_max_pending(cfg->max_pending);
 	char *summary = NULL, *report = NULL;
 	reqs_apply(r, d->reqs, &summary);
 	reqs_free(d->reqs);

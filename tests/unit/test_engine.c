@@ -1109,6 +1109,51 @@ START_TEST(pending_offer_expires)
 }
 END_TEST
 
+/* A crowd of cores (forged Discovers, each from another core id): one
+ * pending Offer per core and operation, and no more than max_pending in
+ * all; once they expire, new cores are answered again. */
+START_TEST(pending_offers_are_bounded_in_all)
+{
+	ck_assert_int_eq(orbit_set_max_pending(0), -EINVAL);
+	ck_assert_int_eq(orbit_set_max_pending(3), 0);
+	add_plugin_kind("p1", "lowercase", ORBIT_KIND_STRING, ORBIT_UNLIMITED, NULL);
+	start_plugin(0);
+	orbit_spec str;
+	orbit_spec_init_kind(&str, ORBIT_KIND_STRING);
+	orbit_query q = {.operation_name = (char *)"lowercase", .inputs = &str, .n_inputs = 1,
+			 .outputs = &str, .n_outputs = 1};
+	orbit_orbiter *po = orbit_lender_orbiter(W.plugins[0]);
+	struct spy *offers[5];
+	for (int i = 0; i < 5; i++) {
+		char id[16], offer[48], ka[48], kar[64];
+		snprintf(id, sizeof id, "fake%d", i);
+		snprintf(offer, sizeof offer, "$handshake.%s.offer", id);
+		snprintf(ka, sizeof ka, "$keepalive.%s", id);
+		snprintf(kar, sizeof kar, "$keepalive.%s.request", id);
+		offers[i] = spy_on(offer);
+		orbit_msg d = {.kind = ORBIT_MSG_DISCOVER};
+		d.discover.core_id = id;
+		d.discover.offer_topic = offer;
+		d.discover.keepalive_topic = ka;
+		d.discover.keepalive_request_topic = kar;
+		d.discover.considered_dead_after = 1000;
+		d.discover.queries = &q;
+		d.discover.n_queries = 1;
+		raw_send("$handshake.discover", &d);
+		/* The same core again adds nothing: one per core and operation. */
+		raw_send("$handshake.discover", &d);
+		deliver();
+	}
+	ck_assert_uint_eq(orbit_orbiter_pending_count(po), 3);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(offers[i]->n, i < 3 ? 1 : 0);
+	at(T0 + 60 + EPS);
+	ck_assert_uint_eq(orbit_orbiter_pending_count(po), 0);
+	orbit_set_max_pending(4096);
+	orbit_spec_clear(&str);
+}
+END_TEST
+
 /* close_connection_if_unused_after is judged by last use (Python uses the
  * creation time): executing keeps a connection open; once idle for longer
  * than the limit, it is closed gracefully. */
@@ -1473,6 +1518,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(lv, graceful_close_times_out_into_graceless);
 	tcase_add_test(lv, pending_request_expires);
 	tcase_add_test(lv, pending_offer_expires);
+	tcase_add_test(lv, pending_offers_are_bounded_in_all);
 	tcase_add_test(lv, unused_connection_closes_after_last_use);
 	suite_add_tcase(s, lv);
 	TCase *ex = tcase_create("execute");

@@ -33,6 +33,14 @@ typedef struct orbit_timers {
 	double discovering_max_interval;         /* core: 30; slowest rate while compliant */
 } orbit_timers;
 
+/* Pending handshakes (an Offer made, a Request sent) one orbiter keeps at
+ * once, whatever the number of remotes; beyond it a Discover or Offer is
+ * not answered (counted, logged at a rate-limited level) until older ones
+ * complete or expire (pending_requests_expire_after). One per remote and
+ * operation already bounds each remote. Process-wide, default 4096.
+ * 0 or -EINVAL (0). */
+int orbit_set_max_pending(size_t n);
+
 /* A remote's announced considered_dead_after paces our keepalives to it;
  * a value outside [min, max] seconds is clamped into it (and logged once
  * per remote and value), so a peer announcing 1e9 still gets a keepalive
