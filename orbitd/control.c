@@ -71,6 +71,7 @@ struct client {
 	struct event *idle;  /* the idle_timeout timer; NULL without one */
 	struct evbuffer_cb_entry *out_cb;
 	double active;       /* last byte received or output taken (monotonic) */
+	double flowing;      /* last time its output was taken or empty */
 	size_t owed_dropped; /* bytes of events dropped since it last took output */
 	struct octl_req *reqs;
 	uid_t uid;
@@ -181,9 +182,10 @@ static void client_cut(struct client *cl, bool own)
 		     cl->owed_dropped, srv->lim.client_buffer);
 	else
 		olog(LOG_WARNING,
-		     "control: pid %ld uid %ld cut: %zu bytes unsent, the most of any client; "
-		     "%zu unsent to all, control.total_buffer is %zu",
-		     (long)cl->pid, (long)cl->uid, unsent, srv->buffered, srv->lim.total_buffer);
+		     "control: pid %ld uid %ld cut: %zu bytes unsent, stuck for %.3fs, the "
+		     "slowest client; %zu unsent to all, control.total_buffer is %zu",
+		     (long)cl->pid, (long)cl->uid, unsent, ratelimit_now() - cl->flowing,
+		     srv->buffered, srv->lim.total_buffer);
 	cl->cut = true;
 	cl->throttled = true;
 	srv->cut++;
@@ -198,15 +200,25 @@ static void client_cut(struct client *cl, bool own)
 	event_active(cl->check, EV_TIMEOUT, 0);
 }
 
-/* Over total_buffer: cut the clients with the most unsent output first. */
+/* Whether a is slower than b: its output has stood still longer, or as
+ * long with more of it. By bytes alone a client that reads every event
+ * could be picked just after a large one was queued for it. */
+static bool slower(const struct client *a, const struct client *b)
+{
+	if (a->flowing != b->flowing)
+		return a->flowing < b->flowing;
+	return out_len(a) > out_len(b);
+}
+
+/* Over total_buffer: cut the slowest clients first. */
 static void enforce_total(struct octl *srv)
 {
 	while (srv->lim.total_buffer && srv->buffered > srv->lim.total_buffer) {
 		struct client *worst = NULL;
 		for (struct client *cl = srv->clients; cl; cl = cl->next)
-			if (!cl->cut && (!worst || out_len(cl) > out_len(worst)))
+			if (!cl->cut && out_len(cl) && (!worst || slower(cl, worst)))
 				worst = cl;
-		if (!worst || !out_len(worst))
+		if (!worst)
 			return;
 		client_cut(worst, false);
 	}
@@ -517,9 +529,13 @@ static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct client *cl = arg;
 	cl->srv->buffered += info->n_added;
 	cl->srv->buffered -= info->n_deleted;
-	if (info->n_deleted && !cl->cut) {
-		cl->active = ratelimit_now();
+	if (cl->cut)
+		return;
+	if (info->n_deleted) {
+		cl->active = cl->flowing = ratelimit_now();
 		cl->owed_dropped = 0;
+	} else if (info->n_added && !info->orig_size) {
+		cl->flowing = ratelimit_now();
 	}
 }
 
@@ -644,7 +660,7 @@ static void client_new(struct octl *srv, int fd)
 	cl->pid = cred.pid;
 	cl->privileged = cred.uid == 0 || cred.uid == geteuid() ||
 			 (srv->have_gid && peer_in_group(fd, cred.gid, srv->gid));
-	cl->active = ratelimit_now();
+	cl->active = cl->flowing = ratelimit_now();
 	cl->next = srv->clients;
 	if (cl->next)
 		cl->next->prev = cl;

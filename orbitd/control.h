@@ -33,8 +33,9 @@
  * owing more than client_buffer (unsent bytes plus the bytes of the events
  * dropped since it last read anything) is cut: a client that reads slowly
  * loses events, one that stops reading loses its connection. When more than
- * total_buffer waits unsent to all clients together, the clients with the
- * most unsent output are cut first until it fits. A cut is logged (pid,
+ * total_buffer waits unsent to all clients together, the slowest clients
+ * are cut first until it fits: those whose output has stood still longest
+ * (not taken, not empty), the one with the most unsent bytes on a tie. A cut is logged (pid,
  * uid, bytes) and counted; its connection is shut down at once.
  *
  * Beyond max_clients connections a new one gets a single line
