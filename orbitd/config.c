@@ -1128,11 +1128,28 @@ static int walk_control(struct ctx *c, const struct ynode *v)
 		} else if (ykey_is(k, "max_request")) {
 			if (!(rc = cv_int(rd, val, 1024, 64LL << 20, &num)))
 				ct->max_request = (size_t)num;
+		} else if (ykey_is(k, "max_clients")) {
+			if (!(rc = cv_int(rd, val, 1, 1000000, &num)))
+				ct->max_clients = (size_t)num;
+		} else if (ykey_is(k, "idle_timeout")) {
+			rc = cv_duration(rd, val, true, true, &ct->idle_timeout);
+		} else if (ykey_is(k, "client_buffer")) {
+			rc = cv_size(rd, val, false, UINT64_C(16) << 10, UINT64_C(1) << 40,
+				     &ct->client_buffer);
+		} else if (ykey_is(k, "total_buffer")) {
+			rc = cv_size(rd, val, false, UINT64_C(16) << 10, UINT64_C(1) << 40,
+				     &ct->total_buffer);
 		} else {
-			rc = cv_unknown_key(rd, k, "socket, mode, group or max_request");
+			rc = cv_unknown_key(rd, k, "socket, mode, group, max_request, max_clients, "
+					    "idle_timeout, client_buffer or total_buffer");
 		}
 		ocfg_kpop(&rd->path, m);
 	}
+	/* One client alone may fill its buffer without others being cut. */
+	if (!rc && ct->total_buffer < ct->client_buffer)
+		rc = cv_fail(rd, v, "total_buffer (%llu bytes) is less than client_buffer (%llu bytes)",
+			     (unsigned long long)ct->total_buffer,
+			     (unsigned long long)ct->client_buffer);
 	return rc;
 }
 
@@ -1263,6 +1280,10 @@ static int set_defaults(struct orbitd_config *cfg)
 	cfg->plugins.isolation = OCFG_ISOLATION_PROCESS;
 	cfg->control.mode = 0660;
 	cfg->control.max_request = 65536;
+	cfg->control.max_clients = 256;
+	cfg->control.idle_timeout = 60;
+	cfg->control.client_buffer = UINT64_C(4) << 20;
+	cfg->control.total_buffer = UINT64_C(32) << 20;
 	cfg->log_level = LOG_INFO;
 	cfg->log_rate_limit = OLOG_RATE_LIMIT_DEFAULT;
 	if (!(cfg->discover_topic = strdup("$handshake.discover")) ||
@@ -1573,6 +1594,10 @@ const char orbitd_config_default_yaml[] =
 	"control:\n"
 	"  mode: \"0660\"\n"
 	"  max_request: 65536\n"
+	"  max_clients: 256\n"
+	"  idle_timeout: 60s\n"
+	"  client_buffer: 4M\n"
+	"  total_buffer: 32M\n"
 	"log:\n"
 	"  level: info\n"
 	"  rate_limit: 10\n";

@@ -298,6 +298,10 @@ struct ocfg_control {
 	unsigned mode;       /* permission bits, default 0660 */
 	char *group;         /* NULL if unset */
 	size_t max_request;  /* bytes, default 65536 */
+	size_t max_clients;  /* connections at once, default 256 */
+	double idle_timeout; /* seconds, default 60, or OCFG_NEVER */
+	uint64_t client_buffer; /* unsent output one client may owe, default 4 MiB */
+	uint64_t total_buffer;  /* unsent output to all clients, default 32 MiB */
 };
 
 struct orbitd_config {

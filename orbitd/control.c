@@ -9,12 +9,22 @@
  * connection stays until every reply is sent. On such a half-closed socket
  * the kernel signals nothing when the peer then goes away altogether, so it
  * is checked (poll for POLLHUP) every HALF_CLOSED_CHECK_S while it waits.
+ *
+ * Unsent output is tracked by a callback on each client's output buffer
+ * (every add, every write), which keeps the total for total_buffer and
+ * notes when a client last took output. A client is cut synchronously
+ * where the bound is crossed: its output is discarded and its socket shut
+ * down at once, so memory is back before the next message is queued; the
+ * client itself is freed from its check event, since the code that crossed
+ * the bound may still hold it.
  */
 #include "control.h"
-#include "strfmt.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "strfmt.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -29,7 +39,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_REQUEST 65536
 #define LISTEN_BACKLOG 64
 #define HALF_CLOSED_CHECK_S 1
 /* accept() out of descriptors or memory: pause rather than spin on the
@@ -59,6 +68,11 @@ struct client {
 	struct client *prev, *next;
 	struct bufferevent *bev;
 	struct event *check; /* deferred close check; the half-closed timer */
+	struct event *idle;  /* the idle_timeout timer; NULL without one */
+	struct evbuffer_cb_entry *out_cb;
+	double active;       /* last byte received or output taken (monotonic) */
+	double flowing;      /* last time its output was taken or empty */
+	size_t owed_dropped; /* bytes of events dropped since it last took output */
 	struct octl_req *reqs;
 	uid_t uid;
 	gid_t gid;
@@ -67,6 +81,7 @@ struct client {
 	bool discarding; /* inside a line that was too long */
 	bool eof;        /* the client will send nothing more */
 	bool throttled;  /* reading paused: too much output unsent */
+	bool cut;        /* cut for a buffer bound: freed from its check event */
 };
 
 struct octl {
@@ -79,7 +94,10 @@ struct octl {
 	ino_t ino;
 	bool have_gid;
 	gid_t gid;
-	size_t max_request;
+	struct octl_limits lim;
+	size_t buffered; /* unsent to all clients */
+	struct ratelimit refuse_log;
+	uint64_t refused, idle_closed, cut;
 	octl_handler_fn fn;
 	void *ctx;
 	struct client *clients;
@@ -141,10 +159,87 @@ static size_t out_len(const struct client *cl)
 	return evbuffer_get_length(bufferevent_get_output(cl->bev));
 }
 
-/* Queue msg (stolen) as one line. Past OCTL_OUTPUT_CAP, stop reading the
- * client's requests until its output has drained. */
+/* Output beyond which a client's events are dropped and its requests wait:
+ * half its bound, the other half is room for final replies. */
+static size_t soft_cap(const struct octl *srv)
+{
+	return srv->lim.client_buffer / 2;
+}
+
+/* Cut cl for a buffer bound (its own, or the total): discard its output,
+ * shut its socket, and have its check event free it. */
+static void client_cut(struct client *cl, bool own)
+{
+	struct octl *srv = cl->srv;
+	size_t unsent = out_len(cl);
+	if (cl->cut)
+		return;
+	if (own)
+		olog(LOG_WARNING,
+		     "control: pid %ld uid %ld cut: it owes %zu bytes (%zu unsent, %zu of events "
+		     "dropped since it last read), control.client_buffer is %zu",
+		     (long)cl->pid, (long)cl->uid, unsent + cl->owed_dropped, unsent,
+		     cl->owed_dropped, srv->lim.client_buffer);
+	else
+		olog(LOG_WARNING,
+		     "control: pid %ld uid %ld cut: %zu bytes unsent, stuck for %.3fs, the "
+		     "slowest client; %zu unsent to all, control.total_buffer is %zu",
+		     (long)cl->pid, (long)cl->uid, unsent, ratelimit_now() - cl->flowing,
+		     srv->buffered, srv->lim.total_buffer);
+	cl->cut = true;
+	cl->throttled = true;
+	srv->cut++;
+	/* A socket bufferevent keeps its output's start frozen except while it
+	 * writes; discarding is writing to nowhere. */
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+	evbuffer_unfreeze(out, 1);
+	evbuffer_drain(out, unsent);
+	evbuffer_freeze(out, 1);
+	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
+	shutdown(bufferevent_getfd(cl->bev), SHUT_RDWR);
+	event_active(cl->check, EV_TIMEOUT, 0);
+}
+
+/* Whether a is slower than b: its output has stood still longer, or as
+ * long with more of it. By bytes alone a client that reads every event
+ * could be picked just after a large one was queued for it. */
+static bool slower(const struct client *a, const struct client *b)
+{
+	if (a->flowing != b->flowing)
+		return a->flowing < b->flowing;
+	return out_len(a) > out_len(b);
+}
+
+/* Over total_buffer: cut the slowest clients first. */
+static void enforce_total(struct octl *srv)
+{
+	while (srv->lim.total_buffer && srv->buffered > srv->lim.total_buffer) {
+		struct client *worst = NULL;
+		for (struct client *cl = srv->clients; cl; cl = cl->next)
+			if (!cl->cut && out_len(cl) && (!worst || slower(cl, worst)))
+				worst = cl;
+		if (!worst)
+			return;
+		client_cut(worst, false);
+	}
+}
+
+/* cl owes more than its bound: unsent plus dropped since it last read. */
+static void enforce_client(struct client *cl)
+{
+	size_t max = cl->srv->lim.client_buffer;
+	if (max && out_len(cl) + cl->owed_dropped > max)
+		client_cut(cl, true);
+}
+
+/* Queue msg (stolen) as one line. Past the soft cap, stop reading the
+ * client's requests until its output has drained; past a bound, cut. */
 static int send_msg(struct client *cl, json_t *msg)
 {
+	if (cl->cut) {
+		json_decref(msg);
+		return 0;
+	}
 	if (!msg)
 		return -ENOMEM;
 	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -156,10 +251,12 @@ static int send_msg(struct client *cl, json_t *msg)
 	s[n] = '\n';
 	int rc = evbuffer_add(out, s, n + 1) < 0 ? -ENOMEM : 0;
 	free(s);
-	if (!cl->throttled && evbuffer_get_length(out) > OCTL_OUTPUT_CAP) {
+	if (!cl->throttled && evbuffer_get_length(out) > soft_cap(cl->srv)) {
 		cl->throttled = true;
 		bufferevent_disable(cl->bev, EV_READ);
 	}
+	enforce_client(cl);
+	enforce_total(cl->srv);
 	return rc;
 }
 
@@ -188,7 +285,7 @@ static void send_error(struct client *cl, json_t *id, const char *code, const ch
  * force: before the final reply). */
 static void flush_overflow(struct octl_req *r, bool force)
 {
-	if (!r->dropped || (!force && out_len(r->cl) > OCTL_OUTPUT_CAP))
+	if (!r->dropped || (!force && out_len(r->cl) > soft_cap(r->srv)))
 		return;
 	send_msg(r->cl, json_pack("{s:i,s:O,s:{s:s,s:I}}", "v", OCTL_PROTOCOL_VERSION, "id", r->id,
 				  "event", "type", "overflow", "dropped", (json_int_t)r->dropped));
@@ -207,6 +304,12 @@ static void client_free(struct client *cl)
 	srv->n_clients--;
 	if (cl->check)
 		event_free(cl->check);
+	if (cl->idle)
+		event_free(cl->idle);
+	if (cl->out_cb) {
+		evbuffer_remove_cb_entry(bufferevent_get_output(cl->bev), cl->out_cb);
+		srv->buffered -= out_len(cl);
+	}
 	/* libevent closes the descriptor from the loop (a finalizer); the peer
 	 * learns now, even if the loop never runs again. */
 	shutdown(bufferevent_getfd(cl->bev), SHUT_RDWR);
@@ -265,7 +368,7 @@ static void on_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct client *cl = arg;
-	if (peer_gone(cl))
+	if (cl->cut || peer_gone(cl))
 		client_drop(cl);
 	else if (!cl->reqs && !out_len(cl))
 		client_free(cl);
@@ -347,7 +450,7 @@ out:
 static void process_input(struct client *cl)
 {
 	struct evbuffer *in = bufferevent_get_input(cl->bev);
-	size_t max = cl->srv->max_request;
+	size_t max = cl->srv->lim.max_request;
 
 	while (!cl->throttled) {
 		size_t len = evbuffer_get_length(in);
@@ -414,7 +517,61 @@ static void process_rest(struct client *cl)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	process_input(arg);
+	struct client *cl = arg;
+	cl->active = ratelimit_now();
+	process_input(cl);
+}
+
+/* Every change of cl's output: the total, and whether cl took any. */
+static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)buf;
+	struct client *cl = arg;
+	cl->srv->buffered += info->n_added;
+	cl->srv->buffered -= info->n_deleted;
+	if (cl->cut)
+		return;
+	if (info->n_deleted) {
+		cl->active = cl->flowing = ratelimit_now();
+		cl->owed_dropped = 0;
+	} else if (info->n_added && !info->orig_size) {
+		cl->flowing = ratelimit_now();
+	}
+}
+
+static void arm_idle(struct client *cl, double seconds)
+{
+	struct timeval tv = {.tv_sec = (time_t)seconds,
+			     .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+	event_add(cl->idle, &tv);
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct client *cl = arg;
+	struct octl *srv = cl->srv;
+	double timeout = srv->lim.idle_timeout, quiet = ratelimit_now() - cl->active;
+
+	if (cl->cut)
+		return;
+	/* Waiting for the daemon (a watch with nothing to say) is not idle. */
+	if (cl->reqs && !out_len(cl)) {
+		cl->active = ratelimit_now();
+		quiet = 0;
+	}
+	if (timeout <= 0)
+		return;
+	if (quiet < timeout) {
+		arm_idle(cl, timeout - quiet);
+		return;
+	}
+	olog(LOG_INFO, "control: pid %ld uid %ld idle for %gs, closed (control.idle_timeout)%s",
+	     (long)cl->pid, (long)cl->uid, quiet,
+	     out_len(cl) ? " with output unsent" : "");
+	srv->idle_closed++;
+	client_drop(cl);
 }
 
 /* The output drained completely (the write low-watermark is 0). */
@@ -503,18 +660,23 @@ static void client_new(struct octl *srv, int fd)
 	cl->pid = cred.pid;
 	cl->privileged = cred.uid == 0 || cred.uid == geteuid() ||
 			 (srv->have_gid && peer_in_group(fd, cred.gid, srv->gid));
+	cl->active = cl->flowing = ratelimit_now();
 	cl->next = srv->clients;
 	if (cl->next)
 		cl->next->prev = cl;
 	srv->clients = cl;
 	srv->n_clients++;
-	if (!(cl->check = event_new(srv->base, -1, EV_PERSIST, on_check, cl))) {
+	if (!(cl->check = event_new(srv->base, -1, EV_PERSIST, on_check, cl)) ||
+	    !(cl->idle = evtimer_new(srv->base, on_idle, cl)) ||
+	    !(cl->out_cb = evbuffer_add_cb(bufferevent_get_output(cl->bev), on_output, cl))) {
 		olog(LOG_ERR, "control: cannot accept pid %ld: out of memory", (long)cred.pid);
 		client_free(cl);
 		return;
 	}
 	bufferevent_setcb(cl->bev, on_read, on_write, on_event, cl);
 	bufferevent_enable(cl->bev, EV_READ);
+	if (srv->lim.idle_timeout > 0)
+		arm_idle(cl, srv->lim.idle_timeout);
 	olog(LOG_DEBUG, "control: pid %ld uid %ld connected (%s)", (long)cl->pid, (long)cl->uid,
 	     cl->privileged ? "privileged" : "read-only");
 }
@@ -527,6 +689,32 @@ static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
 	event_add(srv->accept_ev, NULL);
 }
 
+/* One line saying why, then close: a client beyond max_clients. */
+static void refuse(struct octl *srv, int fd)
+{
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1};
+	socklen_t len = sizeof cred;
+	uint64_t n;
+	char line[256];
+
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	int k = snprintf(line, sizeof line,
+			 "{\"v\":%d,\"id\":null,\"ok\":false,\"error\":{\"code\":\"%s\","
+			 "\"message\":\"too many control clients (%zu, control.max_clients)\"}}\n",
+			 OCTL_PROTOCOL_VERSION, OCTL_E_TOO_MANY_CLIENTS, srv->lim.max_clients);
+	/* A fresh socket's buffer takes one short line; if not, EOF says enough. */
+	if (send(fd, line, (size_t)k, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		olog(LOG_DEBUG, "control: refusing pid %ld: %m", (long)cred.pid);
+	shutdown(fd, SHUT_RDWR);
+	close(fd);
+	srv->refused++;
+	if (ratelimit_hit(&srv->refuse_log, ratelimit_now(), &n))
+		olog(LOG_WARNING,
+		     "control: refused pid %ld uid %ld: %zu clients connected "
+		     "(control.max_clients); %" PRIu64 " refused since the last such line",
+		     (long)cred.pid, (long)cred.uid, srv->n_clients, n);
+}
+
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -534,7 +722,10 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd >= 0) {
-			client_new(srv, cfd);
+			if (srv->lim.max_clients && srv->n_clients >= srv->lim.max_clients)
+				refuse(srv, cfd);
+			else
+				client_new(srv, cfd);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -721,7 +912,7 @@ static int open_socket(struct octl *c, unsigned mode, const char *group, char **
 /* ---- API -------------------------------------------------------------------- */
 
 struct octl *octl_new(struct event_base *base, const char *path, unsigned mode, const char *group,
-		      size_t max_request, octl_handler_fn fn, void *ctx, char **err)
+		      const struct octl_limits *lim, octl_handler_fn fn, void *ctx, char **err)
 {
 	char *msg = NULL;
 	int rc = -ENOMEM;
@@ -742,7 +933,8 @@ struct octl *octl_new(struct event_base *base, const char *path, unsigned mode, 
 	c->base = base;
 	c->fn = fn;
 	c->ctx = ctx;
-	c->max_request = max_request ? max_request : DEFAULT_MAX_REQUEST;
+	c->refuse_log = (struct ratelimit)RATELIMIT_INIT(OCTL_REFUSE_LOG_S);
+	octl_set_limits(c, lim);
 	if ((rc = open_socket(c, mode, group, &msg)) < 0)
 		goto fail;
 	rc = -ENOMEM;
@@ -823,16 +1015,20 @@ void octl_reply_error(struct octl_req *r, const char *code, const char *fmt, ...
 
 int octl_req_event(struct octl_req *r, json_t *event)
 {
-	if (!r->cl) {
+	if (!r->cl || r->cl->cut) {
 		json_decref(event);
 		return -EPIPE;
 	}
 	if (!event)
 		return -ENOMEM;
-	if (out_len(r->cl) > OCTL_OUTPUT_CAP) {
+	if (out_len(r->cl) > soft_cap(r->srv)) {
+		/* Its size (plus the envelope's few bytes) counts toward the
+		 * client's bound until it takes some output again. */
 		r->dropped++;
+		r->cl->owed_dropped += json_dumpb(event, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
 		json_decref(event);
-		return 0;
+		enforce_client(r->cl);
+		return r->cl->cut ? -EPIPE : 0;
 	}
 	flush_overflow(r, false);
 	return send_msg(r->cl, json_pack("{s:i,s:O,s:o}", "v", OCTL_PROTOCOL_VERSION, "id", r->id,
@@ -843,6 +1039,37 @@ void octl_req_on_close(struct octl_req *r, void (*fn)(void *arg), void *arg)
 {
 	r->on_close = fn;
 	r->on_close_arg = arg;
+}
+
+void octl_set_limits(struct octl *c, const struct octl_limits *lim)
+{
+	static const struct octl_limits defaults = {
+		.max_request = OCTL_DEFAULT_MAX_REQUEST,
+		.max_clients = OCTL_DEFAULT_MAX_CLIENTS,
+		.idle_timeout = OCTL_DEFAULT_IDLE_TIMEOUT,
+		.client_buffer = OCTL_DEFAULT_CLIENT_BUFFER,
+		.total_buffer = OCTL_DEFAULT_TOTAL_BUFFER,
+	};
+	bool had_idle = c->lim.idle_timeout > 0;
+	c->lim = lim ? *lim : defaults;
+	if (!c->lim.max_request)
+		c->lim.max_request = OCTL_DEFAULT_MAX_REQUEST;
+	if (!c->lim.client_buffer)
+		c->lim.client_buffer = SIZE_MAX;
+	/* Clients that had no idle timer get one; the others find the new
+	 * timeout when theirs fires. */
+	for (struct client *cl = c->clients; cl && !had_idle && c->lim.idle_timeout > 0;
+	     cl = cl->next)
+		arm_idle(cl, c->lim.idle_timeout);
+}
+
+void octl_stats(const struct octl *c, struct octl_stats *st)
+{
+	*st = (struct octl_stats){.clients = c->n_clients,
+				  .buffered = c->buffered,
+				  .refused = c->refused,
+				  .idle_closed = c->idle_closed,
+				  .cut = c->cut};
 }
 
 size_t octl_clients(const struct octl *c)

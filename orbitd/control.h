@@ -23,11 +23,29 @@
  * unknown_command, bad_arguments, permission_denied, not_found and failed are
  * the handler's to use (OCTL_E_*): the server does not know the commands.
  *
- * Output to a client is buffered without blocking the loop. While more than
- * OCTL_OUTPUT_CAP bytes wait unsent, the server stops reading that client's
- * requests and drops its events (each request counts its drops and sends one
+ * Output to a client is buffered without blocking the loop, within bounds
+ * (struct octl_limits) so that slow or hostile clients cannot exhaust the
+ * daemon. While more than half its client_buffer waits unsent to a client,
+ * the server stops reading that client's requests and drops its events
+ * (each request counts its drops and sends one
  * {"type":"overflow","dropped":N} event once there is room, at the latest
- * just before its final reply); final replies are never dropped.
+ * just before its final reply); final replies are never dropped. A client
+ * owing more than client_buffer (unsent bytes plus the bytes of the events
+ * dropped since it last read anything) is cut: a client that reads slowly
+ * loses events, one that stops reading loses its connection. When more than
+ * total_buffer waits unsent to all clients together, the slowest clients
+ * are cut first until it fits: those whose output has stood still longest
+ * (not taken, not empty), the one with the most unsent bytes on a tie. A cut is logged (pid,
+ * uid, bytes) and counted; its connection is shut down at once.
+ *
+ * Beyond max_clients connections a new one gets a single line
+ *   {"v":1,"id":null,"ok":false,"error":{"code":"too_many_clients",...}}
+ * and is closed (counted; logged at most once per OCTL_REFUSE_LOG_S). A
+ * client is closed after idle_timeout without activity (a byte received
+ * from it, or a byte of its output taken by it), unless it has a request
+ * open and nothing unsent: a `watch` waiting for events is busy, and so is
+ * one whose client keeps reading its output; one whose output is stuck is
+ * idle.
  *
  * Peers: credentials come from SO_PEERCRED at accept. A request is
  * privileged (may use mutating commands) when the peer's uid is 0 or the
@@ -44,6 +62,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -51,9 +70,33 @@ struct octl;
 struct octl_req;
 
 #define OCTL_PROTOCOL_VERSION 1
-/* Bytes waiting unsent to one client beyond which events are dropped and
- * requests are no longer read from it (see above). */
-#define OCTL_OUTPUT_CAP ((size_t)4 << 20)
+/* Defaults of struct octl_limits (and of the control section, which
+ * orbitd.yaml(5) documents). */
+#define OCTL_DEFAULT_MAX_REQUEST ((size_t)65536)
+#define OCTL_DEFAULT_MAX_CLIENTS ((size_t)256)
+#define OCTL_DEFAULT_IDLE_TIMEOUT 60.0
+#define OCTL_DEFAULT_CLIENT_BUFFER ((size_t)4 << 20)
+#define OCTL_DEFAULT_TOTAL_BUFFER ((size_t)32 << 20)
+/* The refused-connection log line comes at most this often (with a count). */
+#define OCTL_REFUSE_LOG_S 10.0
+
+/* The bounds on what clients may hold (see above). */
+struct octl_limits {
+	size_t max_request;   /* longest request line; 0: 65536 */
+	size_t max_clients;   /* connections at once; 0: no bound */
+	double idle_timeout;  /* seconds; <= 0: never */
+	size_t client_buffer; /* unsent output one client may owe; 0: no bound */
+	size_t total_buffer;  /* unsent output to all clients; 0: no bound */
+};
+
+/* Counters since octl_new. */
+struct octl_stats {
+	size_t clients;       /* connected now */
+	size_t buffered;      /* bytes unsent to all clients now */
+	uint64_t refused;     /* connections refused for max_clients */
+	uint64_t idle_closed; /* clients closed for idle_timeout */
+	uint64_t cut;         /* clients cut for client_buffer or total_buffer */
+};
 
 /* Error codes (the "code" member of an error reply). */
 #define OCTL_E_BAD_JSON "bad_json"
@@ -65,6 +108,7 @@ struct octl_req;
 #define OCTL_E_PERMISSION_DENIED "permission_denied"
 #define OCTL_E_NOT_FOUND "not_found"
 #define OCTL_E_FAILED "failed"
+#define OCTL_E_TOO_MANY_CLIENTS "too_many_clients"
 
 /* Called on the loop thread for each well-formed request, in the order of a
  * connection's lines. cmd (borrowed) is non-empty; args is a JSON object
@@ -81,14 +125,24 @@ typedef void (*octl_handler_fn)(void *ctx, struct octl_req *r, const char *cmd, 
  * another orbitd runs there, which is an error ("control socket PATH is in
  * use by another orbitd"); a socket nobody listens on is stale and replaced;
  * anything else is an error. The socket file gets exactly mode (& 0777) and,
- * when group is non-NULL, that group. Lines longer than max_request bytes
- * (newline excluded; 0 means 65536) are refused with too_large. fn (non-NULL)
+ * when group is non-NULL, that group. lim (copied; NULL: the OCTL_DEFAULT_*
+ * values) bounds the clients; lines longer than its max_request bytes
+ * (newline excluded) are refused with too_large. fn (non-NULL)
  * and ctx receive the requests. path and group are copied.
  * Returns the server, or NULL with errno set and, if err is non-NULL, *err a
  * malloc'd message naming the path (the caller frees; NULL only when that
  * allocation failed). */
 struct octl *octl_new(struct event_base *base, const char *path, unsigned mode, const char *group,
-		      size_t max_request, octl_handler_fn fn, void *ctx, char **err);
+		      const struct octl_limits *lim, octl_handler_fn fn, void *ctx, char **err);
+
+/* Replace the bounds (lim copied, NULL: the defaults), as a reload does.
+ * They apply from the next check on: connections above a lowered
+ * max_clients stay, output above a lowered buffer bound is cut as soon as
+ * more is queued or the next idle check runs. */
+void octl_set_limits(struct octl *c, const struct octl_limits *lim);
+
+/* The counters and current figures into *st. */
+void octl_stats(const struct octl *c, struct octl_stats *st);
 
 /* Whether r's peer may use mutating commands (see above). */
 bool octl_req_privileged(const struct octl_req *r);
@@ -110,7 +164,7 @@ void octl_reply_error(struct octl_req *r, const char *code, const char *fmt, ...
 
 /* Send {"event":event} for r before its final reply. event is stolen.
  * Returns 0 when it was queued or dropped for overflow (counted, see
- * above), or -EPIPE when the client is gone; r stays valid until replied
+ * above), or -EPIPE when the client is gone or cut; r stays valid until replied
  * either way. -ENOMEM if the line could not be built. */
 int octl_req_event(struct octl_req *r, json_t *event);
 

@@ -171,7 +171,9 @@ static void cmd_status(struct daemon *d, struct octl_req *r)
 		reload = json_pack("{s:b,s:f,s:s}", "ok", d->last_reload.ok, "age",
 				   orbit_now() - d->last_reload.at, "message",
 				   d->last_reload.message ? d->last_reload.message : "");
-	octl_reply_ok(r, json_pack(
+	struct octl_stats cs;
+	octl_stats(d->ctl, &cs);
+	json_t *res = json_pack(
 		"{s:s,s:s,s:I,s:f,s:b,s:{s:I,s:I},s:{s:I,s:I,s:I,s:I},s:I,s:I,"
 		"s:I,s:{s:b,s:{s:b,s:b}},s:o}",
 		"identifier", orbit_orbiter_id(co), "version", ORBIT_VERSION, "pid",
@@ -181,7 +183,13 @@ static void cmd_status(struct daemon *d, struct octl_req *r)
 		"rejected", (json_int_t)t.rejected, "disabled", (json_int_t)t.disabled, "total",
 		(json_int_t)t.total, "connections", (json_int_t)f.connections,
 		"plugin_connections", (json_int_t)loader_connections(d->loader), "pending", (json_int_t)orbit_orbiter_pending_count(co), "buses", "local", 1, "mqtt",
-		"enabled", d->mqtt != NULL, "connected", orbit_mqtt_bus_connected(d->mqtt), "last_reload", reload));
+		"enabled", d->mqtt != NULL, "connected", orbit_mqtt_bus_connected(d->mqtt), "last_reload", reload);
+	json_object_set_new(res, "control",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I}", "clients", (json_int_t)cs.clients,
+				      "buffered", (json_int_t)cs.buffered, "refused",
+				      (json_int_t)cs.refused, "idle_closed",
+				      (json_int_t)cs.idle_closed, "slow_cut", (json_int_t)cs.cut));
+	octl_reply_ok(r, res);
 }
 
 static json_t *op_json(const struct host_op_info *oi)
@@ -769,6 +777,23 @@ static void handle(void *ctx, struct octl_req *r, const char *cmd, json_t *args)
 		octl_reply_error(r, "unknown_command", "unknown command '%s'", cmd);
 }
 
+static struct octl_limits limits_of(const struct ocfg_control *c)
+{
+	return (struct octl_limits){.max_request = c->max_request,
+				    .max_clients = c->max_clients,
+				    .idle_timeout = c->idle_timeout,
+				    .client_buffer = (size_t)c->client_buffer,
+				    .total_buffer = (size_t)c->total_buffer};
+}
+
+void ctl_apply_limits(struct daemon *d, const struct ocfg_control *c)
+{
+	if (!d->ctl)
+		return;
+	struct octl_limits lim = limits_of(c);
+	octl_set_limits(d->ctl, &lim);
+}
+
 int ctl_start(struct daemon *d, char **err)
 {
 	const struct ocfg_control *c = &d->cfg->control;
@@ -783,7 +808,8 @@ int ctl_start(struct daemon *d, char **err)
 		*err = strdup("out of memory");
 		return -ENOMEM;
 	}
-	d->ctl = octl_new(d->base, path, c->mode, c->group, c->max_request, handle, d, err);
+	struct octl_limits lim = limits_of(c);
+	d->ctl = octl_new(d->base, path, c->mode, c->group, &lim, handle, d, err);
 	int rc = d->ctl ? 0 : -EINVAL;
 	if (d->ctl)
 		olog(LOG_INFO, "control socket %s", path);

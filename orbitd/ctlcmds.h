@@ -18,6 +18,11 @@
  * is the built-in one and we cannot use /run/orbitd). 0 or -errno + *err. */
 int ctl_start(struct daemon *d, char **err);
 
+/* A reload's control limits (clients, idle timeout, buffers) for the
+ * running socket; the socket's path, mode, group and request size need a
+ * restart. */
+void ctl_apply_limits(struct daemon *d, const struct ocfg_control *c);
+
 /* End every streaming request and close the socket. NULL-safe state. */
 void ctl_stop(struct daemon *d);
 

@@ -420,8 +420,8 @@ static void warn_restart_only(const struct orbitd_config *a, const struct orbitd
 				 !same_str(a->mqtt.tls_key, b->mqtt.tls_key) ||
 				 a->mqtt.keepalive != b->mqtt.keepalive)))
 		what[n++] = "mqtt";
+	/* Its limits (request size, clients, buffers) apply on reload. */
 	if (strcmp(a->control.socket, b->control.socket) != 0 || a->control.mode != b->control.mode ||
-	    a->control.max_request != b->control.max_request ||
 	    !same_str(a->control.group, b->control.group))
 		what[n++] = "control";
 	for (size_t i = 0; i < n; i++)
@@ -473,6 +473,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	olog_set_level(cfg->log_level);
 	olog_set_rate_limit(cfg->log_rate_limit);
 	orbit_set_max_pending(cfg->max_pending);
+	ctl_apply_limits(d, &cfg->control);
 	char *summary = NULL, *report = NULL;
 	reqs_apply(r, d->reqs, &summary);
 	reqs_free(d->reqs);

@@ -163,6 +163,10 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg->control.mode, 0660);
 	ck_assert_ptr_null(cfg->control.group);
 	ck_assert_uint_eq(cfg->control.max_request, 65536);
+	ck_assert_uint_eq(cfg->control.max_clients, 256);
+	ck_assert_double_eq(cfg->control.idle_timeout, 60);
+	ck_assert_uint_eq(cfg->control.client_buffer, 4 << 20);
+	ck_assert_uint_eq(cfg->control.total_buffer, 32 << 20);
 	ck_assert_int_eq(cfg->log_level, LOG_INFO);
 	ck_assert_uint_eq(cfg->log_rate_limit, 10);
 	ck_assert(orbitd_config_plugin_enabled(cfg, "anything"));
@@ -188,6 +192,10 @@ START_TEST(default_yaml_matches_defaults)
 	ck_assert_str_eq(a->control.socket, b->control.socket);
 	ck_assert_uint_eq(a->control.mode, b->control.mode);
 	ck_assert_uint_eq(a->control.max_request, b->control.max_request);
+	ck_assert_uint_eq(a->control.max_clients, b->control.max_clients);
+	ck_assert_double_eq(a->control.idle_timeout, b->control.idle_timeout);
+	ck_assert_uint_eq(a->control.client_buffer, b->control.client_buffer);
+	ck_assert_uint_eq(a->control.total_buffer, b->control.total_buffer);
 	ck_assert_int_eq(a->log_level, b->log_level);
 	ck_assert_uint_eq(a->log_rate_limit, b->log_rate_limit);
 	ck_assert_int_eq(a->plugins.isolation, b->plugins.isolation);
@@ -261,6 +269,10 @@ static const char full_yaml[] =
 	"  mode: 0640\n"
 	"  group: orbit\n"
 	"  max_request: 4096\n"
+	"  max_clients: 3\n"
+	"  idle_timeout: 500ms\n"
+	"  client_buffer: 64K\n"
+	"  total_buffer: 1M\n"
 	"log:\n"
 	"  level: debug\n";
 
@@ -424,6 +436,10 @@ START_TEST(every_key)
 	ck_assert_uint_eq(cfg->control.mode, 0640);
 	ck_assert_str_eq(cfg->control.group, "orbit");
 	ck_assert_uint_eq(cfg->control.max_request, 4096);
+	ck_assert_uint_eq(cfg->control.max_clients, 3);
+	ck_assert_double_eq_tol(cfg->control.idle_timeout, 0.5, 1e-9);
+	ck_assert_uint_eq(cfg->control.client_buffer, 64 << 10);
+	ck_assert_uint_eq(cfg->control.total_buffer, 1 << 20);
 	ck_assert_int_eq(cfg->log_level, LOG_DEBUG);
 	orbitd_config_free(cfg);
 }
@@ -721,8 +737,8 @@ START_TEST(unknown_keys)
 		   "orbitd.yaml:1:42: key 'requirements.op.schedule.date': unknown key (expected "
 		   "every, data, mode or plugin)");
 	yaml_fails("control: {sock: x}",
-		   "orbitd.yaml:1:11: key 'control.sock': unknown key (expected socket, mode, group "
-		   "or max_request)");
+		   "orbitd.yaml:1:11: key 'control.sock': unknown key (expected socket, mode, group, "
+		   "max_request, max_clients, idle_timeout, client_buffer or total_buffer)");
 	yaml_fails("log: {lvl: x}", "orbitd.yaml:1:7: key 'log.lvl': unknown key (expected level or rate_limit)");
 }
 END_TEST
@@ -916,6 +932,11 @@ START_TEST(value_errors)
 		{ "control: {max_request: 1e6}",
 		  "1:24: key 'control.max_request': expected an integer, got a number" },
 		{ "control: {group: \"\"}", "1:18: key 'control.group': must not be empty" },
+		{ "control: {max_clients: 0}", "1:24: key 'control.max_clients': must be at least 1 (got 0)" },
+		{ "control: {idle_timeout: 0}", "1:25: key 'control.idle_timeout': must be greater than 0" },
+		{ "control: {client_buffer: 1K}", "1:26: key 'control.client_buffer': must be at least 16K (got '1K')" },
+		{ "control: {total_buffer: lots}", "1:25: key 'control.total_buffer': invalid size 'lots' (expected bytes or a number with unit K, M or G (KiB, MiB, GiB))" },
+		{ "control: {client_buffer: 1M, total_buffer: 512K}", "1:10: key 'control': total_buffer (524288 bytes) is less than client_buffer (1048576 bytes)" },
 		{ "log: {level: verbose}",
 		  "1:14: key 'log.level': unknown level 'verbose' (expected debug, info, notice, "
 		  "warning or error)" },

@@ -58,6 +58,22 @@ static void on_held_close(void *arg)
 	octl_reply_ok(r, NULL);
 }
 
+/* Subscribers for "burst" ("sub" requests, held until their client goes). */
+#define MAX_SUBS 8
+static struct octl_req *subs[MAX_SUBS];
+static int n_subs;
+
+static void on_sub_close(void *arg)
+{
+	for (int k = 0; k < n_subs; k++) {
+		if (subs[k] == arg) {
+			subs[k] = subs[--n_subs];
+			break;
+		}
+	}
+	octl_reply_ok(arg, NULL);
+}
+
 static void handler(void *ctx, struct octl_req *r, const char *cmd, json_t *args)
 {
 	(void)ctx;
@@ -85,6 +101,24 @@ static void handler(void *ctx, struct octl_req *r, const char *cmd, json_t *args
 			ck_assert_int_eq(octl_req_event(r, json_pack("{s:s,s:I,s:s}", "type", "blob", "i",
 								      i, "blob", blob)),
 					 0);
+		free(blob);
+		octl_reply_ok(r, NULL);
+	} else if (!strcmp(cmd, "sub")) {
+		ck_assert_int_lt(n_subs, MAX_SUBS);
+		subs[n_subs++] = r;
+		octl_req_on_close(r, on_sub_close, r);
+	} else if (!strcmp(cmd, "burst")) {
+		/* n events of size bytes to every subscriber, in one go, as a
+		 * plugin's burst of outputs reaches every watch. */
+		json_int_t n = json_integer_value(json_object_get(args, "n"));
+		size_t size = (size_t)json_integer_value(json_object_get(args, "size"));
+		char *blob = malloc(size + 1);
+		memset(blob, 'z', size);
+		blob[size] = '\0';
+		for (json_int_t i = 0; i < n; i++)
+			for (int k = 0; k < n_subs; k++)
+				octl_req_event(subs[k], json_pack("{s:s,s:I,s:s}", "type", "blob",
+								  "i", i, "blob", blob));
 		free(blob);
 		octl_reply_ok(r, NULL);
 	} else if (!strcmp(cmd, "big")) {
@@ -142,6 +176,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(base = event_base_new());
 	last_cmd[0] = '\0';
 	held = NULL;
+	n_subs = 0;
 	closes = epipe_in_close = 0;
 	status_result = json_pack(
 		"{s:s,s:s,s:i,s:f,s:b,s:{s:i,s:i},s:{s:i,s:i,s:i,s:i},s:i,s:i,"
@@ -164,10 +199,19 @@ static void teardown(void)
 	test_tmpdir_free(tmp);
 }
 
+static struct octl *start_lim(const struct octl_limits *lim)
+{
+	char *err = NULL;
+	struct octl *c = octl_new(base, sock, 0660, NULL, lim, handler, NULL, &err);
+	ck_assert_msg(c != NULL, "octl_new: %s", err ? err : "?");
+	return c;
+}
+
 static struct octl *start(const char *path, unsigned mode, const char *group, size_t max)
 {
 	char *err = NULL;
-	struct octl *c = octl_new(base, path, mode, group, max, handler, NULL, &err);
+	struct octl_limits lim = {.max_request = max, .client_buffer = OCTL_DEFAULT_CLIENT_BUFFER};
+	struct octl *c = octl_new(base, path, mode, group, &lim, handler, NULL, &err);
 	ck_assert_msg(c != NULL, "octl_new: %s", err ? err : "?");
 	return c;
 }
@@ -309,6 +353,29 @@ static void expect_echo(struct cli *c, json_int_t id)
 	ck_assert(json_is_true(json_object_get(m, "ok")));
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), id);
 	json_decref(m);
+}
+
+static bool held_now(void *arg)
+{
+	(void)arg;
+	return held != NULL;
+}
+
+static bool one_sub(void *arg)
+{
+	(void)arg;
+	return n_subs == 1;
+}
+
+static bool n_subs_reached(void *arg)
+{
+	return n_subs == *(int *)arg;
+}
+
+static bool no_clients_but_one(void *arg)
+{
+	(void)arg;
+	return octl_clients(srv) == 1;
 }
 
 static bool closed_once(void *arg)
@@ -629,7 +696,7 @@ START_TEST(socket_in_use_is_refused)
 {
 	char *err = NULL;
 	srv = start(sock, 0660, NULL, 0);
-	struct octl *two = octl_new(base, sock, 0660, NULL, 0, handler, NULL, &err);
+	struct octl *two = octl_new(base, sock, 0660, NULL, NULL, handler, NULL, &err);
 	ck_assert_ptr_null(two);
 	ck_assert_int_eq(errno, EADDRINUSE);
 	ck_assert_ptr_nonnull(err);
@@ -649,14 +716,14 @@ START_TEST(setup_errors)
 	/* Not a socket. */
 	ck_assert_int_eq(test_tmpdir_write(tmp, "file", "x"), 0);
 	char *file = test_tmpdir_path(tmp, "file");
-	ck_assert_ptr_null(octl_new(base, file, 0660, NULL, 0, handler, NULL, &err));
+	ck_assert_ptr_null(octl_new(base, file, 0660, NULL, NULL, handler, NULL, &err));
 	ck_assert_ptr_nonnull(strstr(err, "is not a socket"));
 	free(err);
 	struct stat st;
 	ck_assert_int_eq(stat(file, &st), 0); /* left alone */
 	free(file);
 	/* Unknown group. */
-	ck_assert_ptr_null(octl_new(base, sock, 0660, "no-such-group-orbit", 0, handler, NULL, &err));
+	ck_assert_ptr_null(octl_new(base, sock, 0660, "no-such-group-orbit", NULL, handler, NULL, &err));
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "no-such-group-orbit"));
 	free(err);
@@ -665,11 +732,11 @@ START_TEST(setup_errors)
 	memset(longp, 'a', sizeof longp - 1);
 	longp[0] = '/';
 	longp[sizeof longp - 1] = '\0';
-	ck_assert_ptr_null(octl_new(base, longp, 0660, NULL, 0, handler, NULL, &err));
+	ck_assert_ptr_null(octl_new(base, longp, 0660, NULL, NULL, handler, NULL, &err));
 	ck_assert_int_eq(errno, ENAMETOOLONG);
 	free(err);
 	/* err may be NULL. */
-	ck_assert_ptr_null(octl_new(base, longp, 0660, NULL, 0, handler, NULL, NULL));
+	ck_assert_ptr_null(octl_new(base, longp, 0660, NULL, NULL, handler, NULL, NULL));
 }
 END_TEST
 
@@ -789,9 +856,11 @@ START_TEST(slow_reader_gets_overflow_notice)
 {
 	srv = start(sock, 0660, NULL, 0);
 	struct cli *c = cli_new(sock);
-	/* 12 MiB of events while the client reads nothing: beyond
-	 * OCTL_OUTPUT_CAP they are dropped and counted, never blocking. */
-	const int n = 120;
+	/* 3.5 MB of events while the client reads nothing: beyond half its
+	 * client_buffer (4 MiB) they are dropped and counted, never blocking;
+	 * what it owes (unsent and dropped) stays within the bound, so the
+	 * client is not cut. */
+	const int n = 35;
 	char req[128];
 	snprintf(req, sizeof req,
 		 "{\"v\":1,\"id\":1,\"cmd\":\"flood\",\"args\":{\"n\":%d,\"size\":100000}}\n", n);
@@ -854,6 +923,130 @@ START_TEST(pipelined_requests_with_unread_replies)
 	}
 	expect_echo(c, n);
 	cli_free(c);
+}
+END_TEST
+
+START_TEST(max_clients_refuses_with_a_line)
+{
+	struct octl_limits lim = {.max_clients = 2};
+	srv = start_lim(&lim);
+	struct cli *a = cli_new(sock), *b = cli_new(sock);
+	expect_echo(a, 1);
+	expect_echo(b, 1);
+	struct cli *c = cli_new(sock);
+	json_t *m = cli_line(c);
+	ck_assert_str_eq(err_code(m), OCTL_E_TOO_MANY_CLIENTS);
+	ck_assert(json_is_null(json_object_get(m, "id")));
+	json_decref(m);
+	ck_assert(test_run_until(base, cli_at_eof, c, WAIT_S));
+	struct octl_stats st;
+	octl_stats(srv, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	ck_assert_uint_eq(st.clients, 2);
+	/* A place freed is a place taken. */
+	cli_free(a);
+	ck_assert(test_run_until(base, no_clients_but_one, NULL, WAIT_S));
+	struct cli *d = cli_new(sock);
+	expect_echo(d, 2);
+	cli_free(b);
+	cli_free(c);
+	cli_free(d);
+}
+END_TEST
+
+START_TEST(idle_client_closed_busy_one_kept)
+{
+	struct octl_limits lim = {.idle_timeout = 0.2};
+	srv = start_lim(&lim);
+	/* First in, same timeout: a client with a request open and nothing
+	 * unsent (a watch waiting for events) is busy. */
+	struct cli *busy = cli_new(sock);
+	cli_send(busy, "{\"v\":1,\"id\":1,\"cmd\":\"hold\"}\n");
+	ck_assert(test_run_until(base, held_now, NULL, WAIT_S));
+	struct cli *idle = cli_new(sock);
+	expect_echo(idle, 1);
+	ck_assert(test_run_until(base, cli_at_eof, idle, WAIT_S));
+	struct octl_stats st;
+	octl_stats(srv, &st);
+	ck_assert_uint_eq(st.idle_closed, 1);
+	ck_assert_uint_eq(st.clients, 1);
+	ck_assert_ptr_nonnull(held);
+	ck_assert(!busy->eof);
+	expect_echo(busy, 2);
+	cli_free(idle);
+	cli_free(busy);
+}
+END_TEST
+
+START_TEST(client_that_stops_reading_is_cut)
+{
+	struct octl_limits lim = {.client_buffer = 64 << 10};
+	srv = start_lim(&lim);
+	struct cli *slow = cli_new(sock), *other = cli_new(sock);
+	cli_send(slow, "{\"v\":1,\"id\":1,\"cmd\":\"sub\"}\n");
+	ck_assert(test_run_until(base, one_sub, NULL, WAIT_S));
+	/* 1 MB at once: far past what it may owe. */
+	cli_send(other, "{\"v\":1,\"id\":1,\"cmd\":\"burst\",\"args\":{\"n\":100,\"size\":10000}}\n");
+	json_t *m = cli_line(other);
+	ck_assert(json_is_true(json_object_get(m, "ok")));
+	json_decref(m);
+	ck_assert(test_run_until(base, cli_at_eof, slow, WAIT_S));
+	ck_assert_int_eq(n_subs, 0);
+	struct octl_stats st;
+	octl_stats(srv, &st);
+	ck_assert_uint_eq(st.cut, 1);
+	ck_assert_uint_eq(st.buffered, 0);
+	expect_echo(other, 2);
+	cli_free(slow);
+	cli_free(other);
+}
+END_TEST
+
+struct eofs {
+	struct cli **c;
+	int n, want;
+};
+
+/* Exactly want of the clients are at EOF (the others are read dry). */
+static bool eofs_reached(void *arg)
+{
+	struct eofs *e = arg;
+	int k, n = 0;
+	for (k = 0; k < e->n; k++) {
+		cli_read(e->c[k]);
+		e->c[k]->len = 0;
+		n += e->c[k]->eof;
+	}
+	return n == e->want;
+}
+
+START_TEST(total_buffer_cuts_the_slowest_first)
+{
+	struct octl_limits lim = {.client_buffer = 8 << 20, .total_buffer = 256 << 10};
+	srv = start_lim(&lim);
+	struct cli *c[3], *other = cli_new(sock);
+	for (int k = 0; k < 3; k++) {
+		c[k] = cli_new(sock);
+		cli_send(c[k], "{\"v\":1,\"id\":1,\"cmd\":\"sub\"}\n");
+		ck_assert(test_run_until(base, n_subs_reached, &(int){k + 1}, WAIT_S));
+	}
+	/* 3 x 200 KB queued in one go: more than 256 KiB in all. */
+	cli_send(other, "{\"v\":1,\"id\":1,\"cmd\":\"burst\",\"args\":{\"n\":10,\"size\":20000}}\n");
+	json_t *m = cli_line(other);
+	ck_assert(json_is_true(json_object_get(m, "ok")));
+	json_decref(m);
+	struct octl_stats st;
+	octl_stats(srv, &st);
+	ck_assert_uint_ge(st.cut, 1);
+	ck_assert_uint_le(st.buffered, 256 << 10);
+	/* The cut ones see EOF; at least one subscriber was kept. */
+	struct eofs e = {.c = c, .n = 3, .want = (int)st.cut};
+	ck_assert(test_run_until(base, eofs_reached, &e, WAIT_S));
+	ck_assert_int_lt(e.want, 3);
+	ck_assert_int_eq(n_subs, 3 - e.want);
+	for (int k = 0; k < 3; k++)
+		cli_free(c[k]);
+	cli_free(other);
 }
 END_TEST
 
@@ -1277,6 +1470,10 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, free_runs_on_close);
 	tcase_add_test(tc, slow_reader_gets_overflow_notice);
 	tcase_add_test(tc, pipelined_requests_with_unread_replies);
+	tcase_add_test(tc, max_clients_refuses_with_a_line);
+	tcase_add_test(tc, idle_client_closed_busy_one_kept);
+	tcase_add_test(tc, client_that_stops_reading_is_cut);
+	tcase_add_test(tc, total_buffer_cuts_the_slowest_first);
 	tcase_add_test(tc, sockpath_rules);
 	suite_add_tcase(s, tc);
 
