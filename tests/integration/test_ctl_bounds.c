@@ -179,19 +179,6 @@ static json_int_t control_counter(json_t *status, const char *key)
 	return json_integer_value(v);
 }
 
-static long vm_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
 
 /* ---- tests -------------------------------------------------------------------- */
 
@@ -305,7 +292,7 @@ START_TEST(slow_watches_are_cut)
 	struct raw *reader = raw_connect(), *slow[N_SLOW];
 	raw_send(reader, "{\"v\":1,\"id\":1,\"cmd\":\"watch\"}\n");
 	ck_assert(raw_next_output(reader, WAIT));
-	long rss0 = vm_rss_kib(pid);
+	long rss0 = test_proc_status_kb(pid, "VmRSS");
 	for (int i = 0; i < N_SLOW; i++) {
 		slow[i] = raw_connect();
 		raw_send(slow[i], "{\"v\":1,\"id\":1,\"cmd\":\"watch\"}\n");
@@ -328,7 +315,7 @@ START_TEST(slow_watches_are_cut)
 	for (int i = 0; i < 20; i++)
 		ck_assert_msg(raw_next_output(reader, WAIT), "the reading watch starved");
 	/* Bounded: eight stuck watches held 4 MiB each before the bounds. */
-	long rss1 = vm_rss_kib(pid);
+	long rss1 = test_proc_status_kb(pid, "VmRSS");
 	const char *b = getenv("ORBIT_BUILD");
 	long slack = b && strstr(b, "san") ? 96 * 1024 : 16 * 1024;
 	ck_assert_msg(rss1 - rss0 < slack, "VmRSS grew from %ld to %ld KiB", rss0, rss1);

@@ -39,18 +39,10 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* VmRSS of pid in kB, from /proc/PID/status. */
+/* VmRSS of pid in kB. */
 static long rss_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
+	long kb = test_proc_status_kb(pid, "VmRSS");
 	ck_assert_int_gt(kb, 0);
 	return kb;
 }

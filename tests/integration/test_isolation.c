@@ -871,23 +871,6 @@ static void *flood_writer(void *arg)
 	return NULL;
 }
 
-static long vm_kb(pid_t pid, const char *key)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	long kb = -1;
-	size_t klen = strlen(key);
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			kb = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
 
 static bool wait_dropped(void *arg)
 {
@@ -933,7 +916,7 @@ START_TEST(flood_is_bounded_by_max_inflight)
 		/* orbitd logs every execution: keep reading its output, or it
 		 * blocks on a full pipe and stops reading requests. */
 		test_proc_mark(d);
-		long rss = vm_kb(daemon, "VmRSS");
+		long rss = test_proc_status_kb(daemon, "VmRSS");
 		if (rss > rss_max)
 			rss_max = rss;
 		struct pollfd pfd = {fd, POLLIN, 0};
@@ -958,7 +941,7 @@ START_TEST(flood_is_bounded_by_max_inflight)
 	close(fd);
 	ck_assert_msg(f.sent == FLOOD_N, "wrote %d of %d requests", f.sent, FLOOD_N);
 	ck_assert_msg(replies == FLOOD_N, "%d replies to %d requests", replies, FLOOD_N);
-	long hwm = vm_kb(daemon, "VmHWM");
+	long hwm = test_proc_status_kb(daemon, "VmHWM");
 	fprintf(stderr, "flood: %d of %d executions accepted; orbitd VmRSS at most %ld kB seen, "
 			"VmHWM %ld kB\n",
 		ok, FLOOD_N, rss_max, hwm);

@@ -92,4 +92,8 @@ void test_proc_free(struct test_proc *p);
 int test_run(char *const argv[], char *const env[], const char *input, double timeout_s, char **out,
 	     char **err);
 
+/* A "KEY: N kB" line of /proc/PID/status (VmRSS, VmHWM, ...): N, or -1
+ * when the process or the key is not there. */
+long test_proc_status_kb(pid_t pid, const char *key);
+
 #endif
