@@ -395,7 +395,7 @@ void orb_pending_remove(struct orbit_orbiter *o, struct pending *p)
 }
 
 /* Pending handshakes one orbiter keeps at most (orbit/orbiter.h). */
-static size_t max_pending = 4096;
+static size_t max_pending = 65536;
 
 int orbit_set_max_pending(size_t n)
 {

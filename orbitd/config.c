@@ -1262,7 +1262,7 @@ static int set_defaults(struct orbitd_config *cfg)
 {
 	struct ocfg_timers *t = &cfg->timers;
 
-	cfg->max_pending = 4096;
+	cfg->max_pending = 65536;
 	t->loop_interval = 1;
 	t->discovering_interval = 2;
 	t->pending_requests_expire_after = 60;

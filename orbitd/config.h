@@ -319,7 +319,7 @@ struct orbitd_config {
 	struct ocfg_control control;
 	int log_level;           /* syslog number, LOG_DEBUG..LOG_ERR, default LOG_INFO */
 	size_t max_pending;      /* handshake.max_pending: pending handshakes per
-				    orbiter (orbit_set_max_pending), default 4096 */
+				    orbiter (orbit_set_max_pending), default 65536 */
 	unsigned log_rate_limit; /* lines per second per kind, 0 = unlimited, default 10 */
 };
 

@@ -1149,7 +1149,7 @@ START_TEST(pending_offers_are_bounded_in_all)
 		ck_assert_int_eq(offers[i]->n, i < 3 ? 1 : 0);
 	at(T0 + 60 + EPS);
 	ck_assert_uint_eq(orbit_orbiter_pending_count(po), 0);
-	orbit_set_max_pending(4096);
+	orbit_set_max_pending(65536);
 	orbit_spec_clear(&str);
 }
 END_TEST

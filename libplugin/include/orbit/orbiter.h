@@ -37,7 +37,9 @@ typedef struct orbit_timers {
  * once, whatever the number of remotes; beyond it a Discover or Offer is
  * not answered (counted, logged at a rate-limited level) until older ones
  * complete or expire (pending_requests_expire_after). One per remote and
- * operation already bounds each remote. Process-wide, default 4096.
+ * operation already bounds each remote. Process-wide, default 65536
+ * (a core with 10,000 plugins has one Request pending per plugin at its
+ * start; about 200 bytes each, so the default holds about 13 MB).
  * 0 or -EINVAL (0). */
 int orbit_set_max_pending(size_t n);
 
