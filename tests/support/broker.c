@@ -158,20 +158,26 @@ static int write_conf(const struct test_broker *b)
 	FILE *f = fopen(b->conf, "w");
 	if (!f)
 		return -errno;
+	const struct test_broker_opts *o = &b->opts;
+	fprintf(f, "# written by tests/support/broker.c\n");
+	if (o->per_listener)
+		fprintf(f, "per_listener_settings true\n");
 	fprintf(f,
-		"# written by tests/support/broker.c\n"
 		"listener %d 127.0.0.1\n"
-		"allow_anonymous true\n"
+		"allow_anonymous %s\n"
 		"persistence false\n"
 		"log_dest file %s\n"
 		"log_type all\n"
 		"connection_messages true\n",
-		b->port, b->log);
+		b->port, o->anonymous_off ? "false" : "true", b->log);
 	/* As root mosquitto would switch to the "mosquitto" user, which cannot
 	 * write into our 0700 directory. */
 	if (geteuid() == 0)
 		fprintf(f, "user root\n");
-	return fclose(f) ? -errno : 0;
+	int rc = o->write_conf ? o->write_conf(f, b, o->arg) : 0;
+	if (fclose(f) && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 static bool accepts(int port)
@@ -251,9 +257,20 @@ static int path_in(char *out, const char *dir, const char *name)
 
 int test_broker_start(struct test_broker *b)
 {
+	static const struct test_broker_opts none;
+	return test_broker_start_with(b, &none);
+}
+
+int test_broker_start_with(struct test_broker *b, const struct test_broker_opts *o)
+{
 	int rc;
 	memset(b, 0, sizeof(*b));
+	b->opts = *o;
 	b->guard_fd = -1;
+	if (o->extra_ports < 0 || o->extra_ports > TEST_BROKER_EXTRA_PORTS) {
+		rc = -EINVAL;
+		goto out;
+	}
 	const char *tmp = getenv("TMPDIR");
 	if (path_in(b->dir, tmp && *tmp ? tmp : "/tmp", "orbit-broker-XXXXXX")) {
 		rc = -ENAMETOOLONG;
@@ -277,6 +294,12 @@ int test_broker_start(struct test_broker *b)
 	if (rc < 0)
 		goto out;
 	b->port = rc;
+	for (int i = 0; i < o->extra_ports; i++) {
+		rc = pick_port();
+		if (rc < 0)
+			goto out;
+		b->extra_port[i] = rc;
+	}
 	rc = write_conf(b);
 	if (rc < 0)
 		goto out;
