@@ -7,8 +7,10 @@
 #include "broker.h"
 #include "expect.h"
 #include "mqtt_peer.h"
+#include "orbitd_host.h"
 #include "proc.h"
 #include "tmpdir.h"
+#include "wire_peer.h"
 
 #include "envelope.h"
 #include "wire.h"
@@ -70,36 +72,9 @@ static char *strf(const char *fmt, ...)
  * relative to the build dir) and the YAML body after the mqtt section. */
 static struct test_proc *start_daemon(const char *name, const char *plugins, const char *body)
 {
-	char *dir = test_tmpdir_path(tmp, name);
-	mkdir(dir, 0755);
-	char *pdir = strf("%s/plugins", dir);
-	mkdir(pdir, 0755);
-	char *list = strdup(plugins ? plugins : "");
-	for (char *save = NULL, *tok = strtok_r(list, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		char *from = strf("%s/%s", build_dir, tok);
-		char *to = strf("%s/%s", pdir, strrchr(tok, '/') + 1);
-		ck_assert_int_eq(test_copy_file(from, to, 0644), 0);
-		free(from);
-		free(to);
-	}
-	free(list);
-	char *yaml = strf("identifier: %s\n" FAST
-			  "mqtt: {host: 127.0.0.1, port: %d" MQTT_RETRY "}\n%s",
-			  name, broker.port, body);
-	ck_assert_int_eq(test_tmpdir_write(dir, "orbitd.yaml", yaml), 0);
+	char *yaml = strf(FAST "mqtt: {host: 127.0.0.1, port: %d" MQTT_RETRY "}\n%s", broker.port, body);
+	struct test_proc *p = orbitd_host_start(tmp, build_dir, name, plugins, yaml);
 	free(yaml);
-	char *bin = strf("%s/bin/orbitd", build_dir);
-	char *conf = strf("%s/orbitd.yaml", dir);
-	char *sock = strf("%s/ctl.sock", dir);
-	char *argv[] = {bin, "-c", conf, "-p", pdir, "-s", sock, NULL};
-	struct test_proc *p = test_proc_start(name, argv, NULL);
-	ck_assert_ptr_nonnull(p);
-	free(bin);
-	free(conf);
-	free(sock);
-	free(pdir);
-	free(dir);
 	return p;
 }
 
@@ -109,7 +84,7 @@ static struct test_proc *start_daemon(const char *name, const char *plugins, con
  * decrefs) and the count of output events in *outputs. */
 static json_t *ctl(const char *name, const char *request, size_t *outputs)
 {
-	char *path = strf("%s/%s/ctl.sock", tmp, name);
+	char *path = orbitd_host_socket(tmp, name);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
@@ -263,7 +238,7 @@ static json_int_t exec_collect(struct exec_run *x, const char *name, const char 
 {
 	memset(x, 0, sizeof *x);
 	x->operation = operation;
-	char *path = strf("%s/%s/ctl.sock", tmp, name);
+	char *path = orbitd_host_socket(tmp, name);
 	x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
@@ -328,17 +303,12 @@ static size_t discovers_from(struct mqtt_peer *p, const char *core)
 	size_t n = 0;
 	for (size_t i = 0; i < mqtt_peer_count(p); i++) {
 		const struct mqtt_peer_msg *m = mqtt_peer_msg_at(p, i);
-		if (strcmp(m->topic, "$handshake.discover") != 0)
-			continue;
-		orbit_envelope e;
 		orbit_msg d;
-		if (orbit_envelope_decode((const char *)m->payload, m->len, &e) < 0)
+		if (strcmp(m->topic, "$handshake.discover") != 0 ||
+		    wire_peer_decode(m, ORBIT_MSG_DISCOVER, &d) < 0)
 			continue;
-		if (orbit_msg_decode(ORBIT_MSG_DISCOVER, e.payload.data, e.payload.len, &d) == 0) {
-			n += strcmp(d.discover.core_id, core) == 0;
-			orbit_msg_clear(&d);
-		}
-		orbit_envelope_clear(&e);
+		n += strcmp(d.discover.core_id, core) == 0;
+		orbit_msg_clear(&d);
 	}
 	return n;
 }
@@ -376,18 +346,9 @@ static void keepalive_barrier(struct mqtt_peer *p, const char *id)
 	orbit_msg m = {.kind = ORBIT_MSG_KEEPALIVE_REQUEST};
 	m.keepalive_request.from = "probe";
 	m.keepalive_request.keepalive_topic = answer;
-	uint8_t *avro = NULL;
-	size_t len = 0;
-	ck_assert_int_eq(orbit_msg_encode(&m, &avro, &len), 0);
-	orbit_payload pl = {avro, len, ORBIT_FMT_AVRO, "KeepaliveRequestMessage"};
-	char *env = NULL;
-	size_t env_len = 0;
-	ck_assert_int_eq(orbit_envelope_encode(&pl, "probe", &env, &env_len), 0);
 	double t = mqtt_peer_now();
-	ck_assert_int_eq(mqtt_peer_publish(p, topic, env, env_len), 0);
+	ck_assert_int_eq(wire_peer_publish(p, topic, "probe", &m), 0);
 	ck_assert_msg(mqtt_peer_next(p, answer, t, WAIT), "no keepalive from %s", id);
-	free(env);
-	free(avro);
 	free(answer);
 	free(topic);
 }

@@ -61,7 +61,8 @@ int mqtt_peer_subscribe(struct mqtt_peer *p, const char *topic);
  * has been written to the socket. */
 int mqtt_peer_publish(struct mqtt_peer *p, const char *topic, const void *data, size_t len);
 
-/* Run the loop (ticks included) for up to max_s seconds, at least once. */
+/* One loop iteration of at most max_s seconds (and at most 20 ms), then the
+ * tick; to run for a while, use mqtt_peer_run_until. */
 void mqtt_peer_pump(struct mqtt_peer *p, double max_s);
 
 /* Run the loop until pred(arg) holds (checked before the first iteration and
