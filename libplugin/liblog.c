@@ -15,12 +15,16 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 struct kind_slot {
 	double tokens; /* lines it may still write now */
 	double last;   /* when tokens was last refilled */
+	double last_suppressed;
 	unsigned long long suppressed;
 	int used;
+	int level;     /* of the sample */
+	char sample[ORBIT_LOG_SAMPLE];
 };
 
 static orbit_log_fn sink;
@@ -98,9 +102,52 @@ int orbit_log_admit(const void *kind, double now, unsigned long long *suppressed
 		s->suppressed = 0;
 	} else {
 		s->suppressed++;
+		s->last_suppressed = now;
 	}
 	unlock_kinds();
 	return ok;
+}
+
+void orbit_log_note(const void *kind, int level, const char *text)
+{
+	if (!kind || !text || atomic_load(&rate_limit) == 0)
+		return;
+	pthread_once(&atfork_once, register_atfork);
+	lock_kinds();
+	struct kind_slot *s = &kinds[slot_of(kind)];
+	s->level = level;
+	snprintf(s->sample, sizeof s->sample, "%s", text);
+	unlock_kinds();
+}
+
+void orbit_log_flush_suppressed(double now, double quiet,
+				void (*fn)(int level, unsigned long long n, const char *sample,
+					   void *arg),
+				void *arg)
+{
+	/* Taken out under the lock, reported after it: fn may log. */
+	struct {
+		unsigned long long n;
+		int level;
+		char sample[ORBIT_LOG_SAMPLE];
+	} due[ORBIT_LOG_KINDS];
+	size_t n_due = 0;
+
+	pthread_once(&atfork_once, register_atfork);
+	lock_kinds();
+	for (size_t i = 0; i < ORBIT_LOG_KINDS; i++) {
+		struct kind_slot *s = &kinds[i];
+		if (!s->used || !s->suppressed || now - s->last_suppressed < quiet)
+			continue;
+		due[n_due].n = s->suppressed;
+		due[n_due].level = s->sample[0] ? s->level : LOG_WARNING;
+		memcpy(due[n_due].sample, s->sample, sizeof s->sample);
+		n_due++;
+		s->suppressed = 0;
+	}
+	unlock_kinds();
+	for (size_t i = 0; i < n_due; i++)
+		fn(due[i].level, due[i].n, due[i].sample, arg);
 }
 
 void orbit_logf(int level, const char *fmt, ...)
@@ -124,6 +171,7 @@ void orbit_logf(int level, const char *fmt, ...)
 			at = sizeof buf - 1 - (size_t)t;
 		snprintf(buf + at, sizeof buf - at, "%s", tail);
 	}
+	orbit_log_note(fmt, level, buf);
 	if (sink)
 		sink(level, buf);
 	else

@@ -260,6 +260,16 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 	notify_watchdog();
 }
 
+/* A burst of suppressed log lines with no line of its kind after it still
+ * gets its count written, a second after the burst. */
+static void on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	olog_flush_suppressed(1.0);
+}
+
 static struct event *add_signal(struct daemon *d, int sig, event_callback_fn fn)
 {
 	struct event *ev = evsignal_new(d->base, sig, fn, d);
@@ -368,6 +378,12 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	    !(d->sig_term = add_signal(d, SIGTERM, on_sigterm)) ||
 	    !(d->sig_int = add_signal(d, SIGINT, on_sigterm))) {
 		*err = strfmt("cannot install signal handlers");
+		goto fail;
+	}
+	struct timeval second = {1, 0};
+	if (!(d->log_flush = event_new(d->base, -1, EV_PERSIST, on_log_flush, d)) ||
+	    event_add(d->log_flush, &second) < 0) {
+		*err = strfmt("cannot arm the log flush timer");
 		goto fail;
 	}
 	uint64_t wd = 0;
@@ -581,7 +597,8 @@ void daemon_free(struct daemon *d)
 	workers_stop(d->workers, budget > 0.1 ? budget : 0.1);
 	loopq_free(d->loopq);
 	bustap_free(d->tap);
-	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog};
+	olog_flush_suppressed(0); /* what a last burst suppressed */
+	struct event *evs[] = {d->sig_hup, d->sig_term, d->sig_int, d->watchdog, d->log_flush};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);

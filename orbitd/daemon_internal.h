@@ -47,7 +47,7 @@ struct daemon {
 	struct host_env env;
 	struct loader *loader;
 	struct reqs *reqs;
-	struct event *sig_hup, *sig_term, *sig_int, *watchdog;
+	struct event *sig_hup, *sig_term, *sig_int, *watchdog, *log_flush;
 	struct drain *stop_drain;
 	bool stopping;
 	double stop_deadline;      /* orbit_now() + shutdown_timeout at SIGTERM; 0 before */

@@ -147,7 +147,7 @@ static void log_va(const void *kind, int level, const char *fmt, va_list ap)
 	char buf[OLOG_LINE_MAX];
 	char tail[64];
 	int saved = errno;
-	size_t n, body, cap, tail_len = 0;
+	size_t n, prefix, body, cap, tail_len = 0;
 	unsigned long long dropped;
 	bool truncated = false;
 	int r;
@@ -164,7 +164,7 @@ static void log_va(const void *kind, int level, const char *fmt, va_list ap)
 		tail_len = r > 0 ? (size_t)r : 0;
 	}
 
-	n = format_prefix(buf, sizeof buf, level);
+	n = prefix = format_prefix(buf, sizeof buf, level);
 	/* Room for the body's NUL is reused by the newline; "…" needs 3 more,
 	 * the suppressed count (kept whole) its own. */
 	cap = sizeof buf - n - (sizeof ellipsis - 1) - tail_len;
@@ -195,10 +195,25 @@ static void log_va(const void *kind, int level, const char *fmt, va_list ap)
 	}
 	memcpy(buf + n, tail, tail_len);
 	n += tail_len;
+	buf[n] = '\0';
+	orbit_log_note(kind, level, buf + prefix);
 	buf[n++] = '\n';
 	write_all(buf, n);
 out:
 	errno = saved;
+}
+
+static void report_suppressed(int level, unsigned long long n, const char *sample, void *arg)
+{
+	double *quiet = arg;
+	/* Not limited itself (NULL kind): at most one line per kind and flush. */
+	olog_kind(NULL, level, "%llu similar messages suppressed, none for %gs; the last one like: %s", n,
+		  *quiet, sample);
+}
+
+void olog_flush_suppressed(double quiet)
+{
+	orbit_log_flush_suppressed(limiter_now(), quiet, report_suppressed, &quiet);
 }
 
 void olog_va(int level, const char *fmt, va_list ap)

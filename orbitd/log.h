@@ -44,6 +44,11 @@ void olog_kind(const void *kind, int level, const char *fmt, ...)
  * ORBIT_LOG_RATE_LIMIT_DEFAULT, 10). Shared with liborbit's messages. */
 void olog_set_rate_limit(unsigned per_second);
 
+/* Report the lines suppressed in a burst that no later line of their kind
+ * has reported, once that kind has been silent for `quiet` seconds: one line
+ * each with the count and a sample. The daemon calls it every second. */
+void olog_flush_suppressed(double quiet);
+
 /* The clock the limiter reads (default orbit_now); NULL restores it. For
  * tests. */
 void olog_set_clock(double (*now)(void));

@@ -338,6 +338,31 @@ START_TEST(rate_limit_per_kind)
 }
 END_TEST
 
+/* A burst followed by silence: once the kind has been quiet for a second,
+ * the periodic flush writes its count with a sample, at the kind's level,
+ * once; the next line of the kind then has nothing left to report. */
+START_TEST(rate_limit_burst_then_silence)
+{
+	use_fake_clock(3);
+	capture_start();
+	flood(100);
+	fake_now = 100.5;
+	olog_flush_suppressed(1.0); /* not quiet long enough */
+	const char *out = capture_end(NULL);
+	ck_assert_int_eq(count_lines(out, "\n"), 30);
+	ck_assert(!strstr(out, "suppressed"));
+	fake_now = 101.2;
+	capture_start();
+	olog_flush_suppressed(1.0);
+	olog_flush_suppressed(1.0);
+	ck_assert_str_eq(capture_end(NULL), "<4>70 similar messages suppressed, none for 1s; the last "
+					    "one like: dropped forged message 29\n");
+	capture_start();
+	flood(1);
+	ck_assert_str_eq(capture_end(NULL), "<4>dropped forged message 0\n");
+}
+END_TEST
+
 /* 0 is unlimited; NULL kinds (liborbit's forwarded lines) are never limited;
  * filtered levels do not spend the budget. */
 START_TEST(rate_limit_off_and_exempt)
@@ -407,6 +432,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, errno_kept);
 	tcase_add_test(tc, threads_whole_lines);
 	tcase_add_test(tc, rate_limit_per_kind);
+	tcase_add_test(tc, rate_limit_burst_then_silence);
 	tcase_add_test(tc, rate_limit_off_and_exempt);
 	tcase_add_test(tc, rate_limit_threads);
 	suite_add_tcase(s, tc);

@@ -12,9 +12,9 @@
  * of a kind always go out (start-up and reload bursts stay whole), then
  * one more every 1/rate_limit s. The
  * lines over budget are counted, not written, and the next line of that
- * kind that goes out ends in "(N similar messages suppressed)". A burst
- * followed by silence therefore leaves its count unreported until that
- * kind occurs again. Kinds live in a fixed table of ORBIT_LOG_KINDS slots
+ * kind that goes out ends in "(N similar messages suppressed)"; when none
+ * comes, the host's periodic orbit_log_flush_suppressed reports the count
+ * with a sample of the kind once it has been quiet. Kinds live in a fixed table of ORBIT_LOG_KINDS slots
  * (hash of the kind pointer): two kinds that share a slot share a budget.
  */
 #ifndef ORBIT_LOG_H
@@ -53,6 +53,26 @@ unsigned orbit_get_log_rate_limit(void);
  * should say so when not); returns 0 when the line is over budget: it is
  * counted, write nothing. Thread-safe and fork-safe. */
 int orbit_log_admit(const void *kind, double now, unsigned long long *suppressed);
+
+/* Bytes of a line kept as its kind's sample (NUL included). */
+#define ORBIT_LOG_SAMPLE 96
+
+/* After a line admitted by orbit_log_admit went out: remember its level and
+ * text (the first ORBIT_LOG_SAMPLE - 1 bytes, copied) as the sample of its
+ * kind, for orbit_log_flush_suppressed. NULL kind or text: nothing. */
+void orbit_log_note(const void *kind, int level, const char *text);
+
+/* Lines of a kind are suppressed in a burst; the next line of that kind
+ * reports them ("N similar messages suppressed"). When no next line comes,
+ * this reports them instead: for every kind with lines suppressed and none
+ * for `quiet` seconds up to now, fn(level, n, sample, arg) is called with
+ * the kind's last noted level and sample ("" if none) and the count is
+ * cleared. fn runs without the limiter's lock (it may log). Call it
+ * periodically, e.g. every second from the host's loop. Thread-safe. */
+void orbit_log_flush_suppressed(double now, double quiet,
+				void (*fn)(int level, unsigned long long n, const char *sample,
+					   void *arg),
+				void *arg);
 
 #ifdef __cplusplus
 }
