@@ -35,31 +35,69 @@ static void req_free(struct req *r)
 	free(r);
 }
 
-/* Copy specs, adding the Python-3.13 flavour next to every built-in 3.12
- * schema (SPEC §2.10) so Python plugins of either version find a match. */
+/* Whether v[0..n) holds s exactly: the same schema strings byte for byte
+ * (a Python peer compares them doc included, SPEC §4.9) and the same flags. */
+static bool listed(const orbit_spec *v, size_t n, const orbit_spec *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].n_schemas != s->n_schemas || v[i].support_empty != s->support_empty ||
+		    v[i].support_undefined != s->support_undefined)
+			continue;
+		size_t j = 0;
+		while (j < s->n_schemas && strcmp(v[i].schemas[j], s->schemas[j]) == 0)
+			j++;
+		if (j == s->n_schemas)
+			return true;
+	}
+	return false;
+}
+
+/* Append a copy of s to v (k entries so far) unless it is listed already.
+ * Only s's strings and flags are read (a built-in's view has no canon). */
+static int add_unique(orbit_spec *v, size_t *k, const orbit_spec *s)
+{
+	if (listed(v, *k, s))
+		return 0;
+	if (orbit_spec_init(&v[*k], (const char *const *)s->schemas, s->n_schemas,
+			    s->support_empty, s->support_undefined) < 0)
+		return -ENOMEM;
+	(*k)++;
+	return 0;
+}
+
+/* Copy specs, listing a built-in payload schema in both Python flavours
+ * (SPEC §2.10: a Python plugin compares the strings doc included and
+ * accepts when any entry matches), each flavour once: a spec given twice, or
+ * a requirement that lists both flavours already (orbitd's do), is not
+ * repeated — each copy cost ~150 bytes per Discover for nothing. */
 static int copy_specs_with_flavours(orbit_spec **dst, size_t *n_dst, const orbit_spec *src,
 				    size_t n)
 {
-	orbit_spec *v = calloc(n * 2, sizeof(*v));
+	orbit_spec *v = calloc(n * 3 + 1, sizeof(*v));
 	size_t k = 0;
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (orbit_spec_copy(&v[k++], &src[i]) < 0)
+		if (add_unique(v, &k, &src[i]) < 0)
 			goto fail;
 		if (src[i].n_schemas != 1)
 			continue;
 		for (int kind = ORBIT_KIND_STRING; kind <= ORBIT_KIND_FLOAT64; kind++) {
 			const char *s312 = orbit_kind_schema((orbit_kind)kind, ORBIT_FLAVOUR_PY312);
-			const char *s313 = orbit_kind_schema((orbit_kind)kind, ORBIT_FLAVOUR_PY313);
 			if (!orbit_schema_equal(src[i].schemas[0], s312))
 				continue;
-			const char *other = strcmp(src[i].schemas[0], s313) == 0 ? s312 : s313;
-			if (strcmp(src[i].schemas[0], other) == 0)
-				break;
-			if (orbit_spec_init(&v[k++], &other, 1, src[i].support_empty,
-					    src[i].support_undefined) < 0)
-				goto fail;
+			for (int f = ORBIT_FLAVOUR_PY312; f <= ORBIT_FLAVOUR_PY313; f++) {
+				char *flavour = (char *)orbit_kind_schema((orbit_kind)kind,
+									  (orbit_flavour)f);
+				orbit_spec view = {
+					.schemas = &flavour,
+					.n_schemas = 1,
+					.support_empty = src[i].support_empty,
+					.support_undefined = src[i].support_undefined,
+				};
+				if (add_unique(v, &k, &view) < 0)
+					goto fail;
+			}
 			break;
 		}
 	}

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,10 +36,13 @@ struct op {
  * a freed slot of an unlimited operation never needs re-offering — each with
  * the specs we would offer, shared with the connections through the
  * orbiter's spec table. One allocation: the entries, the offer topic and the
- * core id follow the struct. */
+ * core id follow the struct. discovered_at and gap (between its last two
+ * Discovers, < 0 unknown) tell a re-offer whether that interest is current
+ * (see still_wants). */
 struct known_core {
 	strmap_entry node; /* in cores, keyed by id */
 	const char *id, *offer_topic;
+	double discovered_at, gap;
 	size_t n;
 	struct wanted {
 		const struct op *op; /* operations live as long as the plugin */
@@ -272,6 +276,20 @@ static struct known_core *known_core_new(struct orbit_lender *p, const orbit_msg
 	return kc;
 }
 
+/* Stamp kc, the interest of a fresh Discover, with its time and the core's
+ * cadence (old: the same core's previous one, or NULL). Two Discovers at one
+ * instant say nothing about the cadence: the last known gap stays. */
+static void discovered(struct orbit_orbiter *o, struct known_core *kc,
+		       const struct known_core *old)
+{
+	kc->discovered_at = orb_now(o);
+	kc->gap = -1;
+	if (old)
+		kc->gap = kc->discovered_at > old->discovered_at
+				  ? kc->discovered_at - old->discovered_at
+				  : old->gap;
+}
+
 static void on_discover(void *ctx, const char *topic, const orbit_payload *pl)
 {
 	struct orbit_lender *p = ctx;
@@ -289,7 +307,10 @@ static void on_discover(void *ctx, const char *topic, const orbit_payload *pl)
 			      d.discover.keepalive_request_topic, d.discover.considered_dead_after))
 		goto out;
 	struct known_core *kc = known_core_new(p, &d);
-	known_core_free(p, strmap_remove(&p->cores, core));
+	struct known_core *old = strmap_remove(&p->cores, core);
+	if (kc)
+		discovered(ORB(p), kc, old);
+	known_core_free(p, old);
 	if (kc && strmap_put_node(&p->cores, &kc->node, kc->id, kc) < 0)
 		known_core_free(p, kc);
 	offer_to(p, core, d.discover.offer_topic, discover_query, &d, d.discover.n_queries, NULL);
@@ -389,11 +410,39 @@ static void clear_reoffers(struct orbit_lender *p)
 	strmap_clear(&p->reoffer);
 }
 
+/* Whether kc's last Discover still speaks for the core, so that a freed slot
+ * may be offered to it without waiting for its next one. A core that wants
+ * an operation keeps discovering it every discovering_interval (SPEC §4.2;
+ * orbitd backs off, doubling, while compliant); one that stopped goes quiet,
+ * and a stopped Python core keeps its offer topic subscribed (SPEC §5.8) and
+ * would Request what we offer. So the interest lapses when
+ *   - the core closed a connection with us since (plugin_conn_removed forgets
+ *     it: the Graceless closes of a stop, or a change of mind), or
+ *   - the core is silent past our consider_others_dead_after, or
+ *   - its last Discover is older than the deadline it announced to us
+ *     (considered_dead_after: silent that long it would call us dead), or
+ *     than three of its Discover gaps (a doubling back-off plus a tick's
+ *     jitter; a core that slowed down is merely not re-offered to).
+ * Either mistake is cheap on one side only: a live core not re-offered to
+ * gets the slot at its next Discover, as with a Python plugin, while an
+ * Offer to a stopped one could connect it. */
+static bool still_wants(struct orbit_lender *p, const struct known_core *kc, double now)
+{
+	const struct remote *r = orb_remote(ORB(p), kc->id);
+	if (!r || orbit_orbiter_remote_dead(ORB(p), kc->id))
+		return false;
+	double window = r->has_deadline ? r->dead_after : INFINITY;
+	if (kc->gap > 0 && 3 * kc->gap < window)
+		window = 3 * kc->gap;
+	return now - kc->discovered_at <= window;
+}
+
 static void reoffer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct orbit_lender *p = arg;
+	double now = orb_now(ORB(p));
 	strmap_iter it = {0};
 	strmap_entry *e;
 	while ((e = strmap_next(&p->reoffer, &it))) {
@@ -401,8 +450,7 @@ static void reoffer(evutil_socket_t fd, short what, void *arg)
 		strmap_entry *ce;
 		while ((ce = strmap_next(&p->cores, &ci))) {
 			struct known_core *kc = ce->value;
-			if (strcmp(ce->key, e->value) != 0 &&
-			    !orbit_orbiter_remote_dead(ORB(p), ce->key))
+			if (strcmp(ce->key, e->value) != 0 && still_wants(p, kc, now))
 				offer_to(p, ce->key, kc->offer_topic, known_query, kc, kc->n,
 					 e->key);
 		}
@@ -431,6 +479,11 @@ static void queue_reoffer(struct orbit_lender *p, const char *operation, const c
 static void plugin_conn_removed(struct orbit_orbiter *o, struct conn *c)
 {
 	struct orbit_lender *p = (struct orbit_lender *)o;
+	/* What the core's last Discover said no longer holds (see still_wants):
+	 * it is stopping or changed its mind. Its next Discover tells again. */
+	known_core_free(p, strmap_remove(&p->cores, c->info.remote_id));
+	if (p->twin)
+		known_core_free(p->twin, strmap_remove(&p->twin->cores, c->info.remote_id));
 	/* Deferred: we are inside a close. A shared maximum's slot may go to a
 	 * core of the twin's bus too. */
 	queue_reoffer(p, c->info.operation, c->info.remote_id);

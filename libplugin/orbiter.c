@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -880,12 +881,91 @@ size_t orbit_orbiter_close_remote(orbit_orbiter *o, const char *remote_id)
 	return close_remote(o, remote_id);
 }
 
+/* Keepalive pacing. SPEC §5.2 sends once less than
+ * send_keepalive_before_timelimit of the remote's deadline (the
+ * considered_dead_after it announced) is left, so a remote whose deadline is
+ * shorter than that threshold — 5 s against the default 10 s — gets one on
+ * every tick. We send once less than min(threshold, deadline / 2) is left:
+ * never more than two per deadline, and each with half the deadline at least
+ * to spare for the bus and the remote's own loop. The defaults (120 s, 10 s)
+ * keep Python's cadence, one every 110 s. */
+static double keepalive_due(const struct orbit_orbiter *o, const struct remote *r)
+{
+	double margin = o->t.send_keepalive_before_timelimit;
+	if (margin > r->dead_after / 2)
+		margin = r->dead_after / 2;
+	return r->last_keepalive_sent + r->dead_after - margin;
+}
+
+static bool keepalive_wanted(const struct remote *r)
+{
+	return r->n_conns && r->has_deadline && r->keepalive_topic;
+}
+
+/* Send r its keepalive if it is due at now (the first one at once; unlike
+ * Python's timedelta.seconds, a missed deadline still sends). Returns when
+ * the next one is due. */
+static double keepalive_maybe(struct orbit_orbiter *o, struct remote *r, double now)
+{
+	if (r->last_keepalive_sent < 0 || now > keepalive_due(o, r)) {
+		send_keepalive(o, r->keepalive_topic);
+		r->last_keepalive_sent = now;
+	}
+	return keepalive_due(o, r);
+}
+
+static void keepalive_timer(evutil_socket_t fd, short what, void *arg);
+static struct timeval tv_of(double s);
+
+/* Ticks come every loop_interval, so a keepalive due before the next one
+ * would leave late: with the accepted minimum deadline (1 s) and the default
+ * loop (1 s), after the remote's deadline. Such a keepalive gets a timer of
+ * its own, at its due time (plus a millisecond, so that it is due when the
+ * timer fires). Without a tick (loop_interval < 0) housekeeping is the
+ * application's to schedule, and so are keepalives. */
+static void keepalive_arm(struct orbit_orbiter *o, double next_due, double now)
+{
+	if (!o->tick_ev || !o->running)
+		return;
+	double wait = next_due - now;
+	if (!(wait < o->t.loop_interval)) {
+		if (o->keepalive_ev)
+			event_del(o->keepalive_ev);
+		return;
+	}
+	/* Without the timer (ENOMEM) the next tick still sends, late. */
+	if (!o->keepalive_ev &&
+	    !(o->keepalive_ev = evtimer_new(o->bus->base, keepalive_timer, o)))
+		return;
+	struct timeval tv = tv_of(wait + 0.001);
+	event_add(o->keepalive_ev, &tv);
+}
+
+static void keepalive_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct orbit_orbiter *o = arg;
+	double now = orb_now(o), next = INFINITY;
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->remotes, &it))) {
+		struct remote *r = e->value;
+		if (keepalive_wanted(r)) {
+			double due = keepalive_maybe(o, r, now);
+			if (due < next)
+				next = due;
+		}
+	}
+	keepalive_arm(o, next, now);
+}
+
 static void keepalive_and_liveness(struct orbit_orbiter *o, double now)
 {
 	struct keylist dead = {0}, forget = {0};
 	strmap_iter it = {0};
 	strmap_entry *e;
-	double limit = o->t.consider_others_dead_after;
+	double limit = o->t.consider_others_dead_after, next = INFINITY;
 	while ((e = strmap_next(&o->remotes, &it))) {
 		struct remote *r = e->value;
 		bool silent = limit >= 0 && now - r->last_seen > limit;
@@ -898,16 +978,13 @@ static void keepalive_and_liveness(struct orbit_orbiter *o, double now)
 			keylist_add(&forget, r->id);
 			continue;
 		}
-		if (!r->n_conns || !r->has_deadline || !r->keepalive_topic)
+		if (!keepalive_wanted(r))
 			continue;
-		/* Unlike Python's timedelta.seconds, a missed deadline still sends. */
-		if (r->last_keepalive_sent < 0 ||
-		    r->last_keepalive_sent + r->dead_after - now <
-			    o->t.send_keepalive_before_timelimit) {
-			send_keepalive(o, r->keepalive_topic);
-			r->last_keepalive_sent = now;
-		}
+		double due = keepalive_maybe(o, r, now);
+		if (due < next)
+			next = due;
 	}
+	keepalive_arm(o, next, now);
 	for (size_t i = 0; i < dead.n; i++) {
 		orbit_logf(LOG_WARNING, "%s: %s silent for more than %.1fs: considered dead",
 			   o->id, dead.v[i], limit);
@@ -1016,6 +1093,8 @@ void orb_stop(struct orbit_orbiter *o)
 	o->running = false;
 	if (o->tick_ev)
 		event_del(o->tick_ev);
+	if (o->keepalive_ev)
+		event_del(o->keepalive_ev);
 	orbit_bus_unsubscribe(o->bus, o->keepalive_request_topic, o);
 	orbit_bus_unsubscribe(o->bus, o->keepalive_topic, o);
 	orbit_orbiter_close_all(o, false);
@@ -1056,6 +1135,8 @@ void orb_destroy(struct orbit_orbiter *o)
 	/* Every spec_ref went with its last connection above. */
 	if (o->tick_ev)
 		event_free(o->tick_ev);
+	if (o->keepalive_ev)
+		event_free(o->keepalive_ev);
 	free(o->id);
 	free(o->discover_topic);
 	free(o->keepalive_topic);

@@ -119,6 +119,7 @@ struct orbit_orbiter {
 	strmap slots;    /* operation -> struct opslot */
 	struct spec_ref *specs; /* shared by connections, see orb_spec_intern */
 	struct event *tick_ev;   /* NULL when loop_interval < 0 (ticks are the caller's) */
+	struct event *keepalive_ev; /* made on first need: a keepalive due between ticks */
 	orbit_event_cb ev_cb;
 	void *ev_ctx;
 	/* An injected clock (orbit_orbiter_set_clock), NULL for orbit_now(). */
