@@ -414,8 +414,12 @@ static void retry_requests(struct orbit_core *c, double now)
 			dropped = true;
 		}
 	}
-	if (dropped)
+	if (dropped) {
 		core_update_compliance(c);
+		/* Room again: look for another plugin at once (one Discover
+		 * for however many were given up). */
+		c->next_discover = now;
+	}
 }
 
 static void on_offer(void *ctx, const char *topic, const orbit_payload *p)
