@@ -302,9 +302,12 @@ out:
 	free(qs);
 }
 
+static void retry_requests(struct orbit_core *c, double now);
+
 static void core_tick(struct orbit_orbiter *o, double now)
 {
 	struct orbit_core *c = (struct orbit_core *)o;
+	retry_requests(c, now);
 	core_update_compliance(c);
 	if (now + 1e-6 < c->next_discover)
 		return;
@@ -330,6 +333,36 @@ static bool specs_match(const orbit_spec *list, size_t n, const orbit_spec *offe
 	return false;
 }
 
+/* Requests unanswered are sent again (orbit/orbiter.h). Process-wide, like
+ * the other engine bounds. */
+static double request_retry = 5.0;
+static unsigned request_sends = 3;
+
+int orbit_set_request_retry(double interval, unsigned sends)
+{
+	if (!(interval > 0) || !sends)
+		return -EINVAL;
+	request_retry = interval;
+	request_sends = sends;
+	return 0;
+}
+
+/* Send (or send again) the Request of pending p for requirement r. */
+static int send_request(struct orbit_core *c, struct pending *p, const struct req *r, double now)
+{
+	struct orbit_orbiter *o = ORB(c);
+	orbit_msg m = {.kind = ORBIT_MSG_REQUEST};
+	m.request.core_id = o->id;
+	m.request.operation = (char *)p->operation;
+	m.request.response_topic = c->response_topic;
+	m.request.output_topic = p->output_topic;
+	m.request.close_topic = p->close_topic;
+	m.request.setup_data = r->setup_data;
+	p->sends++;
+	p->last_sent = now;
+	return orb_send(o, p->reply_topic, &m, ORBIT_PUB_AFTER_SUBACK);
+}
+
 static void reply_to_offer(struct orbit_core *c, const char *plugin, const char *reply_topic,
 			   const orbit_offered_op *op)
 {
@@ -337,13 +370,21 @@ static void reply_to_offer(struct orbit_core *c, const char *plugin, const char 
 	struct req *r = strmap_get(&c->reqs, op->name);
 	const char *why = NULL;
 	struct req_count n = {0};
+	struct conn *stale = r ? orb_conn_find(o, plugin, op->name) : NULL;
+	if (stale) {
+		/* A plugin never offers what it holds connected (SPEC §4.3 step
+		 * 4): it lost its side (a close we never saw, a restart). Ours
+		 * goes without a message, since the plugin has nothing to close,
+		 * and the Offer is handled like any other. */
+		orbit_logf(LOG_INFO, "%s: %s offers %s we hold connected: dropping our stale side",
+			   o->id, plugin, op->name);
+		orb_conn_remove(o, stale, false);
+	}
 	if (!r) {
 		why = "not required";
 	} else {
 		core_count(c, r, &n);
-		if (orb_conn_find(o, plugin, op->name))
-			why = "already connected";
-		else if (!admits(r, plugin))
+		if (!admits(r, plugin))
 			why = "excluded by allowlist/blocklist";
 		else if (!specs_match(r->inputs, r->n_inputs, &op->input) ||
 			 !specs_match(r->outputs, r->n_outputs, &op->output))
@@ -364,29 +405,59 @@ static void reply_to_offer(struct orbit_core *c, const char *plugin, const char 
 		orb_send(o, reply_topic, &m, 0);
 		return;
 	}
+	/* Topics of our choosing get a random tail (orb_conn_topic). */
 	char *out_topic = orbit_spec_has(&op->output)
-				  ? orb_topic(op->name, o->id, plugin, "output", NULL)
+				  ? orb_conn_topic(op->name, o->id, plugin, "output")
 				  : NULL;
-	char *close_topic = orb_topic(op->name, o->id, plugin, "close", NULL);
+	char *close_topic = orb_conn_topic(op->name, o->id, plugin, "close");
+	char *reply = strdup(reply_topic);
 	struct pending *p = orb_pending_add(o, plugin, op->name, &op->input, &op->output);
-	if (!p || !close_topic || (orbit_spec_has(&op->output) && !out_topic)) {
+	if (!p || !close_topic || !reply || (orbit_spec_has(&op->output) && !out_topic)) {
 		if (p)
 			orb_pending_remove(o, p);
 		free(out_topic);
 		free(close_topic);
+		free(reply);
 		return;
 	}
 	p->output_topic = out_topic;
 	p->close_topic = close_topic;
-	orbit_msg m = {.kind = ORBIT_MSG_REQUEST};
-	m.request.core_id = o->id;
-	m.request.operation = op->name;
-	m.request.response_topic = c->response_topic;
-	m.request.output_topic = out_topic;
-	m.request.close_topic = close_topic;
-	m.request.setup_data = r->setup_data;
-	if (orb_send(o, reply_topic, &m, ORBIT_PUB_AFTER_SUBACK) < 0)
+	p->reply_topic = reply;
+	if (send_request(c, p, r, orb_now(o)) < 0)
 		orb_pending_remove(o, p);
+}
+
+/* Requests unanswered for request_retry go again; after request_sends
+ * sends the plugin is given up on, so the Request stops counting toward
+ * maximum (and a lost Request or Confirm heals by the retry). */
+static void retry_requests(struct orbit_core *c, double now)
+{
+	struct orbit_orbiter *o = ORB(c);
+	bool dropped = false;
+	strmap_iter it = {0};
+	strmap_entry *e;
+	while ((e = strmap_next(&o->pendings, &it))) {
+		struct pending *p = e->value;
+		struct req *r = strmap_get(&c->reqs, p->operation);
+		if (!p->sends || now - p->last_sent < request_retry)
+			continue;
+		if (!r || p->sends >= request_sends) {
+			orbit_logf(LOG_INFO, "%s: request of %s to %s unanswered after %u send%s: "
+				   "given up", o->id, p->operation, p->remote_id, p->sends,
+				   p->sends == 1 ? "" : "s");
+			orb_pending_remove(o, p); /* removing the current entry is allowed */
+			dropped = true;
+		} else if (send_request(c, p, r, now) < 0) {
+			orb_pending_remove(o, p);
+			dropped = true;
+		}
+	}
+	if (dropped) {
+		core_update_compliance(c);
+		/* Room again: look for another plugin at once (one Discover
+		 * for however many were given up). */
+		c->next_discover = now;
+	}
 }
 
 static void on_offer(void *ctx, const char *topic, const orbit_payload *p)
@@ -428,12 +499,11 @@ static void handle_confirm(struct orbit_core *c, orbit_msg *m)
 	if (!p) {
 		if (orb_conn_find(o, plugin, op))
 			return; /* duplicate Confirm */
-		/* Late Confirm: the plugin holds a connection we do not; tell it. */
+		/* Late Confirm: the plugin holds a connection we do not; tell it,
+		 * as firmly as any close of ours (sent again if lost). */
 		orbit_logf(LOG_INFO, "%s: late confirm of %s from %s: closing it", o->id, op, plugin);
-		orbit_msg g = {.kind = ORBIT_MSG_GRACELESS};
-		g.graceless.from = o->id;
-		g.graceless.operation = (char *)op;
-		orb_send(o, m->confirm.close_topic, &g, 0);
+		if (m->confirm.close_topic)
+			orb_send_graceless(o, m->confirm.close_topic, plugin, op, NULL, true);
 		return;
 	}
 	if (!m->confirm.input_topic) {

@@ -339,12 +339,45 @@ static void send_nla(struct orbit_lender *p, const orbit_msg *req)
 	orb_send(ORB(p), req->request.response_topic, &m, 0);
 }
 
+static bool same_topic(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void send_confirm(struct orbit_lender *p, const orbit_msg *req, const char *input_topic,
+			 const char *close_topic)
+{
+	orbit_msg m = {.kind = ORBIT_MSG_CONFIRM};
+	m.confirm.plugin_id = ORB(p)->id;
+	m.confirm.operation = req->request.operation;
+	m.confirm.input_topic = (char *)input_topic;
+	m.confirm.close_topic = (char *)close_topic;
+	orb_send(ORB(p), req->request.response_topic, &m, ORBIT_PUB_AFTER_SUBACK);
+}
+
 static void handle_request(struct orbit_lender *p, const orbit_msg *m)
 {
 	struct orbit_orbiter *o = ORB(p);
 	const char *core = m->request.core_id, *opname = m->request.operation;
 	struct pending *pd = orb_pending_find(o, core, opname);
 	if (!pd) {
+		struct conn *c = orb_conn_find(o, core, opname);
+		if (c && same_topic(c->info.close_to_remote_topic, m->request.close_topic) &&
+		    same_topic(c->info.output_topic, m->request.output_topic)) {
+			/* The core sent its Request again: our Confirm was lost. */
+			send_confirm(p, m, c->info.input_topic, c->info.incoming_close_topic);
+			return;
+		}
+		if (c) {
+			/* Another Request for what we hold: the core lost its side
+			 * and knows nothing of ours (no message to it). It gets a
+			 * NoLongerAvailable and our fresh Offer at its next Discover. */
+			orbit_logf(LOG_INFO, "%s: new request of %s from %s we hold connected: "
+				   "dropping our stale side", o->id, opname, core);
+			orb_conn_remove(o, c, false);
+			send_nla(p, m);
+			return;
+		}
 		orbit_logf(LOG_INFO, "%s: request of %s from %s without offer", o->id, opname, core);
 		return;
 	}
@@ -358,7 +391,7 @@ static void handle_request(struct orbit_lender *p, const orbit_msg *m)
 	char uuid[ORBIT_UUID_STRLEN + 1];
 	orbit_uuid4(uuid);
 	char *input_topic = orb_topic(opname, core, o->id, "input", uuid, NULL);
-	char *close_topic = orb_topic(opname, o->id, core, "close", NULL);
+	char *close_topic = orb_conn_topic(opname, o->id, core, "close");
 	struct conn *c = NULL;
 	if (input_topic && close_topic)
 		c = orb_conn_add(o, core, opname, pd->input, pd->output, input_topic,
@@ -369,12 +402,7 @@ static void handle_request(struct orbit_lender *p, const orbit_msg *m)
 		if (m->request.setup_data.present && op->setup)
 			op->setup(op->ctx, p, &c->info, m->request.setup_data.data,
 				  m->request.setup_data.len);
-		orbit_msg cm = {.kind = ORBIT_MSG_CONFIRM};
-		cm.confirm.plugin_id = o->id;
-		cm.confirm.operation = (char *)opname;
-		cm.confirm.input_topic = input_topic;
-		cm.confirm.close_topic = close_topic;
-		orb_send(o, m->request.response_topic, &cm, ORBIT_PUB_AFTER_SUBACK);
+		send_confirm(p, m, input_topic, close_topic);
 	}
 	free(input_topic);
 	free(close_topic);

@@ -7,6 +7,7 @@
  */
 #include "orbiter_internal.h"
 #include "liblog.h"
+#include "uuid.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -66,6 +67,13 @@ char *orb_topic(const char *first, ...)
 	va_end(ap);
 	*cur = '\0';
 	return out;
+}
+
+char *orb_conn_topic(const char *op, const char *a, const char *b, const char *kind)
+{
+	char token[ORBIT_TOKEN_STRLEN + 1];
+	orbit_random_token(token);
+	return orb_topic(op, a, b, kind, token, NULL);
 }
 
 bool orb_id_valid(const char *id)
@@ -199,6 +207,109 @@ int orbit_send_graceless_close(orbit_bus *b, const char *topic, const char *from
 	rc = orbit_bus_publish(b, topic, &p, ORBIT_PUB_AFTER_SUBACK);
 	free(buf);
 	return rc;
+}
+
+/* Closes one orbiter keeps queued for retransmission (orbit/orbiter.h). */
+static size_t max_resends = 4096;
+
+int orbit_set_close_resend_max(size_t n)
+{
+	max_resends = n;
+	return 0;
+}
+
+static void resend_queue(struct orbit_orbiter *o, const char *topic, const char *remote,
+			 const char *op, const uint8_t *buf, size_t len, const char *type)
+{
+	if (o->n_resends >= max_resends) {
+		o->resends_refused++;
+		if (max_resends)
+			orbit_logf(LOG_WARNING, "%s: %zu closes queued for retransmission already; "
+				   "the close of %s/%s goes once (%llu so far)", o->id,
+				   max_resends, remote, op,
+				   (unsigned long long)o->resends_refused);
+		return;
+	}
+	struct resend *r = malloc(sizeof(*r) + pair_key_len(remote, op) + pack_len(remote) +
+				  pack_len(topic) + len);
+	if (!r)
+		return;
+	char *at = (char *)(r + 1);
+	r->key = pack_pair(&at, remote, op, &r->operation, &r->remote_id);
+	r->topic = pack(&at, topic);
+	r->p = (orbit_payload){.data = memcpy(at, buf, len), .len = len,
+			       .format = ORBIT_FMT_AVRO, .message_type = type};
+	/* The next pass gets past a one-off loss; the second copy, two passes
+	 * later, past a broker reconnect or a burst that took the first. */
+	r->due = o->passes + 1;
+	r->left = 2;
+	r->next = o->resends;
+	o->resends = r;
+	o->n_resends++;
+}
+
+void orb_send_graceless(struct orbit_orbiter *o, const char *topic, const char *remote,
+			const char *op, const orbit_bytes *data, bool resend)
+{
+	orbit_msg m = {.kind = ORBIT_MSG_GRACELESS};
+	m.graceless.from = o->id;
+	m.graceless.operation = (char *)op;
+	if (data)
+		m.graceless.data = *data;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = orbit_msg_encode(&m, &buf, &len);
+	if (rc < 0) {
+		orbit_logf(LOG_ERR, "%s: cannot encode %s: %s", o->id,
+			   orbit_msg_type_name(m.kind), strerror(-rc));
+		return;
+	}
+	orbit_payload p = {buf, len, ORBIT_FMT_AVRO, orbit_msg_type_name(m.kind)};
+	rc = orbit_bus_publish(o->bus, topic, &p, 0);
+	if (rc < 0)
+		orbit_logf(LOG_WARNING, "%s: cannot publish %s on %s: %s", o->id, p.message_type,
+			   topic, strerror(-rc));
+	/* Not at stop: the remote hears our closes then or declares us dead. */
+	if (resend && o->running)
+		resend_queue(o, topic, remote, op, buf, len, p.message_type);
+	free(buf);
+}
+
+/* Send what is due; drop what is done or superseded: a handshake or a
+ * connection for the pair exists again, so the remote may hold a new
+ * connection behind the same topic (a Python peer's close topics are
+ * deterministic) that a stale copy must not close. */
+static void resend_closes(struct orbit_orbiter *o)
+{
+	for (struct resend **at = &o->resends, *r; (r = *at);) {
+		if (r->due > o->passes) {
+			at = &r->next;
+			continue;
+		}
+		if (!strmap_get(&o->conns, r->key) && !strmap_get(&o->pendings, r->key)) {
+			orbit_logf(LOG_DEBUG, "%s: close of %s/%s sent again", o->id, r->remote_id,
+				   r->operation);
+			orbit_bus_publish(o->bus, r->topic, &r->p, 0);
+			if (--r->left) {
+				r->due = o->passes + 2;
+				at = &r->next;
+				continue;
+			}
+		}
+		*at = r->next;
+		o->n_resends--;
+		free(r);
+	}
+}
+
+static void drop_resends(struct orbit_orbiter *o)
+{
+	while (o->resends) {
+		struct resend *r = o->resends;
+		o->resends = r->next;
+		free(r);
+	}
+	o->n_resends = 0;
 }
 
 int orb_decode(struct orbit_orbiter *o, const char *topic, const orbit_payload *p, unsigned mask,
@@ -376,6 +487,7 @@ static void pending_free(struct orbit_orbiter *o, struct pending *p)
 	orb_spec_release(o, p->output);
 	free(p->output_topic);
 	free(p->close_topic);
+	free(p->reply_topic);
 	free(p);
 }
 
@@ -648,24 +760,24 @@ void orb_conn_close(struct orbit_orbiter *o, struct conn *c, bool graceful, cons
 	if (!data)
 		data = &none;
 	if (!graceful) {
-		orbit_msg m = {.kind = ORBIT_MSG_GRACELESS};
-		m.graceless.from = o->id;
-		m.graceless.data = *data;
 		/* Our side goes first (SPEC §5.5), then the remote is told: what
 		 * the message needs of c is copied before c goes. */
+		char *key = strdup(conn_key(c));
 		char *to = c->info.close_to_remote_topic ? strdup(c->info.close_to_remote_topic) : NULL;
-		char *op = strdup(c->info.operation);
+		size_t rlen = strlen(c->info.remote_id);
 		orb_conn_remove(o, c, false);
-		m.graceless.operation = op ? op : (char *)"";
-		if (to)
-			orb_send(o, to, &m, 0);
+		if (key && to) {
+			key[rlen] = '\0'; /* remote id, then the operation */
+			orb_send_graceless(o, to, key, key + rlen + 1, data, true);
+		}
 		free(to);
-		free(op);
+		free(key);
 		return;
 	}
 	if (c->info.soft_closed)
 		return; /* sent once; the tick turns it graceless on timeout */
-	char *ack = orb_topic(c->info.operation, o->id, c->info.remote_id, "close", "ack", NULL);
+	/* Beside our incoming close topic: as unguessable as it is. */
+	char *ack = orb_topic(c->info.incoming_close_topic, "ack", NULL);
 	if (!ack || orbit_bus_subscribe(o->bus, ack, on_ack, o) < 0) {
 		free(ack);
 		orb_conn_close(o, c, false, data);
@@ -694,11 +806,24 @@ static void on_close_message(void *ctx, const char *topic, const orbit_payload *
 	const char *op = graceful ? m.graceful.operation : m.graceless.operation;
 	struct conn *c = orb_conn_find(o, from, op);
 	if (!c) {
-		/* Python peers may repeat a GracefulClose; no connection, no ack. */
+		/* Python peers may repeat a GracefulClose; no connection, no ack.
+		 * Nor an echo: that ends any ping-pong of closes. */
 		orbit_logf(LOG_INFO, "%s: close for unknown connection %s/%s", o->id, from, op);
 		goto out;
 	}
+	/* The echo of a Graceless: a genuine one comes from a remote that has
+	 * removed its side and unsubscribed this topic (SPEC §5.5, §5.7), so
+	 * the echo reaches nobody; a forged one (or a copy of ours the remote
+	 * never saw, e.g. a stale retransmit) reaches the remote, which drops
+	 * its side too: both sides agree, and the plugin offers again. */
+	char *echo = !graceful && c->info.close_to_remote_topic
+			     ? strdup(c->info.close_to_remote_topic)
+			     : NULL;
 	orb_conn_remove(o, c, graceful);
+	if (echo) {
+		orb_send_graceless(o, echo, from, op, NULL, false);
+		free(echo);
+	}
 	if (graceful) {
 		orbit_msg ack = {.kind = ORBIT_MSG_CLOSE_ACK};
 		ack.close_ack.from = o->id;
@@ -1008,6 +1133,8 @@ static void housekeeping(struct orbit_orbiter *o)
 {
 	double now = orb_now(o);
 	o->ticking = true;
+	o->passes++;
+	resend_closes(o);
 	expire_pendings(o, now);
 	close_timed_out_and_unused(o, now);
 	keepalive_and_liveness(o, now);
@@ -1098,6 +1225,7 @@ void orb_stop(struct orbit_orbiter *o)
 	orbit_bus_unsubscribe(o->bus, o->keepalive_request_topic, o);
 	orbit_bus_unsubscribe(o->bus, o->keepalive_topic, o);
 	orbit_orbiter_close_all(o, false);
+	drop_resends(o);
 	strmap_iter it = {0};
 	strmap_entry *e;
 	while ((e = strmap_next(&o->pendings, &it)))
@@ -1132,6 +1260,7 @@ void orb_destroy(struct orbit_orbiter *o)
 	strmap_clear_with(&o->pendings, pending_free_value, o);
 	strmap_clear_with(&o->remotes, remote_free_value, NULL);
 	strmap_clear_with(&o->slots, free_value, NULL);
+	drop_resends(o);
 	/* Every spec_ref went with its last connection above. */
 	if (o->tick_ev)
 		event_free(o->tick_ev);

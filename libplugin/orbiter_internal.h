@@ -96,7 +96,22 @@ struct pending {
 	const char *remote_id, *operation;
 	struct spec_ref *input, *output;
 	char *output_topic, *close_topic; /* malloc'd; core side: what the Request carried */
+	char *reply_topic;            /* malloc'd; core side: where the Request went (its retries) */
 	double created;
+	double last_sent;             /* core side: when the Request last went */
+	unsigned sends;               /* core side: how often it went */
+};
+
+/* A Graceless close of ours to send again (orb_send_graceless): the encoded
+ * message and its topic follow the struct in one allocation. */
+struct resend {
+	struct resend *next;
+	uint64_t due;                 /* the housekeeping pass (o->passes) to send it in */
+	unsigned left;                /* copies still to send */
+	const char *key;              /* the (remote, operation) pair it closed */
+	const char *remote_id, *operation;
+	const char *topic;
+	orbit_payload p;
 };
 
 struct orbit_orbiter;
@@ -128,6 +143,10 @@ struct orbit_orbiter {
 	bool running;
 	bool ticking;    /* inside housekeeping: a nested orbit_orbiter_tick is refused */
 	uint64_t pending_refused; /* handshakes not started at orbit_set_max_pending */
+	uint64_t passes;         /* housekeeping passes so far: the retransmits' clock */
+	struct resend *resends;  /* closes to send again, see orb_send_graceless */
+	size_t n_resends;
+	uint64_t resends_refused; /* closes not queued at orbit_set_close_resend_max */
 };
 
 /* orbit_now's clock at the kernel tick's resolution (a few ms), several
@@ -160,6 +179,11 @@ void orb_stop(struct orbit_orbiter *o);
 
 /* "topic" formatting: malloc'd "a.b.c..." from NULL-terminated parts. */
 char *orb_topic(const char *first, ...) __attribute__((sentinel));
+/* A per-connection topic we choose, "op.a.b.kind.<token>" (malloc'd): the
+ * random tail (128 bits from getrandom, orbit_random_token) makes it
+ * unguessable to anyone who was not told it, so nobody else can publish a
+ * forged close or output on it (DESIGN §3 Security). NULL on ENOMEM. */
+char *orb_conn_topic(const char *op, const char *a, const char *b, const char *kind);
 bool orb_id_valid(const char *id);
 
 /* Encode and publish a protocol message. Returns 0 or -errno (logged). */
@@ -196,6 +220,12 @@ struct conn *orb_conn_add(struct orbit_orbiter *o, const char *remote, const cha
 void orb_conn_remove(struct orbit_orbiter *o, struct conn *c, bool graceful);
 /* Initiate a close of c (SPEC §5.5/§5.6). */
 void orb_conn_close(struct orbit_orbiter *o, struct conn *c, bool graceful, const orbit_bytes *data);
+/* Publish a Graceless close of (remote, op) on topic. With resend, the same
+ * message goes again in later housekeeping passes (a lost QoS-0 close would
+ * leave the remote's side open for good), unless a handshake or connection
+ * for the pair exists again by then; never while stopping. */
+void orb_send_graceless(struct orbit_orbiter *o, const char *topic, const char *remote,
+			const char *op, const orbit_bytes *data, bool resend);
 
 void orb_emit(struct orbit_orbiter *o, const orbit_event *ev);
 

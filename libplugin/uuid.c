@@ -1,6 +1,7 @@
-/* uuid.c — UUID4 from getrandom(2) bytes; falls back to a seeded PRNG only
- * if the kernel call fails, since uniqueness (not secrecy) is what topics
- * and envelope identifiers need.
+/* uuid.c — UUID4s and random tokens from getrandom(2) bytes; falls back to
+ * a seeded PRNG only if the kernel call fails (its entropy pool not yet
+ * initialised at early boot): uniqueness then still holds, secrecy of the
+ * per-connection topics does not.
  *
  * Every MQTT envelope carries a fresh UUID, so this is on the hot path: the
  * random bytes come from a per-thread pool refilled 512 bytes at a time (one
@@ -45,14 +46,40 @@ static void refill(void)
 	pool_left = POOL;
 }
 
+static void take16(uint8_t b[16])
+{
+	if (pool_left < 16)
+		refill();
+	memcpy(b, pool + POOL - pool_left, 16);
+	pool_left -= 16;
+}
+
+void orbit_random_token(char out[ORBIT_TOKEN_STRLEN + 1])
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t b[16];
+	take16(b);
+	/* 21 characters carry 126 bits, the 22nd the last 2. */
+	unsigned acc = 0, bits = 0;
+	char *o = out;
+	for (size_t i = 0; i < sizeof b; i++) {
+		acc = acc << 8 | b[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			*o++ = b64[(acc >> bits) & 63];
+		}
+	}
+	*o++ = b64[(acc << (6 - bits)) & 63];
+	*o = 0;
+}
+
 void orbit_uuid4(char out[ORBIT_UUID_STRLEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t b[16];
-	if (pool_left < sizeof b)
-		refill();
-	memcpy(b, pool + POOL - pool_left, sizeof b);
-	pool_left -= sizeof b;
+	take16(b);
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	char *o = out;

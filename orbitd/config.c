@@ -1192,10 +1192,21 @@ static int walk_handshake(struct ctx *c, const struct ynode *v)
 		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
 		long long n;
 
-		if (!ykey_is(k, "max_pending"))
-			rc = cv_unknown_key(rd, k, "max_pending");
-		else if (!(rc = cv_int(rd, val, 1, 1000000, &n)))
-			c->cfg->max_pending = (size_t)n;
+		if (ykey_is(k, "max_pending")) {
+			if (!(rc = cv_int(rd, val, 1, 1000000, &n)))
+				c->cfg->max_pending = (size_t)n;
+		} else if (ykey_is(k, "request_retry_after")) {
+			rc = cv_duration(rd, val, false, true, &c->cfg->request_retry_after);
+		} else if (ykey_is(k, "request_sends")) {
+			if (!(rc = cv_int(rd, val, 1, 100, &n)))
+				c->cfg->request_sends = (unsigned)n;
+		} else if (ykey_is(k, "close_resend_max")) {
+			if (!(rc = cv_int(rd, val, 0, 1000000, &n)))
+				c->cfg->close_resend_max = (size_t)n;
+		} else {
+			rc = cv_unknown_key(rd, k, "max_pending, request_retry_after, request_sends "
+					    "or close_resend_max");
+		}
 		ocfg_kpop(&rd->path, m);
 	}
 	return rc;
@@ -1263,6 +1274,9 @@ static int set_defaults(struct orbitd_config *cfg)
 	struct ocfg_timers *t = &cfg->timers;
 
 	cfg->max_pending = 65536;
+	cfg->request_retry_after = 5;
+	cfg->request_sends = 3;
+	cfg->close_resend_max = 4096;
 	t->loop_interval = 1;
 	t->discovering_interval = 2;
 	t->pending_requests_expire_after = 60;

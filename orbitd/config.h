@@ -320,6 +320,13 @@ struct orbitd_config {
 	int log_level;           /* syslog number, LOG_DEBUG..LOG_ERR, default LOG_INFO */
 	size_t max_pending;      /* handshake.max_pending: pending handshakes per
 				    orbiter (orbit_set_max_pending), default 65536 */
+	double request_retry_after; /* handshake.request_retry_after: an unanswered
+				       Request goes again, default 5 s */
+	unsigned request_sends;  /* handshake.request_sends: then given up after as
+				    many sends (orbit_set_request_retry), default 3 */
+	size_t close_resend_max; /* handshake.close_resend_max: closes queued for
+				    retransmission per orbiter (orbit_set_close_resend_max),
+				    default 4096, 0 = off */
 	unsigned log_rate_limit; /* lines per second per kind, 0 = unlimited, default 10 */
 };
 

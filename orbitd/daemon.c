@@ -334,6 +334,8 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	orbit_set_accepted_dead_after(cfg->timers.accept_dead_after_min,
 				      cfg->timers.accept_dead_after_max);
 	orbit_set_max_pending(cfg->max_pending);
+	orbit_set_request_retry(cfg->request_retry_after, cfg->request_sends);
+	orbit_set_close_resend_max(cfg->close_resend_max);
 	if (!(d->core = orbit_core_new(d->core_bus, cfg->identifier, &d->env.timers,
 				       cfg->discover_topic))) {
 		*err = strfmt("cannot create the core '%s': %s", cfg->identifier, strerror(errno));
@@ -489,6 +491,8 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	olog_set_level(cfg->log_level);
 	olog_set_rate_limit(cfg->log_rate_limit);
 	orbit_set_max_pending(cfg->max_pending);
+	orbit_set_request_retry(cfg->request_retry_after, cfg->request_sends);
+	orbit_set_close_resend_max(cfg->close_resend_max);
 	ctl_apply_limits(d, &cfg->control);
 	char *summary = NULL, *report = NULL;
 	reqs_apply(r, d->reqs, &summary);

@@ -160,13 +160,31 @@ START_TEST(handshake_execute_and_close_over_mqtt)
 }
 END_TEST
 
+static int incoming_close(void *ctx, const orbit_conn_info *c)
+{
+	snprintf(ctx, 160, "%s", c->incoming_close_topic);
+	return 1;
+}
+
 START_TEST(malformed_protocol_messages_are_dropped)
 {
 	ck_assert(test_run_until(base, compliant, NULL, 10));
-	static const char *topics[] = {"$handshake.discover", "$handshake.core1.offer",
-				       "$handshake.core1.response", "$handshake.plugin1.reply",
-				       "$keepalive.core1", "$keepalive.plugin1.request",
-				       "lowercase.core1.plugin1.close", "lowercase.plugin1.core1.close"};
+	/* The close topics end in a random token: the connection's own. */
+	char core_close[160], plugin_close[160];
+	orbit_orbiter_foreach_connection(orbit_core_orbiter(core), incoming_close, core_close);
+	orbit_orbiter_foreach_connection(orbit_lender_orbiter(plugin), incoming_close,
+					 plugin_close);
+	ck_assert_str_eq(strncmp(core_close, "lowercase.core1.plugin1.close.", 30) ? core_close
+										   : "ok",
+			 "ok");
+	ck_assert_str_eq(strncmp(plugin_close, "lowercase.plugin1.core1.close.", 30)
+				 ? plugin_close
+				 : "ok",
+			 "ok");
+	const char *topics[] = {"$handshake.discover", "$handshake.core1.offer",
+				"$handshake.core1.response", "$handshake.plugin1.reply",
+				"$keepalive.core1", "$keepalive.plugin1.request",
+				core_close, plugin_close};
 	static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
 	static const char *types[] = {"DiscoverMessage", "OfferMessage", "NoSuchMessage",
 				      "GracelessCloneConnectionMessage"};

@@ -676,7 +676,8 @@ static bool traffic_seen(void *arg)
 	for (size_t i = 0; i < mqtt_peer_count(p); i++) {
 		const char *t = mqtt_peer_msg_at(p, i)->topic;
 		in = in || strncmp(t, "echo.core.echo-1.input.", 23) == 0;
-		out = out || strcmp(t, "echo.core.echo-1.output") == 0;
+		/* the core's output topic ends in its 22-character random token */
+		out = out || (strncmp(t, "echo.core.echo-1.output.", 24) == 0 && strlen(t) == 24 + 22);
 	}
 	return in && out;
 }

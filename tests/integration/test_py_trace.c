@@ -554,11 +554,33 @@ static void send_msg(const char *topic, const orbit_msg *m)
 	free(avro);
 }
 
+/* Whether topic is Python's topic py with orbitd's random token (22
+ * characters, see token_topic) put in as one more dot-separated part:
+ * "a.b.close.<token>" for "a.b.close", "a.b.close.<token>.ack" for
+ * "a.b.close.ack". */
+static bool is_py_topic_with_token(const char *topic, const char *py)
+{
+	static const char tok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				  "0123456789-_";
+	for (const char *d = strchr(topic, '.'); d; d = strchr(d + 1, '.')) {
+		const char *end = d + 1 + 22;
+		if (strlen(d + 1) < 22 || strspn(d + 1, tok) < 22 || (*end && *end != '.'))
+			continue;
+		size_t head = (size_t)(d - topic);
+		if (strncmp(topic, py, head) == 0 && strcmp(end, py + head) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Replay a captured line: the same bytes, on `topic` (taken from the
- * message that told us where to send). */
+ * message that told us where to send): Python's topic, or for the
+ * per-connection topics orbitd chooses, Python's with orbitd's random token
+ * in it — the captured Python bytes are sent there all the same, as a
+ * Python peer uses whatever topic it is told (SPEC §3). */
 static void replay(const struct tline *l, const char *topic)
 {
-	ck_assert_msg(strcmp(topic, l->topic) == 0,
+	ck_assert_msg(strcmp(topic, l->topic) == 0 || is_py_topic_with_token(topic, l->topic),
 		      "orbitd named topic '%s' where Python used '%s'", topic, l->topic);
 	send_raw(topic, l->payload);
 }
@@ -735,6 +757,35 @@ static void same_avro_as(const struct got *g, const orbit_msg *m, const char *wh
 	free(x);
 	free(y);
 	free(avro);
+}
+
+/* topic is prefix plus a 22-character random token (orbitd's own
+ * per-connection topics; a Python peer uses whatever topic it is told). */
+static void token_topic(const char *topic, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	ck_assert_msg(topic && strncmp(topic, prefix, n) == 0 && strlen(topic + n) == 22 &&
+			      strspn(topic + n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						"0123456789-_") == 22,
+		      "topic '%s' is not %s{token}", topic ? topic : "(null)", prefix);
+}
+
+/* The Avro bytes are those of Python's message l with orbitd's own
+ * per-connection topics put in: every other byte is Python's. */
+static void same_avro_but_topics(const struct got *g, const struct tline *l)
+{
+	orbit_msg py;
+	tr_decode(l, g->msg.kind, &py);
+	orbit_msg mix = py;
+	if (g->msg.kind == ORBIT_MSG_REQUEST) {
+		mix.request.output_topic = g->msg.request.output_topic;
+		mix.request.close_topic = g->msg.request.close_topic;
+	} else {
+		ck_assert_int_eq(g->msg.kind, ORBIT_MSG_GRACEFUL);
+		mix.graceful.ack_topic = g->msg.graceful.ack_topic;
+	}
+	same_avro_as(g, &mix, "Python's with orbitd's topics");
+	orbit_msg_clear(&py);
 }
 
 struct logwait {
@@ -1023,12 +1074,12 @@ static void a_handshake(struct a_conn *c, int nth, double after, const char *fla
 	ck_assert_str_eq(q->request.operation, "lowercase");
 	ck_assert_str_eq(q->request.response_topic, "$handshake.core1.response");
 	ck_assert_ptr_nonnull(q->request.output_topic);
-	ck_assert_str_eq(q->request.output_topic, "lowercase.core1.plugin1.output");
-	ck_assert_str_eq(q->request.close_topic, "lowercase.core1.plugin1.close");
+	token_topic(q->request.output_topic, "lowercase.core1.plugin1.output.");
+	token_topic(q->request.close_topic, "lowercase.core1.plugin1.close.");
 	const orbit_bytes *sd = &q->request.setup_data;
 	ck_assert_msg(sd->present && sd->len == 2 && sd->data[0] == 1 && sd->data[1] == 2,
 		      "setup_data is not b\"\\x01\\x02\"");
-	same_avro(&r, tr("core1-pub", "RequestOperationMessage", nth));
+	same_avro_but_topics(&r, tr("core1-pub", "RequestOperationMessage", nth));
 	c->request = r.msg;
 	r.msg = (orbit_msg){0};
 	got_clear(&r);
@@ -1069,17 +1120,21 @@ static bool sink_has_hello(void *arg)
 
 /* SIGTERM: orbitd closes gracefully like Python's core did at +8.011; the
  * Python plugin acks (+8.017, verbatim); orbitd exits 0 without forcing. */
-static void a_sigterm_graceful(size_t graceful_before)
+static void a_sigterm_graceful(size_t graceful_before, const struct a_conn *c)
 {
+	const char *a_close_topic = c->request.request.close_topic;
 	double t = mqtt_peer_now();
 	ck_assert_int_eq(test_proc_signal(orbitd, SIGTERM), 0);
 	struct got g;
 	expect_msg(&g, "lowercase.plugin1.core1.close", ORBIT_MSG_GRACEFUL, t);
 	ck_assert_str_eq(g.msg.graceful.from, "core1");
 	ck_assert_str_eq(g.msg.graceful.operation, "lowercase");
-	ck_assert_str_eq(g.msg.graceful.ack_topic, "lowercase.core1.plugin1.close.ack");
+	/* beside orbitd's close topic of the connection (from its Request) */
+	char *ack = strf("%s.ack", a_close_topic);
+	ck_assert_str_eq(g.msg.graceful.ack_topic, ack);
+	free(ack);
 	ck_assert(!g.msg.graceful.data.present);
-	same_avro(&g, tr("core1-pub", "GracefulCloseConnectionMessage", 0));
+	same_avro_but_topics(&g, tr("core1-pub", "GracefulCloseConnectionMessage", 0));
 	replay(tr("plugin1-pub", "CloseConnectionAckMessage", 0), g.msg.graceful.ack_topic);
 	got_clear(&g);
 	int st = wait_orbitd_exit();
@@ -1201,8 +1256,30 @@ START_TEST(orbitd_core_serves_python_plugin)
 	expect_log("core not compliant: 0/1 requirements satisfied", 3);
 	struct got r;
 	expect_msg(&r, c2.offer.offer.reply_topic, ORBIT_MSG_REQUEST, t);
-	same_avro(&r, tr("core1-pub", "RequestOperationMessage", 2));
+	same_avro_but_topics(&r, tr("core1-pub", "RequestOperationMessage", 2));
 	got_clear(&r);
+	/* orbitd echoed the Graceless on the plugin's close topic (a forged
+	 * close would have closed the plugin's side too). Python unsubscribes
+	 * that topic before it publishes its close (SPEC §5.5, §5.7), so only
+	 * this peer, which stays subscribed, gets the echo: one, before the
+	 * Request (one MQTT session keeps its order), never repeated. */
+	const struct mqtt_peer_msg *echo =
+		mqtt_peer_next(peer, "lowercase.plugin1.core1.close", t, 0);
+	ck_assert_ptr_nonnull(echo);
+	{
+		orbit_envelope e;
+		ck_assert_int_eq(orbit_envelope_decode((const char *)echo->payload, echo->len, &e),
+				 0);
+		ck_assert_str_eq(e.payload.message_type, "GracelessCloneConnectionMessage");
+		orbit_msg m;
+		ck_assert_int_eq(orbit_msg_decode(ORBIT_MSG_GRACELESS, e.payload.data,
+						  e.payload.len, &m),
+				 0);
+		ck_assert_str_eq(m.graceless.from, "core1");
+		ck_assert_str_eq(m.graceless.operation, "lowercase");
+		orbit_msg_clear(&m);
+		orbit_envelope_clear(&e);
+	}
 
 	/* Nothing is open any more: SIGTERM sends no close message. */
 	ck_assert_int_eq(test_proc_signal(orbitd, SIGTERM), 0);
@@ -1260,7 +1337,7 @@ START_TEST(orbitd_core_declares_silent_python_plugin_dead)
 	keepalives_on(c2.discover.discover.keepalive_topic, py_ka_every(SHORT_DEAD));
 	expect_log("connected to plugin1 for lowercase", 2);
 	expect_log("core compliant: 1/1 requirements satisfied", 2);
-	a_sigterm_graceful(0);
+	a_sigterm_graceful(0, &c2);
 	py_check_all();
 	a_conn_clear(&c);
 	a_conn_clear(&c2);
@@ -1385,7 +1462,7 @@ static void b_handshake(struct b_conn *c, int nth, double after)
 		ck_assert_str_ne(k->confirm.input_topic, py.confirm.input_topic);
 		orbit_msg_clear(&py);
 	}
-	ck_assert_str_eq(k->confirm.close_topic, "lowercase.plugin1.core1.close");
+	token_topic(k->confirm.close_topic, "lowercase.plugin1.core1.close.");
 	c->t_confirm = cf.m->at;
 	c->confirm = cf.msg;
 	cf.msg = (orbit_msg){0};
@@ -1399,15 +1476,18 @@ static void b_handshake(struct b_conn *c, int nth, double after)
  * Request); core1 acks like Python, at once, so the ack topic must have been
  * subscribed (SUBACK) before the close went out (SPEC §1.1); orbitd exits 0
  * without forcing. */
-static void b_sigterm_graceful(size_t graceful_before)
+static void b_sigterm_graceful(size_t graceful_before, const struct b_conn *c)
 {
+	const char *b_close_topic = c->confirm.confirm.close_topic;
 	double t = mqtt_peer_now();
 	ck_assert_int_eq(test_proc_signal(orbitd, SIGTERM), 0);
 	struct got g;
 	expect_msg(&g, "lowercase.core1.plugin1.close", ORBIT_MSG_GRACEFUL, t);
 	ck_assert_str_eq(g.msg.graceful.from, "plugin1");
 	ck_assert_str_eq(g.msg.graceful.operation, "lowercase");
-	ck_assert_str_eq(g.msg.graceful.ack_topic, "lowercase.plugin1.core1.close.ack");
+	char *ack = strf("%s.ack", b_close_topic);
+	ck_assert_str_eq(g.msg.graceful.ack_topic, ack);
+	free(ack);
 	ck_assert(!g.msg.graceful.data.present);
 	orbit_msg am = {.kind = ORBIT_MSG_CLOSE_ACK};
 	am.close_ack.from = "core1";
@@ -1538,7 +1618,7 @@ START_TEST(orbitd_plugin_serves_python_core)
 	ck_assert_str_ne(c2.confirm.confirm.input_topic, c.confirm.confirm.input_topic);
 	expect_log("plugin lowercase: remote core core1 connected for lowercase", 2);
 
-	b_sigterm_graceful(1);
+	b_sigterm_graceful(1, &c2);
 	py_check_all();
 	b_conn_clear(&c);
 	b_conn_clear(&c2);
@@ -1573,7 +1653,7 @@ START_TEST(orbitd_plugin_declares_silent_python_core_dead)
 	struct b_conn c2;
 	b_handshake(&c2, 1, t_dead);
 	expect_log("plugin lowercase: remote core core1 connected for lowercase", 2);
-	b_sigterm_graceful(0);
+	b_sigterm_graceful(0, &c2);
 	py_check_all();
 	b_conn_clear(&c);
 	b_conn_clear(&c2);

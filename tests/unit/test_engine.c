@@ -1041,6 +1041,9 @@ END_TEST
 
 START_TEST(pending_request_expires)
 {
+	/* Expiry, not the Request retry's earlier give-up (test_healing.c),
+	 * is what this test watches. */
+	ck_assert_int_eq(orbit_set_request_retry(61, 1), 0);
 	struct req_opts o = {.min = 1, .max = 1};
 	W.core = make_core("core1", &o);
 	orbit_orbiter *co = orbit_core_orbiter(W.core);

@@ -43,6 +43,23 @@ typedef struct orbit_timers {
  * 0 or -EINVAL (0). */
 int orbit_set_max_pending(size_t n);
 
+/* Graceless closes one orbiter keeps queued to send again. A Graceless of
+ * ours (not those at stop) goes twice more, in the next housekeeping pass
+ * and two passes later, unless a handshake or connection for the same
+ * (remote, operation) exists again by then: a close lost on a QoS-0 bus
+ * must not leave the remote's side open for good. Beyond n a close goes
+ * once (counted, logged). Process-wide, default 4096; 0 turns
+ * retransmission off. Returns 0. */
+int orbit_set_close_resend_max(size_t n);
+
+/* A core's Request unanswered for interval seconds is sent again (the
+ * same message), and after sends sends without an answer it is dropped,
+ * so a Request or Confirm lost, or a plugin gone, stops counting toward
+ * the requirement's maximum well before pending_requests_expire_after.
+ * Process-wide, default 5 s and 3 sends (given up 15 s after the first).
+ * 0, or -EINVAL (interval <= 0 or NaN, sends 0). */
+int orbit_set_request_retry(double interval, unsigned sends);
+
 /* A remote's announced considered_dead_after paces our keepalives to it;
  * a value outside [min, max] seconds is clamped into it (and logged once
  * per remote and value), so a peer announcing 1e9 still gets a keepalive
