@@ -158,8 +158,9 @@ static int tally_plugin(void *ctx, const struct lplug_info *p)
 	return 0;
 }
 
-static void cmd_status(struct daemon *d, struct octl_req *r)
+static void cmd_status(struct daemon *d, struct octl_req *r, json_t *args)
 {
+	(void)args;
 	struct tally t = {0};
 	struct daemon_facts f;
 	loader_foreach(d->loader, tally_plugin, &t);
@@ -387,8 +388,9 @@ static json_t *unmatched_json(struct daemon *d)
 	return a;
 }
 
-static void cmd_plugins(struct daemon *d, struct octl_req *r)
+static void cmd_plugins(struct daemon *d, struct octl_req *r, json_t *args)
 {
+	(void)args;
 	struct plugins_ctx c = {.d = d, .list = json_array()};
 	loader_foreach(d->loader, add_plugin, &c);
 	json_t *remote = remote_plugins(d);
@@ -435,8 +437,9 @@ static int add_req(void *ctx, const orbit_requirement_status *st)
 	return 0;
 }
 
-static void cmd_requirements(struct daemon *d, struct octl_req *r)
+static void cmd_requirements(struct daemon *d, struct octl_req *r, json_t *args)
 {
+	(void)args;
 	json_t *list = json_array();
 	void *c[2] = {d, list};
 	/* In the order the configuration lists them, not the core's table's. */
@@ -576,8 +579,9 @@ static struct ctl_watch *watch_new(struct daemon *d, struct octl_req *r, const c
 	return w;
 }
 
-static void cmd_watch(struct daemon *d, struct octl_req *r)
+static void cmd_watch(struct daemon *d, struct octl_req *r, json_t *args)
 {
+	(void)args;
 	if (!watch_new(d, r, NULL))
 		octl_reply_error(r, "failed", "out of memory");
 }
@@ -707,8 +711,9 @@ static void cmd_plugin_restart(struct daemon *d, struct octl_req *r, json_t *arg
 	free(why);
 }
 
-static void cmd_reload(struct daemon *d, struct octl_req *r)
+static void cmd_reload(struct daemon *d, struct octl_req *r, json_t *args)
 {
+	(void)args;
 	char *changes = NULL, *err = NULL;
 	if (daemon_reload(d, &changes, &err) < 0)
 		octl_reply_error(r, "failed", "%s", err ? err : "reload failed");
@@ -718,8 +723,9 @@ static void cmd_reload(struct daemon *d, struct octl_req *r)
 	free(err);
 }
 
-static void cmd_log_level(struct octl_req *r, json_t *args)
+static void cmd_log_level(struct daemon *d, struct octl_req *r, json_t *args)
 {
+	(void)d;
 	const char *name = json_string_value(json_object_get(args, "level"));
 	int level;
 	if (!name || olog_parse_level(name, &level) < 0) {
@@ -732,49 +738,66 @@ static void cmd_log_level(struct octl_req *r, json_t *args)
 	octl_reply_ok(r, json_pack("{s:s}", "level", olog_level_name(level)));
 }
 
+static void cmd_connections_only(struct daemon *d, struct octl_req *r, json_t *args)
+{
+	(void)args;
+	cmd_connections(d, r, false);
+}
+
+static void cmd_pending(struct daemon *d, struct octl_req *r, json_t *args)
+{
+	(void)args;
+	cmd_connections(d, r, true);
+}
+
+static void cmd_version(struct daemon *d, struct octl_req *r, json_t *args)
+{
+	(void)d;
+	(void)args;
+	octl_reply_ok(r, json_pack("{s:s,s:{s:i,s:i}}", "version", ORBIT_VERSION, "abi", "major",
+				   ORBIT_PLUGIN_ABI_MAJOR, "minor", ORBIT_PLUGIN_ABI_MINOR));
+}
+
+/* Every command: its name, whether it changes the daemon (then it needs a
+ * privileged peer) and its handler. A command kept in a module of its own
+ * declares its handler in ctlcmds.h and gets one line here. */
+static const struct ctl_cmd {
+	const char *name;
+	bool mutating;
+	void (*run)(struct daemon *d, struct octl_req *r, json_t *args);
+} commands[] = {
+	{"status", false, cmd_status},
+	{"plugins", false, cmd_plugins},
+	{"plugin", false, cmd_plugin},
+	{"requirements", false, cmd_requirements},
+	{"connections", false, cmd_connections_only},
+	{"pending", false, cmd_pending},
+	{"watch", false, cmd_watch},
+	{"execute", true, cmd_execute},
+	{"close", true, cmd_close},
+	{"plugin-restart", true, cmd_plugin_restart},
+	{"reload", true, cmd_reload},
+	{"log-level", true, cmd_log_level},
+	{"version", false, cmd_version},
+};
+
 static void handle(void *ctx, struct octl_req *r, const char *cmd, json_t *args)
 {
 	struct daemon *d = ctx;
-	static const char *const mutating[] = {"execute", "close", "reload", "log-level",
-					       "plugin-restart"};
-	for (size_t i = 0; i < sizeof mutating / sizeof mutating[0]; i++)
-		if (strcmp(cmd, mutating[i]) == 0 && !octl_req_privileged(r)) {
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		const struct ctl_cmd *c = &commands[i];
+		if (strcmp(cmd, c->name) != 0)
+			continue;
+		if (c->mutating && !octl_req_privileged(r))
 			octl_reply_error(r, "permission_denied",
 					 "'%s' changes the daemon: needs root, the daemon's user "
 					 "or the control group",
 					 cmd);
-			return;
-		}
-	if (strcmp(cmd, "status") == 0)
-		cmd_status(d, r);
-	else if (strcmp(cmd, "plugins") == 0)
-		cmd_plugins(d, r);
-	else if (strcmp(cmd, "plugin") == 0)
-		cmd_plugin(d, r, args);
-	else if (strcmp(cmd, "requirements") == 0)
-		cmd_requirements(d, r);
-	else if (strcmp(cmd, "connections") == 0)
-		cmd_connections(d, r, false);
-	else if (strcmp(cmd, "pending") == 0)
-		cmd_connections(d, r, true);
-	else if (strcmp(cmd, "watch") == 0)
-		cmd_watch(d, r);
-	else if (strcmp(cmd, "execute") == 0)
-		cmd_execute(d, r, args);
-	else if (strcmp(cmd, "close") == 0)
-		cmd_close(d, r, args);
-	else if (strcmp(cmd, "plugin-restart") == 0)
-		cmd_plugin_restart(d, r, args);
-	else if (strcmp(cmd, "reload") == 0)
-		cmd_reload(d, r);
-	else if (strcmp(cmd, "log-level") == 0)
-		cmd_log_level(r, args);
-	else if (strcmp(cmd, "version") == 0)
-		octl_reply_ok(r, json_pack("{s:s,s:{s:i,s:i}}", "version", ORBIT_VERSION, "abi",
-					   "major", ORBIT_PLUGIN_ABI_MAJOR, "minor",
-					   ORBIT_PLUGIN_ABI_MINOR));
-	else
-		octl_reply_error(r, "unknown_command", "unknown command '%s'", cmd);
+		else
+			c->run(d, r, args);
+		return;
+	}
+	octl_reply_error(r, "unknown_command", "unknown command '%s'", cmd);
 }
 
 static struct octl_limits limits_of(const struct ocfg_control *c)
