@@ -9,6 +9,9 @@
  *                            flight (round trips/s)
  *   rawoneway PORT N         raw one-way throughput: one client publishes N
  *                            messages, another (own thread) receives them
+ *   bridged PORT_A PORT_B    waits (≤ 10 s) until a message published on
+ *                            each broker is received on the other: a bridge
+ *                            between them is up both ways
  *   orbit PORT PLUGIN N P W  a core (orbit_core on orbit_mqtt_bus) executing
  *                            "echo" on PLUGIN (an orbitd-hosted plugin):
  *                            N sequential executes → sink (p50/p99 µs), then
@@ -20,6 +23,10 @@
  *   handshake PORT N [LABEL] a core requiring "hs" from exactly N plugins:
  *                            time from orbit_core_start (session up) to
  *                            compliant, as mqtt_handshake<LABEL>_<N>_ms
+ *
+ * orbit and handshake name their core after their pid unless BENCH_CORE_ID
+ * is set in the environment: a bridge between two brokers must list every
+ * core's identifier before the core starts (conf/mosquitto/bridge.conf.example).
  *
  * rawrtt and orbit also print the round trips they made in all (warm-up
  * included) and the CPU time this process used, so that the driver can
@@ -76,6 +83,16 @@ static void emit_quantiles(const char *prefix, double *lat_us, size_t n)
 	bu_emit(name, bu_quantile(lat_us, n, 0.50));
 	snprintf(name, sizeof(name), "%s_p99_us", prefix);
 	bu_emit(name, bu_quantile(lat_us, n, 0.99));
+}
+
+/* The core's identifier: $BENCH_CORE_ID, or prefix-PID. */
+static void core_id(char *buf, size_t len, const char *prefix)
+{
+	const char *id = getenv("BENCH_CORE_ID");
+	if (id && *id)
+		snprintf(buf, len, "%s", id);
+	else
+		snprintf(buf, len, "%s-%d", prefix, (int)getpid());
 }
 
 /* ---- raw libmosquitto ---------------------------------------------------- */
@@ -296,6 +313,34 @@ out:
 	return rc;
 }
 
+static int mode_bridged(int port_a, int port_b)
+{
+	char to_a[64], to_b[64];
+	snprintf(to_a, sizeof(to_a), "bench/bridge/%d/to-a", (int)getpid());
+	snprintf(to_b, sizeof(to_b), "bench/bridge/%d/to-b", (int)getpid());
+	struct raw a = {0}, b = {0};
+	int rc = 1;
+	if (raw_open(&a, port_a, to_a) < 0 || raw_open(&b, port_b, to_b) < 0)
+		goto out;
+	/* Until the bridge has connected and subscribed, a publish is not
+	 * carried: publish again every round. */
+	double deadline = bu_now() + WAIT_S;
+	while ((!atomic_load(&a.received) || !atomic_load(&b.received)) && bu_now() < deadline) {
+		mosquitto_publish(a.mosq, NULL, to_b, 1, "x", 0, false);
+		mosquitto_publish(b.mosq, NULL, to_a, 1, "x", 0, false);
+		mosquitto_loop(a.mosq, 25, 1);
+		mosquitto_loop(b.mosq, 25, 1);
+	}
+	rc = atomic_load(&a.received) && atomic_load(&b.received) ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "bench_mqtt bridged: nothing crosses between ports %d and %d\n",
+			port_a, port_b);
+out:
+	raw_close(&a);
+	raw_close(&b);
+	return rc;
+}
+
 /* ---- libplugin on MQTT ----------------------------------------------------- */
 
 struct mq {
@@ -370,7 +415,7 @@ static int mode_orbit(int port, const char *plugin, unsigned long n, unsigned lo
 	double *lat = calloc(n, sizeof(*lat));
 	int rc = 1;
 	char id[64];
-	snprintf(id, sizeof(id), "bench-core-%d", (int)getpid());
+	core_id(id, sizeof(id), "bench-core");
 	if (!lat || mq_open(&m, port) < 0 || orbit_spec_init_kind(&str, ORBIT_KIND_STRING))
 		goto out;
 	if (!(core = orbit_core_new(m.bus, id, NULL, NULL)))
@@ -534,7 +579,7 @@ static int mode_handshake(int port, size_t n, const char *label)
 	orbit_spec str = {0};
 	int rc = 1;
 	char id[64];
-	snprintf(id, sizeof(id), "bench-hs-core-%d", (int)getpid());
+	core_id(id, sizeof(id), "bench-hs-core");
 	if (mq_open(&m, port) < 0 || orbit_spec_init_kind(&str, ORBIT_KIND_STRING))
 		goto out;
 	if (!(core = orbit_core_new(m.bus, id, NULL, NULL)))
@@ -569,7 +614,7 @@ out:
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_mqtt rawecho PORT IN OUT | rawrtt PORT IN OUT N P W |\n"
-			"       rawoneway PORT N | orbit PORT PLUGIN N P W |\n"
+			"       rawoneway PORT N | bridged PORT_A PORT_B | orbit PORT PLUGIN N P W |\n"
 			"       plugins PORT N PREFIX | handshake PORT N [LABEL]\n");
 }
 
@@ -594,6 +639,8 @@ int main(int argc, char **argv)
 				 strtoul(argv[6], NULL, 10), strtoul(argv[7], NULL, 10));
 	else if (strcmp(mode, "rawoneway") == 0 && argc == 4)
 		rc = mode_rawoneway(port, strtoul(argv[3], NULL, 10));
+	else if (strcmp(mode, "bridged") == 0 && argc == 4)
+		rc = mode_bridged(port, atoi(argv[3]));
 	else if (strcmp(mode, "orbit") == 0 && argc == 7)
 		rc = mode_orbit(port, argv[3], strtoul(argv[4], NULL, 10),
 				strtoul(argv[5], NULL, 10), strtoul(argv[6], NULL, 10));

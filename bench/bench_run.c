@@ -9,7 +9,15 @@
  * PR_SET_PDEATHSIG so none outlives the driver. Temporary files live in one
  * directory under $TMPDIR (or /tmp), removed at the end.
  *
+ * Across a bridge (§2b): two more brokers, a hub and a site broker bridged
+ * to it as conf/mosquitto/bridge.conf.example shows; the clients (cores, raw
+ * client) on the hub, the plugins and the raw echo on the site broker, every
+ * figure beside the single-broker one of the same run.
+ *
  * usage: bench_run --build DIR [--src DIR] [--out FILE] [--runs N] [--quick]
+ *                  [--mqtt]
+ * --mqtt runs the MQTT benchmarks only (§2, §2b, §3's MQTT columns); the
+ * other figures read n/a, so give it an --out of its own.
  */
 #include "bench_util.h"
 
@@ -36,13 +44,13 @@
 
 #define MOSQUITTO "/usr/sbin/mosquitto"
 #define MAX_RUNS 32
-#define MAX_SERIES 128
+#define MAX_SERIES 192
 
 /* ---- options ----------------------------------------------------------- */
 
 static const char *build_dir = "build", *src_dir = ".", *out_path = "bench/RESULTS.md";
 static int runs = 5;
-static bool quick;
+static bool quick, mqtt_only;
 static char tmp[4096];
 
 /* Iteration counts (full / --quick). */
@@ -61,6 +69,9 @@ struct series {
 static struct series series[MAX_SERIES];
 static size_t n_series;
 static int failures;
+/* Prepended to the names a measuring program prints (collect): the same
+ * program across the bridge gives series of their own. */
+static const char *series_prefix = "";
 
 static struct series *find(const char *name)
 {
@@ -205,10 +216,12 @@ static void parse_lines(char *buf, size_t *len)
 	char *line = buf, *nl;
 	while ((nl = memchr(line, '\n', *len - (size_t)(line - buf)))) {
 		*nl = '\0';
-		char name[64];
+		char name[64], full[64];
 		double v;
-		if (sscanf(line, "%63s %lf", name, &v) == 2)
-			add(name, v);
+		if (sscanf(line, "%63s %lf", name, &v) == 2) {
+			snprintf(full, sizeof(full), "%s%s", series_prefix, name);
+			add(full, v);
+		}
 		line = nl + 1;
 	}
 	size_t rest = *len - (size_t)(line - buf);
@@ -384,8 +397,9 @@ static bool accepts(int port)
 
 /* A private broker. nodelay: set_tcp_nodelay (the diagnostic run only).
  * QoS 0 messages to a slow subscriber are never dropped
- * (max_queued_messages 0), so raw and orbit bursts count the same. */
-static int broker_start(struct broker *b, const char *tag, bool nodelay)
+ * (max_queued_messages 0), so raw and orbit bursts count the same. extra:
+ * more configuration (a bridge), or NULL. */
+static int broker_start(struct broker *b, const char *tag, bool nodelay, const char *extra)
 {
 	memset(b, 0, sizeof(*b));
 	snprintf(b->conf, sizeof(b->conf), "%s/mosquitto-%s.conf", tmp, tag);
@@ -402,9 +416,9 @@ static int broker_start(struct broker *b, const char *tag, bool nodelay)
 			       "log_dest stderr\n"
 			       "log_type error\nlog_type warning\n"
 			       "max_queued_messages 0\n"
-			       "set_tcp_nodelay %s\n%s",
+			       "set_tcp_nodelay %s\n%s%s",
 			       b->port, nodelay ? "true" : "false",
-			       geteuid() == 0 ? "user root\n" : ""))
+			       geteuid() == 0 ? "user root\n" : "", extra ? extra : ""))
 			return -1;
 		char *argv[] = {MOSQUITTO, "-c", b->conf, NULL};
 		b->pid = spawn(argv, b->log);
@@ -610,66 +624,53 @@ static int charged(char *const argv[], const char *prefix, pid_t broker, pid_t p
 	return 0;
 }
 
-static void run_mqtt_roundtrip(const struct broker *b)
+/* The echo side of the round trips on one broker: orbitd exporting echo
+ * (in-process) and the raw echo. Files are named after tag. */
+struct echo_side {
+	pid_t host, echo;
+};
+
+static int echo_side_start(struct echo_side *e, const struct broker *b, const char *tag,
+			   const char *in_t, const char *out_t)
 {
 	char *prog = bin("bench_mqtt");
 	char *orbitd = path_of(build_dir, "bin/orbitd");
 	char *echo_so = path_of(build_dir, "tests/plugins/echo.so");
-	char *plug_dir = path_of(tmp, "hostplugins"), *plug_so = path_of(plug_dir, "echo.so");
-	char *conf = path_of(tmp, "host.yaml"), *sock = path_of(tmp, "host.sock");
-	char *host_log = path_of(tmp, "host.log"), *echo_log = path_of(tmp, "rawecho.log");
-	char port[16], seq[32], piped[32], oneway[32], in_t[64], out_t[64];
+	char name[64];
+	snprintf(name, sizeof(name), "%s-plugins", tag);
+	char *plug_dir = path_of(tmp, name), *plug_so = path_of(plug_dir, "echo.so");
+	snprintf(name, sizeof(name), "%s.yaml", tag);
+	char *conf = path_of(tmp, name);
+	snprintf(name, sizeof(name), "%s.sock", tag);
+	char *sock = path_of(tmp, name);
+	snprintf(name, sizeof(name), "%s.log", tag);
+	char *host_log = path_of(tmp, name);
+	snprintf(name, sizeof(name), "%s-rawecho.log", tag);
+	char *echo_log = path_of(tmp, name);
+	char port[16];
 	snprintf(port, sizeof(port), "%d", b->port);
-	snprintf(seq, sizeof(seq), "%lu", mqtt_seq_n);
-	snprintf(piped, sizeof(piped), "%lu", mqtt_piped_n);
-	snprintf(oneway, sizeof(oneway), "%lu", oneway_n);
-	snprintf(in_t, sizeof(in_t), "bench/raw/%d/in", (int)getpid());
-	snprintf(out_t, sizeof(out_t), "bench/raw/%d/out", (int)getpid());
-	pid_t host = 0, echo = 0;
+	int rc = -1;
+	memset(e, 0, sizeof(*e));
 	mkdir(plug_dir, 0700);
 	if (copy_file(echo_so, plug_so) ||
 	    write_file(conf,
 		       "# written by bench/bench_run.c: orbitd as a pure MQTT plugin host\n"
-		       "identifier: bench-host\n"
+		       "identifier: bench-%s\n"
 		       "log: {level: notice}\n"
 		       "mqtt: {host: 127.0.0.1, port: %d}\n"
 		       "plugins:\n"
 		       "  echo: {export: true, identifier: bench-echo, isolation: none}\n",
-		       b->port)) {
+		       tag, b->port)) {
 		fprintf(stderr, "bench_run: cannot prepare the plugin host\n");
-		failures++;
 		goto out;
 	}
 	char *host_argv[] = {orbitd, "-c", conf, "-p", plug_dir, "-s", sock, NULL};
-	char *echo_argv[] = {prog, "rawecho", port, in_t, out_t, NULL};
-	host = spawn(host_argv, host_log);
-	echo = spawn(echo_argv, echo_log);
-	if (!wait_line(host_log, "ready", host, 20) || !wait_line(echo_log, "ready", echo, 20)) {
-		failures++;
-		goto out;
-	}
-	char *raw_argv[] = {prog, "rawrtt", port, in_t, out_t, seq, piped, MQTT_WINDOW, NULL};
-	char *orbit_argv[] = {prog, "orbit", port, "bench-echo", seq, piped, MQTT_WINDOW, NULL};
-	char *oneway_argv[] = {prog, "rawoneway", port, oneway, NULL};
-	for (int r = 0; r < runs; r++) {
-		fprintf(stderr, "bench_run: MQTT round trips, run %d/%d\n", r + 1, runs);
-		int ok = charged(raw_argv, "raw", b->pid, echo);
-		ok |= charged(orbit_argv, "orbit", b->pid, host);
-		ok |= collect(oneway_argv, 180);
-		if (ok == 0) {
-			/* Ratios within the run: the machine's load varies between runs. */
-			add("pair_rtt_p50", last("orbit_rtt_p50_us") / last("raw_rtt_p50_us"));
-			add("pair_rtt_p99", last("orbit_rtt_p99_us") / last("raw_rtt_p99_us"));
-			add("pair_piped_oneway", last("orbit_piped_per_s") / last("raw_oneway_per_s"));
-			add("pair_piped_rtt", last("orbit_piped_per_s") / last("raw_rtt_piped_per_s"));
-		}
-	}
-	long kb = bu_proc_status_kb(host, "VmRSS");
-	if (kb >= 0)
-		add("rss_orbitd_host_after_kb", (double)kb);
+	char *echo_argv[] = {prog, "rawecho", port, (char *)in_t, (char *)out_t, NULL};
+	e->host = spawn(host_argv, host_log);
+	e->echo = spawn(echo_argv, echo_log);
+	if (wait_line(host_log, "ready", e->host, 20) && wait_line(echo_log, "ready", e->echo, 20))
+		rc = 0;
 out:
-	stop(&echo);
-	stop(&host);
 	free(prog);
 	free(orbitd);
 	free(echo_so);
@@ -679,27 +680,217 @@ out:
 	free(sock);
 	free(host_log);
 	free(echo_log);
+	return rc;
 }
 
-/* Start helpers hosting n plugins in all, wait until they are subscribed. */
-static int helpers_start(const struct broker *b, size_t n, pid_t *pids, size_t n_helpers,
-			 int run)
+static void echo_side_stop(struct echo_side *e)
+{
+	stop(&e->echo);
+	stop(&e->host);
+}
+
+/* Cores across the bridge: named in advance (the bridge lists them), a new
+ * name every run so that no run meets the connection of the one before. */
+static void bridge_core_id(char *buf, size_t len, const char *what, size_t n, int run)
+{
+	snprintf(buf, len, "bench-%s-bridge-%zu-r%d", what, n, run);
+}
+
+/* The handshake's plugin helpers: how many, and the identifier prefix and
+ * plugin count of helper h. */
+static size_t helpers_for(size_t n)
+{
+	return n > 1 ? 2 : 1;
+}
+
+static size_t helper_share(size_t n, size_t h)
+{
+	return n / helpers_for(n) + (h < n % helpers_for(n) ? 1 : 0);
+}
+
+static void helper_prefix(char *buf, size_t len, size_t n, int run, size_t h)
+{
+	snprintf(buf, len, "hs%zu-r%d-h%zu", n, run, h);
+}
+
+/* Handshake sizes across the bridge: the bridge lists every plugin (three
+ * lines each, fresh identifiers every run), so not 1000. */
+static const size_t bridge_hs_sizes[] = {1, 100};
+#define N_BRIDGE_HS (sizeof(bridge_hs_sizes) / sizeof(bridge_hs_sizes[0]))
+
+static void bridge_core_lines(FILE *f, const char *id)
+{
+	fprintf(f, "topic $handshake.%s.offer out\ntopic $handshake.%s.response out\n"
+		   "topic $keepalive.%s out\ntopic $keepalive.%s.request out\n", id, id, id, id);
+}
+
+static void bridge_plugin_lines(FILE *f, const char *id)
+{
+	fprintf(f, "topic $handshake.%s.reply in\ntopic $keepalive.%s in\n"
+		   "topic $keepalive.%s.request in\n", id, id, id);
+}
+
+/* The site broker's bridge to the hub (malloc'd configuration text): the
+ * rule and settings of conf/mosquitto/bridge.conf.example — cores on the
+ * hub, plugins here; every '$' topic an orb subscribes, per identifier,
+ * towards its broker; "#" both ways for the operation topics. */
+static char *bridge_conf(int hub_port)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "connection bench-site\naddress 127.0.0.1:%d\n"
+		   "topic $handshake.discover in\n", hub_port);
+	char id[96];
+	for (int r = 0; r < runs; r++) {
+		bridge_core_id(id, sizeof(id), "core", 1, r);
+		bridge_core_lines(f, id);
+		for (size_t i = 0; i < N_BRIDGE_HS; i++) {
+			bridge_core_id(id, sizeof(id), "hs-core", bridge_hs_sizes[i], r);
+			bridge_core_lines(f, id);
+			size_t n = bridge_hs_sizes[i];
+			for (size_t h = 0; h < helpers_for(n); h++) {
+				char prefix[64];
+				helper_prefix(prefix, sizeof(prefix), n, r, h);
+				for (size_t k = 0; k < helper_share(n, h); k++) {
+					snprintf(id, sizeof(id), "%s-%zu", prefix, k);
+					bridge_plugin_lines(f, id);
+				}
+			}
+		}
+	}
+	bridge_plugin_lines(f, "bench-echo");
+	fprintf(f, "topic # both\ntry_private true\ncleansession true\nrestart_timeout 1 10\n");
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The hub and the site broker bridged to it; returns once messages cross
+ * both ways (`bench_mqtt bridged`). */
+static int bridge_start(struct broker *hub, struct broker *site)
+{
+	if (broker_start(hub, "hub", false, NULL) < 0)
+		return -1;
+	char *conf = bridge_conf(hub->port);
+	if (!conf || broker_start(site, "site", false, conf) < 0) {
+		free(conf);
+		return -1;
+	}
+	free(conf);
+	char *prog = bin("bench_mqtt");
+	char a[16], b[16];
+	snprintf(a, sizeof(a), "%d", hub->port);
+	snprintf(b, sizeof(b), "%d", site->port);
+	char *argv[] = {prog, "bridged", a, b, NULL};
+	int rc = collect(argv, 30);
+	free(prog);
+	return rc;
+}
+
+/* Single broker b (the figures of §2), and when hub and site are given, the
+ * same round trips across the bridge in every run right after them, as
+ * bridge_* series and per-run ratios to the single-broker figures. */
+static void run_mqtt_roundtrip(const struct broker *b, const struct broker *hub,
+			       const struct broker *site)
+{
+	char *prog = bin("bench_mqtt");
+	char port[16], hub_port[16], seq[32], piped[32], oneway[32], in_t[64], out_t[64];
+	snprintf(port, sizeof(port), "%d", b->port);
+	snprintf(hub_port, sizeof(hub_port), "%d", hub ? hub->port : 0);
+	snprintf(seq, sizeof(seq), "%lu", mqtt_seq_n);
+	snprintf(piped, sizeof(piped), "%lu", mqtt_piped_n);
+	snprintf(oneway, sizeof(oneway), "%lu", oneway_n);
+	snprintf(in_t, sizeof(in_t), "bench/raw/%d/in", (int)getpid());
+	snprintf(out_t, sizeof(out_t), "bench/raw/%d/out", (int)getpid());
+	struct echo_side single = {0}, bridged = {0};
+	if (echo_side_start(&single, b, "host", in_t, out_t) < 0) {
+		failures++;
+		goto out;
+	}
+	if (site && echo_side_start(&bridged, site, "site", in_t, out_t) < 0) {
+		failures++;
+		site = NULL;
+	}
+	char *raw_argv[] = {prog, "rawrtt", port, in_t, out_t, seq, piped, MQTT_WINDOW, NULL};
+	char *orbit_argv[] = {prog, "orbit", port, "bench-echo", seq, piped, MQTT_WINDOW, NULL};
+	char *oneway_argv[] = {prog, "rawoneway", port, oneway, NULL};
+	char *braw_argv[] = {prog, "rawrtt", hub_port, in_t, out_t, seq, piped, MQTT_WINDOW, NULL};
+	char *borbit_argv[] = {prog,  "orbit", hub_port,    "bench-echo",
+			       seq,   piped,   MQTT_WINDOW, NULL};
+	for (int r = 0; r < runs; r++) {
+		fprintf(stderr, "bench_run: MQTT round trips, run %d/%d\n", r + 1, runs);
+		int ok = charged(raw_argv, "raw", b->pid, single.echo);
+		ok |= charged(orbit_argv, "orbit", b->pid, single.host);
+		ok |= collect(oneway_argv, 180);
+		if (ok == 0) {
+			/* Ratios within the run: the machine's load varies between runs. */
+			add("pair_rtt_p50", last("orbit_rtt_p50_us") / last("raw_rtt_p50_us"));
+			add("pair_rtt_p99", last("orbit_rtt_p99_us") / last("raw_rtt_p99_us"));
+			add("pair_piped_oneway", last("orbit_piped_per_s") / last("raw_oneway_per_s"));
+			add("pair_piped_rtt", last("orbit_piped_per_s") / last("raw_rtt_piped_per_s"));
+		}
+		if (!site)
+			continue;
+		fprintf(stderr, "bench_run: MQTT round trips across the bridge, run %d/%d\n", r + 1,
+			runs);
+		char id[96];
+		bridge_core_id(id, sizeof(id), "core", 1, r);
+		setenv("BENCH_CORE_ID", id, 1);
+		series_prefix = "bridge_";
+		int bok = collect(braw_argv, 180);
+		bok |= collect(borbit_argv, 180);
+		series_prefix = "";
+		unsetenv("BENCH_CORE_ID");
+		if (ok == 0 && bok == 0) {
+			static const char *const names[][2] = {
+				{"bridge_ratio_raw_p50", "raw_rtt_p50_us"},
+				{"bridge_ratio_raw_p99", "raw_rtt_p99_us"},
+				{"bridge_ratio_raw_piped", "raw_rtt_piped_per_s"},
+				{"bridge_ratio_orbit_p50", "orbit_rtt_p50_us"},
+				{"bridge_ratio_orbit_p99", "orbit_rtt_p99_us"},
+				{"bridge_ratio_orbit_piped", "orbit_piped_per_s"},
+			};
+			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+				char across[64];
+				snprintf(across, sizeof(across), "bridge_%s", names[i][1]);
+				add(names[i][0], last(across) / last(names[i][1]));
+			}
+			add("bridge_pair_rtt_p50",
+			    last("bridge_orbit_rtt_p50_us") / last("bridge_raw_rtt_p50_us"));
+		}
+	}
+	long kb = bu_proc_status_kb(single.host, "VmRSS");
+	if (kb >= 0)
+		add("rss_orbitd_host_after_kb", (double)kb);
+out:
+	echo_side_stop(&bridged);
+	echo_side_stop(&single);
+	free(prog);
+}
+
+/* Start helpers hosting n plugins in all on broker b, wait until they are
+ * subscribed. */
+static int helpers_start(const struct broker *b, size_t n, pid_t *pids, int run)
 {
 	char *prog = bin("bench_mqtt");
 	char port[16];
 	snprintf(port, sizeof(port), "%d", b->port);
 	int rc = 0;
-	for (size_t h = 0; h < n_helpers; h++) {
+	for (size_t h = 0; h < helpers_for(n); h++) {
 		char count[32], prefix[64], log[4200];
-		size_t share = n / n_helpers + (h < n % n_helpers ? 1 : 0);
-		snprintf(count, sizeof(count), "%zu", share);
-		snprintf(prefix, sizeof(prefix), "hs%zu-r%d-h%zu", n, run, h);
+		snprintf(count, sizeof(count), "%zu", helper_share(n, h));
+		helper_prefix(prefix, sizeof(prefix), n, run, h);
 		snprintf(log, sizeof(log), "%s/helper-%zu-%zu.log", tmp, n, h);
 		unlink(log);
 		char *argv[] = {prog, "plugins", port, count, prefix, NULL};
 		pids[h] = spawn(argv, log);
 	}
-	for (size_t h = 0; h < n_helpers; h++) {
+	for (size_t h = 0; h < helpers_for(n); h++) {
 		char log[4200];
 		snprintf(log, sizeof(log), "%s/helper-%zu-%zu.log", tmp, n, h);
 		if (!wait_line(log, "ready", pids[h], 60))
@@ -709,17 +900,19 @@ static int helpers_start(const struct broker *b, size_t n, pid_t *pids, size_t n
 	return rc;
 }
 
-/* Over MQTT: helpers (1 for one plugin, 2 otherwise) host the plugins, a
- * fresh core process measures start → compliant; helpers restart every run
- * so no run inherits connections of the one before. */
-static void run_mqtt_handshake(const struct broker *b, const char *label)
+/* Over MQTT: helpers (1 for one plugin, 2 otherwise) on broker plugins_b
+ * host the plugins, a fresh core process on core_b measures start →
+ * compliant; helpers restart every run so no run inherits connections of
+ * the one before. Across the bridge (plugins_b != core_b) the core gets the
+ * name the bridge lists for it. */
+static void run_mqtt_handshake(const struct broker *plugins_b, const struct broker *core_b,
+			       const char *label, const size_t *sizes, size_t n_sizes)
 {
-	static const size_t sizes[] = {1, 100, 1000};
 	char *prog = bin("bench_mqtt");
 	char port[16];
-	snprintf(port, sizeof(port), "%d", b->port);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		size_t n = sizes[i], n_helpers = n > 1 ? 2 : 1;
+	snprintf(port, sizeof(port), "%d", core_b->port);
+	for (size_t i = 0; i < n_sizes; i++) {
+		size_t n = sizes[i];
 		char count[32];
 		snprintf(count, sizeof(count), "%zu", n);
 		char *argv[] = {prog, "handshake", port, count, (char *)label, NULL};
@@ -727,11 +920,17 @@ static void run_mqtt_handshake(const struct broker *b, const char *label)
 			pid_t pids[2] = {0, 0};
 			fprintf(stderr, "bench_run: MQTT handshake%s, %zu plugins, run %d/%d\n",
 				label, n, r + 1, runs);
-			if (helpers_start(b, n, pids, n_helpers, r) == 0)
+			if (plugins_b != core_b) {
+				char id[96];
+				bridge_core_id(id, sizeof(id), "hs-core", n, r);
+				setenv("BENCH_CORE_ID", id, 1);
+			}
+			if (helpers_start(plugins_b, n, pids, r) == 0)
 				collect(argv, 120);
 			else
 				failures++;
-			for (size_t h = 0; h < n_helpers; h++)
+			unsetenv("BENCH_CORE_ID");
+			for (size_t h = 0; h < helpers_for(n); h++)
 				stop(&pids[h]);
 		}
 	}
@@ -1020,6 +1219,57 @@ static const char *const ALLOC[] = {"malloc", "_int_free", "cfree", "free@", "__
 				    "tcache", NULL};
 static const char *const KERNEL[] = {"[kernel", "epoll_wait", NULL};
 
+/* §2b: the round trips and handshakes across two bridged brokers beside
+ * their single-broker figures of the same run. */
+static void write_bridge_section(FILE *f)
+{
+	fprintf(f, "\n## 2b. MQTT across two bridged brokers\n\n"
+		   "The round trips of §2 and the handshakes of §3 with the cores and the raw "
+		   "client on one broker (the hub) and the plugin side — orbitd exporting echo "
+		   "(`isolation: none`), the raw echo, the handshake helpers — on a second "
+		   "broker bridged to the hub by mosquitto's own bridge, configured by the rule "
+		   "of `conf/mosquitto/bridge.conf.example` (each orb's `$` topics listed per "
+		   "identifier, `#` both ways, `try_private`); every message crosses both "
+		   "brokers and the bridge's TCP connection. The round trips run in every run "
+		   "right after §2's on the single broker, and the ratio is taken per run "
+		   "(bridged ÷ single); the handshakes run after §3's (%d runs each, ratio of "
+		   "the medians). Across the bridge, orbit's sequential p50 is %s raw's, per "
+		   "run (single broker: %s).\n\n",
+		runs, pair("bridge_pair_rtt_p50", false), pair("pair_rtt_p50", false));
+	fprintf(f, "| figure | across the bridge | single broker (same run) | ratio |\n"
+		   "|---|---|---|---|\n");
+	static const struct {
+		const char *what, *across, *single, *ratio, *unit;
+	} rows[] = {
+		{"orbit sequential round trip p50", "bridge_orbit_rtt_p50_us", "orbit_rtt_p50_us",
+		 "bridge_ratio_orbit_p50", "µs"},
+		{"orbit sequential round trip p99", "bridge_orbit_rtt_p99_us", "orbit_rtt_p99_us",
+		 "bridge_ratio_orbit_p99", "µs"},
+		{"orbit pipelined outputs/s", "bridge_orbit_piped_per_s", "orbit_piped_per_s",
+		 "bridge_ratio_orbit_piped", "/s"},
+		{"raw pub→echo→sub p50", "bridge_raw_rtt_p50_us", "raw_rtt_p50_us",
+		 "bridge_ratio_raw_p50", "µs"},
+		{"raw pub→echo→sub p99", "bridge_raw_rtt_p99_us", "raw_rtt_p99_us",
+		 "bridge_ratio_raw_p99", "µs"},
+		{"raw pub→echo→sub pipelined round trips/s", "bridge_raw_rtt_piped_per_s",
+		 "raw_rtt_piped_per_s", "bridge_ratio_raw_piped", "/s"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		fprintf(f, "| %s | %s | %s | %s per run |\n", rows[i].what,
+			cell(rows[i].across, 1, rows[i].unit), cell(rows[i].single, 1, rows[i].unit),
+			pair(rows[i].ratio, false));
+	for (size_t i = 0; i < N_BRIDGE_HS; i++) {
+		char across[64], single[64];
+		snprintf(across, sizeof(across), "mqtt_handshake_bridge_%zu_ms", bridge_hs_sizes[i]);
+		snprintf(single, sizeof(single), "mqtt_handshake_%zu_ms", bridge_hs_sizes[i]);
+		fprintf(f, "| handshake, %zu plugin%s: core start → compliant | %s | %s | %s |\n",
+			bridge_hs_sizes[i], bridge_hs_sizes[i] == 1 ? "" : "s",
+			cell(across, 1, "ms"), cell(single, 1, "ms"), ratio(med(across), med(single)));
+	}
+	fprintf(f, "\nNo 1,000-plugin handshake here: the bridge must list three topics for "
+		   "every plugin identifier, and the helpers take fresh identifiers every run.\n");
+}
+
 static int write_results(double elapsed, const char *prof_seq, const char *prof_piped)
 {
 	char tmp_out[4200];
@@ -1283,6 +1533,8 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 		   "over a client's whole run (sequential and pipelined parts) divided by its round "
 		   "trips. DESIGN §5 for context: raw round trip ≈ 110 / 240 µs, one-way ≈ 53,000 "
 		   "msg/s; py-orbitalis execute→sink p50 ≈ 1.0 ms, ≈ 1,860 outputs/s.\n");
+
+	write_bridge_section(f);
 
 	/* ---- 3 ---- */
 	fprintf(f, "\n## 3. Handshake scale: core start → compliant\n\n"
@@ -1589,7 +1841,8 @@ static int write_results(double elapsed, const char *prof_seq, const char *prof_
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_run --build DIR [--src DIR] [--out FILE] [--runs N] [--quick]\n");
+		"usage: bench_run --build DIR [--src DIR] [--out FILE] [--runs N] [--quick] "
+		"[--mqtt]\n");
 }
 
 int main(int argc, char **argv)
@@ -1605,6 +1858,8 @@ int main(int argc, char **argv)
 			runs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--quick") == 0)
 			quick = true;
+		else if (strcmp(argv[i], "--mqtt") == 0)
+			mqtt_only = true;
 		else {
 			usage();
 			return 2;
@@ -1630,23 +1885,35 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	double t0 = bu_now();
-	struct broker b, bn;
+	struct broker b, bn, hub = {0}, site = {0};
+	static const size_t hs_sizes[] = {1, 100, 1000};
+	char *prof_seq = NULL, *prof_piped = NULL;
 
-	run_inproc();
-	run_mem();
-	fprintf(stderr, "bench_run: profiling the in-process round trip\n");
-	char *prof_seq = profile("seq", inproc_n * 5);
-	char *prof_piped = profile("piped", inproc_n * 15);
-	if (broker_start(&b, "main", false) == 0) {
-		run_rss(&b);
-		run_mqtt_roundtrip(&b);
-		run_mqtt_handshake(&b, "");
+	if (!mqtt_only) {
+		run_inproc();
+		run_mem();
+		fprintf(stderr, "bench_run: profiling the in-process round trip\n");
+		prof_seq = profile("seq", inproc_n * 5);
+		prof_piped = profile("piped", inproc_n * 15);
+	}
+	bool bridged = bridge_start(&hub, &site) == 0;
+	if (!bridged)
+		failures++;
+	if (broker_start(&b, "main", false, NULL) == 0) {
+		if (!mqtt_only)
+			run_rss(&b);
+		run_mqtt_roundtrip(&b, bridged ? &hub : NULL, bridged ? &site : NULL);
+		run_mqtt_handshake(&b, &b, "", hs_sizes, 3);
 		stop(&b.pid);
 	} else {
 		failures++;
 	}
-	if (broker_start(&bn, "nodelay", true) == 0) {
-		run_mqtt_handshake(&bn, "_nodelay");
+	if (bridged)
+		run_mqtt_handshake(&site, &hub, "_bridge", bridge_hs_sizes, N_BRIDGE_HS);
+	stop(&site.pid);
+	stop(&hub.pid);
+	if (broker_start(&bn, "nodelay", true, NULL) == 0) {
+		run_mqtt_handshake(&bn, &bn, "_nodelay", hs_sizes, 3);
 		stop(&bn.pid);
 	} else {
 		failures++;

@@ -8,6 +8,10 @@
 #   make bench                       the full run (about 2 minutes on 2 cores)
 #   make bench BENCH_ARGS=--quick    fewer runs and iterations, for a smoke test
 #   make bench BENCH_ARGS='--runs 7' more runs per figure
+#   make bench BENCH_ARGS='--mqtt --out /tmp/mqtt.md'
+#                                    the MQTT sections only (§2, §2b across two
+#                                    bridged brokers, §3's MQTT columns); the
+#                                    rest reads n/a, hence an --out of its own
 
 bench_saved_goal := $(.DEFAULT_GOAL)
 
