@@ -84,7 +84,7 @@ endef
 # the -j critical path short. The order comes from each suite's wall time in
 # the previous run (its .run file); without one (a clean clone), the order
 # measured on these machines (SLOW_SUITES), then the rest.
-SLOW_SUITES := integration/test_py_trace integration/test_orbitd_mqtt unit/test_engine \
+SLOW_SUITES := integration/test_py_trace integration/test_orbitd_mqtt integration/test_bridge unit/test_engine \
                integration/test_orbitctl unit/test_sink integration/test_daemon unit/test_control
 SLOW_RUNS   := $(filter $(INTEG_RUNS) $(UNIT_RUNS),$(SLOW_SUITES:%=$(BUILD)/tests/%.run))
 CHECK_ORDER := $(shell for r in $(SLOW_RUNS) \
