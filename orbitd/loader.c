@@ -57,6 +57,7 @@ struct lplug {
 	struct plugcfg *pending; /* ACTIVE: the config loader_prepare checked */
 	struct loader *l;
 	bool forget;             /* removed from disk: drop the entry once drained */
+	bool reappeared;         /* removed, then back while REMOVING: load it once drained */
 };
 
 struct loader {
@@ -558,6 +559,16 @@ static void removed(void *arg, bool timed_out)
 		     p->name, l->cfg->timers.shutdown_timeout);
 	entry_release(p);
 	olog(LOG_INFO, "plugin %s stopped", p->name);
+	if (p->reappeared) {
+		/* Whatever the file is now, it is loaded as any new file is. */
+		p->reappeared = false;
+		if (p->next_dl)
+			dlclose(p->next_dl);
+		p->next_dl = NULL;
+		p->next_desc = NULL;
+		load(l, p);
+		return;
+	}
 	if (p->next_dl && !p->forget) {
 		void *dl = p->next_dl;
 		p->next_dl = NULL;
@@ -673,6 +684,17 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 				if (p)
 					unload(l, p, true);
 			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+				if (p && p->forget && p->info.state == LPLUG_REMOVING) {
+					/* Removed and back (mv out and in, a package
+					 * upgrade) before the old one finished closing:
+					 * neither drop the entry nor take the file for an
+					 * in-place rewrite of the running one. */
+					p->forget = false;
+					p->reappeared = true;
+					olog(LOG_INFO, "plugin directory: %s is back; loading it once the "
+					     "old %s has stopped", ev->name, p->name);
+					continue;
+				}
 				if (p && loaded(p)) {
 					upgrade(l, p);
 					continue;

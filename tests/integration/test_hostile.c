@@ -231,31 +231,25 @@ static size_t keepalives_from(struct mqtt_peer *p, const char *from, double afte
 	return n;
 }
 
-/* A core announcing considered_dead_after = 1e9 and connected to an exported
- * plugin: the plugin clamps the announcement to timers.accept_dead_after_max
- * (2 s here) and keeps sending keepalives at that pace; trusted blindly, the
- * first keepalive would have been the last for 31 years. */
-START_TEST(announced_dead_after_is_clamped)
+/* Play core "evilcore" announcing considered_dead_after dead_after: Discovers
+ * every 0.3 s from p's tick (they keep it alive in the plugin's eyes), then
+ * Request what lc1 offers; returns once lc1 confirmed. It never answers a
+ * close: a GracefulClose to it stays unacknowledged. */
+static void evil_connect(struct mqtt_peer *p, struct evil_core *e, double dead_after)
 {
-	struct test_proc *h = start_daemon("host", "plugins/lowercase.so", ", accept_dead_after_max: 2",
-					   "plugins:\n  lowercase: {export: true, identifier: lc1}\n");
-	test_expect_line(h, "plugin lowercase", WAIT);
-	struct mqtt_peer *p = mqtt_peer_new("evilcore", broker.port);
-	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(mqtt_peer_subscribe(p, "$handshake.evilcore.offer"), 0);
 	ck_assert_int_eq(mqtt_peer_subscribe(p, "$handshake.evilcore.response"), 0);
 	ck_assert_int_eq(mqtt_peer_subscribe(p, "$keepalive.evilcore"), 0);
-	struct evil_core e = {.discover = {.kind = ORBIT_MSG_DISCOVER}, .every = 0.3};
-	ck_assert_int_eq(lowercase_query(&e.query, &e.in, &e.out), 0);
-	e.discover.discover.core_id = "evilcore";
-	e.discover.discover.offer_topic = "$handshake.evilcore.offer";
-	e.discover.discover.keepalive_topic = "$keepalive.evilcore";
-	e.discover.discover.keepalive_request_topic = "$keepalive.evilcore.request";
-	e.discover.discover.considered_dead_after = 1e9;
-	e.discover.discover.queries = &e.query;
-	e.discover.discover.n_queries = 1;
-	/* Discovers every 0.3 s keep the core alive in the plugin's eyes. */
-	mqtt_peer_set_tick(p, rediscover, &e);
+	*e = (struct evil_core){.discover = {.kind = ORBIT_MSG_DISCOVER}, .every = 0.3};
+	ck_assert_int_eq(lowercase_query(&e->query, &e->in, &e->out), 0);
+	e->discover.discover.core_id = "evilcore";
+	e->discover.discover.offer_topic = "$handshake.evilcore.offer";
+	e->discover.discover.keepalive_topic = "$keepalive.evilcore";
+	e->discover.discover.keepalive_request_topic = "$keepalive.evilcore.request";
+	e->discover.discover.considered_dead_after = dead_after;
+	e->discover.discover.queries = &e->query;
+	e->discover.discover.n_queries = 1;
+	mqtt_peer_set_tick(p, rediscover, e);
 	const struct mqtt_peer_msg *m = mqtt_peer_next(p, "$handshake.evilcore.offer", 0, WAIT);
 	ck_assert_msg(m, "no Offer from lc1");
 	orbit_msg offer;
@@ -274,6 +268,31 @@ START_TEST(announced_dead_after_is_clamped)
 	orbit_msg confirm;
 	ck_assert_int_eq(wire_peer_decode(m, ORBIT_MSG_CONFIRM, &confirm), 0);
 	orbit_msg_clear(&confirm);
+}
+
+static void evil_done(struct mqtt_peer *p, struct evil_core *e)
+{
+	mqtt_peer_set_tick(p, NULL, NULL);
+	orbit_spec_clear(&e->in);
+	orbit_spec_clear(&e->out);
+	mqtt_peer_free(p);
+}
+
+#define LC_HOST "plugins:\n  lowercase: {export: true, identifier: lc1}\n"
+
+/* A core announcing considered_dead_after = 1e9 and connected to an exported
+ * plugin: the plugin clamps the announcement to timers.accept_dead_after_max
+ * (2 s here) and keeps sending keepalives at that pace; trusted blindly, the
+ * first keepalive would have been the last for 31 years. */
+START_TEST(announced_dead_after_is_clamped)
+{
+	struct test_proc *h = start_daemon("host", "plugins/lowercase.so", ", accept_dead_after_max: 2",
+					   LC_HOST);
+	test_expect_line(h, "plugin lowercase", WAIT);
+	struct mqtt_peer *p = mqtt_peer_new("evilcore", broker.port);
+	ck_assert_ptr_nonnull(p);
+	struct evil_core e;
+	evil_connect(p, &e, 1e9);
 	double t0 = mqtt_peer_now();
 	test_expect_line(h, "announces considered_dead_after 1e+09s", WAIT);
 	/* At the clamped 2 s with send_keepalive_before_timelimit 1 s, one
@@ -282,10 +301,37 @@ START_TEST(announced_dead_after_is_clamped)
 	size_t n = keepalives_from(p, "lc1", t0);
 	ck_assert_msg(n >= 3, "%zu keepalives in 6 s to a core announcing 1e9 s", n);
 	ck_assert_uint_eq(test_proc_count(h, "announces considered_dead_after 1e+09s"), 1);
-	mqtt_peer_set_tick(p, NULL, NULL);
-	orbit_spec_clear(&e.in);
-	orbit_spec_clear(&e.out);
-	mqtt_peer_free(p);
+	evil_done(p, &e);
+	test_stop_clean(h, WAIT);
+}
+END_TEST
+
+/* The plugin file is moved away and back (an upgrade done by hand, a
+ * package manager) while the old plugin is still closing its connections —
+ * for as long as shutdown_timeout, with a core that never acknowledges:
+ * the file is loaded again once the old one stopped, not forgotten. */
+START_TEST(plugin_file_back_while_draining_is_loaded_again)
+{
+	struct test_proc *h = start_daemon("host", "plugins/lowercase.so", "", LC_HOST);
+	test_expect_line(h, "plugin lowercase", WAIT);
+	struct mqtt_peer *p = mqtt_peer_new("evilcore", broker.port);
+	ck_assert_ptr_nonnull(p);
+	struct evil_core e;
+	evil_connect(p, &e, 5);
+	test_expect_line(h, "remote core evilcore connected for lowercase", WAIT);
+	char *in = strf("%s/host/plugins/lowercase.so", tmp), *out = strf("%s/host/lowercase.so", tmp);
+	ck_assert_int_eq(rename(in, out), 0);
+	test_expect_line(h, "plugin lowercase: file removed, closing its connections", WAIT);
+	ck_assert_int_eq(rename(out, in), 0);
+	test_expect_line(h, "lowercase.so is back", WAIT);
+	test_expect_line(h, "plugin lowercase stopped", WAIT);
+	test_expect_line(h, "plugin lowercase 2.0.0 loaded", WAIT);
+	/* And it serves again: evilcore is offered lowercase anew. */
+	double t = mqtt_peer_now();
+	ck_assert_msg(mqtt_peer_next(p, "$handshake.evilcore.offer", t, WAIT), "no new Offer");
+	free(in);
+	free(out);
+	evil_done(p, &e);
 	test_stop_clean(h, WAIT);
 }
 END_TEST
@@ -298,6 +344,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, malformed_offer_flood_is_rate_limited_in_the_log);
 	tcase_add_test(tc, announced_dead_after_is_clamped);
+	tcase_add_test(tc, plugin_file_back_while_draining_is_loaded_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
