@@ -329,6 +329,7 @@ static void connect_attempt(struct mqtt_bus *mb)
 		attempt_failed(mb, MOSQ_ERR_ERRNO);
 		return;
 	}
+	mqtt_cause_watch(&mb->cause, mb->mosq);
 	mb->link = LINK_CONNECTING;
 	update_write(mb);
 }

@@ -6,6 +6,7 @@
 #include <mqtt_protocol.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,35 @@ void mqtt_cause_log(struct mqtt_cause *c, struct mosquitto *mosq, int level, con
 	keep_first(c->other, line);
 }
 
+static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+static int ex_index = -1; /* our slot in SSL ex_data: the struct mqtt_cause */
+
+static void ex_init(void)
+{
+	ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static void on_ssl_info(const SSL *ssl, int where, int ret)
+{
+	/* SSL_CB_READ_ALERT shares its SSL_CB_ALERT bit with WRITE_ALERT: the
+	 * alerts we send ourselves are not the broker's word. */
+	if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT ||
+	    strcmp(SSL_alert_type_string(ret), "F") != 0)
+		return;
+	struct mqtt_cause *c = SSL_get_ex_data(ssl, ex_index);
+	if (c && !c->alert)
+		c->alert = (ret & 0xff) + 1;
+}
+
+void mqtt_cause_watch(struct mqtt_cause *c, struct mosquitto *mosq)
+{
+	SSL *ssl = mosquitto_ssl_get(mosq);
+	pthread_once(&ex_once, ex_init);
+	if (!ssl || ex_index < 0 || !SSL_set_ex_data(ssl, ex_index, c))
+		return;
+	SSL_set_info_callback(ssl, on_ssl_info);
+}
+
 static const char *connack_text(int code)
 {
 	switch (code) {
@@ -97,6 +127,17 @@ void mqtt_cause_format(const struct mqtt_cause *c, int rc, const char *host, boo
 	} else if (c->verify) {
 		snprintf(buf, n, "TLS: certificate verify failed (%s)",
 			 X509_verify_cert_error_string(c->verify));
+	} else if (tls && (c->alert == TLS13_AD_CERTIFICATE_REQUIRED + 1 ||
+			   (!c->alert && !c->tls[0] && rc == MOSQ_ERR_ERRNO && c->err == EPROTO))) {
+		/* A TLS 1.3 broker checks the client's certificate after the
+		 * handshake: its alert is read, or our CONNECT hits the closed
+		 * session first (libmosquitto then says only EPROTO). One text
+		 * for both, so that the race does not read as a new cause. */
+		snprintf(buf, n, "TLS: the broker ended the session before CONNACK (does the "
+				 "listener require a client certificate?)");
+	} else if (c->alert) {
+		snprintf(buf, n, "TLS: the broker sent the alert \"%s\" (%d)",
+			 SSL_alert_desc_string_long(c->alert - 1), c->alert - 1);
 	} else if (c->tls[0]) {
 		snprintf(buf, n, "TLS: %s%s", c->tls,
 			 not_tls_reply(c->tls) ? " (is the port a TLS listener?)" : "");
@@ -109,10 +150,11 @@ void mqtt_cause_format(const struct mqtt_cause *c, int rc, const char *host, boo
 	} else if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_PROTOCOL ||
 		   (rc == MOSQ_ERR_ERRNO && (c->err == ECONNRESET || c->err == EPIPE))) {
 		/* A TLS listener drops a plain CONNECT (or answers it with an
-		 * alert that is no MQTT packet). */
-		snprintf(buf, n, "the broker closed the connection before answering CONNECT (%s%s)",
-			 c->err ? strerror(c->err) : mosquitto_strerror(rc),
-			 tls ? "" : "; is the port a TLS listener? TLS is not configured");
+		 * alert that is no MQTT packet): reset, end of file or protocol
+		 * error by timing, so none of them is named, lest one failure
+		 * read as three causes. */
+		snprintf(buf, n, "the broker closed the connection before answering CONNECT%s",
+			 tls ? "" : " (is the port a TLS listener? TLS is not configured)");
 	} else if (rc == MOSQ_ERR_ERRNO && c->err) {
 		snprintf(buf, n, "%s", strerror(c->err));
 	} else if (rc == MOSQ_ERR_KEEPALIVE) {

@@ -25,6 +25,7 @@ struct mqtt_cause {
 	int err;                     /* errno seen with the failure, or 0 */
 	long verify;                 /* X509 verification result (0: none known) */
 	bool host_mismatch;          /* libmosquitto's host-name check failed */
+	int alert;                   /* first fatal TLS alert the broker sent + 1, or 0 */
 	char tls[MQTT_CAUSE_TEXT];   /* first OpenSSL error reason, or "" */
 	char other[MQTT_CAUSE_TEXT]; /* first other error line, or "" */
 };
@@ -36,6 +37,12 @@ void mqtt_cause_reset(struct mqtt_cause *c);
  * keeps the first error of each kind and, for an OpenSSL error, the
  * verification result of mosq's TLS session. */
 void mqtt_cause_log(struct mqtt_cause *c, struct mosquitto *mosq, int level, const char *line);
+
+/* Watch the TLS session mosq has just opened (if any) for the alerts the
+ * broker sends: libmosquitto logs nothing when an alert ends a write, as a
+ * TLS 1.3 broker's "certificate required" may. c must outlive the session
+ * or the next mqtt_cause_watch. */
+void mqtt_cause_watch(struct mqtt_cause *c, struct mosquitto *mosq);
 
 /* The cause of a failed attempt into buf (always terminated): rc is the
  * libmosquitto result the attempt ended with, host the name it connected to

@@ -441,8 +441,8 @@ START_TEST(connection_failures_name_their_cause)
 		{"tlstoplain", mq_port(broker.port, pw_ca), broker.port,
 		 "TLS: unexpected eof while reading (is the port a TLS listener?)"},
 		{"plaintotls", mq_port(broker.extra_port[0], pw), broker.extra_port[0],
-		 "the broker closed the connection before answering CONNECT (Connection reset by "
-		 "peer; is the port a TLS listener? TLS is not configured)"},
+		 "the broker closed the connection before answering CONNECT (is the port a TLS "
+		 "listener? TLS is not configured)"},
 		{"nobody", mq_port(nobody, pw), nobody,
 		 "connection refused (nothing listens on that port)"},
 	};
@@ -529,8 +529,16 @@ START_TEST(client_certificate_login_and_its_acl)
 	char *anon = strf("port: %d, reconnect_min: 0.1, reconnect_max: 0.5, tls: {ca: %s/ca.crt}",
 			  broker.extra_port[3], tmp);
 	struct test_proc *q = start_daemon("nocert", NULL, anon, NULL);
-	char *cannot = strf("mqtt: cannot connect to 127.0.0.1:%d: ", broker.extra_port[3]);
+	/* TLS 1.3: the broker checks after the handshake, and its alert may or
+	 * may not be read before our CONNECT meets the closed session; one
+	 * cause either way, so the repeats say nothing new until the reminder. */
+	char *cannot = strf("mqtt: cannot connect to 127.0.0.1:%d: TLS: the broker ended the "
+			    "session before CONNACK (does the listener require a client "
+			    "certificate?)",
+			    broker.extra_port[3]);
 	test_expect_line(q, cannot, WAIT);
+	test_expect_line(q, "mqtt: still cannot connect", WAIT);
+	ck_assert_uint_eq(count(q, "mqtt: cannot connect"), 1);
 	ck_assert_uint_eq(count(q, "mqtt: connected"), 0);
 	test_stop_clean(q, WAIT);
 	test_stop_clean(p, WAIT);
