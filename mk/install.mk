@@ -31,6 +31,7 @@ INSTALL_TMP := $(BUILD)/install
 # Longest defaults first, so /usr/local/lib/orbitd/plugins is not taken for
 # something shorter. Placeholders are replaced outside comment lines only.
 INSTALL_SED = sed \
+	-e 's|/usr/local/share/doc/orbitd|$(DOCDIR)|g' \
 	-e 's|/usr/local/lib/orbitd/examples/plugins|$(DEMOPLUGINDIR)|g' \
 	-e 's|/usr/local/lib/orbitd/plugins|$(PLUGINDIR)|g' \
 	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
