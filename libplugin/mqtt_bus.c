@@ -25,6 +25,7 @@
 #include "envelope.h"
 #include "liblog.h"
 #include "mqtt_cause.h"
+#include "mqtt_tls.h"
 #include "subtable.h"
 #include "uuid.h"
 
@@ -98,6 +99,7 @@ struct mqtt_bus {
 	bool destroying;
 	struct event *rd_ev, *wr_ev; /* on the current socket, NULL before the first */
 	bool wr_armed;
+	bool tcp_up; /* the attempt's socket was writable once: TCP is connected */
 	struct event *retry_ev, *misc_ev;
 
 	struct pending_sub *pend;
@@ -202,12 +204,21 @@ static int io_attach(struct mqtt_bus *mb, int fd)
 	return 0;
 }
 
-/* Ask for EV_WRITE exactly while libmosquitto has output it could not write. */
+/* True while this attempt's TLS handshake is unfinished (mqtt_tls.h). */
+static bool handshaking(struct mqtt_bus *mb)
+{
+	return mb->tls && mb->link == LINK_CONNECTING && mqtt_tls_handshaking(mb->mosq);
+}
+
+/* Ask for EV_WRITE exactly while libmosquitto has output it could not write,
+ * or, during a TLS handshake, until TCP is up and then while the handshake
+ * waits to write. */
 static void update_write(struct mqtt_bus *mb)
 {
 	if (mb->link == LINK_IDLE)
 		return;
-	bool want = mosquitto_want_write(mb->mosq);
+	bool want = handshaking(mb) ? !mb->tcp_up || mqtt_tls_wants_write(mb->mosq)
+				    : mosquitto_want_write(mb->mosq);
 	if (want == mb->wr_armed)
 		return;
 	if (want ? event_add(mb->wr_ev, NULL) : event_del(mb->wr_ev)) {
@@ -297,10 +308,12 @@ static void link_lost(struct mqtt_bus *mb, int rc)
 static void after_loop(struct mqtt_bus *mb, int rc)
 {
 	int err = errno; /* of the call whose result rc is */
-	if (mb->link == LINK_CONNECTING && !mb->cause.err)
-		mb->cause.err = err;
-	if (mb->link != LINK_IDLE && mosquitto_socket(mb->mosq) < 0)
+	if (mb->link != LINK_IDLE && mosquitto_socket(mb->mosq) < 0) {
+		/* Only a failed call's errno: a successful one leaves EAGAIN. */
+		if (!mb->cause.err)
+			mb->cause.err = err;
 		link_lost(mb, rc == MOSQ_ERR_SUCCESS ? MOSQ_ERR_CONN_LOST : rc);
+	}
 	update_write(mb);
 }
 
@@ -313,6 +326,7 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *lin
 static void connect_attempt(struct mqtt_bus *mb)
 {
 	mqtt_cause_reset(&mb->cause);
+	mb->tcp_up = false;
 	mosquitto_log_callback_set(mb->mosq, on_log);
 	int rc = mosquitto_connect_bind_async(mb->mosq, mb->host, mb->port, mb->keepalive, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
@@ -364,7 +378,12 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct mqtt_bus *mb = arg;
-	after_loop(mb, mosquitto_loop_write(mb->mosq, 1));
+	mb->tcp_up = true;
+	/* loop_write skips while a TLS handshake runs; loop_read advances it. */
+	if (handshaking(mb))
+		after_loop(mb, mosquitto_loop_read(mb->mosq, 1));
+	else
+		after_loop(mb, mosquitto_loop_write(mb->mosq, 1));
 }
 
 /* ---- outgoing ----------------------------------------------------------- */

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -415,6 +416,99 @@ START_TEST(tls_with_the_right_ca_connects)
 }
 END_TEST
 
+/* A TCP relay to the broker's TLS port whose listener has a full accept
+ * queue when orbitd connects: the kernel drops orbitd's SYN and its connect
+ * stays in progress until the SYN is sent again (a second later), as on a
+ * real network or a loaded machine. The TLS handshake then starts on a
+ * socket that is not connected yet and must still complete. */
+struct relay {
+	int lfd;    /* listening, backlog 0 */
+	int filler; /* our own connection that fills the accept queue */
+	int target; /* broker port */
+	pthread_t th;
+};
+
+static void pump(int a, int b)
+{
+	struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+	char buf[16384];
+	for (;;) {
+		if (poll(p, 2, -1) < 0)
+			return;
+		for (int i = 0; i < 2; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(p[i].fd, buf, sizeof buf);
+			if (n <= 0 || write(p[1 - i].fd, buf, (size_t)n) != n)
+				return;
+		}
+	}
+}
+
+static void *relay_run(void *arg)
+{
+	struct relay *r = arg;
+	int in = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)r->target),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (in >= 0 && out >= 0 && connect(out, (struct sockaddr *)&sa, sizeof sa) == 0)
+		pump(in, out);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return NULL;
+}
+
+static int relay_open(struct relay *r, int target)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	r->target = target;
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(r->lfd, 0);
+	ck_assert_int_eq(bind(r->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(r->lfd, 0), 0);
+	ck_assert_int_eq(getsockname(r->lfd, (struct sockaddr *)&sa, &sl), 0);
+	r->filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(r->filler, (struct sockaddr *)&sa, sizeof sa), 0);
+	return ntohs(sa.sin_port);
+}
+
+/* Take the filler out of the queue and relay the next connection. */
+static void relay_release(struct relay *r)
+{
+	int f = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(f, 0);
+	close(f);
+	close(r->filler);
+	ck_assert_int_eq(pthread_create(&r->th, NULL, relay_run, r), 0);
+}
+
+START_TEST(tls_handshake_after_a_slow_tcp_connect)
+{
+	struct relay r;
+	int port = relay_open(&r, broker.extra_port[0]);
+	char *more = strf("username: host1, password: host1-secret, tls: {ca: %s/ca.crt}", tmp);
+	char *mq = mq_port(port, more);
+	struct test_proc *p = start_daemon("host1", NULL, mq, NULL);
+	/* The bus is made, and its connect() called, before orbitd is ready. */
+	test_expect_line(p, "ready", WAIT);
+	relay_release(&r);
+	char *connected = strf("mqtt: connected to 127.0.0.1:%d", port);
+	test_expect_line(p, connected, WAIT);
+	ck_assert_uint_eq(count(p, "mqtt: cannot connect"), 0);
+	test_stop_clean(p, WAIT);
+	ck_assert_int_eq(pthread_join(r.th, NULL), 0);
+	close(r.lfd);
+	free(connected);
+	free(mq);
+	free(more);
+}
+END_TEST
+
 /* Every way a deployment gets TLS wrong, each in its own orbitd at once;
  * each names its cause. */
 START_TEST(connection_failures_name_their_cause)
@@ -667,6 +761,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, password_login_and_wrong_password);
 	tcase_add_test(tc, tls_with_the_right_ca_connects);
+	tcase_add_test(tc, tls_handshake_after_a_slow_tcp_connect);
 	tcase_add_test(tc, connection_failures_name_their_cause);
 	tcase_add_test(tc, retries_back_off_without_flooding_the_log);
 	tcase_add_test(tc, client_certificate_login_and_its_acl);
