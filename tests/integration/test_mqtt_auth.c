@@ -67,10 +67,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Run a shell script in dir (its $1); fails the test with its output. */
-static void sh_in(const char *dir, const char *script)
+/* Run a shell script with arguments $1 (a directory) and $2 (or none);
+ * fails the test with its output. */
+static void sh_in(const char *dir, const char *script, const char *arg)
 {
-	char *argv[] = {"/bin/sh", "-ec", (char *)script, "sh", (char *)dir, NULL};
+	char *argv[] = {"/bin/sh", "-ec", (char *)script, "sh", (char *)dir, (char *)arg, NULL};
 	char *out = NULL, *err = NULL;
 	int st = test_run(argv, NULL, NULL, WAIT, &out, &err);
 	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "script failed: %s%s",
@@ -179,15 +180,9 @@ static void setup(void)
 	build_dir = strdup(b ? b : "build");
 	tmp = test_tmpdir_new("mqtt-auth");
 	ck_assert_ptr_nonnull(tmp);
-	sh_in(tmp, certs_sh);
+	sh_in(tmp, certs_sh, NULL);
 	char *acl = src_path("conf/mosquitto/acl.example");
-	char *argv[] = {"/bin/sh", "-ec", (char *)users_sh, "sh", tmp, acl, NULL};
-	char *out = NULL, *err = NULL;
-	int st = test_run(argv, NULL, NULL, WAIT, &out, &err);
-	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "users: %s%s",
-		      out ? out : "", err ? err : "");
-	free(out);
-	free(err);
+	sh_in(tmp, users_sh, acl);
 	free(acl);
 	struct test_broker_opts o = {
 		.extra_ports = 4,
@@ -243,7 +238,8 @@ static struct test_proc *start_daemon(const char *name, const char *plugins, con
 	return p;
 }
 
-/* "password: ..., tls: {ca: tmp/ca}" and the like, malloc'd. */
+/* The body of an mqtt mapping: port, a quick back-off and `more` (other
+ * keys, or NULL); malloc'd. */
 static char *mq_port(int port, const char *more)
 {
 	return strf("port: %d, reconnect_min: 0.1, reconnect_max: 0.5%s%s", port, more ? ", " : "",
@@ -253,12 +249,6 @@ static char *mq_port(int port, const char *more)
 static char *tls_ca(const char *ca)
 {
 	return strf("tls: {ca: %s/%s.crt}", tmp, ca);
-}
-
-/* Lines of p that contain needle, now. */
-static size_t count(struct test_proc *p, const char *needle)
-{
-	return test_proc_count(p, needle);
 }
 
 /* Occurrences of needle in the broker's own log, now. */
@@ -387,7 +377,7 @@ START_TEST(password_login_and_wrong_password)
 			     broker.port);
 	test_expect_line(ok, connected, WAIT);
 	test_expect_line(no, refused, WAIT);
-	ck_assert_uint_eq(count(no, "mqtt: connected"), 0);
+	ck_assert_uint_eq(test_proc_count(no, "mqtt: connected"), 0);
 	test_stop_clean(ok, WAIT);
 	test_stop_clean(no, WAIT);
 	free(connected);
@@ -407,7 +397,7 @@ START_TEST(tls_with_the_right_ca_connects)
 	struct test_proc *p = start_daemon("host1", NULL, mq, NULL);
 	char *connected = strf("mqtt: connected to 127.0.0.1:%d", broker.extra_port[0]);
 	test_expect_line(p, connected, WAIT);
-	ck_assert_uint_eq(count(p, "mqtt: cannot connect"), 0);
+	ck_assert_uint_eq(test_proc_count(p, "mqtt: cannot connect"), 0);
 	test_stop_clean(p, WAIT);
 	free(connected);
 	free(mq);
@@ -499,7 +489,7 @@ START_TEST(tls_handshake_after_a_slow_tcp_connect)
 	relay_release(&r);
 	char *connected = strf("mqtt: connected to 127.0.0.1:%d", port);
 	test_expect_line(p, connected, WAIT);
-	ck_assert_uint_eq(count(p, "mqtt: cannot connect"), 0);
+	ck_assert_uint_eq(test_proc_count(p, "mqtt: cannot connect"), 0);
 	test_stop_clean(p, WAIT);
 	ck_assert_int_eq(pthread_join(r.th, NULL), 0);
 	close(r.lfd);
@@ -548,7 +538,7 @@ START_TEST(connection_failures_name_their_cause)
 		char *line = strf("mqtt: cannot connect to 127.0.0.1:%d: %s; retrying every 0.1..0.5 s",
 				  c[i].port, c[i].cause);
 		test_expect_line(p[i], line, WAIT);
-		ck_assert_uint_eq(count(p[i], "A TLS error occurred"), 0);
+		ck_assert_uint_eq(test_proc_count(p[i], "A TLS error occurred"), 0);
 		free(line);
 	}
 	for (size_t i = 0; i < N; i++) {
@@ -581,20 +571,19 @@ START_TEST(retries_back_off_without_flooding_the_log)
 	ck_assert_msg(broker_log_reaches(refused, 12, WAIT), "the retries stopped");
 	double took = now_s() - first;
 	ck_assert_msg(took >= 1.9, "12 attempts in %.2f s: no back-off", took);
-	ck_assert_uint_eq(count(p, "mqtt: cannot connect to"), 1);
-	ck_assert_uint_eq(count(p, "mqtt: still cannot connect to"), 1);
-	ck_assert(test_proc_seen(p, "mqtt: still cannot connect to 127.0.0.1", 0));
-	ck_assert_uint_eq(count(p, "mqtt:"), 2);
+	ck_assert_uint_eq(test_proc_count(p, "mqtt: cannot connect to"), 1);
+	ck_assert_uint_eq(test_proc_count(p, "mqtt: still cannot connect to"), 1);
+	ck_assert_uint_eq(test_proc_count(p, "mqtt:"), 2);
 
 	/* The administrator adds the user; mosquitto rereads its password
 	 * file on SIGHUP. */
-	sh_in(tmp, "cd \"$1\"; mosquitto_passwd -b passwd flood flood-secret");
+	sh_in(tmp, "cd \"$1\"; mosquitto_passwd -b passwd flood flood-secret", NULL);
 	ck_assert_int_eq(kill(broker.pid, SIGHUP), 0);
 	char *line = test_proc_wait_line(p, "mqtt: connected to 127.0.0.1", WAIT);
 	ck_assert_ptr_nonnull(line);
 	ck_assert_msg(strstr(line, "' after ") && strstr(line, " failed attempts"), "%s", line);
 	free(line);
-	ck_assert_uint_eq(count(p, "mqtt: connected to"), 1);
+	ck_assert_uint_eq(test_proc_count(p, "mqtt: connected to"), 1);
 	test_stop_clean(p, WAIT);
 	free(mq);
 }
@@ -632,8 +621,8 @@ START_TEST(client_certificate_login_and_its_acl)
 			    broker.extra_port[3]);
 	test_expect_line(q, cannot, WAIT);
 	test_expect_line(q, "mqtt: still cannot connect", WAIT);
-	ck_assert_uint_eq(count(q, "mqtt: cannot connect"), 1);
-	ck_assert_uint_eq(count(q, "mqtt: connected"), 0);
+	ck_assert_uint_eq(test_proc_count(q, "mqtt: cannot connect"), 1);
+	ck_assert_uint_eq(test_proc_count(q, "mqtt: connected"), 0);
 	test_stop_clean(q, WAIT);
 	test_stop_clean(p, WAIT);
 	test_stop_clean(h, WAIT);
@@ -741,8 +730,8 @@ START_TEST(shipped_example_configuration_works)
 	struct test_proc *c = start_daemon("core1", NULL, mc, "requirements:\n  echo: {minimum: 1}\n");
 	test_expect_line(c, "core compliant: 1/1", WAIT);
 	echo_roundtrip("core1");
-	ck_assert_uint_eq(count(c, "refused the subscription"), 0);
-	ck_assert_uint_eq(count(h, "refused the subscription"), 0);
+	/* The example's ACL grants every publish the two need. */
+	ck_assert_uint_eq(broker_log_count("Denied PUBLISH"), 0);
 	test_stop_clean(c, WAIT);
 	test_stop_clean(h, WAIT);
 	free(ca);
