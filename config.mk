@@ -18,7 +18,7 @@ DESTDIR    ?=
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-DEPS        = libevent avro-c jansson libmosquitto yaml-0.1
+DEPS        = libevent avro-c jansson libmosquitto openssl yaml-0.1
 
 WARN    = -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS ?= -O2 -g

@@ -13,10 +13,19 @@
  * mosquitto_connect_bind_async (a non-blocking connect; see mqtt_bus.h for
  * the name lookup it performs), and every failure — refused, lost, keepalive —
  * arrives through on_disconnect and arms a backoff timer.
+ *
+ * A failed attempt is logged with its cause (mqtt_cause.h: libmosquitto's log
+ * callback is set only while an attempt is in flight, so an established
+ * session formats no log lines). An outage logs its cause once, again only
+ * when the cause changes, a reminder with the count when the back-off first
+ * reaches reconnect_max and then every REMIND_EVERY attempts, and one line
+ * when a session is established again.
  */
 #include "orbit/mqtt_bus.h"
 #include "envelope.h"
 #include "liblog.h"
+#include "mqtt_cause.h"
+#include "mqtt_tls.h"
 #include "subtable.h"
 #include "uuid.h"
 
@@ -40,6 +49,8 @@
 #define DEFAULT_MAX_QUEUED_BYTES (16u << 20)
 /* A flood of garbage must not turn into a flood of log lines. */
 #define MALFORMED_LOG_INTERVAL_S 10
+/* An outage at reconnect_max (30 s by default) is recalled every 50 minutes. */
+#define REMIND_EVERY 100
 
 enum link_state {
 	LINK_IDLE,       /* no socket; a retry may be armed */
@@ -77,11 +88,18 @@ struct mqtt_bus {
 	void *ctx;
 
 	enum link_state link;
-	unsigned attempts;   /* failed attempts since the last session */
-	bool failure_logged; /* one warning per outage, not one per retry */
+	unsigned attempts;       /* back-off exponent: failures until reconnect_max */
+	bool tls;                /* TLS configured (named in causes) */
+	struct mqtt_cause cause; /* of the attempt in flight */
+	unsigned long failures;  /* failed attempts since the last session */
+	unsigned long logged_at; /* failures when the outage was last logged */
+	bool outage;             /* a failure or loss was logged since the last session */
+	bool reminded;           /* the reminder at reconnect_max went out */
+	char logged[256];        /* cause last logged in this outage, "" if none */
 	bool destroying;
 	struct event *rd_ev, *wr_ev; /* on the current socket, NULL before the first */
 	bool wr_armed;
+	bool tcp_up; /* the attempt's socket was writable once: TCP is connected */
 	struct event *retry_ev, *misc_ev;
 
 	struct pending_sub *pend;
@@ -186,12 +204,21 @@ static int io_attach(struct mqtt_bus *mb, int fd)
 	return 0;
 }
 
-/* Ask for EV_WRITE exactly while libmosquitto has output it could not write. */
+/* True while this attempt's TLS handshake is unfinished (mqtt_tls.h). */
+static bool handshaking(struct mqtt_bus *mb)
+{
+	return mb->tls && mb->link == LINK_CONNECTING && mqtt_tls_handshaking(mb->mosq);
+}
+
+/* Ask for EV_WRITE exactly while libmosquitto has output it could not write,
+ * or, during a TLS handshake, until TCP is up and then while the handshake
+ * waits to write. */
 static void update_write(struct mqtt_bus *mb)
 {
 	if (mb->link == LINK_IDLE)
 		return;
-	bool want = mosquitto_want_write(mb->mosq);
+	bool want = handshaking(mb) ? !mb->tcp_up || mqtt_tls_wants_write(mb->mosq)
+				    : mosquitto_want_write(mb->mosq);
 	if (want == mb->wr_armed)
 		return;
 	if (want ? event_add(mb->wr_ev, NULL) : event_del(mb->wr_ev)) {
@@ -203,10 +230,12 @@ static void update_write(struct mqtt_bus *mb)
 
 /* ---- connection lifecycle ----------------------------------------------- */
 
-static void schedule_retry(struct mqtt_bus *mb)
+/* Arm the next attempt; true when its delay is the ceiling, reconnect_max. */
+static bool schedule_retry(struct mqtt_bus *mb)
 {
 	double d = mb->reconnect_min * ldexp(1.0, mb->attempts < 30 ? (int)mb->attempts : 30);
-	if (d > mb->reconnect_max)
+	bool at_max = d >= mb->reconnect_max;
+	if (at_max)
 		d = mb->reconnect_max;
 	else
 		mb->attempts++;
@@ -216,15 +245,30 @@ static void schedule_retry(struct mqtt_bus *mb)
 	};
 	if (evtimer_add(mb->retry_ev, &tv) < 0)
 		orbit_logf(LOG_ERR, "mqtt: cannot arm the reconnect timer; staying offline");
+	return at_max;
 }
 
-static void attempt_failed(struct mqtt_bus *mb, const char *why)
+/* The attempt in flight ended with rc before a session: log its cause unless
+ * that is what this outage already said, and retry. */
+static void attempt_failed(struct mqtt_bus *mb, int rc)
 {
-	if (!mb->failure_logged)
-		orbit_logf(LOG_WARNING, "mqtt: cannot connect to %s:%d (%s), retrying every %g..%g s",
+	char why[sizeof mb->logged];
+	mqtt_cause_format(&mb->cause, rc, mb->host, mb->tls, why, sizeof why);
+	mb->failures++;
+	bool at_max = schedule_retry(mb);
+	if (strcmp(why, mb->logged) != 0) {
+		orbit_logf(LOG_WARNING, "mqtt: cannot connect to %s:%d: %s; retrying every %g..%g s",
 			   mb->host, mb->port, why, mb->reconnect_min, mb->reconnect_max);
-	mb->failure_logged = true;
-	schedule_retry(mb);
+	} else if ((at_max && !mb->reminded) || mb->failures - mb->logged_at >= REMIND_EVERY) {
+		orbit_logf(LOG_WARNING, "mqtt: still cannot connect to %s:%d after %lu attempts: %s",
+			   mb->host, mb->port, mb->failures, why);
+		mb->reminded = mb->reminded || at_max;
+	} else {
+		return;
+	}
+	memcpy(mb->logged, why, sizeof why);
+	mb->logged_at = mb->failures;
+	mb->outage = true;
 }
 
 static void pend_clear(struct mqtt_bus *mb)
@@ -247,12 +291,12 @@ static void link_lost(struct mqtt_bus *mb, int rc)
 	if (mb->destroying)
 		return;
 	if (was == LINK_CONNECTING) {
-		attempt_failed(mb, loss_reason(rc));
+		attempt_failed(mb, rc);
 		return;
 	}
 	orbit_logf(LOG_WARNING, "mqtt: connection to %s:%d lost (%s), reconnecting", mb->host,
 		   mb->port, loss_reason(rc));
-	mb->failure_logged = true;
+	mb->outage = true;
 	schedule_retry(mb);
 	if (mb->on_state)
 		mb->on_state(mb->ctx, false);
@@ -263,16 +307,31 @@ static void link_lost(struct mqtt_bus *mb, int rc)
  * bus, so that case is treated as a loss too. */
 static void after_loop(struct mqtt_bus *mb, int rc)
 {
-	if (mb->link != LINK_IDLE && mosquitto_socket(mb->mosq) < 0)
+	int err = errno; /* of the call whose result rc is */
+	if (mb->link != LINK_IDLE && mosquitto_socket(mb->mosq) < 0) {
+		/* Only a failed call's errno: a successful one leaves EAGAIN. */
+		if (!mb->cause.err)
+			mb->cause.err = err;
 		link_lost(mb, rc == MOSQ_ERR_SUCCESS ? MOSQ_ERR_CONN_LOST : rc);
+	}
 	update_write(mb);
+}
+
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *line)
+{
+	struct mqtt_bus *mb = obj;
+	mqtt_cause_log(&mb->cause, mosq, level, line);
 }
 
 static void connect_attempt(struct mqtt_bus *mb)
 {
+	mqtt_cause_reset(&mb->cause);
+	mb->tcp_up = false;
+	mosquitto_log_callback_set(mb->mosq, on_log);
 	int rc = mosquitto_connect_bind_async(mb->mosq, mb->host, mb->port, mb->keepalive, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		attempt_failed(mb, mosquitto_strerror(rc));
+		mb->cause.err = errno;
+		attempt_failed(mb, rc);
 		return;
 	}
 	if (io_attach(mb, mosquitto_socket(mb->mosq)) < 0) {
@@ -280,9 +339,11 @@ static void connect_attempt(struct mqtt_bus *mb)
 		int drc = mosquitto_disconnect(mb->mosq);
 		if (drc != MOSQ_ERR_SUCCESS && drc != MOSQ_ERR_NO_CONN)
 			orbit_logf(LOG_DEBUG, "mqtt: disconnect: %s", mosquitto_strerror(drc));
-		attempt_failed(mb, "out of memory for socket events");
+		mb->cause.err = ENOMEM;
+		attempt_failed(mb, MOSQ_ERR_ERRNO);
 		return;
 	}
+	mqtt_cause_watch(&mb->cause, mb->mosq);
 	mb->link = LINK_CONNECTING;
 	update_write(mb);
 }
@@ -317,7 +378,12 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct mqtt_bus *mb = arg;
-	after_loop(mb, mosquitto_loop_write(mb->mosq, 1));
+	mb->tcp_up = true;
+	/* loop_write skips while a TLS handshake runs; loop_read advances it. */
+	if (handshaking(mb))
+		after_loop(mb, mosquitto_loop_read(mb->mosq, 1));
+	else
+		after_loop(mb, mosquitto_loop_write(mb->mosq, 1));
 }
 
 /* ---- outgoing ----------------------------------------------------------- */
@@ -428,19 +494,27 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	(void)mosq;
 	struct mqtt_bus *mb = obj;
 	if (rc != 0) {
-		/* libmosquitto follows up with on_disconnect, which arms the retry. */
-		if (!mb->failure_logged)
-			orbit_logf(LOG_WARNING, "mqtt: broker %s:%d refused the connection: %s",
-				   mb->host, mb->port, mosquitto_connack_string(rc));
-		mb->failure_logged = true;
+		/* libmosquitto follows up with on_disconnect, which logs the cause
+		 * and arms the retry. */
+		mb->cause.connack = rc;
 		return;
 	}
+	/* A session formats no log lines: libmosquitto would build one per packet. */
+	mosquitto_log_callback_set(mosq, NULL);
 	mb->link = LINK_UP;
 	mb->attempts = 0;
 	mb->c.connects++;
-	orbit_logf(mb->failure_logged ? LOG_WARNING : LOG_INFO, "mqtt: connected to %s:%d as '%s'",
-		   mb->host, mb->port, mb->client_id);
-	mb->failure_logged = false;
+	char after[64] = "";
+	if (mb->failures)
+		snprintf(after, sizeof after, " after %lu failed attempt%s", mb->failures,
+			 mb->failures == 1 ? "" : "s");
+	orbit_logf(mb->outage ? LOG_WARNING : LOG_INFO, "mqtt: connected to %s:%d as '%s'%s",
+		   mb->host, mb->port, mb->client_id, after);
+	mb->outage = false;
+	mb->reminded = false;
+	mb->failures = 0;
+	mb->logged_at = 0;
+	mb->logged[0] = '\0';
 	/* Resubscribe before flushing: whatever was published while offline may
 	 * be the request whose answer comes back on one of these topics. */
 	subtable_foreach_topic(&mb->subs, resubscribe_one, mb);
@@ -452,7 +526,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
 	(void)mosq;
-	link_lost(obj, rc);
+	struct mqtt_bus *mb = obj;
+	if (mb->link == LINK_CONNECTING && !mb->cause.err)
+		mb->cause.err = errno;
+	link_lost(mb, rc);
 }
 
 static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
@@ -716,6 +793,7 @@ orbit_bus *orbit_mqtt_bus_new(struct event_base *base, const orbit_mqtt_options 
 	mb->max_queued = o.max_queued;
 	mb->max_queued_bytes = o.max_queued_bytes;
 	mb->on_state = o.on_state;
+	mb->tls = o.tls_ca != NULL;
 	mb->ctx = o.ctx;
 	mb->host = strdup(o.host);
 	mb->client_id = strdup(o.client_id);

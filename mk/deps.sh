@@ -34,13 +34,13 @@ have_cmd cc || need build-essential "the C compiler (cc) and make"
 have_cmd "$PKG_CONFIG" || need pkg-config "finds the libraries' compiler flags"
 if have_cmd "$PKG_CONFIG"; then
 	for pair in libevent:libevent-dev avro-c:libavro-dev jansson:libjansson-dev \
-		libmosquitto:libmosquitto-dev yaml-0.1:libyaml-dev check:check; do
+		libmosquitto:libmosquitto-dev openssl:libssl-dev yaml-0.1:libyaml-dev check:check; do
 		mod=${pair%%:*}
 		"$PKG_CONFIG" --exists "$mod" 2>/dev/null ||
 			need "${pair#*:}" "$mod (pkg-config), needed to build$([ "$mod" = check ] && echo ' the tests')"
 	done
 else
-	for p in libevent-dev libavro-dev libjansson-dev libmosquitto-dev libyaml-dev check; do
+	for p in libevent-dev libavro-dev libjansson-dev libmosquitto-dev libssl-dev libyaml-dev check; do
 		need "$p" "a build dependency (pkg-config is missing, so it cannot be checked)"
 	done
 fi
@@ -50,6 +50,9 @@ if [ "$scope" = all ]; then
 	[ -x /usr/sbin/mosquitto ] || have_cmd mosquitto ||
 		need mosquitto "the MQTT broker the integration tests start on loopback"
 	have_cmd groff || need groff-base "make check formats the man pages with groff -ww"
+	have_cmd openssl || need openssl "test_mqtt_auth makes its CA, broker and client certificates"
+	have_cmd mosquitto_passwd || [ -x /usr/bin/mosquitto_passwd ] ||
+		need mosquitto "test_mqtt_auth writes the broker's password file (mosquitto_passwd)"
 fi
 
 [ -z "$missing" ] && exit 0

@@ -22,11 +22,16 @@ INSTALL     ?= install
 INSTALL_ORBITD   = $(or $(ORBITD),$(BUILD)/bin/orbitd)
 INSTALL_ORBITCTL = $(or $(ORBITCTL),$(BUILD)/bin/orbitctl)
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR      ?= $(PREFIX)/share/doc/orbitd
+# The broker recipe of orbitd(8), SECURITY: documentation, not configuration
+# (it belongs in the broker's /etc/mosquitto, not in orbitd's).
+MOSQUITTO_EXAMPLES := conf/mosquitto/README conf/mosquitto/mosquitto.conf conf/mosquitto/acl.example
 INSTALL_TMP := $(BUILD)/install
 
 # Longest defaults first, so /usr/local/lib/orbitd/plugins is not taken for
 # something shorter. Placeholders are replaced outside comment lines only.
 INSTALL_SED = sed \
+	-e 's|/usr/local/share/doc/orbitd|$(DOCDIR)|g' \
 	-e 's|/usr/local/lib/orbitd/examples/plugins|$(DEMOPLUGINDIR)|g' \
 	-e 's|/usr/local/lib/orbitd/plugins|$(PLUGINDIR)|g' \
 	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
@@ -92,6 +97,8 @@ install: all
 	@$(INSTALL_SED) systemd/orbitd.service > $(INSTALL_TMP)/orbitd.service
 	$(INSTALL) -D -m 0644 $(INSTALL_TMP)/orbitd.service $(DESTDIR)$(UNITDIR)/orbitd.service
 	$(INSTALL) -D -m 0644 systemd/orbitd.sysusers $(DESTDIR)$(SYSUSERSDIR)/orbitd.conf
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(DOCDIR)/examples/mosquitto
+	$(INSTALL) -m 0644 $(MOSQUITTO_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/mosquitto/
 	@if [ -e orbitctl/orbitctl.bash-completion ]; then \
 		echo "$(INSTALL) -D -m 0644 orbitctl/orbitctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/orbitctl"; \
 		$(INSTALL) -D -m 0644 orbitctl/orbitctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/orbitctl; \
@@ -119,3 +126,6 @@ uninstall:
 	rm -f $(foreach p,$(INSTALL_MAN),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
 	rm -f $(DESTDIR)$(UNITDIR)/orbitd.service $(DESTDIR)$(SYSUSERSDIR)/orbitd.conf
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/orbitctl
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/mosquitto/,$(notdir $(MOSQUITTO_EXAMPLES)))
+	rmdir $(DESTDIR)$(DOCDIR)/examples/mosquitto $(DESTDIR)$(DOCDIR)/examples \
+	      $(DESTDIR)$(DOCDIR) 2>/dev/null || true
