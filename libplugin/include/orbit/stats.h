@@ -134,12 +134,14 @@ int orbit_orbiter_record_error(orbit_orbiter *o, const char *remote_id, const ch
  *                                 plus the host's
  *       "last_error": "text" | null,
  *       "last_error_at_unix_seconds": t | null,
- *       "closes_total": {         connections of the operation that ended:
- *         "graceful_sent": n,     by our graceful close (ack awaited)
- *         "graceful_received": n, by the remote's (acked by us)
- *         "graceless_sent": n,    by our graceless close (timeouts,
+ *       "closes_total": {         close events of its connections:
+ *         "graceful_sent": n,     our graceful closes sent (the
+ *                                 connection ends at "acked", or
+ *                                 "timed_out", or a close of the remote)
+ *         "graceful_received": n, ended by the remote's (acked by us)
+ *         "graceless_sent": n,    ended by our graceless close (timeouts,
  *                                 dead remotes, stop included)
- *         "graceless_received": n,
+ *         "graceless_received": n, ended by the remote's
  *         "acked": n,             our graceful close acknowledged
  *         "timed_out": n,         our graceful close unacknowledged in
  *                                 graceful_close_timeout, gone graceless
