@@ -22,6 +22,7 @@
  * when a session is established again.
  */
 #include "orbit/mqtt_bus.h"
+#include "orbit/orbiter.h"
 #include "envelope.h"
 #include "liblog.h"
 #include "mqtt_cause.h"
@@ -38,6 +39,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define DEFAULT_HOST "localhost"
@@ -51,6 +53,9 @@
 #define MALFORMED_LOG_INTERVAL_S 10
 /* An outage at reconnect_max (30 s by default) is recalled every 50 minutes. */
 #define REMIND_EVERY 100
+/* An attempt with no CONNACK this long after it started is abandoned and
+ * retried: loopback or a WAN, TCP, TLS and CONNECT take far less. */
+#define CONNECT_DEADLINE 10.0
 
 enum link_state {
 	LINK_IDLE,       /* no socket; a retry may be armed */
@@ -100,6 +105,7 @@ struct mqtt_bus {
 	struct event *rd_ev, *wr_ev; /* on the current socket, NULL before the first */
 	bool wr_armed;
 	bool tcp_up; /* the attempt's socket was writable once: TCP is connected */
+	double attempt_at; /* orbit_now() when the attempt in flight started */
 	struct event *retry_ev, *misc_ev;
 
 	struct pending_sub *pend;
@@ -302,6 +308,33 @@ static void link_lost(struct mqtt_bus *mb, int rc)
 		mb->on_state(mb->ctx, false);
 }
 
+/* End the attempt in flight from our side: libmosquitto 2.0 never gives up
+ * on a TLS handshake whose socket reached end of file or an error (it takes
+ * SSL_ERROR_SYSCALL for "try again", and the socket stays readable: a busy
+ * loop until the keepalive), nor on a broker that accepts and says nothing
+ * before the keepalive. Our events leave the socket now; libmosquitto closes
+ * it when the next attempt starts (mosquitto_connect_*_async) or the bus is
+ * destroyed. why is the cause unless the attempt found a better one. */
+static void abandon_attempt(struct mqtt_bus *mb, const char *why)
+{
+	if (!mb->cause.other[0])
+		snprintf(mb->cause.other, sizeof mb->cause.other, "%s", why);
+	link_lost(mb, MOSQ_ERR_CONN_LOST);
+}
+
+/* During a TLS handshake: whether the socket reached end of file or an error
+ * that libmosquitto left unnoticed (see abandon_attempt). */
+static bool handshake_socket_dead(struct mqtt_bus *mb, int *err)
+{
+	int fd = mosquitto_socket(mb->mosq);
+	char c;
+	if (fd < 0)
+		return false;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	*err = n < 0 ? errno : 0;
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* After every libmosquitto call made from an event: keep the events in step
  * with the socket. A socket closed without on_disconnect must not strand the
  * bus, so that case is treated as a loss too. */
@@ -327,6 +360,7 @@ static void connect_attempt(struct mqtt_bus *mb)
 {
 	mqtt_cause_reset(&mb->cause);
 	mb->tcp_up = false;
+	mb->attempt_at = orbit_now();
 	mosquitto_log_callback_set(mb->mosq, on_log);
 	int rc = mosquitto_connect_bind_async(mb->mosq, mb->host, mb->port, mb->keepalive, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
@@ -362,6 +396,13 @@ static void on_misc(evutil_socket_t fd, short what, void *arg)
 	struct mqtt_bus *mb = arg;
 	if (mb->link == LINK_IDLE)
 		return;
+	if (mb->link == LINK_CONNECTING && orbit_now() - mb->attempt_at >= CONNECT_DEADLINE) {
+		char why[96];
+		snprintf(why, sizeof why, "no %s within %gs", handshaking(mb) ? "TLS handshake"
+								: "CONNACK", CONNECT_DEADLINE);
+		abandon_attempt(mb, why);
+		return;
+	}
 	after_loop(mb, mosquitto_loop_misc(mb->mosq));
 }
 
@@ -371,6 +412,20 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct mqtt_bus *mb = arg;
 	after_loop(mb, mosquitto_loop_read(mb->mosq, 1));
+	int err;
+	/* The end of file may have come after OpenSSL last read: let it see it
+	 * once more, its reason ("unexpected eof", an alert) is the better one. */
+	if (handshaking(mb) && handshake_socket_dead(mb, &err))
+		after_loop(mb, mosquitto_loop_read(mb->mosq, 1));
+	if (handshaking(mb) && handshake_socket_dead(mb, &err)) {
+		char why[96];
+		if (err)
+			snprintf(why, sizeof why, "%s during the TLS handshake", strerror(err));
+		else
+			snprintf(why, sizeof why, "the broker closed the connection during the "
+						  "TLS handshake");
+		abandon_attempt(mb, why);
+	}
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)

@@ -14,7 +14,12 @@
 #include "envelope.h"
 #include "wire.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,6 +341,61 @@ START_TEST(plugin_file_back_while_draining_is_loaded_again)
 }
 END_TEST
 
+/* A listening socket nobody accepts on: the kernel completes TCP, then
+ * nothing — a broker that hangs, or a wrong service. Returns the fd. */
+static int silent_listener(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A broker that completes TCP and then says nothing, plain and with TLS:
+ * each attempt is abandoned 10 s after it started, with the stage named,
+ * and retried — not left to the 60 s MQTT keepalive (or, for a TLS
+ * handshake whose socket died, for ever spinning). */
+START_TEST(silent_broker_attempts_end_at_the_deadline)
+{
+	int port;
+	int fd = silent_listener(&port);
+	char *dir = test_tmpdir_path(tmp, "ca");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	char *key = strf("%s/ca.key", dir), *crt = strf("%s/ca.crt", dir);
+	char *argv[] = {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+			"ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt,
+			"-days", "1", "-subj", "/CN=test", NULL};
+	char *out = NULL, *err = NULL;
+	int st = test_run(argv, NULL, NULL, WAIT, &out, &err);
+	ck_assert_msg(st == 0, "openssl: %s", err ? err : "");
+	free(out);
+	free(err);
+	char *plain = strf("mqtt: {host: 127.0.0.1, port: %d}\n", port);
+	char *tls = strf("mqtt: {host: 127.0.0.1, port: %d, tls: {ca: %s}}\n", port, crt);
+	struct test_proc *a = orbitd_host_start(tmp, build_dir, "plain", NULL, plain);
+	struct test_proc *b = orbitd_host_start(tmp, build_dir, "tls", NULL, tls);
+	char *want = strf("mqtt: cannot connect to 127.0.0.1:%d: no CONNACK within 10s", port);
+	test_expect_line(a, want, WAIT);
+	free(want);
+	want = strf("mqtt: cannot connect to 127.0.0.1:%d: no TLS handshake within 10s", port);
+	test_expect_line(b, want, WAIT);
+	free(want);
+	test_stop_clean(a, WAIT);
+	test_stop_clean(b, WAIT);
+	close(fd);
+	free(plain);
+	free(tls);
+	free(key);
+	free(crt);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("hostile");
@@ -345,6 +405,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, malformed_offer_flood_is_rate_limited_in_the_log);
 	tcase_add_test(tc, announced_dead_after_is_clamped);
 	tcase_add_test(tc, plugin_file_back_while_draining_is_loaded_again);
+	tcase_add_test(tc, silent_broker_attempts_end_at_the_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }
