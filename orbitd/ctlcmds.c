@@ -852,11 +852,11 @@ static void cmd_close(struct daemon *d, struct octl_req *r, json_t *args)
 			octl_reply_error(r, "not_found", "plugin %s has no connection with %s for %s",
 					 plugin, remote, op);
 		else
-			octl_reply_error(r, "not_found", "no connection %s %s for %s",
-					 c.core && c.plugins ? "of the core or a plugin with"
-					 : c.core	     ? "of the core to"
-							     : "of a plugin with",
-					 remote, op);
+			octl_reply_error(r, "not_found", "no connection to %s for %s on %s", remote,
+					 op,
+					 c.core && c.plugins ? "either side (the core's or a plugin's)"
+					 : c.core	     ? "the core's side"
+							     : "a plugin's side");
 		goto out;
 	}
 	if (json_array_size(c.found) > 1) {

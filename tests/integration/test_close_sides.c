@@ -12,6 +12,7 @@
  *   the oldest pushed out, and one that comes back leaves the list. */
 #include "broker.h"
 #include "expect.h"
+#include "mqtt_peer.h"
 #include "orbitd_host.h"
 #include "proc.h"
 #include "tmpdir.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #define WAIT 20.0
 #define FAST "timers: {loop_interval: 0.1, discovering_interval: 0.1, shutdown_timeout: 2, " \
@@ -61,13 +61,6 @@ static char *strf(const char *fmt, ...)
 		abort();
 	va_end(ap);
 	return s;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static struct test_proc *start_daemon(const char *name, const char *plugins, const char *body)
@@ -151,8 +144,8 @@ static json_t *list_of(const char *name, const char *what)
  * operation (an isolated plugin's connections are known from its reports). */
 static void await_plugin_side(const char *name, const char *remote, const char *op)
 {
-	double until = now() + WAIT;
-	while (now() < until) {
+	double until = mqtt_peer_now() + WAIT;
+	while (mqtt_peer_now() < until) {
 		json_t *l = list_of(name, "connections");
 		size_t i;
 		json_t *e;
@@ -213,11 +206,11 @@ static void close_remote_core(const char *isolation)
 	res_free(&r);
 	octl(&r, "host", "close", "echo", "nobody", "--side", "plugin", (char *)NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_msg(strstr(r.err, "no connection of a plugin with nobody for echo"), "%s", r.err);
+	ck_assert_msg(strstr(r.err, "no connection to nobody for echo on a plugin's side"), "%s", r.err);
 	res_free(&r);
 	octl(&r, "host", "close", "echo", "core", "--side", "core", (char *)NULL);
 	ck_assert_int_eq(r.rc, 1);
-	ck_assert_msg(strstr(r.err, "no connection of the core to core for echo"), "%s", r.err);
+	ck_assert_msg(strstr(r.err, "no connection to core for echo on the core's side"), "%s", r.err);
 	res_free(&r);
 	octl(&r, "host", "close", "echo", "core", "--side", "middle", (char *)NULL);
 	ck_assert_int_eq(r.rc, 2);
