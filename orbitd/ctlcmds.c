@@ -243,6 +243,10 @@ static void cmd_status(struct daemon *d, struct octl_req *r, json_t *args)
 				      "buffered", (json_int_t)cs.buffered, "refused",
 				      (json_int_t)cs.refused, "idle_closed",
 				      (json_int_t)cs.idle_closed, "slow_cut", (json_int_t)cs.cut));
+	const struct deadlist *dead = daemon_ctl(d)->dead;
+	json_object_set_new(res, "dead_remotes",
+			    json_pack("{s:I,s:I}", "listed", (json_int_t)deadlist_len(dead),
+				      "forgotten", (json_int_t)deadlist_evicted(dead)));
 	octl_reply_ok(r, res);
 }
 

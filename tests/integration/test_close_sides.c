@@ -277,6 +277,16 @@ START_TEST(dead_remotes_are_bounded_and_leave_when_back)
 	ck_assert_uint_eq(dead_listed("core", "echo-1"), 0);
 	ck_assert_uint_eq(dead_listed("core", "echo-3"), 1);
 	test_expect_line(c, "1 dead remote plugins forgotten so far", WAIT);
+	struct res r;
+	octl(&r, "core", "--json", "status", (char *)NULL);
+	json_error_t je;
+	json_t *st = json_loads(r.out, 0, &je);
+	ck_assert_msg(st, "%s", r.out);
+	json_t *dr = json_object_get(st, "dead_remotes");
+	ck_assert_int_eq(json_integer_value(json_object_get(dr, "listed")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(dr, "forgotten")), 1);
+	json_decref(st);
+	res_free(&r);
 	/* One comes back: no longer dead. */
 	h[2] = restart_daemon("host3");
 	test_expect_line(c, "connected to echo-3 for echo", WAIT);
