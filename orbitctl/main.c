@@ -3,6 +3,7 @@
  * the protocol, show.c and table.c print.
  */
 #include "conn.h"
+#include "graph.h"
 #include "show.h"
 #include "sockpath.h"
 #include "table.h"
@@ -67,6 +68,7 @@ static const char usage_text[] =
 	"  requirements            required operations; exit status 1 if one is unsatisfied\n"
 	"  connections             open connections\n"
 	"  pending                 connection requests still pending\n"
+	"  graph                   cores, plugins and connections as a Graphviz DOT digraph\n"
 	"  execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]\n"
 	"                          send data to OP's plugins; print outputs as they arrive\n"
 	"  watch                   print outputs and lifecycle events until interrupted\n"
@@ -209,6 +211,22 @@ static int run_requirements(struct run *r)
 static int run_connections(struct run *r)
 {
 	return simple(r, "connections", NULL, show_connections);
+}
+
+/* The DOT digraph from three results: always DOT, also with --json (whose
+ * data the three commands give). */
+static int run_graph(struct run *r)
+{
+	static const char *const cmds[] = {"status", "plugins", "connections"};
+	json_t *res[3] = {NULL, NULL, NULL};
+	int rc = CTL_EXIT_OK;
+	for (size_t i = 0; i < 3 && rc == CTL_EXIT_OK; i++)
+		rc = call(r, cmds[i], NULL, r->timeout, NULL, NULL, &res[i]);
+	if (rc == CTL_EXIT_OK)
+		graph_dot(stdout, res[0], res[1], res[2]);
+	for (size_t i = 0; i < 3; i++)
+		json_decref(res[i]);
+	return rc;
 }
 
 static int run_pending(struct run *r)
@@ -412,6 +430,7 @@ static const struct command commands[] = {
 	{"requirements", "requirements", 0, 0, NULL, run_requirements},
 	{"connections", "connections", 0, 0, NULL, run_connections},
 	{"pending", "pending", 0, 0, NULL, run_pending},
+	{"graph", "graph", 0, 0, NULL, run_graph},
 	{"execute",
 	 "execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]", 1,
 	 1, execute_options, run_execute},

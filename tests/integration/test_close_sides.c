@@ -162,6 +162,51 @@ static void await_plugin_side(const char *name, const char *remote, const char *
 	ck_abort_msg("%s never listed its connection with %s for %s", name, remote, op);
 }
 
+/* What `dot` would need of orbitctl graph's output (graphviz is not a
+ * test dependency): "digraph NAME {", then statements each on a line of
+ * its own ending in ";", subgraphs opening with "{" and closing with "}",
+ * quoted IDs with escapes only before " and \\, braces balanced, nothing
+ * after the last "}". */
+static bool dot_ok(const char *text, const char **why)
+{
+	int depth = 0;
+	*why = "does not start with digraph";
+	if (strncmp(text, "digraph ", 8))
+		return false;
+	for (const char *l = text; *l;) {
+		const char *eol = strchr(l, '\n');
+		size_t n = eol ? (size_t)(eol - l) : strlen(l);
+		bool quoted = false;
+		for (size_t i = 0; i < n; i++) {
+			if (quoted && l[i] == '\\') {
+				*why = "bad escape";
+				if (i + 1 == n || (l[i + 1] != '"' && l[i + 1] != '\\'))
+					return false;
+				i++;
+			} else if (l[i] == '"') {
+				quoted = !quoted;
+			}
+		}
+		*why = "unbalanced quotes";
+		if (quoted)
+			return false;
+		char last = n ? l[n - 1] : 0;
+		*why = "a line that is no statement";
+		if (last == '{')
+			depth++;
+		else if (last == '}')
+			depth--;
+		else if (last != ';' || depth < 1)
+			return false;
+		*why = "text after the graph";
+		if (depth == 0 && eol && eol[1])
+			return false;
+		l = eol ? eol + 1 : l + n;
+	}
+	*why = "unbalanced braces";
+	return depth == 0;
+}
+
 static void close_remote_core(const char *isolation)
 {
 	char *b = strf("plugins:\n  echo: {export: true, identifier: echo-1, isolation: %s}\n",
@@ -198,6 +243,16 @@ static void close_remote_core(const char *isolation)
 	res_free(&r);
 	test_expect_line(c, "disconnected from echo-1 for echo (graceless)", WAIT);
 	test_expect_line(c, "connected to echo-1 for echo", WAIT);
+
+	/* The graph: the remote core outside this orbitd's cluster. */
+	octl(&r, "host", "graph", (char *)NULL);
+	ck_assert_msg(r.rc == 0, "rc %d: %s", r.rc, r.err);
+	const char *why;
+	ck_assert_msg(dot_ok(r.out, &why), "%s:\n%s", why, r.out);
+	ck_assert_msg(strstr(r.out, "\n  \"core\" -> \"echo-1\" [label=\"echo\"];\n"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "\n  \"core\" [shape=box];\n"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "\n    \"echo-1\" [shape=ellipse];\n"), "%s", r.out);
+	res_free(&r);
 
 	/* What is not there is named. */
 	octl(&r, "host", "close", "echo", "core", "--plugin", "nope", (char *)NULL);

@@ -661,6 +661,14 @@ START_TEST(close_plugin_side_locally)
 		if (!listed)
 			poll(NULL, 0, 20);
 	}
+	/* graph: the connection, listed on both sides, is one edge. */
+	CTL(&r, "graph");
+	expect_rc(&r, 0);
+	ck_assert_msg(!strncmp(r.out, "digraph orbitd {\n", 17), "%s", r.out);
+	static const char edge_line[] = "  \"core1\" -> \"echo\" [label=\"echo\"];\n";
+	const char *edge = strstr(r.out, edge_line);
+	ck_assert_msg(edge && !strstr(edge + 1, edge_line), "%s", r.out);
+	res_free(&r);
 	CTL(&r, "close", "echo", "core1", "--side", "core");
 	expect_rc(&r, 1);
 	ck_assert_msg(strstr(r.err, "no connection to core1 for echo on the core's side"), "%s", r.err);
