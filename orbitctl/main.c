@@ -3,6 +3,7 @@
  * the protocol, show.c and table.c print.
  */
 #include "conn.h"
+#include "graph.h"
 #include "show.h"
 #include "sockpath.h"
 #include "table.h"
@@ -28,6 +29,7 @@ enum {
 	OPT_DATA,
 	OPT_WAIT,
 	OPT_GRACELESS,
+	OPT_SIDE,
 };
 
 struct run {
@@ -42,8 +44,9 @@ struct run {
 	const char *plugin;
 	json_t *data;
 	double wait;
-	/* close */
+	/* close (and plugin: the hosted plugin) */
 	bool graceless;
+	const char *side;
 };
 
 struct command {
@@ -65,11 +68,13 @@ static const char usage_text[] =
 	"  requirements            required operations; exit status 1 if one is unsatisfied\n"
 	"  connections             open connections\n"
 	"  pending                 connection requests still pending\n"
+	"  graph                   cores, plugins and connections as a Graphviz DOT digraph\n"
 	"  execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]\n"
 	"                          send data to OP's plugins; print outputs as they arrive\n"
 	"  watch                   print outputs and lifecycle events until interrupted\n"
-	"  close OP PLUGIN [--graceless]\n"
-	"                          close the core's connection to PLUGIN for OP\n"
+	"  close OP REMOTE [--side core|plugin] [--plugin NAME] [--graceless]\n"
+	"                          close a connection for OP with REMOTE: the core's to\n"
+	"                          plugin REMOTE, or hosted plugin NAME's with core REMOTE\n"
 	"  reload                  reload the configuration; print what changed\n"
 	"  log-level LEVEL         set the log level: debug, info, notice, warning, error\n"
 	"  version                 orbitctl's and orbitd's versions\n"
@@ -208,6 +213,22 @@ static int run_connections(struct run *r)
 	return simple(r, "connections", NULL, show_connections);
 }
 
+/* The DOT digraph from three results: always DOT, also with --json (whose
+ * data the three commands give). */
+static int run_graph(struct run *r)
+{
+	static const char *const cmds[] = {"status", "plugins", "connections"};
+	json_t *res[3] = {NULL, NULL, NULL};
+	int rc = CTL_EXIT_OK;
+	for (size_t i = 0; i < 3 && rc == CTL_EXIT_OK; i++)
+		rc = call(r, cmds[i], NULL, r->timeout, NULL, NULL, &res[i]);
+	if (rc == CTL_EXIT_OK)
+		graph_dot(stdout, res[0], res[1], res[2]);
+	for (size_t i = 0; i < 3; i++)
+		json_decref(res[i]);
+	return rc;
+}
+
 static int run_pending(struct run *r)
 {
 	return simple(r, "pending", NULL, show_pending);
@@ -294,18 +315,25 @@ static int run_watch(struct run *r)
 
 static int run_close(struct run *r)
 {
-	json_t *res;
-	int rc = call(r, "close",
-		      json_pack("{s:s,s:s,s:b}", "operation", r->args[0], "plugin", r->args[1],
-				"graceless", r->graceless),
-		      r->timeout, NULL, NULL, &res);
+	json_t *res, *args = json_pack("{s:s,s:s,s:b}", "operation", r->args[0], "remote",
+				       r->args[1], "graceless", r->graceless);
+	if (args && r->side)
+		json_object_set_new(args, "side", json_string(r->side));
+	if (args && r->plugin)
+		json_object_set_new(args, "plugin", json_string(r->plugin));
+	int rc = call(r, "close", args, r->timeout, NULL, NULL, &res);
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	if (r->json)
+	if (r->json) {
 		print_json(res, JSON_INDENT(2));
-	else
+	} else if (json_is_string(json_object_get(res, "plugin"))) {
+		printf("closing plugin %s's connection with %s for %s (%s)\n",
+		       json_string_value(json_object_get(res, "plugin")), r->args[1], r->args[0],
+		       r->graceless ? "graceless" : "graceful");
+	} else {
 		printf("closing the connection to %s for %s (%s)\n", r->args[1], r->args[0],
 		       r->graceless ? "graceless" : "graceful");
+	}
 	json_decref(res);
 	return CTL_EXIT_OK;
 }
@@ -390,6 +418,8 @@ static const struct option execute_options[] = {
 
 static const struct option close_options[] = {
 	{"graceless", no_argument, NULL, OPT_GRACELESS},
+	{"side", required_argument, NULL, OPT_SIDE},
+	{"plugin", required_argument, NULL, OPT_PLUGIN},
 	{NULL, 0, NULL, 0},
 };
 
@@ -400,11 +430,13 @@ static const struct command commands[] = {
 	{"requirements", "requirements", 0, 0, NULL, run_requirements},
 	{"connections", "connections", 0, 0, NULL, run_connections},
 	{"pending", "pending", 0, 0, NULL, run_pending},
+	{"graph", "graph", 0, 0, NULL, run_graph},
 	{"execute",
 	 "execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]", 1,
 	 1, execute_options, run_execute},
 	{"watch", "watch", 0, 0, NULL, run_watch},
-	{"close", "close OP PLUGIN [--graceless]", 2, 2, close_options, run_close},
+	{"close", "close OP REMOTE [--side core|plugin] [--plugin NAME] [--graceless]", 2, 2,
+	 close_options, run_close},
 	{"reload", "reload", 0, 0, NULL, run_reload},
 	{"log-level", "log-level LEVEL", 1, 1, NULL, run_log_level},
 	{"version", "version", 0, 0, NULL, run_version},
@@ -503,6 +535,11 @@ static int command_option(struct run *r, int opt)
 		return parse_seconds("execute: --wait", optarg, &r->wait);
 	case OPT_GRACELESS:
 		r->graceless = true;
+		return CTL_EXIT_OK;
+	case OPT_SIDE:
+		if (strcmp(optarg, "core") && strcmp(optarg, "plugin"))
+			return usage_error("close: --side is core or plugin, not '%s'", optarg);
+		r->side = optarg;
 		return CTL_EXIT_OK;
 	}
 	return CTL_EXIT_USAGE;

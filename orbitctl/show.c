@@ -1,5 +1,6 @@
 /* show.c — see show.h. */
 #include "show.h"
+#include "logical.h"
 #include "table.h"
 
 #include <orbit/text.h>
@@ -452,7 +453,10 @@ void show_pending(FILE *f, json_t *r)
 
 void show_output_event(FILE *f, json_t *ev)
 {
-	char *v = compact(get(ev, "value") ? get(ev, "value") : json_null());
+	json_t *shown = logical_render(get(ev, "value") ? get(ev, "value") : json_null(),
+				       get(ev, "logical"));
+	char *v = compact(shown);
+	json_decref(shown);
 	char *line = table_strf("%s %s %s", text(get(ev, "plugin")), text(get(ev, "operation")), v);
 	fprintf(f, "%s\n", table_clean(line));
 	free(line);
@@ -476,9 +480,12 @@ void show_watch_event(FILE *f, json_t *ev)
 	const char *key;
 	json_t *v;
 	json_object_foreach(ev, key, v) {
-		if (!strcmp(key, "time") || !strcmp(key, "type"))
+		if (!strcmp(key, "time") || !strcmp(key, "type") || !strcmp(key, "logical"))
 			continue;
-		char *fv = field(key, v);
+		json_t *shown = strcmp(key, "value") ? json_incref(v)
+						     : logical_render(v, get(ev, "logical"));
+		char *fv = field(key, shown);
+		json_decref(shown);
 		char *n = table_strf("%s %s", line, fv);
 		free(fv);
 		free(line);

@@ -1139,9 +1139,12 @@ static int walk_control(struct ctx *c, const struct ynode *v)
 		} else if (ykey_is(k, "total_buffer")) {
 			rc = cv_size(rd, val, false, UINT64_C(16) << 10, UINT64_C(1) << 40,
 				     &ct->total_buffer);
+		} else if (ykey_is(k, "dead_remotes")) {
+			if (!(rc = cv_int(rd, val, 0, 100000, &num)))
+				ct->dead_remotes = (size_t)num;
 		} else {
 			rc = cv_unknown_key(rd, k, "socket, mode, group, max_request, max_clients, "
-					    "idle_timeout, client_buffer or total_buffer");
+					    "idle_timeout, client_buffer, total_buffer or dead_remotes");
 		}
 		ocfg_kpop(&rd->path, m);
 	}
@@ -1298,6 +1301,7 @@ static int set_defaults(struct orbitd_config *cfg)
 	cfg->control.idle_timeout = 60;
 	cfg->control.client_buffer = UINT64_C(4) << 20;
 	cfg->control.total_buffer = UINT64_C(32) << 20;
+	cfg->control.dead_remotes = 64;
 	cfg->log_level = LOG_INFO;
 	cfg->log_rate_limit = OLOG_RATE_LIMIT_DEFAULT;
 	if (!(cfg->discover_topic = strdup("$handshake.discover")) ||
@@ -1612,6 +1616,7 @@ const char orbitd_config_default_yaml[] =
 	"  idle_timeout: 60s\n"
 	"  client_buffer: 4M\n"
 	"  total_buffer: 32M\n"
+	"  dead_remotes: 64\n"
 	"log:\n"
 	"  level: info\n"
 	"  rate_limit: 10\n";

@@ -302,6 +302,7 @@ struct ocfg_control {
 	double idle_timeout; /* seconds, default 60, or OCFG_NEVER */
 	uint64_t client_buffer; /* unsent output one client may owe, default 4 MiB */
 	uint64_t total_buffer;  /* unsent output to all clients, default 32 MiB */
+	size_t dead_remotes;    /* dead remote plugins remembered, default 64 */
 };
 
 struct orbitd_config {

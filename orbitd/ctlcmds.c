@@ -2,7 +2,9 @@
  * orbitctl renders them. Mutating commands (execute, close, reload,
  * log-level) need a privileged peer. */
 #include "ctlcmds.h"
+#include "avrologic.h"
 #include "control.h"
+#include "deadlist.h"
 #include "log.h"
 #include "plugcfg.h"
 #include "plugproc.h"
@@ -10,7 +12,7 @@
 #include "sockpath.h"
 #include "strfmt.h"
 
-#include <orbit/mqtt_bus.h>
+#include <orbit/lender.h>
 #include <orbit/plugin.h>
 
 #include <errno.h>
@@ -20,11 +22,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The commands' state (ctlcmds.h). */
+struct ctl {
+	struct daemon *d;
+	struct octl *srv;
+	struct ctl_watch *watches; /* orbitctl watch / execute --wait */
+	struct deadlist *dead;     /* remote plugins declared dead, until they return */
+};
+
 /* A streaming request: `watch` (everything) or `execute --wait` (outputs of
  * one operation until the wait ends). */
 struct ctl_watch {
 	struct ctl_watch *next;
-	struct daemon *d;
+	struct ctl *ctl;
 	struct octl_req *req;
 	char *operation;        /* execute: only its outputs; NULL: watch */
 	struct event *timer;    /* execute: end of the wait */
@@ -72,11 +82,11 @@ static char *iso_now(char *buf, size_t n)
 
 static void watch_end(struct ctl_watch *w, json_t *result);
 
-static void broadcast(struct daemon *d, const char *operation, json_t *ev)
+static void broadcast(struct ctl *c, const char *operation, json_t *ev)
 {
 	char t[40];
 	json_object_set_new(ev, "time", json_string(iso_now(t, sizeof t)));
-	for (struct ctl_watch *w = d->watches; w; w = w->next) {
+	for (struct ctl_watch *w = c->watches; w; w = w->next) {
 		if (w->closed || (w->operation && (!operation || strcmp(w->operation, operation))))
 			continue;
 		if (w->operation)
@@ -86,29 +96,72 @@ static void broadcast(struct daemon *d, const char *operation, json_t *ev)
 	json_decref(ev);
 }
 
-void ctl_on_output(void *ctx, const char *operation, const char *plugin, const char *json)
+struct logical_ctx {
+	const char *plugin, *operation;
+	json_t *map;
+};
+
+static int find_logical(void *ctx, const orbit_conn_info *ci)
 {
-	struct daemon *d = ctx;
-	if (!d->watches)
+	struct logical_ctx *lc = ctx;
+	if (strcmp(ci->remote_id, lc->plugin) || strcmp(ci->operation, lc->operation) ||
+	    !ci->output)
+		return 0;
+	/* Each schema the plugin offers for its output: an output matches
+	 * one, and paths of the others are simply absent from its value. */
+	for (size_t i = 0; i < ci->output->n_schemas; i++) {
+		json_t *m = avrologic_map(ci->output->schemas[i]);
+		if (m && !lc->map)
+			lc->map = json_object();
+		if (m)
+			json_object_update_missing(lc->map, m);
+		json_decref(m);
+	}
+	return 1;
+}
+
+/* The logical types of the output schema of the core's connection to
+ * plugin for operation (avrologic.h), NULL when none. */
+static json_t *output_logical(struct ctl *c, const char *operation, const char *plugin)
+{
+	struct logical_ctx lc = {plugin, operation, NULL};
+	orbit_orbiter_foreach_connection(orbit_core_orbiter(daemon_core(c->d)), find_logical, &lc);
+	return lc.map;
+}
+
+void ctl_on_output(struct ctl *c, const char *operation, const char *plugin, const char *json)
+{
+	if (!c || !c->watches)
 		return;
 	json_error_t je;
 	json_t *v = json_loads(json, JSON_DECODE_ANY, &je);
-	broadcast(d, operation,
-		  json_pack("{s:s,s:s,s:s,s:o}", "type", "output", "plugin", plugin, "operation",
-			    operation, "value", v ? v : json_string(json)));
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:o}", "type", "output", "plugin", plugin, "operation",
+			       operation, "value", v ? v : json_string(json));
+	json_t *logical = output_logical(c, operation, plugin);
+	if (logical)
+		json_object_set_new(ev, "logical", logical);
+	broadcast(c, operation, ev);
 }
 
-void ctl_on_core_event(struct daemon *d, const orbit_event *ev)
+void ctl_on_core_event(struct ctl *c, const orbit_event *ev)
 {
-	/* Remote plugins declared dead stay listed as such until they return. */
+	if (!c)
+		return;
+	/* Remote plugins declared dead stay listed as such until they return
+	 * or newer deaths push them out (control.dead_remotes). */
 	if (ev->kind == ORBIT_EV_REMOTE_DEAD) {
-		if (!d->dead_remotes)
-			d->dead_remotes = json_object();
-		json_object_set_new(d->dead_remotes, ev->remote_id, json_real(orbit_now()));
-	} else if (ev->kind == ORBIT_EV_CONNECTED && d->dead_remotes) {
-		json_object_del(d->dead_remotes, ev->conn->remote_id);
+		uint64_t before = deadlist_evicted(c->dead);
+		if (deadlist_add(c->dead, ev->remote_id, orbit_now()) < 0)
+			olog(LOG_WARNING, "out of memory: %s not listed as dead", ev->remote_id);
+		else if (deadlist_evicted(c->dead) != before)
+			olog(LOG_INFO, "%llu dead remote plugins forgotten so far: more than "
+			     "control.dead_remotes (%zu) died without returning",
+			     (unsigned long long)deadlist_evicted(c->dead),
+			     daemon_config(c->d)->control.dead_remotes);
+	} else if (ev->kind == ORBIT_EV_CONNECTED) {
+		deadlist_del(c->dead, ev->conn->remote_id);
 	}
-	if (!d->watches)
+	if (!c->watches)
 		return;
 	switch (ev->kind) {
 	case ORBIT_EV_CONNECTED:
@@ -119,24 +172,24 @@ void ctl_on_core_event(struct daemon *d, const orbit_event *ev)
 				      "plugin", ev->conn->remote_id, "operation", ev->conn->operation);
 		if (ev->kind == ORBIT_EV_DISCONNECTED)
 			json_object_set_new(e, "graceful", json_boolean(ev->graceful));
-		broadcast(d, NULL, e);
+		broadcast(c, NULL, e);
 		break;
 	}
 	case ORBIT_EV_COMPLIANCE:
-		broadcast(d, NULL, json_pack("{s:s,s:b}", "type", "compliance", "compliant",
+		broadcast(c, NULL, json_pack("{s:s,s:b}", "type", "compliance", "compliant",
 					     ev->compliant));
 		break;
 	case ORBIT_EV_REMOTE_DEAD:
-		broadcast(d, NULL, json_pack("{s:s,s:s}", "type", "dead", "remote", ev->remote_id));
+		broadcast(c, NULL, json_pack("{s:s,s:s}", "type", "dead", "remote", ev->remote_id));
 		break;
 	}
 }
 
-void ctl_on_plugin_event(struct daemon *d, const struct lplug_info *p)
+void ctl_on_plugin_event(struct ctl *c, const struct lplug_info *p)
 {
-	if (!d->watches)
+	if (!c || !c->watches)
 		return;
-	broadcast(d, NULL,
+	broadcast(c, NULL,
 		  json_pack("{s:s,s:s,s:o,s:s,s:o}", "type", "plugin", "file", p->file, "name",
 			    p->name ? json_string(p->name) : json_null(), "state",
 			    lplug_state_name(p->state), "reason",
@@ -163,33 +216,37 @@ static void cmd_status(struct daemon *d, struct octl_req *r, json_t *args)
 	(void)args;
 	struct tally t = {0};
 	struct daemon_facts f;
-	loader_foreach(d->loader, tally_plugin, &t);
+	loader_foreach(daemon_loader(d), tally_plugin, &t);
 	/* The same snapshot as the systemd status line. */
 	daemon_facts(d, &f);
-	orbit_orbiter *co = orbit_core_orbiter(d->core);
+	orbit_orbiter *co = orbit_core_orbiter(daemon_core(d));
 	json_t *reload = json_null();
-	if (d->last_reload.done)
-		reload = json_pack("{s:b,s:f,s:s}", "ok", d->last_reload.ok, "age",
-				   orbit_now() - d->last_reload.at, "message",
-				   d->last_reload.message ? d->last_reload.message : "");
+	if (f.reload_done)
+		reload = json_pack("{s:b,s:f,s:s}", "ok", f.reload_ok, "age", f.reload_age,
+				   "message", f.reload_message);
 	struct octl_stats cs;
-	octl_stats(d->ctl, &cs);
+	octl_stats(daemon_ctl(d)->srv, &cs);
 	json_t *res = json_pack(
 		"{s:s,s:s,s:I,s:f,s:b,s:{s:I,s:I},s:{s:I,s:I,s:I,s:I},s:I,s:I,"
 		"s:I,s:{s:b,s:{s:b,s:b}},s:o}",
 		"identifier", orbit_orbiter_id(co), "version", ORBIT_VERSION, "pid",
-		(json_int_t)getpid(), "uptime", orbit_now() - d->started, "compliant",
+		(json_int_t)getpid(), "uptime", f.uptime, "compliant",
 		f.compliant, "requirements", "total", (json_int_t)f.reqs_total,
 		"satisfied", (json_int_t)f.reqs_satisfied, "plugins", "active", (json_int_t)f.plugins_active,
 		"rejected", (json_int_t)t.rejected, "disabled", (json_int_t)t.disabled, "total",
 		(json_int_t)t.total, "connections", (json_int_t)f.connections,
-		"plugin_connections", (json_int_t)loader_connections(d->loader), "pending", (json_int_t)orbit_orbiter_pending_count(co), "buses", "local", 1, "mqtt",
-		"enabled", d->mqtt != NULL, "connected", orbit_mqtt_bus_connected(d->mqtt), "last_reload", reload);
+		"plugin_connections", (json_int_t)loader_connections(daemon_loader(d)), "pending",
+		(json_int_t)orbit_orbiter_pending_count(co), "buses", "local", 1, "mqtt", "enabled",
+		f.mqtt_enabled, "connected", f.mqtt_connected, "last_reload", reload);
 	json_object_set_new(res, "control",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I}", "clients", (json_int_t)cs.clients,
 				      "buffered", (json_int_t)cs.buffered, "refused",
 				      (json_int_t)cs.refused, "idle_closed",
 				      (json_int_t)cs.idle_closed, "slow_cut", (json_int_t)cs.cut));
+	const struct deadlist *dead = daemon_ctl(d)->dead;
+	json_object_set_new(res, "dead_remotes",
+			    json_pack("{s:I,s:I}", "listed", (json_int_t)deadlist_len(dead),
+				      "forgotten", (json_int_t)deadlist_evicted(dead)));
 	octl_reply_ok(r, res);
 }
 
@@ -211,7 +268,7 @@ static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
 {
 	json_t *ops = json_array();
 	const struct ocfg_plugin *pcfg =
-		p->name ? orbitd_config_find_plugin(d->cfg, p->name) : NULL;
+		p->name ? orbitd_config_find_plugin(daemon_config(d), p->name) : NULL;
 	const orbit_plugin_desc *desc = lplug_desc(p);
 	for (size_t i = 0; desc && i < desc->n_ops; i++) {
 		struct host_op_info oi;
@@ -352,14 +409,16 @@ static int add_remote_conn(void *ctx, const orbit_conn_info *ci)
 static json_t *remote_plugins(struct daemon *d)
 {
 	json_t *locals = json_object();
-	loader_foreach(d->loader, local_id, locals);
+	loader_foreach(daemon_loader(d), local_id, locals);
 	struct remote_ctx c = {d, json_object(), orbit_now()};
-	orbit_orbiter_foreach_connection(orbit_core_orbiter(d->core), add_remote_conn, &c);
+	orbit_orbiter_foreach_connection(orbit_core_orbiter(daemon_core(d)), add_remote_conn, &c);
+	const struct deadlist *dead = daemon_ctl(d)->dead;
+	for (size_t i = 0; i < deadlist_len(dead); i++)
+		if (!json_object_get(c.by_id, deadlist_id(dead, i)))
+			remote_entry(c.by_id, deadlist_id(dead, i), "dead",
+				     c.now - deadlist_when(dead, i));
 	const char *id;
 	json_t *when;
-	json_object_foreach(d->dead_remotes, id, when)
-		if (!json_object_get(c.by_id, id))
-			remote_entry(c.by_id, id, "dead", c.now - json_real_value(when));
 	json_object_foreach(locals, id, when)
 		json_object_del(c.by_id, id);
 	json_decref(locals);
@@ -373,7 +432,7 @@ static json_t *unmatched_json(struct daemon *d)
 	json_t *a = json_array();
 	struct lunmatched *v;
 	size_t n;
-	if (loader_unmatched(d->loader, &v, &n) < 0)
+	if (loader_unmatched(daemon_loader(d), &v, &n) < 0)
 		return a;
 	for (size_t i = 0; i < n; i++) {
 		char *where = strfmt("%s:%d:%d", v[i].where.file ? v[i].where.file : "<built-in>",
@@ -392,7 +451,7 @@ static void cmd_plugins(struct daemon *d, struct octl_req *r, json_t *args)
 {
 	(void)args;
 	struct plugins_ctx c = {.d = d, .list = json_array()};
-	loader_foreach(d->loader, add_plugin, &c);
+	loader_foreach(daemon_loader(d), add_plugin, &c);
 	json_t *remote = remote_plugins(d);
 	const char *id;
 	json_t *e;
@@ -410,7 +469,7 @@ static void cmd_plugin(struct daemon *d, struct octl_req *r, json_t *args)
 		return;
 	}
 	struct plugins_ctx c = {.d = d, .list = json_array(), .only = name};
-	loader_foreach(d->loader, add_plugin, &c);
+	loader_foreach(daemon_loader(d), add_plugin, &c);
 	json_decref(c.list);
 	if (!c.found) {
 		json_t *remote = remote_plugins(d);
@@ -427,7 +486,7 @@ static int add_req(void *ctx, const orbit_requirement_status *st)
 {
 	void **c = ctx;
 	struct daemon *d = c[0];
-	const struct ocfg_req *q = orbitd_config_find_req(d->cfg, st->operation);
+	const struct ocfg_req *q = orbitd_config_find_req(daemon_config(d), st->operation);
 	json_array_append_new(c[1], json_pack(
 		"{s:s,s:o,s:I,s:o,s:I,s:I,s:b,s:I}", "operation", st->operation, "mandatory",
 		q && q->mandatory ? idlist_json(q->mandatory) : json_array(),
@@ -443,9 +502,10 @@ static void cmd_requirements(struct daemon *d, struct octl_req *r, json_t *args)
 	json_t *list = json_array();
 	void *c[2] = {d, list};
 	/* In the order the configuration lists them, not the core's table's. */
-	for (size_t i = 0; i < d->cfg->n_reqs; i++) {
+	const struct orbitd_config *cfg = daemon_config(d);
+	for (size_t i = 0; i < cfg->n_reqs; i++) {
 		orbit_requirement_status st;
-		if (orbit_core_requirement_status(d->core, d->cfg->reqs[i].operation, &st) == 0)
+		if (orbit_core_requirement_status(daemon_core(d), cfg->reqs[i].operation, &st) == 0)
 			add_req(c, &st);
 	}
 	octl_reply_ok(r, json_pack("{s:o}", "requirements", list));
@@ -517,14 +577,14 @@ static int plugin_conns(void *ctx, const struct lplug_info *p)
 
 static void cmd_connections(struct daemon *d, struct octl_req *r, bool pending)
 {
-	orbit_orbiter *co = orbit_core_orbiter(d->core);
+	orbit_orbiter *co = orbit_core_orbiter(daemon_core(d));
 	struct conn_ctx c = {json_array(), "core", orbit_orbiter_id(co), orbit_now(), co};
 	if (pending)
 		orbit_orbiter_foreach_pending(co, add_pending, &c);
 	else
 		orbit_orbiter_foreach_connection(co, add_conn, &c);
 	struct conn_ctx all = {c.list, pending ? "pending" : "connections", NULL, c.now, NULL};
-	loader_foreach(d->loader, plugin_conns, &all);
+	loader_foreach(daemon_loader(d), plugin_conns, &all);
 	octl_reply_ok(r, json_pack("{s:o}", pending ? "pending" : "connections", c.list));
 }
 
@@ -532,7 +592,7 @@ static void cmd_connections(struct daemon *d, struct octl_req *r, bool pending)
 
 static void watch_unlink(struct ctl_watch *w)
 {
-	for (struct ctl_watch **pp = &w->d->watches; *pp; pp = &(*pp)->next)
+	for (struct ctl_watch **pp = &w->ctl->watches; *pp; pp = &(*pp)->next)
 		if (*pp == w) {
 			*pp = w->next;
 			return;
@@ -571,10 +631,11 @@ static struct ctl_watch *watch_new(struct daemon *d, struct octl_req *r, const c
 		free(w);
 		return NULL;
 	}
-	w->d = d;
+	struct ctl *c = daemon_ctl(d);
+	w->ctl = c;
 	w->req = r;
-	w->next = d->watches;
-	d->watches = w;
+	w->next = c->watches;
+	c->watches = w;
 	octl_req_on_close(r, watch_client_gone, w);
 	return w;
 }
@@ -647,8 +708,8 @@ static void cmd_execute(struct daemon *d, struct octl_req *r, json_t *args)
 			}
 			free(why);
 			why = NULL;
-			rc = dry ? reqs_check_json(d->reqs, op, text, mode, plugin, &why)
-				 : reqs_execute_json(d->reqs, op, text, mode, plugin, &why);
+			rc = dry ? reqs_check_json(daemon_reqs(d), op, text, mode, plugin, &why)
+				 : reqs_execute_json(daemon_reqs(d), op, text, mode, plugin, &why);
 			free(text);
 			if (!dry && rc > 0)
 				sent += rc;
@@ -673,25 +734,159 @@ static void cmd_execute(struct daemon *d, struct octl_req *r, json_t *args)
 	}
 	w->sent = sent;
 	struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
-	if (!(w->timer = evtimer_new(d->base, exec_wait_over, w)) || event_add(w->timer, &tv) < 0)
+	if (!(w->timer = evtimer_new(daemon_base(d), exec_wait_over, w)) || event_add(w->timer, &tv) < 0)
 		exec_wait_over(-1, 0, w);
+}
+
+/* `close`: one connection orbitd holds, on either side. The core's (side
+ * core: remote is a plugin) or a hosted plugin's (side plugin: remote is a
+ * core, local or remote; plugin names the hosted plugin). What the
+ * arguments leave open is looked for everywhere and must match exactly
+ * one connection. */
+struct close_ctx {
+	const char *remote, *operation;
+	const char *plugin;      /* hosted plugin's name or file, NULL: any */
+	bool core, plugins;      /* sides looked at */
+	json_t *found;           /* [{side, local, plugin}] */
+	/* the one to close when found has one entry */
+	orbit_orbiter *o;
+	struct plugproc *proc;
+};
+
+struct want {
+	const char *remote, *operation;
+	bool found;
+};
+
+static int match_conn(void *ctx, const orbit_conn_info *ci)
+{
+	struct want *w = ctx;
+	w->found = !strcmp(ci->remote_id, w->remote) && !strcmp(ci->operation, w->operation);
+	return w->found;
+}
+
+static bool holds(orbit_orbiter *o, const char *remote, const char *operation)
+{
+	struct want w = {remote, operation, false};
+	orbit_orbiter_foreach_connection(o, match_conn, &w);
+	return w.found;
+}
+
+static void close_found(struct close_ctx *c, const char *side, const char *local,
+			const char *plugin, orbit_orbiter *o, struct plugproc *proc)
+{
+	json_array_append_new(c->found, json_pack("{s:s,s:s,s:o}", "side", side, "local", local,
+						   "plugin",
+						   plugin ? json_string(plugin) : json_null()));
+	c->o = o;
+	c->proc = proc;
+}
+
+static int close_look(void *ctx, const struct lplug_info *p)
+{
+	struct close_ctx *c = ctx;
+	if (c->plugin && (!p->name || strcmp(p->name, c->plugin)) && strcmp(p->file, c->plugin))
+		return 0;
+	if (p->proc) {
+		if (plugproc_has_connection(p->proc, c->remote, c->operation))
+			close_found(c, "plugin", plugproc_identifier(p->proc), p->name, NULL, p->proc);
+		return 0;
+	}
+	orbit_lender *inst[] = {p->host ? host_orbiter(p->host) : NULL,
+				p->host ? host_remote_orbiter(p->host) : NULL};
+	for (size_t i = 0; i < 2; i++) {
+		orbit_orbiter *o = inst[i] ? orbit_lender_orbiter(inst[i]) : NULL;
+		if (o && holds(o, c->remote, c->operation))
+			close_found(c, "plugin", orbit_orbiter_id(o), p->name, o, NULL);
+	}
+	return 0;
+}
+
+struct named {
+	const char *name;
+	bool found;
+};
+
+/* Is there a hosted plugin of that name (or file)? */
+static int plugin_named(void *ctx, const struct lplug_info *p)
+{
+	struct named *n = ctx;
+	n->found = (p->name && !strcmp(p->name, n->name)) || !strcmp(p->file, n->name);
+	return n->found;
 }
 
 static void cmd_close(struct daemon *d, struct octl_req *r, json_t *args)
 {
 	const char *op = json_string_value(json_object_get(args, "operation"));
+	const char *remote = json_string_value(json_object_get(args, "remote"));
 	const char *plugin = json_string_value(json_object_get(args, "plugin"));
+	const char *side = json_string_value(json_object_get(args, "side"));
 	bool graceless = json_is_true(json_object_get(args, "graceless"));
-	if (!op || !plugin) {
+	/* Version 1 of the command: {"operation", "plugin"} closed the core's
+	 * connection to that plugin. */
+	if (!remote && !side) {
+		remote = plugin;
+		plugin = NULL;
+		side = "core";
+	}
+	if (!op || !remote || (side && strcmp(side, "core") && strcmp(side, "plugin")) ||
+	    (plugin && side && !strcmp(side, "core"))) {
 		octl_reply_error(r, "bad_arguments",
-				 "close needs {\"operation\": string, \"plugin\": string}");
+				 "close needs {\"operation\": string, \"remote\": string, \"side\": "
+				 "core|plugin, \"plugin\": hosted plugin (side plugin)}");
 		return;
 	}
-	if (orbit_orbiter_close(orbit_core_orbiter(d->core), plugin, op, !graceless, NULL) < 0) {
-		octl_reply_error(r, "not_found", "no connection to %s for %s", plugin, op);
-		return;
+	struct close_ctx c = {.remote = remote, .operation = op, .plugin = plugin,
+			      .core = !plugin && (!side || !strcmp(side, "core")),
+			      .plugins = !side || !strcmp(side, "plugin"), .found = json_array()};
+	orbit_orbiter *co = orbit_core_orbiter(daemon_core(d));
+	struct named named = {plugin, false};
+	if (plugin)
+		loader_foreach(daemon_loader(d), plugin_named, &named);
+	if (plugin && !named.found) {
+		octl_reply_error(r, "not_found", "no plugin '%s'", plugin);
+		goto out;
 	}
-	octl_reply_ok(r, NULL);
+	if (c.core && holds(co, remote, op))
+		close_found(&c, "core", orbit_orbiter_id(co), NULL, co, NULL);
+	if (c.plugins)
+		loader_foreach(daemon_loader(d), close_look, &c);
+	if (json_array_size(c.found) == 0) {
+		if (plugin)
+			octl_reply_error(r, "not_found", "plugin %s has no connection with %s for %s",
+					 plugin, remote, op);
+		else
+			octl_reply_error(r, "not_found", "no connection to %s for %s on %s", remote,
+					 op,
+					 c.core && c.plugins ? "either side (the core's or a plugin's)"
+					 : c.core	     ? "the core's side"
+							     : "a plugin's side");
+		goto out;
+	}
+	if (json_array_size(c.found) > 1) {
+		char *which = json_dumps(c.found, JSON_COMPACT);
+		octl_reply_error(r, "ambiguous",
+				 "%zu connections with %s for %s (%s): say which with --side or "
+				 "--plugin",
+				 json_array_size(c.found), remote, op, which ? which : "");
+		free(which);
+		goto out;
+	}
+	int rc = c.proc ? plugproc_close(c.proc, remote, op, !graceless)
+			: orbit_orbiter_close(c.o, remote, op, !graceless, NULL);
+	if (rc < 0) {
+		octl_reply_error(r, rc == -ENOENT ? "not_found" : "failed",
+				 "cannot close the connection with %s for %s: %s", remote, op,
+				 strerror(-rc));
+		goto out;
+	}
+	json_t *res = json_incref(json_array_get(c.found, 0));
+	json_object_set_new(res, "remote", json_string(remote));
+	json_object_set_new(res, "operation", json_string(op));
+	json_object_set_new(res, "graceful", json_boolean(!graceless));
+	octl_reply_ok(r, res);
+out:
+	json_decref(c.found);
 }
 
 static void cmd_plugin_restart(struct daemon *d, struct octl_req *r, json_t *args)
@@ -702,7 +897,7 @@ static void cmd_plugin_restart(struct daemon *d, struct octl_req *r, json_t *arg
 		octl_reply_error(r, "bad_arguments", "plugin-restart needs {\"name\": string}");
 		return;
 	}
-	int rc = loader_restart(d->loader, name, &why);
+	int rc = loader_restart(daemon_loader(d), name, &why);
 	if (rc < 0)
 		octl_reply_error(r, rc == -ENOENT ? "not_found" : "failed", "%s",
 				 why ? why : strerror(-rc));
@@ -764,7 +959,7 @@ static void cmd_version(struct daemon *d, struct octl_req *r, json_t *args)
 static const struct ctl_cmd {
 	const char *name;
 	bool mutating;
-	void (*run)(struct daemon *d, struct octl_req *r, json_t *args);
+	ctl_cmd_fn *run;
 } commands[] = {
 	{"status", false, cmd_status},
 	{"plugins", false, cmd_plugins},
@@ -783,7 +978,7 @@ static const struct ctl_cmd {
 
 static void handle(void *ctx, struct octl_req *r, const char *cmd, json_t *args)
 {
-	struct daemon *d = ctx;
+	struct daemon *d = ((struct ctl *)ctx)->d;
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		const struct ctl_cmd *c = &commands[i];
 		if (strcmp(cmd, c->name) != 0)
@@ -809,43 +1004,52 @@ static struct octl_limits limits_of(const struct ocfg_control *c)
 				    .total_buffer = (size_t)c->total_buffer};
 }
 
-void ctl_apply_limits(struct daemon *d, const struct ocfg_control *c)
+void ctl_apply_limits(struct ctl *c, const struct ocfg_control *cfg)
 {
-	if (!d->ctl)
+	if (!c)
 		return;
-	struct octl_limits lim = limits_of(c);
-	octl_set_limits(d->ctl, &lim);
+	struct octl_limits lim = limits_of(cfg);
+	octl_set_limits(c->srv, &lim);
+	deadlist_set_max(c->dead, cfg->dead_remotes);
 }
 
-int ctl_start(struct daemon *d, char **err)
+struct ctl *ctl_start(struct daemon *d, char **err)
 {
-	const struct ocfg_control *c = &d->cfg->control;
+	const struct ocfg_control *cc = &daemon_config(d)->control;
+	struct ctl *c = calloc(1, sizeof *c);
 	char *path = NULL;
 	/* The built-in default names the system directory; a daemon run by a
 	 * user (make run) gets the per-user place orbitctl also looks at. */
-	if (!d->opts.socket && strcmp(c->socket, SOCKPATH_SYSTEM) == 0)
+	if (!daemon_opts(d)->socket && strcmp(cc->socket, SOCKPATH_SYSTEM) == 0)
 		path = sockpath_default();
 	else
-		path = strdup(c->socket);
-	if (!path) {
+		path = strdup(cc->socket);
+	if (!c || !path || !(c->dead = deadlist_new(cc->dead_remotes))) {
 		*err = strdup("out of memory");
-		return -ENOMEM;
+		goto fail;
 	}
-	struct octl_limits lim = limits_of(c);
-	d->ctl = octl_new(d->base, path, c->mode, c->group, &lim, handle, d, err);
-	int rc = d->ctl ? 0 : -EINVAL;
-	if (d->ctl)
-		olog(LOG_INFO, "control socket %s", path);
+	c->d = d;
+	struct octl_limits lim = limits_of(cc);
+	if (!(c->srv = octl_new(daemon_base(d), path, cc->mode, cc->group, &lim, handle, c, err)))
+		goto fail;
+	olog(LOG_INFO, "control socket %s", path);
 	free(path);
-	return rc;
+	return c;
+fail:
+	free(path);
+	ctl_stop(c);
+	return NULL;
 }
 
-void ctl_stop(struct daemon *d)
+void ctl_stop(struct ctl *c)
 {
+	if (!c)
+		return;
 	/* Streams end with a final reply while their requests still exist;
 	 * octl_free then closes the connections. */
-	while (d->watches)
-		watch_end(d->watches, NULL);
-	octl_free(d->ctl);
-	d->ctl = NULL;
+	while (c->watches)
+		watch_end(c->watches, NULL);
+	octl_free(c->srv);
+	deadlist_free(c->dead);
+	free(c);
 }

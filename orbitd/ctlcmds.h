@@ -3,32 +3,46 @@
  * over the daemon's state, and the event feed for `watch` and
  * `execute --wait`. The socket protocol itself is control.c's.
  *
- * Ownership: the watches (streaming requests) belong to this module and are
- * ended by the client going away or by ctl_stop.
+ * Ownership: the commands' state — the socket, the watches (streaming
+ * requests, ended by the client going away or by ctl_stop) and the list of
+ * dead remote plugins — is a struct ctl, made by ctl_start and freed by
+ * ctl_stop. The daemon is read through daemon.h only and outlives it.
  */
 #ifndef ORBITD_CTLCMDS_H
 #define ORBITD_CTLCMDS_H
 
-#include "daemon_internal.h"
+#include "daemon.h"
 #include "loader.h"
 
 #include <orbit/orbiter.h>
 
+#include <jansson.h>
+
+struct ctl;
+struct octl_req;
+
 /* Open the control socket (control.socket, or the per-user default when it
- * is the built-in one and we cannot use /run/orbitd). 0 or -errno + *err. */
-int ctl_start(struct daemon *d, char **err);
+ * is the built-in one and we cannot use /run/orbitd) with the commands'
+ * state. NULL + *err malloc'd. */
+struct ctl *ctl_start(struct daemon *d, char **err);
 
-/* A reload's control limits (clients, idle timeout, buffers) for the
- * running socket; the socket's path, mode, group and request size need a
- * restart. */
-void ctl_apply_limits(struct daemon *d, const struct ocfg_control *c);
+/* A reload's control limits (clients, idle timeout, buffers, dead_remotes)
+ * for the running socket; the socket's path, mode, group and request size
+ * need a restart. NULL-safe. */
+void ctl_apply_limits(struct ctl *c, const struct ocfg_control *cfg);
 
-/* End every streaming request and close the socket. NULL-safe state. */
-void ctl_stop(struct daemon *d);
+/* End every streaming request, close the socket and free c. NULL-safe. */
+void ctl_stop(struct ctl *c);
 
-/* Feeds for watchers; cheap when nobody watches. */
-void ctl_on_output(void *d, const char *operation, const char *plugin, const char *json);
-void ctl_on_core_event(struct daemon *d, const orbit_event *ev);
-void ctl_on_plugin_event(struct daemon *d, const struct lplug_info *p);
+/* Feeds for watchers and the dead list; cheap when nobody watches.
+ * NULL-safe (events before ctl_start). */
+void ctl_on_output(struct ctl *c, const char *operation, const char *plugin, const char *json);
+void ctl_on_core_event(struct ctl *c, const orbit_event *ev);
+void ctl_on_plugin_event(struct ctl *c, const struct lplug_info *p);
+
+/* A command's handler: reads the daemon through daemon.h, answers r. A
+ * command kept in a module of its own declares its handler here and gets
+ * one line in ctlcmds.c's table. */
+typedef void ctl_cmd_fn(struct daemon *d, struct octl_req *r, json_t *args);
 
 #endif

@@ -115,6 +115,48 @@ void daemon_facts(struct daemon *d, struct daemon_facts *f)
 	f->reqs_satisfied = c.satisfied;
 	f->compliant = c.satisfied == c.total;
 	f->connections = orbit_orbiter_connection_count(orbit_core_orbiter(d->core));
+	f->uptime = orbit_now() - d->started;
+	f->mqtt_enabled = d->mqtt != NULL;
+	f->mqtt_connected = orbit_mqtt_bus_connected(d->mqtt);
+	f->reload_done = d->last_reload.done;
+	f->reload_ok = d->last_reload.ok;
+	f->reload_age = orbit_now() - d->last_reload.at;
+	f->reload_message = d->last_reload.message ? d->last_reload.message : "";
+}
+
+struct event_base *daemon_base(struct daemon *d)
+{
+	return d->base;
+}
+
+const struct orbitd_config *daemon_config(struct daemon *d)
+{
+	return d->cfg;
+}
+
+const struct daemon_opts *daemon_opts(struct daemon *d)
+{
+	return &d->opts;
+}
+
+orbit_core *daemon_core(struct daemon *d)
+{
+	return d->core;
+}
+
+struct loader *daemon_loader(struct daemon *d)
+{
+	return d->loader;
+}
+
+struct reqs *daemon_reqs(struct daemon *d)
+{
+	return d->reqs;
+}
+
+struct ctl *daemon_ctl(struct daemon *d)
+{
+	return d->ctl;
 }
 
 static void render_status(void *ctx, char *buf, size_t len)
@@ -159,7 +201,7 @@ static void on_core_event(void *ctx, orbit_orbiter *o, const orbit_event *ev)
 		     ev->remote_id);
 		break;
 	}
-	ctl_on_core_event(d, ev);
+	ctl_on_core_event(d->ctl, ev);
 	notify_dirty(d->notify);
 }
 
@@ -178,8 +220,16 @@ static void on_plugin_event(void *ctx, const struct lplug_info *p)
 			olog(LOG_INFO, "plugin %s: its %zu connection%s closed", p->name, n,
 			     n == 1 ? "" : "s");
 	}
-	ctl_on_plugin_event(d, p);
+	ctl_on_plugin_event(d->ctl, p);
 	notify_dirty(d->notify);
+}
+
+/* Requirements' outputs, for the control socket's watchers (reqs is made
+ * before the control socket: outputs before it have nobody to reach). */
+static void on_output(void *ctx, const char *operation, const char *plugin, const char *json)
+{
+	struct daemon *d = ctx;
+	ctl_on_output(d->ctl, operation, plugin, json);
 }
 
 static void on_mqtt_state(void *ctx, bool connected)
@@ -357,7 +407,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	if (rc < 0)
 		olog(LOG_WARNING, "plugin directory %s not watched (%s): drop-ins need a restart",
 		     cfg->plugins.dir, strerror(-rc));
-	if (!(d->reqs = reqs_new(d->base, d->core, cfg, ctl_on_output, d, err)))
+	if (!(d->reqs = reqs_new(d->base, d->core, cfg, on_output, d, err)))
 		goto fail;
 	char *summary = NULL;
 	rc = reqs_apply(d->reqs, NULL, &summary);
@@ -374,7 +424,7 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 		*err = strfmt("cannot start the core: %s", strerror(-rc));
 		goto fail;
 	}
-	if ((rc = ctl_start(d, err)) < 0)
+	if (!(d->ctl = ctl_start(d, err)))
 		goto fail;
 	if (!(d->sig_hup = add_signal(d, SIGHUP, on_sighup)) ||
 	    !(d->sig_term = add_signal(d, SIGTERM, on_sigterm)) ||
@@ -472,7 +522,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	struct orbitd_config *cfg = daemon_load_config(&d->opts, err);
 	struct reqs *r = NULL;
 	if (cfg)
-		r = reqs_new(d->base, d->core, cfg, ctl_on_output, d, err);
+		r = reqs_new(d->base, d->core, cfg, on_output, d, err);
 	/* Plugin configs are part of "validate all, then swap": one that does
 	 * not fit its plugin's map refuses the reload like bad YAML would. */
 	if (r && loader_prepare(d->loader, cfg, err) < 0) {
@@ -493,7 +543,7 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	orbit_set_max_pending(cfg->max_pending);
 	orbit_set_request_retry(cfg->request_retry_after, cfg->request_sends);
 	orbit_set_close_resend_max(cfg->close_resend_max);
-	ctl_apply_limits(d, &cfg->control);
+	ctl_apply_limits(d->ctl, &cfg->control);
 	char *summary = NULL, *report = NULL;
 	reqs_apply(r, d->reqs, &summary);
 	reqs_free(d->reqs);
@@ -578,7 +628,8 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	drain_cancel(d->stop_drain);
-	ctl_stop(d);
+	ctl_stop(d->ctl);
+	d->ctl = NULL;
 	if (d->core)
 		orbit_core_stop(d->core);
 	/* Sinks before the core: their callbacks point into reqs. Exec sink
@@ -617,7 +668,6 @@ void daemon_free(struct daemon *d)
 		event_base_free(d->base);
 	orbitd_config_free(d->cfg);
 	free(d->last_reload.message);
-	json_decref(d->dead_remotes);
 	free(d);
 	orbit_set_log(NULL, LOG_WARNING);
 }

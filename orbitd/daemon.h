@@ -9,9 +9,15 @@
 
 #include "config.h"
 
+#include <orbit/core.h>
+
 #include <stdbool.h>
 
 struct daemon;
+struct event_base;
+struct loader;
+struct reqs;
+struct ctl;
 
 /* Command-line settings that win over the files, kept across reloads. */
 struct daemon_opts {
@@ -43,5 +49,35 @@ int daemon_reload(struct daemon *d, char **changes, char **err);
 void daemon_shutdown(struct daemon *d);
 
 void daemon_free(struct daemon *d);
+
+/* ---- what the control commands (ctlcmds.h) read ---------------------- */
+
+/* One snapshot for the status line and `orbitctl status`: the core is
+ * compliant exactly when every requirement is satisfied, so both are
+ * derived from the same per-requirement counts and cannot disagree. */
+struct daemon_facts {
+	size_t reqs_total, reqs_satisfied;
+	bool compliant;
+	size_t plugins_active, connections;
+	double uptime;                /* seconds since start */
+	bool mqtt_enabled, mqtt_connected;
+	bool reload_done, reload_ok;  /* the last reload, if any */
+	double reload_age;            /* seconds since it */
+	const char *reload_message;   /* owned by d, valid until the next reload */
+};
+
+void daemon_facts(struct daemon *d, struct daemon_facts *f);
+
+/* The daemon's parts, borrowed (owned by d, valid until daemon_free; the
+ * config until the next reload). */
+struct event_base *daemon_base(struct daemon *d);
+const struct orbitd_config *daemon_config(struct daemon *d);
+const struct daemon_opts *daemon_opts(struct daemon *d);
+orbit_core *daemon_core(struct daemon *d);
+struct loader *daemon_loader(struct daemon *d);
+struct reqs *daemon_reqs(struct daemon *d);
+
+/* The control commands' own state (ctl_start's), NULL before it. */
+struct ctl *daemon_ctl(struct daemon *d);
 
 #endif

@@ -1,5 +1,5 @@
-/* daemon_internal.h — the daemon's state, shared by daemon.c (life cycle)
- * and ctlcmds.c (the control commands) and nobody else.
+/* daemon_internal.h — the daemon's state, for daemon.c (life cycle) and
+ * the modules it wires in; the control commands read it through daemon.h.
  *
  * Ownership: see daemon.h; every pointer here is owned by the daemon.
  */
@@ -11,28 +11,13 @@
 
 #include <orbit/core.h>
 
-#include <jansson.h>
-
 struct event_base;
 struct loopq;
 struct workers;
 struct loader;
 struct reqs;
 struct drain;
-struct octl;
-struct ctl_watch;
 struct notifier;
-
-/* What the status line and `orbitctl status` say, from one snapshot: the
- * core is compliant exactly when every requirement is satisfied, so both are
- * derived from the same per-requirement counts and cannot disagree. */
-struct daemon_facts {
-	size_t reqs_total, reqs_satisfied;
-	bool compliant;
-	size_t plugins_active, connections;
-};
-
-void daemon_facts(struct daemon *d, struct daemon_facts *f);
 
 struct daemon {
 	struct daemon_opts opts;
@@ -58,9 +43,7 @@ struct daemon {
 		double at;
 		char *message;
 	} last_reload;
-	struct octl *ctl;          /* control socket, NULL until started */
-	struct ctl_watch *watches; /* orbitctl watch / execute --wait, owned by ctlcmds */
-	json_t *dead_remotes;      /* remote plugin id -> orbit_now() it was declared dead */
+	struct ctl *ctl;           /* the control commands' state (ctlcmds.h), NULL until started */
 	struct bustap *tap;        /* debug trace of the core's handshake on bus */
 	struct notifier *notify;   /* systemd READY/RELOADING/STOPPING/STATUS */
 };

@@ -145,7 +145,7 @@ static void schedule_write(struct link *l)
 
 static bool type_known(uint8_t t)
 {
-	return (t >= LINK_DELIVER && t <= LINK_RECONFIG) || (t >= LINK_SUB && t <= LINK_RECONFIGURED);
+	return (t >= LINK_DELIVER && t <= LINK_CLOSE) || (t >= LINK_SUB && t <= LINK_RECONFIGURED);
 }
 
 static bool is_message(uint8_t t)
@@ -364,6 +364,36 @@ int link_send_data(struct link *l, uint8_t type, const void *data, size_t len)
 	if (evbuffer_expand(l->out, LINK_HEADER + len) < 0)
 		return -ENOMEM;
 	return queue(l, &h, NULL, NULL, data, len);
+}
+
+int link_send_close(struct link *l, const char *remote, const char *operation, bool graceful)
+{
+	size_t r = strlen(remote), o = strlen(operation);
+	if (!r || !o || r > LINK_CLOSE_ID_MAX || o > LINK_CLOSE_ID_MAX)
+		return -EINVAL;
+	char body[1 + LINK_CLOSE_ID_MAX + 1 + LINK_CLOSE_ID_MAX];
+	body[0] = graceful;
+	memcpy(body + 1, remote, r + 1);
+	memcpy(body + 2 + r, operation, o);
+	return link_send_data(l, LINK_CLOSE, body, 2 + r + o);
+}
+
+int link_parse_close(const orbit_payload *body, char *remote, char *operation, bool *graceful)
+{
+	const char *b = (const char *)body->data;
+	if (body->len < 4 || body->len > 2 + 2 * LINK_CLOSE_ID_MAX || b[0] > 1)
+		return -EPROTO;
+	const char *nul = memchr(b + 1, 0, body->len - 1);
+	if (!nul)
+		return -EPROTO;
+	size_t r = (size_t)(nul - (b + 1)), o = body->len - 2 - r;
+	if (!r || !o || r > LINK_CLOSE_ID_MAX || o > LINK_CLOSE_ID_MAX || memchr(nul + 1, 0, o))
+		return -EPROTO;
+	memcpy(remote, b + 1, r + 1);
+	memcpy(operation, nul + 1, o);
+	operation[o] = 0;
+	*graceful = b[0];
+	return 0;
 }
 
 int link_flush_blocking(struct link *l, double timeout)

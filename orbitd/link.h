@@ -26,6 +26,7 @@
 
 #include <orbit/types.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,7 @@ enum link_type {
 	LINK_STOP,         /* release the plugin (shutdown hook) and exit */
 	LINK_CLOSE_ALL,    /* close every connection gracefully */
 	LINK_RECONFIG,     /* data: JSON {"policies": [...], "config": {...}} */
+	LINK_CLOSE,        /* data: close one connection (link_close_encode) */
 	/* plugin process → daemon */
 	LINK_SUB = 16,     /* bus, topic */
 	LINK_UNSUB,        /* bus, topic */
@@ -83,6 +85,19 @@ struct link *link_new(struct event_base *base, int fd, size_t max_out, link_fram
  * (beyond the limits above), -ENOMEM, -ENOTCONN (link down). */
 int link_send_msg(struct link *l, uint8_t type, uint8_t bus, unsigned flags, const char *topic,
 		  const orbit_payload *p);
+
+/* A CLOSE frame's body: u8 graceful (0 or 1), the remote's identifier, a
+ * NUL, the operation; each 1..LINK_CLOSE_ID_MAX bytes without a NUL. */
+#define LINK_CLOSE_ID_MAX 1024u
+
+/* Queue a CLOSE frame asking the plugin process to close its connection
+ * with remote for operation. As link_send_data, or -EINVAL for a name
+ * beyond the limits. */
+int link_send_close(struct link *l, const char *remote, const char *operation, bool graceful);
+
+/* Read a CLOSE frame's body into remote and operation (each of
+ * LINK_CLOSE_ID_MAX + 1 bytes). 0, or -EPROTO when it is malformed. */
+int link_parse_close(const orbit_payload *body, char *remote, char *operation, bool *graceful);
 
 /* Queue a control frame carrying data (never dropped for the bound).
  * 0, -EMSGSIZE, -ENOMEM, -ENOTCONN. */

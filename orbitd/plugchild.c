@@ -497,6 +497,22 @@ static void reconfigure(const orbit_payload *body)
 
 /* ---- the link ---------------------------------------------------------- */
 
+/* A CLOSE frame (orbitctl close --side plugin): on whichever of the
+ * plugin's orbiters holds the connection; the report follows the event. */
+static void close_one(const orbit_payload *body)
+{
+	char remote[LINK_CLOSE_ID_MAX + 1], op[LINK_CLOSE_ID_MAX + 1];
+	bool graceful;
+	if (!C.h || link_parse_close(body, remote, op, &graceful) < 0)
+		return;
+	orbit_lender *inst[] = {host_orbiter(C.h), host_remote_orbiter(C.h)};
+	for (size_t i = 0; i < 2; i++)
+		if (inst[i] && orbit_orbiter_close(orbit_lender_orbiter(inst[i]), remote, op,
+						   graceful, NULL) == 0)
+			olog(LOG_INFO, "plugin %s: closing its connection with %s for %s (%s, asked)",
+			     C.a->d->name, remote, op, graceful ? "graceful" : "graceless");
+}
+
 static void stop(void)
 {
 	set_phase(PLUGPHASE_STOPPING);
@@ -532,6 +548,9 @@ static int on_frame(void *ctx, const struct link_frame *f)
 	case LINK_RECONFIG:
 		if (C.h)
 			reconfigure(&f->p);
+		break;
+	case LINK_CLOSE:
+		close_one(&f->p);
 		break;
 	default:
 		break; /* only the daemon writes here, and it sends no other */

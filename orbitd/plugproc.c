@@ -837,6 +837,34 @@ void plugproc_close_all(struct plugproc *pp)
 	link_send_data(pp->link, LINK_CLOSE_ALL, &pp->close_token, sizeof pp->close_token);
 }
 
+static bool str_is(json_t *v, const char *s)
+{
+	const char *t = json_string_value(v);
+	return t && !strcmp(t, s);
+}
+
+bool plugproc_has_connection(const struct plugproc *pp, const char *remote, const char *operation)
+{
+	size_t i;
+	json_t *c;
+	if (!pp->pid)
+		return false;
+	json_array_foreach(json_object_get(pp->report, "connections"), i, c)
+		if (str_is(json_object_get(c, "remote"), remote) &&
+		    str_is(json_object_get(c, "operation"), operation))
+			return true;
+	return false;
+}
+
+int plugproc_close(struct plugproc *pp, const char *remote, const char *operation, bool graceful)
+{
+	if (!pp->link || !pp->pid)
+		return -ENOTCONN;
+	if (!plugproc_has_connection(pp, remote, operation))
+		return -ENOENT;
+	return link_send_close(pp->link, remote, operation, graceful);
+}
+
 size_t plugproc_connections(const struct plugproc *pp)
 {
 	if (!pp->pid)

@@ -90,6 +90,14 @@ int plugproc_reconfigure(struct plugproc *pp, const struct ocfg_plugin *pcfg,
 /* Begin closing every connection of the plugin gracefully. */
 void plugproc_close_all(struct plugproc *pp);
 
+/* Does its last report list a connection with remote for operation? */
+bool plugproc_has_connection(const struct plugproc *pp, const char *remote, const char *operation);
+
+/* Ask the process to close its connection with remote for operation
+ * (gracefully or not). 0, -ENOENT when its last report lists no such
+ * connection, -ENOTCONN when no process runs, or link_send_close's. */
+int plugproc_close(struct plugproc *pp, const char *remote, const char *operation, bool graceful);
+
 /* Connections the plugin reported last (0 when no process runs). */
 size_t plugproc_connections(const struct plugproc *pp);
 

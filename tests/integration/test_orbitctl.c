@@ -14,6 +14,7 @@
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -632,6 +633,127 @@ START_TEST(close_graceful_and_graceless)
 	expect_rc(&r, 1);
 	ck_assert_msg(strstr(r.err, "no connection to nope for echo"), "%s", r.err);
 	res_free(&r);
+	test_stop_clean(d, WAIT);
+}
+END_TEST
+
+/* close on the plugin side of an in-process connection: the hosted
+ * plugin closes its connection with the daemon's own core, which sees it
+ * and connects again; --side core would not have found it. */
+START_TEST(close_plugin_side_locally)
+{
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS "requirements:\n  echo: {minimum: 1}\n");
+	struct test_proc *d = fx_start_orbitd();
+	test_expect_line(d, "core compliant: 1/1", WAIT);
+	struct res r;
+	/* The isolated plugin's side is known once its process reported it. */
+	for (int tries = 0, listed = 0; !listed; tries++) {
+		CTL(&r, "--json", "connections");
+		json_t *j = parse_json(r.out);
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(j, "connections"), i, c)
+			listed |= !strcmp(jstr(c, "side"), "plugin") && !strcmp(jstr(c, "remote"), "core1");
+		json_decref(j);
+		res_free(&r);
+		ck_assert_msg(listed || tries < WAIT * 50, "plugin side never listed");
+		if (!listed)
+			poll(NULL, 0, 20);
+	}
+	/* graph: the connection, listed on both sides, is one edge. */
+	CTL(&r, "graph");
+	expect_rc(&r, 0);
+	ck_assert_msg(!strncmp(r.out, "digraph orbitd {\n", 17), "%s", r.out);
+	static const char edge_line[] = "  \"core1\" -> \"echo\" [label=\"echo\"];\n";
+	const char *edge = strstr(r.out, edge_line);
+	ck_assert_msg(edge && !strstr(edge + 1, edge_line), "%s", r.out);
+	res_free(&r);
+	CTL(&r, "close", "echo", "core1", "--side", "core");
+	expect_rc(&r, 1);
+	ck_assert_msg(strstr(r.err, "no connection to core1 for echo on the core's side"), "%s", r.err);
+	res_free(&r);
+	test_proc_mark(d);
+	CTL(&r, "close", "echo", "core1", "--graceless");
+	expect_rc(&r, 0);
+	ck_assert_msg(LINE_HAS(r.out, "closing plugin echo's connection with core1 for echo",
+			       "graceless"),
+		      "%s", r.out);
+	res_free(&r);
+	test_expect_line(d, "disconnected from echo for echo (graceless)", WAIT);
+	test_expect_line(d, "connected to echo for echo", WAIT);
+	test_stop_clean(d, WAIT);
+}
+END_TEST
+
+/* The stamp plugin's record has a field of each logical type (its source
+ * says which values): tables show dates and times, JSON the raw values. */
+#define STAMP_SCHEMA                                                                        \
+	"{\"type\":\"record\",\"name\":\"Stamp\",\"fields\":["                                  \
+	"{\"name\":\"at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}},"    \
+	"{\"name\":\"us\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"    \
+	"{\"name\":\"local\",\"type\":{\"type\":\"long\",\"logicalType\":"                        \
+	"\"local-timestamp-millis\"}},"                                                      \
+	"{\"name\":\"day\",\"type\":{\"type\":\"int\",\"logicalType\":\"date\"}},"                 \
+	"{\"name\":\"tod\",\"type\":{\"type\":\"int\",\"logicalType\":\"time-millis\"}},"          \
+	"{\"name\":\"tus\",\"type\":{\"type\":\"long\",\"logicalType\":\"time-micros\"}},"         \
+	"{\"name\":\"price\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","           \
+	"\"precision\":9,\"scale\":2}},"                                                        \
+	"{\"name\":\"id\",\"type\":{\"type\":\"string\",\"logicalType\":\"uuid\"}},"              \
+	"{\"name\":\"maybe\",\"type\":[\"null\",{\"type\":\"long\",\"logicalType\":"             \
+	"\"timestamp-millis\"}]},"                                                            \
+	"{\"name\":\"n\",\"type\":\"long\"}]}"
+
+START_TEST(logical_types_in_tables_raw_in_json)
+{
+	fx_add_plugin("tests/plugins/stamp.so");
+	fx_write_conf("identifier: core1\n" FAST_TIMERS
+		      "requirements:\n  stamp: {minimum: 1, inputs: empty, outputs: {schema: '"
+		      STAMP_SCHEMA "'}}\n");
+	struct test_proc *d = fx_start_orbitd();
+	test_expect_line(d, "core compliant: 1/1", WAIT);
+	char *bin = fx_bpath("bin/orbitctl");
+	char *argv_table[] = {bin, "-s", fx.sock, "watch", NULL};
+	struct test_proc *wt = test_proc_start("watch-table", argv_table, NULL);
+	ck_assert_ptr_nonnull(wt);
+	test_expect_line(d, ": watch", WAIT);
+	struct res r;
+	CTL(&r, "execute", "stamp", "--wait", "1");
+	expect_rc(&r, 0);
+	static const char *const shown[] = {
+		"\"at\":\"2026-12-06T04:05:06.123Z\"", "\"us\":\"2026-12-06T04:05:06.123456Z\"",
+		"\"local\":\"2026-12-06T04:05:06.123\"", "\"day\":\"2026-12-06\"",
+		"\"tod\":\"04:05:06.123\"", "\"tus\":\"04:05:06.123456\"", "\"price\":\"-123.45\"",
+		"\"id\":\"6f1c2a52-0d1e-4c8f-9a57-3b8e2f6d1c00\"",
+		"\"maybe\":\"2026-12-06T04:05:06.123Z\"", "\"n\":1796529906123"};
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		ck_assert_msg(LINE_HAS(r.out, "stamp stamp {", shown[i]), "%s not in:\n%s", shown[i],
+			      r.out);
+	res_free(&r);
+	/* The watch's table shows the same. */
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		ck_assert_msg(test_proc_seen(wt, shown[i], WAIT), "%s not in:\n%s", shown[i],
+			      test_proc_output(wt));
+	ck_assert_msg(!test_proc_seen(wt, "logical", 0), "%s", test_proc_output(wt));
+	/* JSON: the raw value, and the types beside it. */
+	CTL(&r, "--json", "execute", "stamp", "--wait", "1");
+	expect_rc(&r, 0);
+	json_t *a = parse_lines(r.out);
+	json_t *ev = json_array_get(a, 0);
+	json_t *v = json_object_get(ev, "value");
+	ck_assert_msg(json_integer_value(json_object_get(v, "at")) == 1796529906123LL, "%s", r.out);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "day")), 20793);
+	json_t *logical = json_object_get(ev, "logical");
+	ck_assert_str_eq(jstr(logical, "at"), "timestamp-millis");
+	ck_assert_str_eq(jstr(logical, "price"), "decimal(9,2)");
+	ck_assert_str_eq(jstr(logical, "maybe"), "timestamp-millis");
+	ck_assert_ptr_null(json_object_get(logical, "n"));
+	json_decref(a);
+	res_free(&r);
+	ck_assert_int_eq(test_proc_signal(wt, SIGINT), 0);
+	test_proc_wait_exit(wt, WAIT);
+	test_proc_free(wt);
+	free(bin);
 	test_stop_clean(d, WAIT);
 }
 END_TEST
@@ -1354,6 +1476,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, requirements_unsatisfied_exit_1);
 	tcase_add_test(tc, log_level_and_reload);
 	tcase_add_test(tc, close_graceful_and_graceless);
+	tcase_add_test(tc, close_plugin_side_locally);
+	tcase_add_test(tc, logical_types_in_tables_raw_in_json);
 	tcase_add_test(tc, execute_every_mode);
 	tcase_add_test(tc, watch_sees_plugin_drop_in);
 	tcase_add_test(tc, watch_ends_when_daemon_stops);

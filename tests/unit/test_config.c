@@ -738,7 +738,8 @@ START_TEST(unknown_keys)
 		   "every, data, mode or plugin)");
 	yaml_fails("control: {sock: x}",
 		   "orbitd.yaml:1:11: key 'control.sock': unknown key (expected socket, mode, group, "
-		   "max_request, max_clients, idle_timeout, client_buffer or total_buffer)");
+		   "max_request, max_clients, idle_timeout, client_buffer, total_buffer or "
+		   "dead_remotes)");
 	yaml_fails("log: {lvl: x}", "orbitd.yaml:1:7: key 'log.lvl': unknown key (expected level or rate_limit)");
 }
 END_TEST
@@ -933,6 +934,7 @@ START_TEST(value_errors)
 		  "1:24: key 'control.max_request': expected an integer, got a number" },
 		{ "control: {group: \"\"}", "1:18: key 'control.group': must not be empty" },
 		{ "control: {max_clients: 0}", "1:24: key 'control.max_clients': must be at least 1 (got 0)" },
+		{ "control: {dead_remotes: -1}", "1:25: key 'control.dead_remotes': must not be negative (got -1)" },
 		{ "control: {idle_timeout: 0}", "1:25: key 'control.idle_timeout': must be greater than 0" },
 		{ "control: {client_buffer: 1K}", "1:26: key 'control.client_buffer': must be at least 16K (got '1K')" },
 		{ "control: {total_buffer: lots}", "1:25: key 'control.total_buffer': invalid size 'lots' (expected bytes or a number with unit K, M or G (KiB, MiB, GiB))" },
