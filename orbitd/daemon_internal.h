@@ -22,6 +22,7 @@ struct drain;
 struct octl;
 struct ctl_watch;
 struct notifier;
+struct metrics;
 
 /* What the status line and `orbitctl status` say, from one snapshot: the
  * core is compliant exactly when every requirement is satisfied, so both are
@@ -63,6 +64,7 @@ struct daemon {
 	json_t *dead_remotes;      /* remote plugin id -> orbit_now() it was declared dead */
 	struct bustap *tap;        /* debug trace of the core's handshake on bus */
 	struct notifier *notify;   /* systemd READY/RELOADING/STOPPING/STATUS */
+	struct metrics *metrics;   /* the metrics: endpoint, NULL when off (metrics.h) */
 };
 
 #endif
