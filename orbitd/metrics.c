@@ -12,6 +12,7 @@
 #include "control.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics_engine.h"
 #include "metricsrv.h"
 #include "plugproc.h"
 #include "promtext.h"
@@ -361,7 +362,7 @@ static void group_endpoint(struct daemon *d, struct prom *p)
 
 static void (*const groups[])(struct daemon *d, struct prom *p) = {
 	group_daemon, group_requirements, group_plugins, group_connections,
-	group_control, group_mqtt, group_endpoint,
+	metrics_engine_group, group_control, group_mqtt, group_endpoint,
 };
 
 static void render(void *ctx, struct prom *p)
