@@ -45,11 +45,15 @@ else
 	done
 fi
 
-# Tests: a real broker on a free loopback port, and groff for the man-page lint.
+# Tests: a real broker on a free loopback port, groff for the man-page lint,
+# Prometheus (promtool and the server) for the metrics endpoint.
 if [ "$scope" = all ]; then
 	[ -x /usr/sbin/mosquitto ] || have_cmd mosquitto ||
 		need mosquitto "the MQTT broker the integration tests start on loopback"
 	have_cmd groff || need groff-base "make check formats the man pages with groff -ww"
+	# Debian's prometheus package ships both promtool and the server.
+	{ have_cmd promtool && have_cmd prometheus; } ||
+		need prometheus "test_metrics checks orbitd's exposition with promtool and has a real Prometheus server scrape it"
 fi
 
 [ -z "$missing" ] && exit 0
