@@ -1232,6 +1232,10 @@ static int split_listen(struct cv_reader *rd, const struct ynode *v, const char 
 	}
 	if (!colon || hlen == 0)
 		return cv_fail(rd, v, "listen '%s': expected HOST:PORT, e.g. 127.0.0.1:9464", s);
+	/* "::1:9464" could be read two ways: IPv6 takes brackets. */
+	if (s[0] != '[' && memchr(h, ':', hlen))
+		return cv_fail(rd, v, "listen '%s': write an IPv6 address in brackets, "
+			       "[ADDRESS]:PORT", s);
 	errno = 0;
 	p = strtol(colon + 1, &end, 10);
 	if (errno || end == colon + 1 || *end || p < 1 || p > 65535)

@@ -507,6 +507,7 @@ START_TEST(config_errors_name_the_key)
 	static const char *const bad[][2] = {
 		{"metrics: {listen: 127.0.0.1}\n", "expected HOST:PORT"},
 		{"metrics: {listen: \"127.0.0.1:70000\"}\n", "the port must be 1..65535"},
+		{"metrics: {listen: \"::1:9464\"}\n", "IPv6 address in brackets"},
 		{"metrics: {path: metrics}\n", "must start with '/'"},
 		{"metrics: {max_connections: 0}\n", "max_connections"},
 		{"metrics: {colour: red}\n", "listen, path, max_connections, max_request or timeout"},
