@@ -45,7 +45,8 @@ else
 	done
 fi
 
-# Tests: a real broker on a free loopback port, and groff for the man-page lint.
+# Tests: a real broker on a free loopback port, groff for the man-page lint,
+# Prometheus (promtool and the server) for the metrics endpoint.
 if [ "$scope" = all ]; then
 	[ -x /usr/sbin/mosquitto ] || have_cmd mosquitto ||
 		need mosquitto "the MQTT broker the integration tests start on loopback"
@@ -53,6 +54,9 @@ if [ "$scope" = all ]; then
 	have_cmd openssl || need openssl "test_mqtt_auth makes its CA, broker and client certificates"
 	have_cmd mosquitto_passwd || [ -x /usr/bin/mosquitto_passwd ] ||
 		need mosquitto "test_mqtt_auth writes the broker's password file (mosquitto_passwd)"
+	# Debian's prometheus package ships both promtool and the server.
+	{ have_cmd promtool && have_cmd prometheus; } ||
+		need prometheus "test_metrics checks orbitd's exposition with promtool and has a real Prometheus server scrape it"
 fi
 
 [ -z "$missing" ] && exit 0

@@ -1215,6 +1215,83 @@ static int walk_handshake(struct ctx *c, const struct ynode *v)
 	return rc;
 }
 
+/* "HOST:PORT" or "[V6]:PORT" into host (brackets removed) and port. The
+ * address itself is only checked when the endpoint binds: a name that does
+ * not resolve is a start-up error naming it. */
+static int split_listen(struct cv_reader *rd, const struct ynode *v, const char *s, char **host,
+			int *port)
+{
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t hlen = colon ? (size_t)(colon - s) : 0;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close + 1 != colon)
+			return cv_fail(rd, v, "listen '%s': expected [ADDRESS]:PORT", s);
+		h = s + 1;
+		hlen = (size_t)(close - h);
+	}
+	if (!colon || hlen == 0)
+		return cv_fail(rd, v, "listen '%s': expected HOST:PORT, e.g. 127.0.0.1:9464", s);
+	/* "::1:9464" could be read two ways: IPv6 takes brackets. */
+	if (s[0] != '[' && memchr(h, ':', hlen))
+		return cv_fail(rd, v, "listen '%s': write an IPv6 address in brackets, "
+			       "[ADDRESS]:PORT", s);
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || p < 1 || p > 65535)
+		return cv_fail(rd, v, "listen '%s': the port must be 1..65535", s);
+	free(*host);
+	if (!(*host = strndup(h, hlen)))
+		return -ENOMEM;
+	*port = (int)p;
+	return 0;
+}
+
+static int walk_metrics(struct ctx *c, const struct ynode *v)
+{
+	struct cv_reader *rd = &c->rd;
+	struct ocfg_metrics *mt = &c->cfg->metrics;
+	long long num;
+	int rc;
+
+	mt->enabled = true;
+	if (cv_is_null(v))
+		return 0; /* `metrics:` alone: every default */
+	if ((rc = cv_need_map(rd, v)))
+		return rc;
+	for (size_t i = 0; i < ymap_len(v) && !rc; i++) {
+		const struct ynode *k = YMAP_KEY(v, i), *val = YMAP_VAL(v, i);
+		size_t m = ocfg_kpush(&rd->path, k->str, k->len);
+
+		if (ykey_is(k, "listen")) {
+			if (!(rc = cv_nonempty_str(rd, val, &mt->listen)))
+				rc = split_listen(rd, val, mt->listen, &mt->host, &mt->port);
+		} else if (ykey_is(k, "path")) {
+			if (!(rc = cv_nonempty_str(rd, val, &mt->path)) &&
+			    (mt->path[0] != '/' || strpbrk(mt->path, "?# \t")))
+				rc = cv_fail(rd, val, "path '%s' must start with '/' and have no "
+					     "query, fragment or blank", mt->path);
+		} else if (ykey_is(k, "max_connections")) {
+			if (!(rc = cv_int(rd, val, 1, 4096, &num)))
+				mt->max_connections = (size_t)num;
+		} else if (ykey_is(k, "max_request")) {
+			uint64_t sz;
+			if (!(rc = cv_size(rd, val, false, 1024, UINT64_C(1) << 20, &sz)))
+				mt->max_request = (size_t)sz;
+		} else if (ykey_is(k, "timeout")) {
+			rc = cv_duration(rd, val, false, true, &mt->timeout);
+		} else {
+			rc = cv_unknown_key(rd, k, "listen, path, max_connections, max_request or "
+					    "timeout");
+		}
+		ocfg_kpop(&rd->path, m);
+	}
+	return rc;
+}
+
 /* The cf_input walker: one file's top level. */
 static int walk_root(void *arg, const struct ynode *root, bool is_main)
 {
@@ -1260,9 +1337,11 @@ static int walk_root(void *arg, const struct ynode *root, bool is_main)
 			rc = walk_log(c, v);
 		} else if (ykey_is(k, "handshake")) {
 			rc = walk_handshake(c, v);
+		} else if (ykey_is(k, "metrics")) {
+			rc = walk_metrics(c, v);
 		} else {
 			rc = cv_unknown_key(rd, k, "identifier, discover_topic, include_dir, timers, mqtt, "
-					    "plugins, requirements, control, log or handshake");
+					    "plugins, requirements, control, log, handshake or metrics");
 		}
 		ocfg_kpop(&rd->path, m);
 	}
@@ -1302,12 +1381,19 @@ static int set_defaults(struct orbitd_config *cfg)
 	cfg->control.client_buffer = UINT64_C(4) << 20;
 	cfg->control.total_buffer = UINT64_C(32) << 20;
 	cfg->control.dead_remotes = 64;
+	cfg->metrics.port = 9464;
+	cfg->metrics.max_connections = 16;
+	cfg->metrics.max_request = 8192;
+	cfg->metrics.timeout = 10;
 	cfg->log_level = LOG_INFO;
 	cfg->log_rate_limit = OLOG_RATE_LIMIT_DEFAULT;
 	if (!(cfg->discover_topic = strdup("$handshake.discover")) ||
 	    !(cfg->mqtt.host = strdup("localhost")) ||
 	    !(cfg->plugins.dir = strdup(ORBIT_PLUGINDIR)) ||
-	    !(cfg->control.socket = strdup("/run/orbitd/orbitd.sock")))
+	    !(cfg->control.socket = strdup("/run/orbitd/orbitd.sock")) ||
+	    !(cfg->metrics.listen = strdup("127.0.0.1:9464")) ||
+	    !(cfg->metrics.host = strdup("127.0.0.1")) ||
+	    !(cfg->metrics.path = strdup("/metrics")))
 		return -ENOMEM;
 	return 0;
 }
@@ -1530,6 +1616,9 @@ void orbitd_config_free(struct orbitd_config *cfg)
 	free(cfg->reqs);
 	free(cfg->control.socket);
 	free(cfg->control.group);
+	free(cfg->metrics.listen);
+	free(cfg->metrics.host);
+	free(cfg->metrics.path);
 	free(cfg);
 }
 

@@ -305,6 +305,21 @@ struct ocfg_control {
 	size_t dead_remotes;    /* dead remote plugins remembered, default 64 */
 };
 
+/* The Prometheus endpoint (metrics:), off without the section. The bounds
+ * protect the daemon's loop from scrapers: whatever a client holds (a
+ * connection, its request, its time) has a limit. */
+struct ocfg_metrics {
+	bool enabled;            /* a `metrics:` section exists in some file */
+	char *listen;            /* "HOST:PORT" as written ("[::1]:9464"), default
+				    "127.0.0.1:9464" */
+	char *host;              /* listen's host, brackets removed */
+	int port;                /* listen's port, 1..65535 */
+	char *path;              /* URL path served, "/..." default "/metrics" */
+	size_t max_connections;  /* at once, default 16 */
+	size_t max_request;      /* bytes of one request (line, headers, body), default 8192 */
+	double timeout;          /* s a request or response may stall, default 10 */
+};
+
 struct orbitd_config {
 	char *identifier;        /* default "orbitd-" + hostname */
 	char *discover_topic;    /* default "$handshake.discover" */
@@ -318,6 +333,7 @@ struct orbitd_config {
 	struct ocfg_req *reqs;   /* in file order */
 	size_t n_reqs;
 	struct ocfg_control control;
+	struct ocfg_metrics metrics;
 	int log_level;           /* syslog number, LOG_DEBUG..LOG_ERR, default LOG_INFO */
 	size_t max_pending;      /* handshake.max_pending: pending handshakes per
 				    orbiter (orbit_set_max_pending), default 65536 */

@@ -225,7 +225,7 @@ static void cmd_status(struct daemon *d, struct octl_req *r, json_t *args)
 		reload = json_pack("{s:b,s:f,s:s}", "ok", f.reload_ok, "age", f.reload_age,
 				   "message", f.reload_message);
 	struct octl_stats cs;
-	octl_stats(daemon_ctl(d)->srv, &cs);
+	ctl_socket_stats(daemon_ctl(d), &cs);
 	json_t *res = json_pack(
 		"{s:s,s:s,s:I,s:f,s:b,s:{s:I,s:I},s:{s:I,s:I,s:I,s:I},s:I,s:I,"
 		"s:I,s:{s:b,s:{s:b,s:b}},s:o}",
@@ -1039,6 +1039,14 @@ fail:
 	free(path);
 	ctl_stop(c);
 	return NULL;
+}
+
+void ctl_socket_stats(const struct ctl *c, struct octl_stats *st)
+{
+	if (c && c->srv)
+		octl_stats(c->srv, st);
+	else
+		*st = (struct octl_stats){0};
 }
 
 void ctl_stop(struct ctl *c)

@@ -20,6 +20,7 @@
 
 struct ctl;
 struct octl_req;
+struct octl_stats;
 
 /* Open the control socket (control.socket, or the per-user default when it
  * is the built-in one and we cannot use /run/orbitd) with the commands'
@@ -33,6 +34,10 @@ void ctl_apply_limits(struct ctl *c, const struct ocfg_control *cfg);
 
 /* End every streaming request, close the socket and free c. NULL-safe. */
 void ctl_stop(struct ctl *c);
+
+/* The control socket's counters (clients, buffers, refusals, cuts), for
+ * status and metrics; zeros when c is NULL. */
+void ctl_socket_stats(const struct ctl *c, struct octl_stats *st);
 
 /* Feeds for watchers and the dead list; cheap when nobody watches.
  * NULL-safe (events before ctl_start). */

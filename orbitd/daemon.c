@@ -17,6 +17,7 @@
 #include "strfmt.h"
 #include "log.h"
 #include "loopq.h"
+#include "metrics.h"
 #include "notify.h"
 #include "plugproc.h"
 #include "reqs.h"
@@ -426,6 +427,8 @@ struct daemon *daemon_new(const struct daemon_opts *opts, struct orbitd_config *
 	}
 	if (!(d->ctl = ctl_start(d, err)))
 		goto fail;
+	if ((rc = metrics_apply(d, &cfg->metrics, err)) < 0)
+		goto fail;
 	if (!(d->sig_hup = add_signal(d, SIGHUP, on_sighup)) ||
 	    !(d->sig_term = add_signal(d, SIGTERM, on_sigterm)) ||
 	    !(d->sig_int = add_signal(d, SIGINT, on_sigterm))) {
@@ -544,6 +547,12 @@ int daemon_reload(struct daemon *d, char **changes, char **err)
 	orbit_set_request_retry(cfg->request_retry_after, cfg->request_sends);
 	orbit_set_close_resend_max(cfg->close_resend_max);
 	ctl_apply_limits(d->ctl, &cfg->control);
+	char *merr = NULL;
+	/* A new address that cannot be bound keeps the running endpoint. */
+	if (metrics_apply(d, &cfg->metrics, &merr) < 0)
+		olog(LOG_ERR, "reload: %s; the metrics endpoint is left as it was",
+		     merr ? merr : "out of memory");
+	free(merr);
 	char *summary = NULL, *report = NULL;
 	reqs_apply(r, d->reqs, &summary);
 	reqs_free(d->reqs);
@@ -628,6 +637,7 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	drain_cancel(d->stop_drain);
+	metrics_stop(d);
 	ctl_stop(d->ctl);
 	d->ctl = NULL;
 	if (d->core)

@@ -18,6 +18,7 @@ struct loader;
 struct reqs;
 struct drain;
 struct notifier;
+struct metrics;
 
 struct daemon {
 	struct daemon_opts opts;
@@ -46,6 +47,7 @@ struct daemon {
 	struct ctl *ctl;           /* the control commands' state (ctlcmds.h), NULL until started */
 	struct bustap *tap;        /* debug trace of the core's handshake on bus */
 	struct notifier *notify;   /* systemd READY/RELOADING/STOPPING/STATUS */
+	struct metrics *metrics;   /* the metrics: endpoint, NULL when off (metrics.h) */
 };
 
 #endif

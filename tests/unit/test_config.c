@@ -697,7 +697,7 @@ START_TEST(unknown_keys)
 {
 	yaml_fails("identifer: x",
 		   "orbitd.yaml:1:1: key 'identifer': unknown key (expected identifier, "
-		   "discover_topic, include_dir, timers, mqtt, plugins, requirements, control, log or handshake)");
+		   "discover_topic, include_dir, timers, mqtt, plugins, requirements, control, log, handshake or metrics)");
 	yaml_fails("timers:\n  loop: 1\n",
 		   "orbitd.yaml:2:3: key 'timers.loop': unknown key (expected loop_interval, "
 		   "discovering_interval, pending_requests_expire_after, consider_others_dead_after, "
