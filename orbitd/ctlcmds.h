@@ -31,4 +31,9 @@ void ctl_on_output(void *d, const char *operation, const char *plugin, const cha
 void ctl_on_core_event(struct daemon *d, const orbit_event *ev);
 void ctl_on_plugin_event(struct daemon *d, const struct lplug_info *p);
 
+struct octl_req;
+
+/* `trace`: stream every protocol message (ctl_trace.c). */
+void ctl_cmd_trace(struct daemon *d, struct octl_req *r, json_t *args);
+
 #endif
