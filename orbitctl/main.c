@@ -6,6 +6,7 @@
 #include "show.h"
 #include "sockpath.h"
 #include "table.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,8 @@ enum {
 	OPT_DATA,
 	OPT_WAIT,
 	OPT_GRACELESS,
+	OPT_REMOTE,
+	OPT_OPERATION,
 };
 
 struct run {
@@ -44,6 +47,9 @@ struct run {
 	double wait;
 	/* close */
 	bool graceless;
+	/* trace */
+	const char *remote;
+	const char *operation;
 };
 
 struct command {
@@ -68,6 +74,9 @@ static const char usage_text[] =
 	"  execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]\n"
 	"                          send data to OP's plugins; print outputs as they arrive\n"
 	"  watch                   print outputs and lifecycle events until interrupted\n"
+	"  trace [--remote ID] [--operation OP]\n"
+	"                          print every protocol message orbitd sends and receives,\n"
+	"                          decoded, until interrupted\n"
 	"  close OP PLUGIN [--graceless]\n"
 	"                          close the core's connection to PLUGIN for OP\n"
 	"  reload                  reload the configuration; print what changed\n"
@@ -79,7 +88,7 @@ static const char usage_text[] =
 	"                          the socket of an orbitd run by you, else " SOCKPATH_SYSTEM ")\n"
 	"  -j, --json              print JSON instead of tables\n"
 	"  -t, --timeout SECONDS   wait at most this long for a reply (default 10, 0: forever;\n"
-	"                          for watch only the connection is bounded)\n"
+	"                          for watch and trace only the connection is bounded)\n"
 	"  -h, --help              print this help\n"
 	"  -V, --version           print orbitctl's version\n"
 	"\n"
@@ -274,22 +283,48 @@ static void on_sigint(int sig)
 	conn_interrupted = 1;
 }
 
-static int run_watch(struct run *r)
+/* A stream that lasts until interrupted (SIGINT ends it with status 0). */
+static int stream(struct run *r, const char *cmd, json_t *args, conn_event_fn on_event)
 {
 	struct sigaction sa = {.sa_handler = on_sigint};
 	json_t *res;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
-	int rc = call(r, "watch", NULL, 0, on_watch_event, r, &res);
+	int rc = call(r, cmd, args, 0, on_event, r, &res);
 	if (rc == CTL_EXIT_INTERRUPTED)
 		return CTL_EXIT_OK;
 	if (rc == CTL_EXIT_OK) {
 		json_decref(res);
-		fputs("orbitctl: watch: orbitd ended the stream\n", stderr);
+		fprintf(stderr, "orbitctl: %s: orbitd ended the stream\n", cmd);
 		return CTL_EXIT_FAILED;
 	}
 	return rc;
+}
+
+static int run_watch(struct run *r)
+{
+	return stream(r, "watch", NULL, on_watch_event);
+}
+
+static void on_trace_event(void *arg, json_t *ev)
+{
+	const struct run *r = arg;
+	if (r->json)
+		print_json(ev, JSON_COMPACT);
+	else
+		trace_show_event(stdout, ev);
+	fflush(stdout);
+}
+
+static int run_trace(struct run *r)
+{
+	json_t *args = trace_args(r->remote, r->operation);
+	if (!args) {
+		fputs("orbitctl: out of memory\n", stderr);
+		return CTL_EXIT_FAILED;
+	}
+	return stream(r, "trace", args, on_trace_event);
 }
 
 static int run_close(struct run *r)
@@ -388,6 +423,12 @@ static const struct option execute_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static const struct option trace_options[] = {
+	{"remote", required_argument, NULL, OPT_REMOTE},
+	{"operation", required_argument, NULL, OPT_OPERATION},
+	{NULL, 0, NULL, 0},
+};
+
 static const struct option close_options[] = {
 	{"graceless", no_argument, NULL, OPT_GRACELESS},
 	{NULL, 0, NULL, 0},
@@ -404,6 +445,7 @@ static const struct command commands[] = {
 	 "execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]", 1,
 	 1, execute_options, run_execute},
 	{"watch", "watch", 0, 0, NULL, run_watch},
+	{"trace", "trace [--remote ID] [--operation OP]", 0, 0, trace_options, run_trace},
 	{"close", "close OP PLUGIN [--graceless]", 2, 2, close_options, run_close},
 	{"reload", "reload", 0, 0, NULL, run_reload},
 	{"log-level", "log-level LEVEL", 1, 1, NULL, run_log_level},
@@ -503,6 +545,12 @@ static int command_option(struct run *r, int opt)
 		return parse_seconds("execute: --wait", optarg, &r->wait);
 	case OPT_GRACELESS:
 		r->graceless = true;
+		return CTL_EXIT_OK;
+	case OPT_REMOTE:
+		r->remote = optarg;
+		return CTL_EXIT_OK;
+	case OPT_OPERATION:
+		r->operation = optarg;
 		return CTL_EXIT_OK;
 	}
 	return CTL_EXIT_USAGE;
