@@ -391,6 +391,153 @@ START_TEST(handshake_keepalive_close_in_process_and_isolated)
 }
 END_TEST
 
+/* Wait until the daemon on sock has n control clients (the asker included). */
+static void wait_clients(const char *sock, json_int_t n)
+{
+	double until = now() + WAIT;
+	json_int_t have = 0;
+	while (have < n && now() < until) {
+		json_t *st = ctl_call(sock, "{\"v\":1,\"id\":1,\"cmd\":\"status\"}\n");
+		have = json_integer_value(json_object_get(
+			json_object_get(json_object_get(st, "result"), "control"), "clients"));
+		json_decref(st);
+	}
+	ck_assert_int_ge(have, n);
+}
+
+/* The first event at or after from with a non-null error, waiting for it. */
+static size_t tc_find_error(struct tc *t, size_t from)
+{
+	double until = now() + WAIT;
+	for (;;) {
+		for (size_t i = from; i < json_array_size(t->events); i++)
+			if (sget(json_array_get(t->events, i), "error"))
+				return i;
+		if (now() >= until || t->eof)
+			break;
+		tc_pump(t, until - now());
+	}
+	dump(t);
+	ck_abort_msg("no event with an error after %zu", from);
+	return 0;
+}
+
+/* ---- over MQTT -------------------------------------------------------------- */
+
+START_TEST(mqtt_remote_plugin_and_a_malformed_offer)
+{
+	struct test_broker broker;
+	ck_assert_int_eq(test_broker_start(&broker), 0);
+	char mq[256], yaml[512];
+	snprintf(mq, sizeof mq, FAST "mqtt: {host: 127.0.0.1, port: %d}\n", broker.port);
+	snprintf(yaml, sizeof yaml, "%srequirements:\n  echo: {minimum: 1}\n", mq);
+	struct test_proc *a = orbitd_host_start(fx.tmp, fx.build, "core1", NULL, yaml);
+	test_expect_line(a, "control socket", WAIT);
+	char *sock = orbitd_host_socket(fx.tmp, "core1");
+	struct tc *all = tc_open(sock, "{}");
+	struct tc *by_remote = tc_open(sock, "{\"remote\":\"echo-b\"}");
+	wait_clients(sock, 3);
+	/* The discover topic is published on both buses. */
+	size_t i = tc_find(all, 0, "sent", "core1", "discover", NULL, NULL);
+	ck_assert_str_eq(sget(json_array_get(all->events, i), "bus"), "local+mqtt");
+
+	snprintf(yaml, sizeof yaml, "%splugins:\n  echo: {export: true, identifier: echo-b}\n", mq);
+	struct test_proc *b =
+		orbitd_host_start(fx.tmp, fx.build, "hostb", "tests/plugins/echo.so", yaml);
+	i = tc_find(all, 0, "received", "core1", "offer", "plugin_identifier", "echo-b");
+	ck_assert_str_eq(sget(json_array_get(all->events, i), "bus"), "mqtt");
+	i = tc_find(all, i + 1, "sent", "core1", "request", "operation_name", "echo");
+	ck_assert_str_eq(sget(json_array_get(all->events, i), "bus"), "mqtt");
+	ck_assert_str_eq(sget(json_array_get(all->events, i), "topic"), "$handshake.echo-b.reply");
+	i = tc_find(all, i + 1, "received", "core1", "confirm", "plugin_identifier", "echo-b");
+	ck_assert_str_eq(sget(json_array_get(all->events, i), "bus"), "mqtt");
+
+	/* A raw peer's Offer whose Avro body is cut short. */
+	struct mqtt_peer *raw = mqtt_peer_new("rawpeer", broker.port);
+	ck_assert_ptr_nonnull(raw);
+	orbit_payload bad = {(const uint8_t *)"\xff\xff\xff\xff", 4, ORBIT_FMT_AVRO, "OfferMessage"};
+	char *env;
+	size_t len;
+	ck_assert_int_eq(orbit_envelope_encode(&bad, "rawpeer", &env, &len), 0);
+	ck_assert_int_eq(mqtt_peer_publish(raw, "$handshake.core1.offer", env, len), 0);
+	free(env);
+	size_t m = tc_find_error(all, i + 1);
+	json_t *ev = json_array_get(all->events, m);
+	ck_assert_str_eq(sget(ev, "error"), "malformed");
+	ck_assert_str_eq(sget(ev, "direction"), "received");
+	ck_assert_str_eq(sget(ev, "orbiter"), "core1");
+	ck_assert_str_eq(sget(ev, "kind"), "offer");
+	ck_assert_str_eq(sget(ev, "bus"), "mqtt");
+	ck_assert_str_eq(sget(ev, "topic"), "$handshake.core1.offer");
+	ck_assert(json_is_null(json_object_get(ev, "fields")));
+
+	/* --remote echo-b: up to a keepalive from echo-b after the malformed
+	 * Offer, only echo-b's messages, none of them malformed. */
+	size_t k = tc_find(all, m + 1, "received", "core1", "keepalive", "from_identifier", "echo-b");
+	tc_find_same(by_remote, json_array_get(all->events, k));
+	i = tc_find(by_remote, 0, "received", "core1", "offer", "plugin_identifier", "echo-b");
+	i = tc_find(by_remote, i + 1, "sent", "core1", "request", "operation_name", "echo");
+	tc_find(by_remote, i + 1, "received", "core1", "confirm", "plugin_identifier", "echo-b");
+	json_array_foreach(by_remote->events, i, ev) {
+		ck_assert_ptr_null(sget(ev, "error"));
+		ck_assert_str_ne(sget(ev, "kind"), "discover");
+	}
+	mqtt_peer_free(raw);
+	tc_free(all);
+	tc_free(by_remote);
+	free(sock);
+	test_stop_clean(b, WAIT);
+	test_stop_clean(a, WAIT);
+	test_broker_stop(&broker);
+}
+END_TEST
+
+/* ---- bounds ----------------------------------------------------------------- */
+
+START_TEST(a_trace_client_that_never_reads_is_cut)
+{
+	/* An unsatisfiable requirement keeps discovery at full pace: each
+	 * Discover is a few kB of trace, sent, and received by two plugins. */
+	fx_write_conf("identifier: core1\n"
+		      "timers: {loop_interval: 0.05, discovering_interval: 0.05, shutdown_timeout: 3}\n"
+		      "control: {client_buffer: 16K}\n"
+		      "plugins:\n  echo: {isolation: none}\n  lowercase: {isolation: process}\n"
+		      "requirements:\n  echo: {minimum: 1}\n  lowercase: {minimum: 1}\n"
+		      "  nobody: {minimum: 1}\n");
+	fx_add_plugin("tests/plugins/echo.so");
+	fx_add_plugin("plugins/lowercase.so");
+	struct test_proc *d = fx_start_orbitd();
+	test_expect_line(d, "control socket", WAIT);
+	int mute = ctl_connect(fx.sock);
+	ctl_send(mute, "{\"v\":1,\"id\":1,\"cmd\":\"trace\"}\n");
+	struct tc *reader = tc_open(fx.sock, "{}");
+	test_expect_line(d, "cut: it owes", 3 * WAIT);
+
+	/* The daemon counts it and goes on; the reading client still gets
+	 * the core's Discovers. */
+	json_t *st = ctl_call(fx.sock, "{\"v\":1,\"id\":1,\"cmd\":\"status\"}\n");
+	ck_assert_int_ge(json_integer_value(json_object_get(
+		json_object_get(json_object_get(st, "result"), "control"), "slow_cut")), 1);
+	json_decref(st);
+	size_t n = json_array_size(reader->events);
+	tc_find(reader, n, "sent", "core1", "discover", NULL, NULL);
+	/* The mute client's connection was shut down: after what was queued
+	 * to it, end of file. */
+	char buf[65536];
+	ssize_t r;
+	double until = now() + WAIT;
+	do {
+		struct pollfd p = {.fd = mute, .events = POLLIN};
+		poll(&p, 1, 100);
+		r = recv(mute, buf, sizeof buf, 0);
+	} while (r != 0 && now() < until);
+	ck_assert_int_eq(r, 0);
+	close(mute);
+	tc_free(reader);
+	test_stop_clean(d, WAIT);
+}
+END_TEST
+
 static Suite *trace_suite(void)
 {
 	Suite *s = suite_create("trace");
@@ -398,6 +545,8 @@ static Suite *trace_suite(void)
 	tcase_add_checked_fixture(tc, setup, fx_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, handshake_keepalive_close_in_process_and_isolated);
+	tcase_add_test(tc, mqtt_remote_plugin_and_a_malformed_offer);
+	tcase_add_test(tc, a_trace_client_that_never_reads_is_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }
