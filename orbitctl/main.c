@@ -7,6 +7,7 @@
 #include "show.h"
 #include "sockpath.h"
 #include "table.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +31,8 @@ enum {
 	OPT_WAIT,
 	OPT_GRACELESS,
 	OPT_SIDE,
+	OPT_REMOTE,
+	OPT_OPERATION,
 };
 
 struct run {
@@ -47,6 +50,9 @@ struct run {
 	/* close (and plugin: the hosted plugin) */
 	bool graceless;
 	const char *side;
+	/* trace */
+	const char *remote;
+	const char *operation;
 };
 
 struct command {
@@ -72,6 +78,9 @@ static const char usage_text[] =
 	"  execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]\n"
 	"                          send data to OP's plugins; print outputs as they arrive\n"
 	"  watch                   print outputs and lifecycle events until interrupted\n"
+	"  trace [--remote ID] [--operation OP]\n"
+	"                          print every protocol message orbitd sends and receives,\n"
+	"                          decoded, until interrupted\n"
 	"  close OP REMOTE [--side core|plugin] [--plugin NAME] [--graceless]\n"
 	"                          close a connection for OP with REMOTE: the core's to\n"
 	"                          plugin REMOTE, or hosted plugin NAME's with core REMOTE\n"
@@ -84,7 +93,7 @@ static const char usage_text[] =
 	"                          the socket of an orbitd run by you, else " SOCKPATH_SYSTEM ")\n"
 	"  -j, --json              print JSON instead of tables\n"
 	"  -t, --timeout SECONDS   wait at most this long for a reply (default 10, 0: forever;\n"
-	"                          for watch only the connection is bounded)\n"
+	"                          for watch and trace only the connection is bounded)\n"
 	"  -h, --help              print this help\n"
 	"  -V, --version           print orbitctl's version\n"
 	"\n"
@@ -295,22 +304,48 @@ static void on_sigint(int sig)
 	conn_interrupted = 1;
 }
 
-static int run_watch(struct run *r)
+/* A stream that lasts until interrupted (SIGINT ends it with status 0). */
+static int stream(struct run *r, const char *cmd, json_t *args, conn_event_fn on_event)
 {
 	struct sigaction sa = {.sa_handler = on_sigint};
 	json_t *res;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
-	int rc = call(r, "watch", NULL, 0, on_watch_event, r, &res);
+	int rc = call(r, cmd, args, 0, on_event, r, &res);
 	if (rc == CTL_EXIT_INTERRUPTED)
 		return CTL_EXIT_OK;
 	if (rc == CTL_EXIT_OK) {
 		json_decref(res);
-		fputs("orbitctl: watch: orbitd ended the stream\n", stderr);
+		fprintf(stderr, "orbitctl: %s: orbitd ended the stream\n", cmd);
 		return CTL_EXIT_FAILED;
 	}
 	return rc;
+}
+
+static int run_watch(struct run *r)
+{
+	return stream(r, "watch", NULL, on_watch_event);
+}
+
+static void on_trace_event(void *arg, json_t *ev)
+{
+	const struct run *r = arg;
+	if (r->json)
+		print_json(ev, JSON_COMPACT);
+	else
+		trace_show_event(stdout, ev);
+	fflush(stdout);
+}
+
+static int run_trace(struct run *r)
+{
+	json_t *args = trace_args(r->remote, r->operation);
+	if (!args) {
+		fputs("orbitctl: out of memory\n", stderr);
+		return CTL_EXIT_FAILED;
+	}
+	return stream(r, "trace", args, on_trace_event);
 }
 
 static int run_close(struct run *r)
@@ -416,6 +451,12 @@ static const struct option execute_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static const struct option trace_options[] = {
+	{"remote", required_argument, NULL, OPT_REMOTE},
+	{"operation", required_argument, NULL, OPT_OPERATION},
+	{NULL, 0, NULL, 0},
+};
+
 static const struct option close_options[] = {
 	{"graceless", no_argument, NULL, OPT_GRACELESS},
 	{"side", required_argument, NULL, OPT_SIDE},
@@ -435,6 +476,7 @@ static const struct command commands[] = {
 	 "execute OP [--all|--any|--plugin ID|--distributed] [--data JSON]... [--wait SECONDS]", 1,
 	 1, execute_options, run_execute},
 	{"watch", "watch", 0, 0, NULL, run_watch},
+	{"trace", "trace [--remote ID] [--operation OP]", 0, 0, trace_options, run_trace},
 	{"close", "close OP REMOTE [--side core|plugin] [--plugin NAME] [--graceless]", 2, 2,
 	 close_options, run_close},
 	{"reload", "reload", 0, 0, NULL, run_reload},
@@ -540,6 +582,12 @@ static int command_option(struct run *r, int opt)
 		if (strcmp(optarg, "core") && strcmp(optarg, "plugin"))
 			return usage_error("close: --side is core or plugin, not '%s'", optarg);
 		r->side = optarg;
+		return CTL_EXIT_OK;
+	case OPT_REMOTE:
+		r->remote = optarg;
+		return CTL_EXIT_OK;
+	case OPT_OPERATION:
+		r->operation = optarg;
 		return CTL_EXIT_OK;
 	}
 	return CTL_EXIT_USAGE;

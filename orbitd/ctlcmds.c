@@ -968,6 +968,7 @@ static const struct ctl_cmd {
 	{"connections", false, cmd_connections_only},
 	{"pending", false, cmd_pending},
 	{"watch", false, cmd_watch},
+	{"trace", false, ctl_cmd_trace},
 	{"execute", true, cmd_execute},
 	{"close", true, cmd_close},
 	{"plugin-restart", true, cmd_plugin_restart},

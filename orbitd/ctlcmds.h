@@ -50,4 +50,9 @@ void ctl_on_plugin_event(struct ctl *c, const struct lplug_info *p);
  * one line in ctlcmds.c's table. */
 typedef void ctl_cmd_fn(struct daemon *d, struct octl_req *r, json_t *args);
 
+struct octl_req;
+
+/* `trace`: stream every protocol message (ctl_trace.c). */
+void ctl_cmd_trace(struct daemon *d, struct octl_req *r, json_t *args);
+
 #endif

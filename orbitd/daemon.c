@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "daemon_internal.h"
 #include "bustap.h"
+#include "ctl_trace.h"
 #include "ctlcmds.h"
 #include "drain.h"
 #include "link.h"
@@ -221,6 +222,7 @@ static void on_plugin_event(void *ctx, const struct lplug_info *p)
 			olog(LOG_INFO, "plugin %s: its %zu connection%s closed", p->name, n,
 			     n == 1 ? "" : "s");
 	}
+	ctl_trace_plugin(d, p);
 	ctl_on_plugin_event(d->ctl, p);
 	notify_dirty(d->notify);
 }

@@ -97,6 +97,9 @@ struct plugproc {
 };
 
 static struct plugproc *all;
+/* orbitctl trace's look at the bridge (plugproc_set_tap); NULL: none. */
+static plugproc_tap_fn tap;
+static void *tap_ctx;
 
 static double now(void)
 {
@@ -172,6 +175,8 @@ static void on_bus_msg(void *ctx, const char *topic, const orbit_payload *p)
 {
 	struct bus_ep *ep = ctx;
 	struct plugproc *pp = ep->pp;
+	if (tap && pp->link)
+		tap(tap_ctx, pp->d->name, pp->identifier, ORBIT_DIR_RECEIVED, ep->bus, topic, p, 0);
 	if (!pp->link || link_send_msg(pp->link, LINK_DELIVER, ep->bus, 0, topic, p) != -ENOBUFS)
 		return;
 	uint64_t n;
@@ -472,7 +477,10 @@ static int on_frame(void *ctx, const struct link_frame *f)
 			bad_frame(pp, "publish on bus %u with flags 0x%x", f->bus, f->flags);
 			return -1;
 		}
-		if (orbit_bus_publish(b, f->topic, &f->p, f->flags) == -EINVAL) {
+		int rc = orbit_bus_publish(b, f->topic, &f->p, f->flags);
+		if (tap)
+			tap(tap_ctx, pp->d->name, pp->identifier, ORBIT_DIR_SENT, f->bus, f->topic, &f->p, rc);
+		if (rc == -EINVAL) {
 			bad_frame(pp, "publish to an invalid topic");
 			return -1;
 		}
@@ -1014,6 +1022,12 @@ void plugproc_release(struct plugproc *pp, double timeout)
 	}
 	struct timeval tv = tv_of(timeout);
 	event_add(pp->stop_ev, &tv);
+}
+
+void plugproc_set_tap(plugproc_tap_fn fn, void *ctx)
+{
+	tap = fn;
+	tap_ctx = fn ? ctx : NULL;
 }
 
 void plugproc_reap_all(double timeout)

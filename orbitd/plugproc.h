@@ -30,6 +30,8 @@
 #include "config.h"
 #include "host.h"
 
+#include <orbit/protocol.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -121,6 +123,22 @@ struct json_t *plugproc_list_json(const struct plugproc *pp, const char *what, d
  * freed once the process is reaped (or at once when none runs); no
  * callback runs any more. NULL-safe. */
 void plugproc_release(struct plugproc *pp, double timeout);
+
+/* A look at the messages the plugin processes exchange through the
+ * daemon (orbitctl trace): plugin is the plugin's name, identifier its
+ * orbiter's; dir is the plugin's view (a publish of the process is SENT, a
+ * message forwarded to it RECEIVED); bus 0 is the in-process bus, 1 MQTT;
+ * rc is the publish's result, 0 for a forwarded one. Everything borrowed
+ * for the call. Every message is shown, payload messages included: the
+ * daemon does not know which topics are protocol ones. */
+typedef void (*plugproc_tap_fn)(void *ctx, const char *plugin, const char *identifier,
+				orbit_direction dir, unsigned bus, const char *topic, const orbit_payload *p,
+				int rc);
+
+/* Call fn(ctx, ...) for every message of every plugin process from now on;
+ * fn NULL stops it (the cost is then one pointer test per message). One tap
+ * for all plugin processes. */
+void plugproc_set_tap(plugproc_tap_fn fn, void *ctx);
 
 /* At daemon exit, after every plugproc_release: wait at most timeout
  * seconds (blocking: the loop is done) for the processes still stopping,
