@@ -31,4 +31,8 @@ void ctl_on_output(void *d, const char *operation, const char *plugin, const cha
 void ctl_on_core_event(struct daemon *d, const orbit_event *ev);
 void ctl_on_plugin_event(struct daemon *d, const struct lplug_info *p);
 
+/* `stats` (ctl_stats.c): the document of ctl_stats_json. */
+struct octl_req;
+void ctl_cmd_stats(struct daemon *d, struct octl_req *r, json_t *args);
+
 #endif
