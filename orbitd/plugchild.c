@@ -281,8 +281,9 @@ static int rep_pending(void *ctx, const orbit_pending_info *pi)
 	return 0;
 }
 
-/* The stats of instance i's orbiter (orbit_orbiter_stats_json), bounded by
- * CHILD_STATS_MAX; "connections_omitted": true when its list was left out. */
+/* The stats of inst's orbiter (orbit_orbiter_stats_json), bounded by
+ * CHILD_STATS_MAX; "connections_omitted": true when its list was left out.
+ * NULL on ENOMEM: the report is then skipped (the next one will do). */
 static json_t *stats_of(orbit_lender *inst)
 {
 	json_t *s = orbit_orbiter_stats_json(orbit_lender_orbiter(inst));
@@ -290,7 +291,7 @@ static json_t *stats_of(orbit_lender *inst)
 		json_object_set_new(s, "connections", json_array());
 		json_object_set_new(s, "connections_omitted", json_true());
 	}
-	return s ? s : json_object();
+	return s;
 }
 
 static void send_report(void)
