@@ -6,8 +6,10 @@
 #include "graph.h"
 #include "show.h"
 #include "sockpath.h"
+#include "stats.h"
 #include "table.h"
 #include "trace.h"
+#include "top.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +35,7 @@ enum {
 	OPT_SIDE,
 	OPT_REMOTE,
 	OPT_OPERATION,
+	OPT_SORT,
 };
 
 struct run {
@@ -53,6 +56,8 @@ struct run {
 	/* trace */
 	const char *remote;
 	const char *operation;
+	/* top */
+	struct top_opts top;
 };
 
 struct command {
@@ -87,6 +92,10 @@ static const char usage_text[] =
 	"  reload                  reload the configuration; print what changed\n"
 	"  log-level LEVEL         set the log level: debug, info, notice, warning, error\n"
 	"  version                 orbitctl's and orbitd's versions\n"
+	"  stats                   per operation and connection: executions, outputs, errors,\n"
+	"                          drops, bytes, handler latency p50/p90/p99; buses\n"
+	"  top [-d SECS] [-n N] [--sort exec|latency]\n"
+	"                          operations ranked live, with rates; q quits\n"
 	"\n"
 	"Options (before or after the command):\n"
 	"  -s, --socket SOCKET     orbitd's control socket (default: $ORBITD_SOCKET, else\n"
@@ -157,6 +166,8 @@ static int call(struct run *r, const char *cmd, json_t *args, double timeout, co
 	free(dflt);
 	return rc;
 }
+
+static void on_sigint(int sig);
 
 /* A request whose result is printed by show (or as JSON). */
 static int simple(struct run *r, const char *cmd, json_t *args, void (*show)(FILE *, json_t *))
@@ -286,6 +297,27 @@ static int run_execute(struct run *r)
 		       json_integer_value(json_object_get(res, "outputs")));
 	json_decref(res);
 	return CTL_EXIT_OK;
+}
+
+static int run_stats(struct run *r)
+{
+	return simple(r, "stats", NULL, show_stats);
+}
+
+static int fetch_stats(void *ctx, json_t **doc)
+{
+	struct run *r = ctx;
+	return call(r, "stats", NULL, r->timeout, NULL, NULL, doc);
+}
+
+static int run_top(struct run *r)
+{
+	if (r->json)
+		return usage_error("top: no --json (use 'orbitctl --json stats')");
+	struct sigaction sa = {.sa_handler = on_sigint};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	return top_run(&r->top, fetch_stats, r);
 }
 
 static void on_watch_event(void *arg, json_t *ev)
@@ -464,6 +496,13 @@ static const struct option close_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static const struct option top_options[] = {
+	{"delay", required_argument, NULL, 'd'},
+	{"frames", required_argument, NULL, 'n'},
+	{"sort", required_argument, NULL, OPT_SORT},
+	{NULL, 0, NULL, 0},
+};
+
 static const struct command commands[] = {
 	{"status", "status", 0, 0, NULL, run_status},
 	{"plugins", "plugins", 0, 0, NULL, run_plugins},
@@ -482,6 +521,8 @@ static const struct command commands[] = {
 	{"reload", "reload", 0, 0, NULL, run_reload},
 	{"log-level", "log-level LEVEL", 1, 1, NULL, run_log_level},
 	{"version", "version", 0, 0, NULL, run_version},
+	{"stats", "stats", 0, 0, NULL, run_stats},
+	{"top", "top [-d SECS] [-n N] [--sort exec|latency]", 0, 0, top_options, run_top},
 };
 
 static const struct option global_options[] = {
@@ -589,6 +630,24 @@ static int command_option(struct run *r, int opt)
 	case OPT_OPERATION:
 		r->operation = optarg;
 		return CTL_EXIT_OK;
+	case 'd':
+		if (parse_seconds("top: -d", optarg, &r->top.delay) != CTL_EXIT_OK)
+			return CTL_EXIT_USAGE;
+		return r->top.delay > 0 ? CTL_EXIT_OK : usage_error("top: -d must be > 0");
+	case 'n': {
+		char *end;
+		errno = 0;
+		long n = strtol(optarg, &end, 10);
+		if (!*optarg || *end || errno || n < 1)
+			return usage_error("top: -n '%s' is not a number of frames >= 1", optarg);
+		r->top.frames = n;
+		return CTL_EXIT_OK;
+	}
+	case OPT_SORT:
+		if (strcmp(optarg, "exec") && strcmp(optarg, "latency"))
+			return usage_error("top: --sort takes exec or latency, not '%s'", optarg);
+		r->top.by_latency = !strcmp(optarg, "latency");
+		return CTL_EXIT_OK;
 	}
 	return CTL_EXIT_USAGE;
 }
@@ -605,13 +664,25 @@ static int parse_command(struct run *r, const struct command *cmd, int argc, cha
 		opts[n++] = *o;
 	opts[n] = (struct option){NULL, 0, NULL, 0};
 
+	/* The command's own short options (those whose val is a letter). */
+	char shorts[sizeof GLOBAL_SHORT + 16] = GLOBAL_SHORT;
+	size_t k = strlen(shorts);
+	for (const struct option *o = cmd->options; o && o->name; o++)
+		if (o->val < 256 && k + 3 < sizeof shorts) {
+			shorts[k++] = (char)o->val;
+			if (o->has_arg == required_argument)
+				shorts[k++] = ':';
+			shorts[k] = '\0';
+		}
+
 	optind = 0;
 	opterr = 0;
 	int opt, rc;
-	while ((opt = getopt_long(argc, argv, GLOBAL_SHORT, opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
 			return bad_option(cmd->name, opt, optopt, argv);
-		rc = opt < 256 ? global_option(r, opt) : command_option(r, opt);
+		rc = opt < 256 && strchr(GLOBAL_SHORT, opt) ? global_option(r, opt)
+							    : command_option(r, opt);
 		if (rc != CTL_EXIT_OK)
 			return rc;
 	}
@@ -625,7 +696,7 @@ static int parse_command(struct run *r, const struct command *cmd, int argc, cha
 
 int main(int argc, char **argv)
 {
-	struct run r = {.timeout = DEFAULT_TIMEOUT_S};
+	struct run r = {.timeout = DEFAULT_TIMEOUT_S, .top = {.delay = 1.0}};
 	const struct command *cmd = NULL;
 	int opt, rc;
 

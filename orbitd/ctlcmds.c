@@ -975,6 +975,7 @@ static const struct ctl_cmd {
 	{"reload", true, cmd_reload},
 	{"log-level", true, cmd_log_level},
 	{"version", false, cmd_version},
+	{"stats", false, ctl_cmd_stats},
 };
 
 static void handle(void *ctx, struct octl_req *r, const char *cmd, json_t *args)

@@ -55,4 +55,8 @@ struct octl_req;
 /* `trace`: stream every protocol message (ctl_trace.c). */
 void ctl_cmd_trace(struct daemon *d, struct octl_req *r, json_t *args);
 
+/* `stats` (ctl_stats.c): the document of ctl_stats_json. */
+struct octl_req;
+void ctl_cmd_stats(struct daemon *d, struct octl_req *r, json_t *args);
+
 #endif

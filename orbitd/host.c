@@ -43,6 +43,14 @@
  * while blocking calls are in flight, checks them and reports the tail of
  * a burst of drops.
  *
+ * Stats (orbit/stats.h): each call's handler time goes into the plugin
+ * orbiter's latency histogram of its operation, and a failing handler, a
+ * drop or an overrun timeout is counted as an error of the connection it
+ * came on. Both are loop-thread state of the orbiter: a blocking call's
+ * handler is timed on its worker (started/ended) and recorded when the
+ * call comes back to the loop (blocking_done); a loop-thread handler with
+ * the stopwatch (stopwatch.h: a clock cheap enough for every call).
+ *
  * At exit a blocking call may be abandoned on its worker (workers_stop): its
  * blocking_done never runs, so the host is never finalized and everything
  * the handler can reach (the call, the host, its operations and state)
@@ -54,10 +62,12 @@
 #include "log.h"
 #include "loopq.h"
 #include "ratelimit.h"
+#include "stopwatch.h"
 #include "workers.h"
 
 #include <orbit/builtin.h>
 #include <orbit/payload_json.h>
+#include <orbit/stats.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -79,6 +89,9 @@ struct op_rt {
 	size_t inflight;         /* admitted and not ended */
 	uint64_t dropped;        /* at max_inflight, since load */
 	struct ratelimit drop_rl;
+	/* handler times, per instance (0: in-process bus, 1: exported); the
+	 * orbiter keeps them while it lives; looked up on first use */
+	orbit_histogram *latency[2];
 };
 
 struct orbit_host_timer {
@@ -131,6 +144,7 @@ struct call {
 	struct op_rt *op;
 	struct call *prev, *next; /* blocking: the host's calls */
 	_Atomic double started;   /* blocking: when its handler began (0: not yet) */
+	_Atomic double ended;     /* blocking: when it returned */
 	bool overdue_logged;      /* blocking, loop thread */
 	orbit_lender *orb;     /* the instance (bus) the input came on */
 	bool blocking;
@@ -337,6 +351,35 @@ static void log_handler_error(struct orbit_host *h, const struct call *c, int rc
 	     c->pub.operation, c->pub.core_id, strerror(rc < 0 ? -rc : rc));
 }
 
+/* Count an error of op on the connection to core_id of instance orb in
+ * its orbiter's stats (dropped: the input was discarded). */
+static void record_error(orbit_lender *orb, const char *core_id, const struct op_rt *op,
+			 bool dropped, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void record_error(orbit_lender *orb, const char *core_id, const struct op_rt *op,
+			 bool dropped, const char *fmt, ...)
+{
+	char text[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	orbit_orbiter_record_error(orbit_lender_orbiter(orb), core_id, op->op->name, dropped, text);
+}
+
+/* One handler call of op on instance orb that took seconds and returned rc:
+ * its time into the histogram, a failure as an error. Loop thread. */
+static void record_call(struct op_rt *op, orbit_lender *orb, const char *core_id,
+			double seconds, int rc)
+{
+	int i = orb == op->h->orb_remote;
+	if (!op->latency[i])
+		op->latency[i] = orbit_orbiter_latency(orbit_lender_orbiter(orb), op->op->name);
+	if (op->latency[i])
+		orbit_histogram_add(op->latency[i], seconds);
+	if (rc < 0)
+		record_error(orb, core_id, op, false, "handler failed: %s", strerror(-rc));
+}
+
 static void call_free(struct call *c)
 {
 	free(c->in_text);
@@ -360,6 +403,7 @@ static void blocking_work(void *arg)
 	if (h->env->call_begin)
 		h->env->call_begin(ctx, (size_t)(c->op - h->ops));
 	int rc = c->op->op->handler(h->state, &c->pub);
+	atomic_store(&c->ended, ratelimit_now());
 	if (end)
 		end(ctx);
 	c->rc = rc;
@@ -389,6 +433,9 @@ static void blocking_done(void *arg)
 	struct call *c = arg;
 	struct orbit_host *h = c->op->h;
 	bool ran = atomic_load(&c->started) > 0;
+	if (ran)
+		record_call(c->op, c->orb, c->pub.core_id,
+			    atomic_load(&c->ended) - atomic_load(&c->started), c->rc);
 	if (ran && c->rc < 0)
 		log_handler_error(h, c, c->rc);
 	else if (c->replied && !h->released)
@@ -403,10 +450,11 @@ static void blocking_done(void *arg)
 }
 
 /* Count a dropped input; one line per operation and second at most. */
-static void drop_input(struct op_rt *op)
+static void drop_input(struct op_rt *op, orbit_lender *orb, const char *core_id)
 {
 	uint64_t n;
 	op->dropped++;
+	record_error(orb, core_id, op, true, "input dropped at max_inflight %u", op->max_inflight);
 	if (ratelimit_hit(&op->drop_rl, ratelimit_now(), &n))
 		olog(LOG_WARNING,
 		     "plugin %s: operation %s: %" PRIu64 " input%s dropped at max_inflight %u "
@@ -436,6 +484,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		if (c->overdue_logged || started <= 0 || limit <= 0 || now - started <= limit)
 			continue;
 		c->overdue_logged = true;
+		record_error(c->orb, c->pub.core_id, c->op, false,
+			     "handler still running past its timeout of %g s", limit);
 		olog(LOG_WARNING,
 		     "plugin %s: handler of %s has run for %.0f s, past its timeout of %g s; "
 		     "an in-process plugin cannot be stopped — isolation: process would "
@@ -511,7 +561,7 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 	struct op_rt *op = ctx;
 	/* Admission first, before anything is copied or decoded. */
 	if (op->inflight >= op->max_inflight) {
-		drop_input(op);
+		drop_input(op, p, conn->remote_id);
 		return;
 	}
 	/* Python may send a StringMessage as utf-8, JSON or Avro (SPEC §1.3);
@@ -526,6 +576,7 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 			     op->h->d->name, op->op->name, conn->remote_id,
 			     in->message_type ? in->message_type : "no message type");
 			orbit_value_clear(&v);
+			record_error(p, conn->remote_id, op, true, "input is not a string");
 			return;
 		}
 		text = (orbit_payload){(const uint8_t *)v.str, v.str_len, ORBIT_FMT_UTF8,
@@ -550,10 +601,13 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 	op->inflight++;
 	if (env->call_begin)
 		env->call_begin(env->call_hook_ctx, (size_t)(op - op->h->ops));
+	uint64_t t0 = stopwatch_ticks();
 	int rc = op->op->handler(op->h->state, &c.pub);
+	double took = stopwatch_seconds(stopwatch_ticks() - t0);
 	if (env->call_end)
 		env->call_end(env->call_hook_ctx);
 	op->inflight--;
+	record_call(op, p, conn->remote_id, took, rc);
 	if (rc < 0)
 		log_handler_error(op->h, &c, rc);
 	free(c.in_text);
@@ -1304,6 +1358,7 @@ orbit_host *host_new(const struct host_env *env, const orbit_plugin_desc *d,
 	h->env = env;
 	h->d = d;
 	h->cfg = config;
+	stopwatch_init();
 	pthread_mutex_init(&h->lock, NULL);
 	/* Two hosts exporting the same plugin need distinct identities. */
 	const char *id = pcfg && pcfg->identifier ? pcfg->identifier : d->name;

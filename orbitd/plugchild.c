@@ -5,7 +5,8 @@
  * the bridged buses and the supervisor's PING, STOP, CLOSE_ALL and
  * RECONFIG; what goes back is the bridge's SUB/UNSUB/PUB, PONG, READY or
  * FAIL, RECONFIGURED and REPORT (the connections and counters orbitctl
- * shows, sent when a connection comes or goes and with every PONG).
+ * shows, sent when a connection comes or goes and with every PONG; with
+ * them the plugin orbiters' stats, orbit/stats.h, for `orbitctl stats`).
  */
 #include "plugchild.h"
 #include "link.h"
@@ -18,6 +19,7 @@
 #include "workers.h"
 
 #include <orbit/orbiter.h>
+#include <orbit/stats.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,10 @@
 #define CHILD_WORKERS 4
 /* The output the daemon has not read yet, at most. */
 #define CHILD_MAX_OUT (64u << 20)
+/* An orbiter's stats in a report, at most (JSON bytes): past it the
+ * per-connection list is left out (a plugin with thousands of cores); the
+ * per-operation counters, which include every connection, always go. */
+#define CHILD_STATS_MAX (1u << 20)
 
 static struct {
 	const struct plugchild_args *a;
@@ -275,6 +281,19 @@ static int rep_pending(void *ctx, const orbit_pending_info *pi)
 	return 0;
 }
 
+/* The stats of inst's orbiter (orbit_orbiter_stats_json), bounded by
+ * CHILD_STATS_MAX; "connections_omitted": true when its list was left out.
+ * NULL on ENOMEM: the report is then skipped (the next one will do). */
+static json_t *stats_of(orbit_lender *inst)
+{
+	json_t *s = orbit_orbiter_stats_json(orbit_lender_orbiter(inst));
+	if (s && json_dumpb(s, NULL, 0, JSON_COMPACT) > CHILD_STATS_MAX) {
+		json_object_set_new(s, "connections", json_array());
+		json_object_set_new(s, "connections_omitted", json_true());
+	}
+	return s;
+}
+
 static void send_report(void)
 {
 	json_t *conns = json_array(), *pend = json_array(), *ops = json_array();
@@ -295,9 +314,12 @@ static void send_report(void)
 						     (json_int_t)oi.inflight, "dropped",
 						     (json_int_t)oi.dropped));
 	}
-	json_t *rep = json_pack("{s:o,s:o,s:o,s:I,s:I}", "connections", conns, "pending", pend,
+	json_t *stats = json_pack("{s:o}", "local", stats_of(inst[0]));
+	if (stats && inst[1])
+		json_object_set_new(stats, "mqtt", stats_of(inst[1]));
+	json_t *rep = json_pack("{s:o,s:o,s:o,s:I,s:I,s:o}", "connections", conns, "pending", pend,
 				"operations", ops, "link_dropped", (json_int_t)link_dropped(C.link),
-				"closed_all", (json_int_t)C.closed_all);
+				"closed_all", (json_int_t)C.closed_all, "stats", stats);
 	char *text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
 	if (text)
 		link_send_data(C.link, LINK_REPORT, text, strlen(text));

@@ -24,6 +24,7 @@
 #include "strfmt.h"
 
 #include <orbit/orbiter.h>
+#include <orbit/stats.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -91,6 +92,7 @@ struct plugproc {
 	bool releasing;
 	/* what the process told us */
 	json_t *report;
+	json_t *stats;           /* the last report's, kept past the process */
 	/* messages to the process dropped at the output bound (the count:
 	 * link_dropped of each link) */
 	struct ratelimit drop_log;
@@ -463,6 +465,32 @@ static int on_sub(struct plugproc *pp, const struct link_frame *f)
 	return 0;
 }
 
+/* A report's "stats": {"local": S, "mqtt": S} (mqtt when exported), each
+ * an orbiter's snapshot (orbit/stats.h) with an "operations" object of
+ * objects whose histograms rebuild and a "connections" array. The values
+ * are the plugin's word, shown as they are (orbitctl cleans text); this is
+ * the shape that readers rely on. */
+static bool stats_ok(json_t *st)
+{
+	const char *bus, *name;
+	json_t *s, *op;
+	if (!json_is_object(json_object_get(st, "local")))
+		return false;
+	json_object_foreach(st, bus, s) {
+		json_t *ops = json_object_get(s, "operations");
+		if ((strcmp(bus, "local") != 0 && strcmp(bus, "mqtt") != 0) || !json_is_object(ops) ||
+		    !json_is_array(json_object_get(s, "connections")))
+			return false;
+		json_object_foreach(ops, name, op) {
+			json_t *lat = json_object_get(op, "latency_seconds");
+			orbit_histogram h;
+			if (!json_is_object(op) || (lat && orbit_histogram_from_json(lat, &h) < 0))
+				return false;
+		}
+	}
+	return true;
+}
+
 static int on_frame(void *ctx, const struct link_frame *f)
 {
 	struct plugproc *pp = ctx;
@@ -517,13 +545,16 @@ static int on_frame(void *ctx, const struct link_frame *f)
 		json_t *rep = json_loadb((const char *)f->p.data, f->p.len, 0, NULL);
 		if (!json_is_object(rep) || !json_is_array(json_object_get(rep, "connections")) ||
 		    !json_is_array(json_object_get(rep, "pending")) ||
-		    !json_is_array(json_object_get(rep, "operations"))) {
+		    !json_is_array(json_object_get(rep, "operations")) ||
+		    !stats_ok(json_object_get(rep, "stats"))) {
 			json_decref(rep);
 			bad_frame(pp, "unreadable report");
 			return -1;
 		}
 		json_decref(pp->report);
 		pp->report = rep;
+		json_decref(pp->stats);
+		pp->stats = json_incref(json_object_get(rep, "stats"));
 		return 0;
 	}
 	case LINK_RECONFIGURED:
@@ -980,6 +1011,7 @@ static void plugproc_free(struct plugproc *pp)
 		munmap(pp->slots, sizeof *pp->slots);
 	json_decref(pp->subs);
 	json_decref(pp->report);
+	json_decref(pp->stats);
 	plugcfg_free(pp->config);
 	for (size_t i = 0; i < pp->d->n_ops && pp->in && pp->out; i++) {
 		orbit_spec_clear(&pp->in[i]);
@@ -1064,4 +1096,9 @@ void plugproc_reap_all(double timeout)
 			plugproc_free(pp);
 		}
 	}
+}
+
+json_t *plugproc_stats(const struct plugproc *pp)
+{
+	return pp->stats;
 }

@@ -118,6 +118,12 @@ int plugproc_op_info(struct plugproc *pp, size_t i, const struct ocfg_plugin *pc
  * when nothing is known). */
 struct json_t *plugproc_list_json(const struct plugproc *pp, const char *what, double now);
 
+/* The plugin orbiters' stats (orbit/stats.h) as the process last reported
+ * them: {"local": snapshot, "mqtt": snapshot (exported only)}, checked
+ * when it came. Kept after the process died (what it counted until then)
+ * until a new process reports. Borrowed; NULL before the first report. */
+struct json_t *plugproc_stats(const struct plugproc *pp);
+
 /* Stop the plugin: STOP to the process (its shutdown hook runs), SIGKILL to
  * its process group if it has not exited after timeout seconds. pp is
  * freed once the process is reaped (or at once when none runs); no
