@@ -39,17 +39,24 @@ static size_t bucket_of(double v)
 	return lo;
 }
 
-void orbit_histogram_add(orbit_histogram *h, double seconds)
+void orbit_histogram_add_n(orbit_histogram *h, double seconds, uint64_t n)
 {
+	if (!n)
+		return;
 	if (!(seconds > 0))
 		seconds = 0; /* negative, zero and NaN */
 	if (!h->count || seconds < h->min)
 		h->min = seconds;
 	if (!h->count || seconds > h->max)
 		h->max = seconds;
-	h->count++;
-	h->sum += seconds;
-	h->bucket[bucket_of(seconds)]++;
+	h->count += n;
+	h->sum += seconds * (double)n;
+	h->bucket[bucket_of(seconds)] += n;
+}
+
+void orbit_histogram_add(orbit_histogram *h, double seconds)
+{
+	orbit_histogram_add_n(h, seconds, 1);
 }
 
 void orbit_histogram_merge(orbit_histogram *dst, const orbit_histogram *src)

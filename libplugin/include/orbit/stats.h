@@ -58,6 +58,10 @@ void orbit_histogram_reset(orbit_histogram *h);
 /* Record one duration in seconds (negative or NaN counts as 0). */
 void orbit_histogram_add(orbit_histogram *h, double seconds);
 
+/* n observations of seconds at once: a sample that stands for calls that
+ * were not timed (n >= 1; count grows by n, sum by n * seconds). */
+void orbit_histogram_add_n(orbit_histogram *h, double seconds, uint64_t n);
+
 /* Add everything in src to dst (e.g. several connections into one). */
 void orbit_histogram_merge(orbit_histogram *dst, const orbit_histogram *src);
 
