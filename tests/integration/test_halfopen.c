@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -245,6 +246,15 @@ static void forge(const char *topic, const char *from)
 static void both_connected(const struct learnt *l)
 {
 	char *ci = conn_input("core", "lc-1"), *hi = conn_input("host", "core");
+	/* The host knows its plugin process's side from the process's next
+	 * report, which follows the "connected" line the process logs. */
+	for (double end = mqtt_peer_now() + WAIT; (!hi || strcmp(hi, l->input)) &&
+						  mqtt_peer_now() < end;) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL); /* between polls of another process's state */
+		free(hi);
+		hi = conn_input("host", "core");
+	}
 	ck_assert_ptr_nonnull(ci);
 	ck_assert_ptr_nonnull(hi);
 	ck_assert_str_eq(ci, l->input);
