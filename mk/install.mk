@@ -25,7 +25,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DOCDIR      ?= $(PREFIX)/share/doc/orbitd
 # The broker recipe of orbitd(8), SECURITY: documentation, not configuration
 # (it belongs in the broker's /etc/mosquitto, not in orbitd's).
-MOSQUITTO_EXAMPLES := conf/mosquitto/README conf/mosquitto/mosquitto.conf conf/mosquitto/acl.example
+MOSQUITTO_EXAMPLES := conf/mosquitto/README conf/mosquitto/mosquitto.conf conf/mosquitto/acl.example \
+                      conf/mosquitto/bridge.conf.example
 INSTALL_TMP := $(BUILD)/install
 
 # Longest defaults first, so /usr/local/lib/orbitd/plugins is not taken for
