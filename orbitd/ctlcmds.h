@@ -27,7 +27,9 @@ void ctl_apply_limits(struct daemon *d, const struct ocfg_control *c);
 void ctl_stop(struct daemon *d);
 
 /* Feeds for watchers; cheap when nobody watches. */
-void ctl_on_output(void *d, const char *operation, const char *plugin, const char *json);
+struct calltag_match;
+void ctl_on_output(void *d, const char *operation, const char *plugin, const char *json,
+		   const struct calltag_match *m);
 void ctl_on_core_event(struct daemon *d, const orbit_event *ev);
 void ctl_on_plugin_event(struct daemon *d, const struct lplug_info *p);
 
