@@ -274,6 +274,5 @@ void calltag_reset(void)
 	while (T.first)
 		fifo_free(T.first);
 	json_decref(T.topics);
-	T.topics = NULL;
-	memset(T.calls, 0, sizeof T.calls);
+	memset(&T, 0, sizeof T);
 }

@@ -107,7 +107,8 @@ void calltag_set_complete(void (*fn)(void *ctx, uint64_t id), void *ctx);
 void calltag_relay(void (*output)(void *ctx, uint64_t id, uint64_t fp),
 		   void (*done)(void *ctx, uint64_t id, unsigned outputs), void *ctx);
 
-/* Forget everything (tests, daemon exit). */
+/* Forget every call, tag and hook (a plugin process starts with this:
+ * what it inherited from the daemon is not its own). */
 void calltag_reset(void);
 
 #endif

@@ -8,6 +8,7 @@
  * shows, sent when a connection comes or goes and with every PONG).
  */
 #include "plugchild.h"
+#include "calltag.h"
 #include "link.h"
 #include "linkbus.h"
 #include "log.h"
@@ -54,6 +55,7 @@ static struct {
 	struct ocfg_plugin *own;        /* ... when a reload built it here */
 	struct event *report_ev;
 	uint64_t closed_all; /* token of the last CLOSE_ALL handled */
+	struct link_tag in_tag; /* the daemon's last TAG, for its next DELIVER */
 } C;
 
 /* ---- exit and sandbox -------------------------------------------------- */
@@ -510,8 +512,16 @@ static int on_frame(void *ctx, const struct link_frame *f)
 	(void)ctx;
 	switch (f->type) {
 	case LINK_DELIVER:
+		/* The host takes the tag with the message (calltag.h). */
+		if (C.in_tag.id && f->bus == 0 && calltag_fp(&f->p) == C.in_tag.fp)
+			calltag_push(f->topic, C.in_tag.id, C.in_tag.fp);
+		C.in_tag = (struct link_tag){0};
 		if (f->bus < 2 && C.bus[f->bus])
 			linkbus_deliver(C.bus[f->bus], f->topic, &f->p);
+		break;
+	case LINK_TAG:
+		if (f->p.len == sizeof C.in_tag)
+			memcpy(&C.in_tag, f->p.data, sizeof C.in_tag);
 		break;
 	case LINK_PING:
 		link_send_data(C.link, LINK_PONG, f->p.data, f->p.len);
@@ -555,6 +565,22 @@ static void fail(const char *why)
 	_exit(3);
 }
 
+/* The host's outputs and ends of the daemon's calls go back as frames,
+ * each OUT_TAG right before the PUB it announces. */
+static void relay_output(void *ctx, uint64_t id, uint64_t fp)
+{
+	(void)ctx;
+	struct link_tag t = {id, fp};
+	link_send_data(C.link, LINK_OUT_TAG, &t, sizeof t);
+}
+
+static void relay_done(void *ctx, uint64_t id, unsigned outputs)
+{
+	(void)ctx;
+	struct link_done dn = {.id = id, .outputs = outputs};
+	link_send_data(C.link, LINK_CALL_DONE, &dn, sizeof dn);
+}
+
 void plugchild_main(const struct plugchild_args *a)
 {
 	char *why = NULL;
@@ -562,6 +588,8 @@ void plugchild_main(const struct plugchild_args *a)
 	C.pcfg = a->pcfg;
 	on_exit(leave, NULL);
 	sandbox(a);
+	calltag_reset();
+	calltag_relay(relay_output, relay_done, NULL);
 	if (!(C.base = event_base_new()) ||
 	    !(C.link = link_new(C.base, 3, CHILD_MAX_OUT, on_frame, on_down, NULL)) ||
 	    !(C.bus[0] = linkbus_new(C.base, C.link, 0)) ||
