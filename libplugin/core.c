@@ -378,6 +378,7 @@ static void reply_to_offer(struct orbit_core *c, const char *plugin, const char 
 		 * and the Offer is handled like any other. */
 		orbit_logf(LOG_INFO, "%s: %s offers %s we hold connected: dropping our stale side",
 			   o->id, plugin, op->name);
+		stale->slot->stats.closes.stale++;
 		orb_conn_remove(o, stale, false);
 	}
 	if (!r) {
@@ -486,9 +487,13 @@ static void on_output(void *ctx, const char *topic, const orbit_payload *p)
 	(void)topic;
 	struct conn *k = ctx;
 	struct orbit_core *c = (struct orbit_core *)k->o;
+	k->traffic.outputs++;
+	k->traffic.output_bytes += p->len;
 	struct sink *s = strmap_get(&c->sinks, k->info.operation);
 	if (s && s->fn)
 		s->fn(s->ctx, c, &k->info, p);
+	else
+		orb_stats_error(k->o, k->slot, k, true, "output with no sink");
 }
 
 static void handle_confirm(struct orbit_core *c, orbit_msg *m)
@@ -547,6 +552,7 @@ static void core_conn_removed(struct orbit_orbiter *o, struct conn *k)
 }
 
 static const struct role_ops core_role = {
+	.name = "core",
 	.tick = core_tick,
 	.conn_removed = core_conn_removed,
 };
@@ -636,6 +642,11 @@ int orbit_core_require(orbit_core *c, const orbit_requirement *r)
 	struct req *q = req_new(r);
 	if (!q)
 		return -errno;
+	/* The operation shows in the stats before its first connection. */
+	if (!orb_slot(ORB(c), q->operation)) {
+		req_free(q);
+		return -ENOMEM;
+	}
 	struct req *old = strmap_get(&c->reqs, q->operation);
 	if (strmap_put(&c->reqs, q->operation, q) < 0) {
 		req_free(q);

@@ -20,8 +20,12 @@ static bool matches(const struct conn *k, const char *schema)
 static int send_to(struct orbit_core *c, struct conn *k, const orbit_exec *x, size_t item)
 {
 	int rc = orbit_bus_publish(c->o.bus, k->info.input_topic, &x->items[item], 0);
-	if (rc < 0)
+	if (rc < 0) {
+		orb_stats_error(&c->o, k->slot, k, false, "input not published");
 		return rc;
+	}
+	k->traffic.inputs++;
+	k->traffic.input_bytes += x->items[item].len;
 	k->info.last_use = orb_now_coarse(&c->o);
 	if (x->on_target)
 		x->on_target(x->ctx, k->info.remote_id, item);
@@ -60,8 +64,11 @@ int orbit_core_execute(orbit_core *c, const char *operation, const orbit_exec *x
 		if (matches(it, x->schema) &&
 		    (x->mode != ORBIT_EXEC_PLUGIN || strcmp(it->info.remote_id, x->plugin_id) == 0))
 			k++;
-	if (!k)
+	if (!k) {
+		if (slot)
+			orb_stats_error(&c->o, slot, NULL, false, "execute with no matching connection");
 		return -ENOENT;
+	}
 	struct conn **v = malloc(k * sizeof(*v));
 	if (!v)
 		return -ENOMEM;

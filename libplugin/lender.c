@@ -326,9 +326,13 @@ static void on_input(void *ctx, const char *topic, const orbit_payload *pl)
 	struct conn *c = ctx;
 	struct orbit_lender *p = (struct orbit_lender *)c->o;
 	c->info.last_use = orb_now_coarse(c->o);
+	c->traffic.inputs++;
+	c->traffic.input_bytes += pl->len;
 	struct op *op = strmap_get(&p->ops, c->info.operation);
 	if (op && op->handler)
 		op->handler(op->ctx, p, &c->info, pl);
+	else
+		orb_stats_error(c->o, c->slot, c, true, "input with no handler");
 }
 
 static void send_nla(struct orbit_lender *p, const orbit_msg *req)
@@ -374,6 +378,7 @@ static void handle_request(struct orbit_lender *p, const orbit_msg *m)
 			 * NoLongerAvailable and our fresh Offer at its next Discover. */
 			orbit_logf(LOG_INFO, "%s: new request of %s from %s we hold connected: "
 				   "dropping our stale side", o->id, opname, core);
+			c->slot->stats.closes.stale++;
 			orb_conn_remove(o, c, false);
 			send_nla(p, m);
 			return;
@@ -534,6 +539,7 @@ static void plugin_tick(struct orbit_orbiter *o, double now)
 }
 
 static const struct role_ops plugin_role = {
+	.name = "plugin",
 	.tick = plugin_tick,
 	.conn_removed = plugin_conn_removed,
 };
@@ -610,7 +616,8 @@ int orbit_lender_add_operation(orbit_lender *p, const orbit_lent_op *def)
 	op->handler = def->handler;
 	op->setup = def->setup;
 	op->ctx = def->ctx;
-	if (strmap_put(&p->ops, op->name, op) < 0) {
+	/* The operation shows in the stats before its first connection. */
+	if (!orb_slot(ORB(p), op->name) || strmap_put(&p->ops, op->name, op) < 0) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -691,15 +698,26 @@ static int send_output(struct orbit_lender *p, struct conn *c, const orbit_paylo
 {
 	if (!c->info.output_topic)
 		return -ENOTSUP;
-	return orbit_bus_publish(ORB(p)->bus, c->info.output_topic, out, 0);
+	int rc = orbit_bus_publish(ORB(p)->bus, c->info.output_topic, out, 0);
+	if (rc < 0) {
+		orb_stats_error(ORB(p), c->slot, c, false, "output not published");
+		return rc;
+	}
+	c->traffic.outputs++;
+	c->traffic.output_bytes += out->len;
+	return 0;
 }
 
 int orbit_lender_reply(orbit_lender *p, const char *core_id, const char *operation,
 		       const orbit_payload *out)
 {
 	struct conn *c = orb_conn_find(ORB(p), core_id, operation);
-	if (!c)
+	if (!c) {
+		struct opslot *s = strmap_get(&ORB(p)->slots, operation);
+		if (s)
+			orb_stats_error(ORB(p), s, NULL, false, "reply to no connection");
 		return -ENOENT;
+	}
 	return send_output(p, c, out);
 }
 

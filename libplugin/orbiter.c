@@ -163,6 +163,14 @@ void orb_emit(struct orbit_orbiter *o, const orbit_event *ev)
 
 /* ---- messages ---- */
 
+static void count_sent(struct orbit_orbiter *o, orbit_msg_kind k, int rc)
+{
+	if (rc < 0)
+		o->msgs.publish_failures++;
+	else
+		o->msgs.sent[k]++;
+}
+
 int orb_send(struct orbit_orbiter *o, const char *topic, const orbit_msg *m, unsigned flags)
 {
 	uint8_t *buf = NULL;
@@ -180,9 +188,12 @@ int orb_send(struct orbit_orbiter *o, const char *topic, const orbit_msg *m, uns
 		.message_type = orbit_msg_type_name(m->kind),
 	};
 	rc = orbit_bus_publish(o->bus, topic, &p, flags);
+	count_sent(o, m->kind, rc);
 	if (rc < 0)
 		orbit_logf(LOG_WARNING, "%s: cannot publish %s on %s: %s", o->id, p.message_type,
 			   topic, strerror(-rc));
+	if (o->observer)
+		orb_observe(o, ORBIT_DIR_SENT, topic, &p, m, rc < 0 ? rc : 0);
 	free(buf);
 	return rc;
 }
@@ -266,9 +277,12 @@ void orb_send_graceless(struct orbit_orbiter *o, const char *topic, const char *
 	}
 	orbit_payload p = {buf, len, ORBIT_FMT_AVRO, orbit_msg_type_name(m.kind)};
 	rc = orbit_bus_publish(o->bus, topic, &p, 0);
+	count_sent(o, m.kind, rc);
 	if (rc < 0)
 		orbit_logf(LOG_WARNING, "%s: cannot publish %s on %s: %s", o->id, p.message_type,
 			   topic, strerror(-rc));
+	if (o->observer)
+		orb_observe(o, ORBIT_DIR_SENT, topic, &p, &m, rc < 0 ? rc : 0);
 	/* Not at stop: the remote hears our closes then or declares us dead. */
 	if (resend && o->running)
 		resend_queue(o, topic, remote, op, buf, len, p.message_type);
@@ -289,7 +303,11 @@ static void resend_closes(struct orbit_orbiter *o)
 		if (!strmap_get(&o->conns, r->key) && !strmap_get(&o->pendings, r->key)) {
 			orbit_logf(LOG_DEBUG, "%s: close of %s/%s sent again", o->id, r->remote_id,
 				   r->operation);
-			orbit_bus_publish(o->bus, r->topic, &r->p, 0);
+			int rc = orbit_bus_publish(o->bus, r->topic, &r->p, 0);
+			count_sent(o, ORBIT_MSG_GRACELESS, rc);
+			if (o->observer)
+				orb_observe(o, ORBIT_DIR_SENT, r->topic, &r->p, NULL,
+					    rc < 0 ? rc : 0);
 			if (--r->left) {
 				r->due = o->passes + 2;
 				at = &r->next;
@@ -317,6 +335,9 @@ int orb_decode(struct orbit_orbiter *o, const char *topic, const orbit_payload *
 {
 	int kind = p->message_type ? orbit_msg_kind_from_name(p->message_type) : -EINVAL;
 	if (kind < 0 || !(mask & (1u << kind)) || p->format != ORBIT_FMT_AVRO) {
+		o->msgs.unexpected++;
+		if (o->observer)
+			orb_observe(o, ORBIT_DIR_RECEIVED, topic, p, NULL, -EPROTO);
 		orbit_logf(LOG_WARNING, "%s: dropped unexpected %s (%s) on %s", o->id,
 			   p->message_type ? p->message_type : "payload-less event",
 			   orbit_format_name(p->format) ? orbit_format_name(p->format) : "null",
@@ -324,9 +345,15 @@ int orb_decode(struct orbit_orbiter *o, const char *topic, const orbit_payload *
 		return -EBADMSG;
 	}
 	int rc = orbit_msg_decode((orbit_msg_kind)kind, p->data, p->len, m);
-	if (rc < 0)
+	if (rc < 0) {
+		o->msgs.malformed++;
 		orbit_logf(LOG_WARNING, "%s: dropped malformed %s on %s: %s", o->id,
 			   p->message_type, topic, strerror(-rc));
+	} else {
+		o->msgs.received[kind]++;
+	}
+	if (o->observer)
+		orb_observe(o, ORBIT_DIR_RECEIVED, topic, p, rc < 0 ? NULL : m, rc);
 	return rc;
 }
 
@@ -632,6 +659,7 @@ void orb_spec_release(struct orbit_orbiter *o, struct spec_ref *r)
 static void conn_free(struct conn *c)
 {
 	free(c->ack_topic);
+	orb_last_error_clear(&c->last);
 	orb_spec_release(c->o, spec_ref_of(c->info.input));
 	orb_spec_release(c->o, spec_ref_of(c->info.output));
 	free(c);
@@ -708,6 +736,7 @@ struct conn *orb_conn_add(struct orbit_orbiter *o, const char *remote, const cha
 		c->next->prev = c;
 	slot->conns = c;
 	slot->n_conns++;
+	slot->stats.opened++;
 	struct remote *r = orb_remote(o, remote);
 	if (r)
 		r->n_conns++;
@@ -733,6 +762,7 @@ void orb_conn_remove(struct orbit_orbiter *o, struct conn *c, bool graceful)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->slot->n_conns--;
+	orb_stats_conn_gone(c);
 	struct remote *r = orb_remote(o, c->info.remote_id);
 	if (r && r->n_conns)
 		r->n_conns--;
@@ -765,6 +795,7 @@ void orb_conn_close(struct orbit_orbiter *o, struct conn *c, bool graceful, cons
 		char *key = strdup(conn_key(c));
 		char *to = c->info.close_to_remote_topic ? strdup(c->info.close_to_remote_topic) : NULL;
 		size_t rlen = strlen(c->info.remote_id);
+		c->slot->stats.closes.graceless_sent++;
 		orb_conn_remove(o, c, false);
 		if (key && to) {
 			key[rlen] = '\0'; /* remote id, then the operation */
@@ -785,6 +816,7 @@ void orb_conn_close(struct orbit_orbiter *o, struct conn *c, bool graceful, cons
 	}
 	c->ack_topic = ack;
 	c->info.soft_closed = true;
+	c->slot->stats.closes.graceful_sent++;
 	c->soft_closed_at = orb_now(o);
 	orbit_msg m = {.kind = ORBIT_MSG_GRACEFUL};
 	m.graceful.from = o->id;
@@ -819,6 +851,10 @@ static void on_close_message(void *ctx, const char *topic, const orbit_payload *
 	char *echo = !graceful && c->info.close_to_remote_topic
 			     ? strdup(c->info.close_to_remote_topic)
 			     : NULL;
+	if (graceful)
+		c->slot->stats.closes.graceful_received++;
+	else
+		c->slot->stats.closes.graceless_received++;
 	orb_conn_remove(o, c, graceful);
 	if (echo) {
 		orb_send_graceless(o, echo, from, op, NULL, false);
@@ -842,8 +878,10 @@ static void on_ack(void *ctx, const char *topic, const orbit_payload *p)
 		return;
 	orb_seen(o, m.close_ack.from);
 	struct conn *c = orb_conn_find(o, m.close_ack.from, m.close_ack.operation);
-	if (c && c->info.soft_closed)
+	if (c && c->info.soft_closed) {
+		c->slot->stats.closes.acked++;
 		orb_conn_remove(o, c, true);
+	}
 	else
 		orbit_logf(LOG_INFO, "%s: ack for unknown close %s/%s", o->id, m.close_ack.from,
 			   m.close_ack.operation);
@@ -959,13 +997,16 @@ static void close_timed_out_and_unused(struct orbit_orbiter *o, double now)
 		if (c) {
 			orbit_logf(LOG_INFO, "%s: graceful close of %s/%s timed out", o->id,
 				   c->info.remote_id, c->info.operation);
+			c->slot->stats.closes.timed_out++;
 			orb_conn_close(o, c, false, NULL);
 		}
 	}
 	for (size_t i = 0; i < unused.n; i++) {
 		struct conn *c = strmap_get(&o->conns, unused.v[i]);
-		if (c)
+		if (c) {
+			c->slot->stats.closes.unused++;
 			orb_conn_close(o, c, true, NULL);
+		}
 	}
 	keylist_free(&forced);
 	keylist_free(&unused);
@@ -985,6 +1026,7 @@ static size_t close_remote(struct orbit_orbiter *o, const char *remote_id)
 	for (size_t i = 0; i < keys.n; i++) {
 		struct conn *c = strmap_get(&o->conns, keys.v[i]);
 		if (c) {
+			c->slot->stats.closes.remote_dead++;
 			orb_conn_close(o, c, false, NULL);
 			n++;
 		}
@@ -1113,6 +1155,7 @@ static void keepalive_and_liveness(struct orbit_orbiter *o, double now)
 	for (size_t i = 0; i < dead.n; i++) {
 		orbit_logf(LOG_WARNING, "%s: %s silent for more than %.1fs: considered dead",
 			   o->id, dead.v[i], limit);
+		o->msgs.remotes_dead++;
 		orbit_event ev = {.kind = ORBIT_EV_REMOTE_DEAD, .remote_id = dead.v[i]};
 		orb_emit(o, &ev);
 		close_remote(o, dead.v[i]);
@@ -1246,10 +1289,10 @@ static void pending_free_value(void *ctx, void *p)
 	pending_free(ctx, p);
 }
 
-static void free_value(void *ctx, void *v)
+static void slot_free_value(void *ctx, void *v)
 {
 	(void)ctx;
-	free(v);
+	orb_slot_free(v);
 }
 
 void orb_destroy(struct orbit_orbiter *o)
@@ -1259,7 +1302,7 @@ void orb_destroy(struct orbit_orbiter *o)
 	strmap_clear_with(&o->conns, conn_free_value, o);
 	strmap_clear_with(&o->pendings, pending_free_value, o);
 	strmap_clear_with(&o->remotes, remote_free_value, NULL);
-	strmap_clear_with(&o->slots, free_value, NULL);
+	strmap_clear_with(&o->slots, slot_free_value, NULL);
 	drop_resends(o);
 	/* Every spec_ref went with its last connection above. */
 	if (o->tick_ev)

@@ -9,6 +9,8 @@
 #define ORBIT_ORBITER_INTERNAL_H
 
 #include "orbit/orbiter.h"
+#include "orbit/protocol.h"
+#include "stats_internal.h"
 #include "wire.h"
 #include "strmap.h"
 
@@ -43,6 +45,7 @@ struct opslot {
 	struct pending *pendings;
 	size_t n_conns;
 	size_t n_pending;
+	struct orb_op_stats stats;    /* owned; freed with the slot (orb_slot_free) */
 };
 
 /* One input or output spec shared by every connection that has it: most
@@ -81,6 +84,8 @@ struct conn {
 				       * core: output); usually aliases one of those */
 	char *ack_topic;              /* malloc'd; set while a graceful close of ours awaits its ack */
 	double soft_closed_at;
+	struct orb_traffic traffic;   /* folded into slot->stats.gone when it goes */
+	struct orb_last_error last;   /* owned */
 };
 
 static inline const char *conn_key(const struct conn *c)
@@ -117,6 +122,7 @@ struct resend {
 struct orbit_orbiter;
 
 struct role_ops {
+	const char *name; /* "core", "plugin": the snapshot's role */
 	/* Periodic work after the shared housekeeping. */
 	void (*tick)(struct orbit_orbiter *o, double now);
 	/* A connection left the table (already unsubscribed, not yet freed). */
@@ -147,6 +153,9 @@ struct orbit_orbiter {
 	struct resend *resends;  /* closes to send again, see orb_send_graceless */
 	size_t n_resends;
 	uint64_t resends_refused; /* closes not queued at orbit_set_close_resend_max */
+	struct orb_msg_stats msgs;
+	orbit_observer_fn observer; /* orbit_orbiter_set_observer; NULL: none */
+	void *observer_ctx;
 };
 
 /* orbit_now's clock at the kernel tick's resolution (a few ms), several
@@ -228,5 +237,24 @@ void orb_send_graceless(struct orbit_orbiter *o, const char *topic, const char *
 			const char *op, const orbit_bytes *data, bool resend);
 
 void orb_emit(struct orbit_orbiter *o, const orbit_event *ev);
+
+/* ---- stats and observer (stats.c, observer.c) ---- */
+
+/* Count an error (or a drop) on connection c, or on the operation of slot
+ * s alone when c is NULL, with text (static or the caller's; copied only
+ * when it differs from the last one) as the last error. */
+void orb_stats_error(struct orbit_orbiter *o, struct opslot *s, struct conn *c, bool dropped,
+		     const char *text);
+/* Fold a departing connection's traffic into its operation's. */
+void orb_stats_conn_gone(struct conn *c);
+/* Free what a slot's or a connection's stats own. */
+void orb_slot_free(struct opslot *s);
+void orb_last_error_clear(struct orb_last_error *e);
+
+/* Tell the observer (set: the caller checked o->observer) about a message
+ * sent (rc: the publish's result) or received (error as in orbit_observed;
+ * m decoded or NULL). */
+void orb_observe(struct orbit_orbiter *o, orbit_direction dir, const char *topic,
+		 const orbit_payload *p, const orbit_msg *m, int error);
 
 #endif

@@ -223,6 +223,17 @@ const char *orbit_msg_type_name(orbit_msg_kind k)
 	return MSGS[k].name;
 }
 
+const char *orbit_msg_kind_label(orbit_msg_kind k)
+{
+	static const char *const labels[ORBIT_MSG__COUNT] = {
+		"discover", "offer", "request", "reject", "confirm", "no_longer_available",
+		"keepalive_request", "keepalive", "graceless_close", "graceful_close", "close_ack",
+	};
+	if ((unsigned)k >= ORBIT_MSG__COUNT)
+		return NULL;
+	return labels[k];
+}
+
 int orbit_msg_kind_from_name(const char *message_type)
 {
 	if (!message_type)

@@ -11,23 +11,11 @@
 #ifndef ORBIT_WIRE_H
 #define ORBIT_WIRE_H
 
+#include "orbit/protocol.h"
 #include "orbit/spec.h"
 #include "orbit/types.h"
 
-typedef enum orbit_msg_kind {
-	ORBIT_MSG_DISCOVER = 0,
-	ORBIT_MSG_OFFER,
-	ORBIT_MSG_REQUEST,
-	ORBIT_MSG_REJECT,
-	ORBIT_MSG_CONFIRM,
-	ORBIT_MSG_NO_LONGER_AVAILABLE,
-	ORBIT_MSG_KEEPALIVE_REQUEST,
-	ORBIT_MSG_KEEPALIVE,
-	ORBIT_MSG_GRACELESS,
-	ORBIT_MSG_GRACEFUL,
-	ORBIT_MSG_CLOSE_ACK,
-	ORBIT_MSG__COUNT
-} orbit_msg_kind;
+/* orbit_msg_kind and the type names are public: orbit/protocol.h. */
 
 /* One DiscoverQuery (SPEC §2.2). A NULL list is Avro null, an empty one an
  * empty array; decoded lists are owned (orbit_msg_clear frees them). */
@@ -105,13 +93,6 @@ typedef struct orbit_msg {
 
 /* Upper bound on an encoded protocol message accepted by the decoder. */
 #define ORBIT_WIRE_MAX (1u << 20)
-
-/* The Python class name used as message_type ("DiscoverMessage", ...,
- * "GracelessCloneConnectionMessage" with its upstream spelling). */
-const char *orbit_msg_type_name(orbit_msg_kind k);
-
-/* Kind of a message_type string; -EINVAL if it is not a protocol message. */
-int orbit_msg_kind_from_name(const char *message_type);
 
 /* Encode m as schemaless Avro into a malloc'd buffer (*out, *len); caller frees.
  * Returns 0, -EINVAL (e.g. both allowlist and blocklist set, NULL required
