@@ -11,6 +11,7 @@
 #include "sink.h"
 
 #include <orbit/payload_json.h>
+#include <orbit/stats.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -129,7 +130,6 @@ static int require(orbit_core *core, const struct ocfg_req *q)
 static void on_output(void *ctx, orbit_core *core, const orbit_conn_info *conn,
 		      const orbit_payload *p)
 {
-	(void)core;
 	struct reqrt *rt = ctx;
 	char *json = NULL;
 	int rc = orbit_payload_to_json(p, conn->output, &json);
@@ -142,6 +142,13 @@ static void on_output(void *ctx, orbit_core *core, const orbit_conn_info *conn,
 	}
 	struct calltag_match m;
 	calltag_arrived(conn->output_topic, p, &m);
+	/* The core's latency of the operation: execute to output, for the
+	 * outputs whose call is known (the engine alone cannot pair them). */
+	orbit_histogram *lat = m.call ? orbit_orbiter_latency(orbit_core_orbiter(core),
+							      conn->operation)
+				      : NULL;
+	if (lat)
+		orbit_histogram_add(lat, m.latency);
 	struct osink_call sc = {.call = m.call, .latency = m.latency};
 	osink_deliver_call(rt->sink, conn->remote_id, json, &sc);
 	if (rt->owner->observer)
