@@ -38,8 +38,8 @@ struct call {
 static struct {
 	json_t *topics; /* topic -> integer (struct fifo *) */
 	struct fifo *first, *last;
-	size_t n_fifos;
-	struct call calls[CALLTAG_MAX_CALLS];
+	size_t n_fifos, n_tags;
+	struct call *calls; /* CALLTAG_MAX_CALLS, made by the first send */
 	uint64_t next_id;
 	void (*complete)(void *ctx, uint64_t id);
 	void *complete_ctx;
@@ -63,8 +63,8 @@ uint64_t calltag_fp(const orbit_payload *p)
 
 static struct call *call_of(uint64_t id)
 {
-	struct call *c = &T.calls[id % CALLTAG_MAX_CALLS];
-	return id && c->id == id ? c : NULL;
+	struct call *c = T.calls ? &T.calls[id % CALLTAG_MAX_CALLS] : NULL;
+	return id && c && c->id == id ? c : NULL;
 }
 
 static struct fifo *fifo_of(const char *topic)
@@ -87,6 +87,7 @@ static void fifo_free(struct fifo *f)
 		T.last = f->prev;
 	json_object_del(T.topics, f->topic);
 	T.n_fifos--;
+	T.n_tags -= f->n;
 	free(f->topic);
 	free(f->v);
 	free(f);
@@ -116,32 +117,54 @@ static struct fifo *fifo_new(const char *topic)
 	return f;
 }
 
+/* Drop the oldest tag of the oldest topic: tags of a remote connection,
+ * never taken, are the usual ones. */
+static void drop_oldest(void)
+{
+	struct fifo *f = T.first;
+	f->head = (f->head + 1) % f->cap;
+	f->n--;
+	T.n_tags--;
+	if (!f->n)
+		fifo_free(f);
+}
+
 int calltag_push(const char *topic, uint64_t id, uint64_t fp)
 {
+	if (T.n_tags >= CALLTAG_MAX_TAGS)
+		drop_oldest();
 	struct fifo *f = fifo_of(topic);
 	if (!f && !(f = fifo_new(topic)))
 		return -ENOMEM;
 	if (f->n == f->cap) {
-		if (f->cap == CALLTAG_MAX_FIFO) {
-			/* Full: the oldest tag's message is long lost. */
-			f->head = (f->head + 1) % f->cap;
-			f->n--;
-		} else {
-			unsigned cap = f->cap ? f->cap * 2 : 4;
-			struct tag *v = malloc(cap * sizeof *v);
-			if (!v)
-				return -ENOMEM;
-			for (unsigned i = 0; i < f->n; i++)
-				v[i] = f->v[(f->head + i) % f->cap];
-			free(f->v);
-			f->v = v;
-			f->head = 0;
-			f->cap = cap;
-		}
+		unsigned cap = f->cap ? f->cap * 2 : 4;
+		struct tag *v = malloc(cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		for (unsigned i = 0; i < f->n; i++)
+			v[i] = f->v[(f->head + i) % f->cap];
+		free(f->v);
+		f->v = v;
+		f->head = 0;
+		f->cap = cap;
 	}
 	f->v[(f->head + f->n) % f->cap] = (struct tag){id, fp};
 	f->n++;
+	T.n_tags++;
 	return 0;
+}
+
+/* Take back the newest tag on topic if it is id's: its message did not go
+ * out after all. */
+static void unpush(const char *topic, uint64_t id)
+{
+	struct fifo *f = fifo_of(topic);
+	if (!f || f->v[(f->head + f->n - 1) % f->cap].id != id)
+		return;
+	f->n--;
+	T.n_tags--;
+	if (!f->n)
+		fifo_free(f);
 }
 
 /* The id of the first tag on topic with p's fingerprint, dropping it and
@@ -158,6 +181,7 @@ static uint64_t pop(const char *topic, const orbit_payload *p)
 			continue;
 		f->head = (f->head + i + 1) % f->cap;
 		f->n -= i + 1;
+		T.n_tags -= i + 1;
 		if (!f->n)
 			fifo_free(f);
 		return t.id;
@@ -167,6 +191,8 @@ static uint64_t pop(const char *topic, const orbit_payload *p)
 
 uint64_t calltag_send(const char *topic, const orbit_payload *p)
 {
+	if (!T.calls && !(T.calls = calloc(CALLTAG_MAX_CALLS, sizeof *T.calls)))
+		return 0;
 	uint64_t id = ++T.next_id;
 	if (calltag_push(topic, id, calltag_fp(p)) < 0)
 		return 0;
@@ -198,6 +224,12 @@ void calltag_output(uint64_t id, const char *topic, const orbit_payload *p, cons
 	struct call *c = call_of(id);
 	if (c && c->taker == taker && !c->done)
 		calltag_push(topic, id, calltag_fp(p));
+}
+
+void calltag_unsent(uint64_t id, const char *topic)
+{
+	if (id && !T.relay_output)
+		unpush(topic, id);
 }
 
 static void announce(struct call *c)
@@ -274,5 +306,6 @@ void calltag_reset(void)
 	while (T.first)
 		fifo_free(T.first);
 	json_decref(T.topics);
+	free(T.calls);
 	memset(&T, 0, sizeof T);
 }

@@ -31,9 +31,11 @@
  *
  * Everything is process-global state of the loop thread, with bounds: at
  * most CALLTAG_MAX_CALLS calls are remembered (the oldest is forgotten
- * first: its outputs become uncorrelated), at most CALLTAG_MAX_FIFO tags
- * wait per topic and CALLTAG_MAX_TOPICS topics hold tags (the oldest go
- * first: a remote connection's tags are never taken).
+ * first: its outputs become uncorrelated), at most CALLTAG_MAX_TAGS tags
+ * wait and CALLTAG_MAX_TOPICS topics hold them (the oldest go first: a
+ * remote connection's tags are never taken). Past those bounds a message
+ * whose tag went may be taken for a later message of the same bytes on the
+ * same connection; short of them, never.
  *
  * Ownership: strings and payloads passed in are borrowed for the call.
  */
@@ -45,8 +47,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CALLTAG_MAX_CALLS 4096u
-#define CALLTAG_MAX_FIFO 256u
+#define CALLTAG_MAX_CALLS 16384u
+#define CALLTAG_MAX_TAGS 16384u
 #define CALLTAG_MAX_TOPICS 1024u
 
 /* What the sink learns about one output. */
@@ -76,6 +78,11 @@ uint64_t calltag_take(const char *topic, const orbit_payload *p, const void *tak
 /* Host: output p of call id is about to be published on topic.
  * In a plugin process: relayed (see calltag_relay). */
 void calltag_output(uint64_t id, const char *topic, const orbit_payload *p, const void *taker);
+
+/* Host: the output calltag_output announced for call id on topic was not
+ * published after all (a plugin process cannot take it back: its relayed
+ * tag is dropped by the next message of other bytes). */
+void calltag_unsent(uint64_t id, const char *topic);
 
 /* Host: call id has ended; it published `outputs` outputs. In a plugin
  * process: relayed. */

@@ -314,6 +314,8 @@ static int publish_reply(struct orbit_host *h, struct call *c, const orbit_paylo
 	int rc = orbit_lender_reply(c->orb, c->pub.core_id, c->pub.operation, out);
 	if (rc == 0 && c->out_topic)
 		c->outputs++;
+	else if (c->out_topic)
+		calltag_unsent(c->tag, c->out_topic);
 	/* A core that wants no output (or left meanwhile) is not an error. */
 	if (rc == -ENOTSUP || rc == -ENOENT)
 		return 0;
@@ -869,6 +871,8 @@ static int api_emit(orbit_host *h, const char *operation, const orbit_payload *o
 	int n = orbit_lender_emit(h->orb, operation, out);
 	if (tie && n > 0 && c->out_topic)
 		c->outputs++;
+	else if (tie && c->out_topic)
+		calltag_unsent(c->tag, c->out_topic);
 	if (n >= 0 && h->orb_remote) {
 		int m = orbit_lender_emit(h->orb_remote, operation, out);
 		n = m < 0 ? m : n + m;
@@ -892,6 +896,8 @@ static int api_send(orbit_host *h, const char *core_id, const char *operation,
 	int rc = orbit_lender_reply(h->orb, core_id, operation, out);
 	if (tie && rc == 0 && c->out_topic)
 		c->outputs++;
+	else if (tie && c->out_topic)
+		calltag_unsent(c->tag, c->out_topic);
 	if (rc == -ENOENT && h->orb_remote)
 		rc = orbit_lender_reply(h->orb_remote, core_id, operation, out);
 	return rc;
