@@ -283,8 +283,10 @@ START_TEST(remote_plugin_outputs_are_matched_by_connection_and_time)
 
 	struct exec_res x;
 	execute(&x, "core", "lowercase", "\"ReMoTe\"", 2);
-	/* The wire cannot tell which call an output answers: the whole wait. */
-	ck_assert_msg(x.took >= 2.0, "took %.3f s", x.took);
+	/* The wire cannot tell which call an output answers: the whole wait
+	 * (less the few ms by which orbitd's timer, armed from the loop's
+	 * cached time, may start before our clock did). */
+	ck_assert_msg(x.took >= 2.0 - 0.05, "took %.3f s", x.took);
 	ck_assert_msg(json_array_size(x.events) == 1, "%s", dump(x.events));
 	json_t *e = json_array_get(x.events, 0);
 	ck_assert_str_eq(jstr(e, "plugin"), "lc-remote");
