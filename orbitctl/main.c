@@ -292,9 +292,7 @@ static int run_execute(struct run *r)
 	if (r->json)
 		print_json(res, JSON_COMPACT);
 	else
-		printf("sent %" JSON_INTEGER_FORMAT ", outputs %" JSON_INTEGER_FORMAT "\n",
-		       json_integer_value(json_object_get(res, "sent")),
-		       json_integer_value(json_object_get(res, "outputs")));
+		show_execute_result(stdout, res);
 	json_decref(res);
 	return CTL_EXIT_OK;
 }

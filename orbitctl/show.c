@@ -458,9 +458,39 @@ void show_output_event(FILE *f, json_t *ev)
 	char *v = compact(shown);
 	json_decref(shown);
 	char *line = table_strf("%s %s %s", text(get(ev, "plugin")), text(get(ev, "operation")), v);
-	fprintf(f, "%s\n", table_clean(line));
+	fprintf(f, "%s", table_clean(line));
+	/* Which call it answers and when, or that the wire could not say. */
+	json_t *lat = get(ev, "latency_ms");
+	if (json_is_true(get(ev, "correlated")))
+		fprintf(f, "  (call %" JSON_INTEGER_FORMAT ", %.3f ms)",
+			json_integer_value(get(ev, "call")), json_number_value(lat));
+	else if (get(ev, "matched") && lat)
+		fprintf(f, "  (matched by connection/time, %.3f ms after the execute)",
+			json_number_value(lat));
+	else if (get(ev, "matched"))
+		fputs("  (matched by connection/time)", f);
+	fputc('\n', f);
 	free(line);
 	free(v);
+}
+
+void show_execute_result(FILE *f, json_t *res)
+{
+	json_int_t matched = json_integer_value(get(res, "matched"));
+	size_t open = 0;
+	json_t *c;
+	size_t i;
+	json_array_foreach(get(res, "calls"), i, c)
+		open += json_is_true(get(c, "correlated")) && !json_is_true(get(c, "complete"));
+	fprintf(f, "sent %" JSON_INTEGER_FORMAT ", outputs %" JSON_INTEGER_FORMAT,
+		json_integer_value(get(res, "sent")), json_integer_value(get(res, "outputs")));
+	if (matched)
+		fprintf(f, " (%" JSON_INTEGER_FORMAT " matched by connection/time: remote plugins "
+			"cannot say which call an output answers)", matched);
+	if (open)
+		fprintf(f, ", %zu call%s still running at the end of the wait", open,
+			open == 1 ? "" : "s");
+	fputc('\n', f);
 }
 
 /* key=value, a string bare unless it is empty or has blanks or quotes. */

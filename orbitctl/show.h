@@ -25,6 +25,9 @@ size_t show_unsatisfied(json_t *result);
 /* One line per event: execute's outputs as "PLUGIN OPERATION VALUE", watch's
  * events as "TIME TYPE key=value ...". */
 void show_output_event(FILE *f, json_t *event);
+/* The tally of an execute: "sent N, outputs M", then what was matched by
+ * connection/time only and whether a call did not complete in the wait. */
+void show_execute_result(FILE *f, json_t *res);
 void show_watch_event(FILE *f, json_t *event);
 
 /* Seconds as "42s", "5m03s", "2h05m", "3d04h"; a negative or non-number

@@ -3,6 +3,7 @@
  * log-level) need a privileged peer. */
 #include "ctlcmds.h"
 #include "avrologic.h"
+#include "calltag.h"
 #include "control.h"
 #include "deadlist.h"
 #include "log.h"
@@ -30,8 +31,15 @@ struct ctl {
 	struct deadlist *dead;     /* remote plugins declared dead, until they return */
 };
 
-/* A streaming request: `watch` (everything) or `execute --wait` (outputs of
- * one operation until the wait ends). */
+/* One call of an `execute --wait` (calltag.h). */
+struct exec_call {
+	uint64_t id;            /* 0: could not be tagged */
+	char *plugin;
+	bool complete;          /* ended, and its outputs were handed on */
+};
+
+/* A streaming request: `watch` (everything) or `execute --wait` (the
+ * outputs of its own calls until they are all complete or the wait ends). */
 struct ctl_watch {
 	struct ctl_watch *next;
 	struct ctl *ctl;
@@ -39,7 +47,11 @@ struct ctl_watch {
 	char *operation;        /* execute: only its outputs; NULL: watch */
 	struct event *timer;    /* execute: end of the wait */
 	int sent;
-	size_t outputs;
+	size_t outputs;         /* execute: shown, correlated or matched */
+	size_t matched;         /* execute: of those, matched by connection/time */
+	struct exec_call *calls; /* execute: one per message sent */
+	size_t n_calls, cap_calls;
+	size_t n_complete;
 	bool closed;            /* client gone */
 };
 
@@ -82,18 +94,36 @@ static char *iso_now(char *buf, size_t n)
 
 static void watch_end(struct ctl_watch *w, json_t *result);
 
-static void broadcast(struct ctl *c, const char *operation, json_t *ev)
+/* ev (taken) to every plain watch; an execute gets only its calls'
+ * outputs (ctl_on_output). */
+static void broadcast(struct ctl *c, json_t *ev)
 {
 	char t[40];
 	json_object_set_new(ev, "time", json_string(iso_now(t, sizeof t)));
-	for (struct ctl_watch *w = c->watches; w; w = w->next) {
-		if (w->closed || (w->operation && (!operation || strcmp(w->operation, operation))))
-			continue;
-		if (w->operation)
-			w->outputs++;
-		octl_req_event(w->req, json_incref(ev));
-	}
+	for (struct ctl_watch *w = c->watches; w; w = w->next)
+		if (!w->closed && !w->operation)
+			octl_req_event(w->req, json_incref(ev));
 	json_decref(ev);
+}
+
+static struct exec_call *exec_call_of(struct ctl_watch *w, uint64_t id)
+{
+	for (size_t i = 0; id && i < w->n_calls; i++)
+		if (w->calls[i].id == id)
+			return &w->calls[i];
+	return NULL;
+}
+
+/* An output no call claims, from plugin: what an execute can say of it.
+ * A call of w to plugin that no host took (a remote plugin: the wire has no
+ * correlation, or one that could not be tagged) may have caused it:
+ * that call, matched by connection and time; NULL otherwise. */
+static struct exec_call *exec_match(struct ctl_watch *w, const char *plugin)
+{
+	for (size_t i = 0; i < w->n_calls; i++)
+		if (!strcmp(w->calls[i].plugin, plugin) && !calltag_hosted(w->calls[i].id))
+			return &w->calls[i];
+	return NULL;
 }
 
 struct logical_ctx {
@@ -129,18 +159,55 @@ static json_t *output_logical(struct ctl *c, const char *operation, const char *
 	return lc.map;
 }
 
-void ctl_on_output(struct ctl *c, const char *operation, const char *plugin, const char *json)
+void ctl_on_output(struct ctl *c, const char *operation, const char *plugin, const char *json,
+		   const struct calltag_match *m)
 {
 	if (!c || !c->watches)
 		return;
 	json_error_t je;
 	json_t *v = json_loads(json, JSON_DECODE_ANY, &je);
-	json_t *ev = json_pack("{s:s,s:s,s:s,s:o}", "type", "output", "plugin", plugin, "operation",
-			       operation, "value", v ? v : json_string(json));
+	char t[40];
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:o,s:s}", "type", "output", "plugin", plugin,
+			       "operation", operation, "value", v ? v : json_string(json), "time",
+			       iso_now(t, sizeof t));
+	if (!ev)
+		return;
+	if (m->call)
+		json_object_set_new(ev, "call", json_integer((json_int_t)m->call));
 	json_t *logical = output_logical(c, operation, plugin);
 	if (logical)
 		json_object_set_new(ev, "logical", logical);
-	broadcast(c, operation, ev);
+	for (struct ctl_watch *w = c->watches; w; w = w->next) {
+		if (w->closed)
+			continue;
+		if (!w->operation) {
+			octl_req_event(w->req, json_incref(ev));
+			continue;
+		}
+		if (strcmp(w->operation, operation))
+			continue;
+		struct exec_call *ec = m->call ? exec_call_of(w, m->call) : exec_match(w, plugin);
+		if (!ec)
+			continue; /* another call's (a schedule's, a pipeline's) */
+		json_t *e = json_copy(ev);
+		if (!e)
+			continue;
+		json_object_set_new(e, "correlated", json_boolean(m->call != 0));
+		if (m->call) {
+			json_object_set_new(e, "latency_ms", json_real(m->latency * 1e3));
+		} else {
+			/* Time since the send of the call matched: an upper bound
+			 * when several are in flight. */
+			double age = calltag_age(ec->id);
+			json_object_set_new(e, "matched", json_string("connection/time"));
+			if (age >= 0)
+				json_object_set_new(e, "latency_ms", json_real(age * 1e3));
+			w->matched++;
+		}
+		w->outputs++;
+		octl_req_event(w->req, e);
+	}
+	json_decref(ev);
 }
 
 void ctl_on_core_event(struct ctl *c, const orbit_event *ev)
@@ -172,15 +239,15 @@ void ctl_on_core_event(struct ctl *c, const orbit_event *ev)
 				      "plugin", ev->conn->remote_id, "operation", ev->conn->operation);
 		if (ev->kind == ORBIT_EV_DISCONNECTED)
 			json_object_set_new(e, "graceful", json_boolean(ev->graceful));
-		broadcast(c, NULL, e);
+		broadcast(c, e);
 		break;
 	}
 	case ORBIT_EV_COMPLIANCE:
-		broadcast(c, NULL, json_pack("{s:s,s:b}", "type", "compliance", "compliant",
-					     ev->compliant));
+		broadcast(c, json_pack("{s:s,s:b}", "type", "compliance", "compliant",
+				       ev->compliant));
 		break;
 	case ORBIT_EV_REMOTE_DEAD:
-		broadcast(c, NULL, json_pack("{s:s,s:s}", "type", "dead", "remote", ev->remote_id));
+		broadcast(c, json_pack("{s:s,s:s}", "type", "dead", "remote", ev->remote_id));
 		break;
 	}
 }
@@ -189,7 +256,7 @@ void ctl_on_plugin_event(struct ctl *c, const struct lplug_info *p)
 {
 	if (!c || !c->watches)
 		return;
-	broadcast(c, NULL,
+	broadcast(c,
 		  json_pack("{s:s,s:s,s:o,s:s,s:o}", "type", "plugin", "file", p->file, "name",
 			    p->name ? json_string(p->name) : json_null(), "state",
 			    lplug_state_name(p->state), "reason",
@@ -599,14 +666,73 @@ static void watch_unlink(struct ctl_watch *w)
 		}
 }
 
+static void watch_free(struct ctl_watch *w)
+{
+	if (w->timer)
+		event_free(w->timer);
+	for (size_t i = 0; i < w->n_calls; i++)
+		free(w->calls[i].plugin);
+	free(w->calls);
+	free(w->operation);
+	free(w);
+}
+
 static void watch_end(struct ctl_watch *w, json_t *result)
 {
 	watch_unlink(w);
-	if (w->timer)
-		event_free(w->timer);
 	octl_reply_ok(w->req, result);
-	free(w->operation);
-	free(w);
+	watch_free(w);
+}
+
+/* The result of an execute: what was sent, shown, and each call. */
+static json_t *exec_result(const struct ctl_watch *w)
+{
+	json_t *calls = json_array();
+	for (size_t i = 0; calls && i < w->n_calls; i++) {
+		const struct exec_call *c = &w->calls[i];
+		json_array_append_new(calls, json_pack("{s:I,s:s,s:b,s:b}", "call",
+						       (json_int_t)c->id, "plugin", c->plugin,
+						       "correlated", calltag_hosted(c->id),
+						       "complete", c->complete));
+	}
+	return json_pack("{s:i,s:I,s:I,s:b,s:o}", "sent", w->sent, "outputs",
+			 (json_int_t)w->outputs, "matched", (json_int_t)w->matched, "complete",
+			 w->n_calls && w->n_complete == w->n_calls, "calls",
+			 calls ? calls : json_null());
+}
+
+static void on_exec_call(void *ctx, uint64_t id, const char *plugin)
+{
+	struct ctl_watch *w = ctx;
+	if (w->n_calls == w->cap_calls) {
+		size_t cap = w->cap_calls ? w->cap_calls * 2 : 4;
+		struct exec_call *v = realloc(w->calls, cap * sizeof *v);
+		if (!v)
+			return; /* the call goes unlisted: its outputs are not shown */
+		w->calls = v;
+		w->cap_calls = cap;
+	}
+	char *p = strdup(plugin);
+	if (!p)
+		return;
+	w->calls[w->n_calls++] = (struct exec_call){.id = id, .plugin = p};
+}
+
+/* calltag's announcement: call id has ended and its outputs were shown.
+ * The execute it belongs to returns once all of its calls have. */
+static void on_call_complete(void *ctx, uint64_t id)
+{
+	struct ctl *c = ctx;
+	for (struct ctl_watch *w = c->watches; w; w = w->next) {
+		struct exec_call *ec = w->operation ? exec_call_of(w, id) : NULL;
+		if (!ec || ec->complete)
+			continue;
+		ec->complete = true;
+		/* Before the timer exists, cmd_execute is still sending. */
+		if (++w->n_complete == w->n_calls && w->timer)
+			watch_end(w, exec_result(w));
+		return;
+	}
 }
 
 static void watch_client_gone(void *arg)
@@ -621,7 +747,7 @@ static void exec_wait_over(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct ctl_watch *w = arg;
-	watch_end(w, json_pack("{s:i,s:I}", "sent", w->sent, "outputs", (json_int_t)w->outputs));
+	watch_end(w, exec_result(w));
 }
 
 static struct ctl_watch *watch_new(struct daemon *d, struct octl_req *r, const char *operation)
@@ -709,7 +835,8 @@ static void cmd_execute(struct daemon *d, struct octl_req *r, json_t *args)
 			free(why);
 			why = NULL;
 			rc = dry ? reqs_check_json(daemon_reqs(d), op, text, mode, plugin, &why)
-				 : reqs_execute_json(daemon_reqs(d), op, text, mode, plugin, &why);
+				 : reqs_execute_json_calls(daemon_reqs(d), op, text, mode, plugin, &why,
+							   w ? on_exec_call : NULL, w);
 			free(text);
 			if (!dry && rc > 0)
 				sent += rc;
@@ -720,8 +847,7 @@ static void cmd_execute(struct daemon *d, struct octl_req *r, json_t *args)
 										  : "failed";
 		if (w) {
 			watch_unlink(w);
-			free(w->operation);
-			free(w);
+			watch_free(w);
 		}
 		octl_reply_error(r, code, "%s", why ? why : strerror(-rc));
 		free(why);
@@ -736,6 +862,8 @@ static void cmd_execute(struct daemon *d, struct octl_req *r, json_t *args)
 	struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
 	if (!(w->timer = evtimer_new(daemon_base(d), exec_wait_over, w)) || event_add(w->timer, &tv) < 0)
 		exec_wait_over(-1, 0, w);
+	else if (w->n_calls && w->n_complete == w->n_calls)
+		watch_end(w, exec_result(w));
 }
 
 /* `close`: one connection orbitd holds, on either side. The core's (side
@@ -1036,6 +1164,7 @@ struct ctl *ctl_start(struct daemon *d, char **err)
 		goto fail;
 	olog(LOG_INFO, "control socket %s", path);
 	free(path);
+	calltag_set_complete(on_call_complete, c);
 	return c;
 fail:
 	free(path);
@@ -1057,6 +1186,7 @@ void ctl_stop(struct ctl *c)
 		return;
 	/* Streams end with a final reply while their requests still exist;
 	 * octl_free then closes the connections. */
+	calltag_set_complete(NULL, NULL);
 	while (c->watches)
 		watch_end(c->watches, NULL);
 	octl_free(c->srv);

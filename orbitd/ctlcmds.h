@@ -41,7 +41,9 @@ void ctl_socket_stats(const struct ctl *c, struct octl_stats *st);
 
 /* Feeds for watchers and the dead list; cheap when nobody watches.
  * NULL-safe (events before ctl_start). */
-void ctl_on_output(struct ctl *c, const char *operation, const char *plugin, const char *json);
+struct calltag_match;
+void ctl_on_output(struct ctl *c, const char *operation, const char *plugin, const char *json,
+		   const struct calltag_match *m);
 void ctl_on_core_event(struct ctl *c, const orbit_event *ev);
 void ctl_on_plugin_event(struct ctl *c, const struct lplug_info *p);
 

@@ -229,10 +229,11 @@ static void on_plugin_event(void *ctx, const struct lplug_info *p)
 
 /* Requirements' outputs, for the control socket's watchers (reqs is made
  * before the control socket: outputs before it have nobody to reach). */
-static void on_output(void *ctx, const char *operation, const char *plugin, const char *json)
+static void on_output(void *ctx, const char *operation, const char *plugin, const char *json,
+		      const struct calltag_match *m)
 {
 	struct daemon *d = ctx;
-	ctl_on_output(d->ctl, operation, plugin, json);
+	ctl_on_output(d->ctl, operation, plugin, json, m);
 }
 
 static void on_mqtt_state(void *ctx, bool connected)

@@ -62,6 +62,7 @@
  * stays allocated while the process exits.
  */
 #include "host.h"
+#include "calltag.h"
 #include "plugcfg.h"
 #include "strfmt.h"
 #include "log.h"
@@ -135,6 +136,7 @@ struct orbit_host {
 	struct orbit_host_watch *watches;
 	size_t inflight;  /* blocking calls on the workers; loop thread only */
 	struct call *calls; /* those calls (loop thread only) */
+	struct call *current; /* the loop-thread handler running now, or NULL */
 	struct event *tick; /* overdue handlers, drop reports; armed while inflight */
 	/* Guards released against post() from any thread. Written only on the
 	 * loop thread (under the lock), so the loop thread reads it without. */
@@ -160,9 +162,16 @@ struct call {
 	bool blocking;
 	bool replied;
 	int rc;
+	/* correlation (calltag.h): the daemon's id of this call (0: none), the
+	 * caller's output topic (NULL: it wants none; borrowed while inline,
+	 * owned when blocking) and the outputs sent to it for the call */
+	uint64_t tag;
+	const char *out_topic;
+	unsigned outputs;
 	char *in_text;         /* input_string's NUL-terminated copy, freed with the call */
 	/* blocking calls only: owned copies */
 	char *core_id;
+	char *out_topic_copy;
 	uint8_t *in_data;
 	char *in_type;
 	uint8_t *out_data;
@@ -314,9 +323,23 @@ int host_validate(const orbit_plugin_desc *d, char **why)
 
 static void call_done(struct orbit_host *h);
 
+/* An output of call c goes to its caller now (send() does not say so: it
+ * is told the core, not the call): tag it, so the daemon knows which call
+ * it answers. Loop thread. */
+static void tag_output(struct orbit_host *h, struct call *c, const orbit_payload *out)
+{
+	if (c->tag && c->out_topic)
+		calltag_output(c->tag, c->out_topic, out, h);
+}
+
 static int publish_reply(struct orbit_host *h, struct call *c, const orbit_payload *out)
 {
+	tag_output(h, c, out);
 	int rc = orbit_lender_reply(c->orb, c->pub.core_id, c->pub.operation, out);
+	if (rc == 0 && c->out_topic)
+		c->outputs++;
+	else if (c->out_topic)
+		calltag_unsent(c->tag, c->out_topic);
 	/* A core that wants no output (or left meanwhile) is not an error. */
 	if (rc == -ENOTSUP || rc == -ENOENT)
 		return 0;
@@ -409,6 +432,7 @@ static void call_free(struct call *c)
 {
 	free(c->in_text);
 	free(c->core_id);
+	free(c->out_topic_copy);
 	free(c->in_data);
 	free(c->in_type);
 	free(c->out_data);
@@ -468,6 +492,7 @@ static void blocking_done(void *arg)
 	if (ran && h->env->on_call_done)
 		h->env->on_call_done(h->env->on_call_done_ctx, c->pub.operation, c->rc,
 				     c->replied);
+	calltag_done(c->tag, c->outputs, h);
 	c->op->inflight--;
 	call_unlink(h, c);
 	call_free(c);
@@ -539,7 +564,7 @@ static void tick_arm(struct orbit_host *h)
 }
 
 static void run_blocking(struct op_rt *op, orbit_lender *orb, const orbit_conn_info *conn,
-			 const orbit_payload *in)
+			 const orbit_payload *in, uint64_t tag)
 {
 	struct orbit_host *h = op->h;
 	struct call *c = calloc(1, sizeof *c);
@@ -548,8 +573,11 @@ static void run_blocking(struct op_rt *op, orbit_lender *orb, const orbit_conn_i
 	c->op = op;
 	c->orb = orb;
 	c->blocking = true;
-	if (!(c->core_id = strdup(conn->remote_id)))
+	if (!(c->core_id = strdup(conn->remote_id)) ||
+	    (conn->output_topic && !(c->out_topic_copy = strdup(conn->output_topic))))
 		goto nomem;
+	c->tag = tag;
+	c->out_topic = c->out_topic_copy;
 	if (in->len && !(c->in_data = malloc(in->len)))
 		goto nomem;
 	if (in->len)
@@ -566,6 +594,7 @@ static void run_blocking(struct op_rt *op, orbit_lender *orb, const orbit_conn_i
 		olog(LOG_WARNING, "plugin %s: cannot queue %s: %s", h->d->name, op->op->name,
 		     strerror(-rc));
 		call_free(c);
+		calltag_done(tag, 0, h);
 		return;
 	}
 	op->inflight++;
@@ -578,15 +607,20 @@ nomem:
 	     op->op->name);
 	if (c)
 		call_free(c);
+	calltag_done(tag, 0, h);
 }
 
 static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		     const orbit_payload *in)
 {
 	struct op_rt *op = ctx;
+	/* The daemon's call this input is, if it tagged it (a dropped input
+	 * ends its call at once, with no output). */
+	uint64_t tag = calltag_take(conn->input_topic, in, op->h);
 	/* Admission first, before anything is copied or decoded. */
 	if (op->inflight >= op->max_inflight) {
 		drop_input(op, p, conn->remote_id);
+		calltag_done(tag, 0, op->h);
 		return;
 	}
 	/* Python may send a StringMessage as utf-8, JSON or Avro (SPEC §1.3);
@@ -602,6 +636,7 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 			     in->message_type ? in->message_type : "no message type");
 			orbit_value_clear(&v);
 			record_error(p, conn->remote_id, op, true, "input is not a string");
+			calltag_done(tag, 0, op->h);
 			return;
 		}
 		text = (orbit_payload){(const uint8_t *)v.str, v.str_len, ORBIT_FMT_UTF8,
@@ -609,7 +644,7 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 		in = &text;
 	}
 	if (op->op->flags & ORBIT_OP_BLOCKING) {
-		run_blocking(op, p, conn, in);
+		run_blocking(op, p, conn, in, tag);
 		orbit_value_clear(&v);
 		return;
 	}
@@ -621,9 +656,13 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 			.host = op->h},
 		.op = op,
 		.orb = p,
+		.tag = tag,
+		.out_topic = conn->output_topic,
 	};
 	const struct host_env *env = op->h->env;
+	struct call *outer = op->h->current; /* a handler's send may run another */
 	op->inflight++;
+	op->h->current = &c;
 	if (env->call_begin)
 		env->call_begin(env->call_hook_ctx, (size_t)(op - op->h->ops));
 	bool timed = latency_sampled(op, p);
@@ -632,8 +671,10 @@ static void on_input(void *ctx, orbit_lender *p, const orbit_conn_info *conn,
 	double took = timed ? ratelimit_now() - t0 : -1;
 	if (env->call_end)
 		env->call_end(env->call_hook_ctx);
+	op->h->current = outer;
 	op->inflight--;
 	record_call(op, p, conn->remote_id, took, rc);
+	calltag_done(tag, c.outputs, op->h);
 	if (rc < 0)
 		log_handler_error(op->h, &c, rc);
 	free(c.in_text);
@@ -901,7 +942,17 @@ static int api_emit(orbit_host *h, const char *operation, const orbit_payload *o
 		return -EINVAL;
 	if (!find_op(h, operation))
 		return -ENOENT;
+	/* Emitted while a handler of the operation runs: its caller's copy is
+	 * an output of that call. */
+	struct call *c = h->current;
+	bool tie = c && c->orb == h->orb && strcmp(c->pub.operation, operation) == 0;
+	if (tie)
+		tag_output(h, c, out);
 	int n = orbit_lender_emit(h->orb, operation, out);
+	if (tie && n > 0 && c->out_topic)
+		c->outputs++;
+	else if (tie && c->out_topic)
+		calltag_unsent(c->tag, c->out_topic);
 	if (n >= 0 && h->orb_remote) {
 		int m = orbit_lender_emit(h->orb_remote, operation, out);
 		n = m < 0 ? m : n + m;
@@ -916,7 +967,17 @@ static int api_send(orbit_host *h, const char *core_id, const char *operation,
 		return -ESHUTDOWN;
 	if (!out || !core_id)
 		return -EINVAL;
+	/* Sent to the caller of a handler running now: an output of its call. */
+	struct call *c = h->current;
+	bool tie = c && c->orb == h->orb && strcmp(c->pub.core_id, core_id) == 0 &&
+		   strcmp(c->pub.operation, operation) == 0;
+	if (tie)
+		tag_output(h, c, out);
 	int rc = orbit_lender_reply(h->orb, core_id, operation, out);
+	if (tie && rc == 0 && c->out_topic)
+		c->outputs++;
+	else if (tie && c->out_topic)
+		calltag_unsent(c->tag, c->out_topic);
 	if (rc == -ENOENT && h->orb_remote)
 		rc = orbit_lender_reply(h->orb_remote, core_id, operation, out);
 	return rc;

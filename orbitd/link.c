@@ -145,7 +145,7 @@ static void schedule_write(struct link *l)
 
 static bool type_known(uint8_t t)
 {
-	return (t >= LINK_DELIVER && t <= LINK_CLOSE) || (t >= LINK_SUB && t <= LINK_RECONFIGURED);
+	return (t >= LINK_DELIVER && t <= LINK_TAG) || (t >= LINK_SUB && t <= LINK_CALL_DONE);
 }
 
 static bool is_message(uint8_t t)

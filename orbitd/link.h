@@ -41,6 +41,8 @@ enum link_type {
 	LINK_CLOSE_ALL,    /* close every connection gracefully */
 	LINK_RECONFIG,     /* data: JSON {"policies": [...], "config": {...}} */
 	LINK_CLOSE,        /* data: close one connection (link_close_encode) */
+	LINK_TAG,          /* data: struct link_tag: the next DELIVER, if of that
+			    * fingerprint, is the daemon's call id (calltag.h) */
 	/* plugin process → daemon */
 	LINK_SUB = 16,     /* bus, topic */
 	LINK_UNSUB,        /* bus, topic */
@@ -50,6 +52,20 @@ enum link_type {
 	LINK_FAIL,         /* data: why init or start failed (text) */
 	LINK_REPORT,       /* data: JSON snapshot (connections, counters) */
 	LINK_RECONFIGURED, /* data: "" or why the reload was refused (text) */
+	LINK_OUT_TAG,      /* data: struct link_tag: the next PUB, if of that
+			    * fingerprint, is an output of call id */
+	LINK_CALL_DONE,    /* data: struct link_done: call id has ended */
+};
+
+/* Bodies of the correlation frames (calltag.h), in host byte order. */
+struct link_tag {
+	uint64_t id, fp;
+};
+
+struct link_done {
+	uint64_t id;
+	uint32_t outputs;
+	uint32_t zero;
 };
 
 /* Limits checked on every frame read. */

@@ -9,6 +9,7 @@
  * them the plugin orbiters' stats, orbit/stats.h, for `orbitctl stats`).
  */
 #include "plugchild.h"
+#include "calltag.h"
 #include "link.h"
 #include "linkbus.h"
 #include "log.h"
@@ -60,6 +61,7 @@ static struct {
 	struct ocfg_plugin *own;        /* ... when a reload built it here */
 	struct event *report_ev;
 	uint64_t closed_all; /* token of the last CLOSE_ALL handled */
+	struct link_tag in_tag; /* the daemon's last TAG, for its next DELIVER */
 } C;
 
 /* ---- exit and sandbox -------------------------------------------------- */
@@ -548,8 +550,16 @@ static int on_frame(void *ctx, const struct link_frame *f)
 	(void)ctx;
 	switch (f->type) {
 	case LINK_DELIVER:
+		/* The host takes the tag with the message (calltag.h). */
+		if (C.in_tag.id && f->bus == 0 && calltag_fp(&f->p) == C.in_tag.fp)
+			calltag_push(f->topic, C.in_tag.id, C.in_tag.fp);
+		C.in_tag = (struct link_tag){0};
 		if (f->bus < 2 && C.bus[f->bus])
 			linkbus_deliver(C.bus[f->bus], f->topic, &f->p);
+		break;
+	case LINK_TAG:
+		if (f->p.len == sizeof C.in_tag)
+			memcpy(&C.in_tag, f->p.data, sizeof C.in_tag);
 		break;
 	case LINK_PING:
 		link_send_data(C.link, LINK_PONG, f->p.data, f->p.len);
@@ -583,8 +593,11 @@ static int on_frame(void *ctx, const struct link_frame *f)
 static void on_down(void *ctx, int err, const char *why)
 {
 	(void)ctx;
-	(void)err;
 	(void)why;
+	/* Our own descriptor went bad under a write (the end of a call is
+	 * reported even when the handler sent nothing): the plugin closed it. */
+	if (err == EBADF || fcntl(3, F_GETFD) < 0)
+		die(5, "closed its socket to orbitd");
 	/* The daemon is gone or hung up on us: nobody to serve. */
 	_exit(0);
 }
@@ -596,6 +609,22 @@ static void fail(const char *why)
 	_exit(3);
 }
 
+/* The host's outputs and ends of the daemon's calls go back as frames,
+ * each OUT_TAG right before the PUB it announces. */
+static void relay_output(void *ctx, uint64_t id, uint64_t fp)
+{
+	(void)ctx;
+	struct link_tag t = {id, fp};
+	link_send_data(C.link, LINK_OUT_TAG, &t, sizeof t);
+}
+
+static void relay_done(void *ctx, uint64_t id, unsigned outputs)
+{
+	(void)ctx;
+	struct link_done dn = {.id = id, .outputs = outputs};
+	link_send_data(C.link, LINK_CALL_DONE, &dn, sizeof dn);
+}
+
 void plugchild_main(const struct plugchild_args *a)
 {
 	char *why = NULL;
@@ -603,6 +632,8 @@ void plugchild_main(const struct plugchild_args *a)
 	C.pcfg = a->pcfg;
 	on_exit(leave, NULL);
 	sandbox(a);
+	calltag_reset();
+	calltag_relay(relay_output, relay_done, NULL);
 	if (!(C.base = event_base_new()) ||
 	    !(C.link = link_new(C.base, 3, CHILD_MAX_OUT, on_frame, on_down, NULL)) ||
 	    !(C.bus[0] = linkbus_new(C.base, C.link, 0)) ||

@@ -14,6 +14,7 @@
  * process that really lives on without its socket is "closed its socket".
  */
 #include "plugproc.h"
+#include "calltag.h"
 #include "childwatch.h"
 #include "link.h"
 #include "log.h"
@@ -96,6 +97,8 @@ struct plugproc {
 	/* messages to the process dropped at the output bound (the count:
 	 * link_dropped of each link) */
 	struct ratelimit drop_log;
+	/* the process's last OUT_TAG, for its next PUB (calltag.h) */
+	struct link_tag out_tag;
 };
 
 static struct plugproc *all;
@@ -177,9 +180,21 @@ static void on_bus_msg(void *ctx, const char *topic, const orbit_payload *p)
 {
 	struct bus_ep *ep = ctx;
 	struct plugproc *pp = ep->pp;
-	if (tap && pp->link)
+	if (!pp->link)
+		return;
+	if (tap)
 		tap(tap_ctx, pp->d->name, pp->identifier, ORBIT_DIR_RECEIVED, ep->bus, topic, p, 0);
-	if (!pp->link || link_send_msg(pp->link, LINK_DELIVER, ep->bus, 0, topic, p) != -ENOBUFS)
+	/* The daemon's call this input is goes with it, in a frame of its own
+	 * (the DELIVER stays the message as the bus gave it). */
+	uint64_t id = ep->bus == 0 ? calltag_take(topic, p, pp) : 0;
+	if (id) {
+		struct link_tag t = {id, calltag_fp(p)};
+		link_send_data(pp->link, LINK_TAG, &t, sizeof t);
+	}
+	int rc = link_send_msg(pp->link, LINK_DELIVER, ep->bus, 0, topic, p);
+	if (rc < 0)
+		calltag_done(id, 0, pp); /* lost on the way: the call has ended */
+	if (rc != -ENOBUFS)
 		return;
 	uint64_t n;
 	if (ratelimit_hit(&pp->drop_log, now(), &n))
@@ -505,6 +520,10 @@ static int on_frame(void *ctx, const struct link_frame *f)
 			bad_frame(pp, "publish on bus %u with flags 0x%x", f->bus, f->flags);
 			return -1;
 		}
+		/* Tagged only when it is the message the tag announced. */
+		if (pp->out_tag.id && f->bus == 0 && calltag_fp(&f->p) == pp->out_tag.fp)
+			calltag_output(pp->out_tag.id, f->topic, &f->p, pp);
+		pp->out_tag = (struct link_tag){0};
 		int rc = orbit_bus_publish(b, f->topic, &f->p, f->flags);
 		if (tap)
 			tap(tap_ctx, pp->d->name, pp->identifier, ORBIT_DIR_SENT, f->bus, f->topic, &f->p, rc);
@@ -512,6 +531,24 @@ static int on_frame(void *ctx, const struct link_frame *f)
 			bad_frame(pp, "publish to an invalid topic");
 			return -1;
 		}
+		return 0;
+	}
+	/* calltag accepts tags and ends only of calls this process took. */
+	case LINK_OUT_TAG:
+		if (f->p.len != sizeof pp->out_tag) {
+			bad_frame(pp, "output tag of %zu bytes", f->p.len);
+			return -1;
+		}
+		memcpy(&pp->out_tag, f->p.data, sizeof pp->out_tag);
+		return 0;
+	case LINK_CALL_DONE: {
+		struct link_done dn;
+		if (f->p.len != sizeof dn) {
+			bad_frame(pp, "call end of %zu bytes", f->p.len);
+			return -1;
+		}
+		memcpy(&dn, f->p.data, sizeof dn);
+		calltag_done(dn.id, dn.outputs, pp);
 		return 0;
 	}
 	case LINK_PONG:
@@ -659,6 +696,7 @@ static void spawn(struct plugproc *pp)
 	memset(pp->slots, 0, sizeof *pp->slots);
 	/* Slot 0 is the loop thread's (plugchild claims it before init). */
 	atomic_store(&pp->slots->next, 1);
+	pp->out_tag = (struct link_tag){0};
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		spawn_failed(pp, "socketpair", errno);
 		return;

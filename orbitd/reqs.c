@@ -5,11 +5,13 @@
  * when any listed entry matches, while C peers compare structurally anyway.
  */
 #include "reqs.h"
+#include "calltag.h"
 #include "strfmt.h"
 #include "log.h"
 #include "sink.h"
 
 #include <orbit/payload_json.h>
+#include <orbit/stats.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -128,7 +130,6 @@ static int require(orbit_core *core, const struct ocfg_req *q)
 static void on_output(void *ctx, orbit_core *core, const orbit_conn_info *conn,
 		      const orbit_payload *p)
 {
-	(void)core;
 	struct reqrt *rt = ctx;
 	char *json = NULL;
 	int rc = orbit_payload_to_json(p, conn->output, &json);
@@ -139,10 +140,23 @@ static void on_output(void *ctx, orbit_core *core, const orbit_conn_info *conn,
 		     strerror(-rc));
 		return;
 	}
-	osink_deliver(rt->sink, conn->remote_id, json);
+	struct calltag_match m;
+	calltag_arrived(conn->output_topic, p, &m);
+	/* The core's latency of the operation: execute to output, for the
+	 * outputs whose call is known (the engine alone cannot pair them). */
+	orbit_histogram *lat = m.call ? orbit_orbiter_latency(orbit_core_orbiter(core),
+							      conn->operation)
+				      : NULL;
+	if (lat)
+		orbit_histogram_add(lat, m.latency);
+	struct osink_call sc = {.call = m.call, .latency = m.latency};
+	osink_deliver_call(rt->sink, conn->remote_id, json, &sc);
 	if (rt->owner->observer)
-		rt->owner->observer(rt->owner->obs_ctx, conn->operation, conn->remote_id, json);
+		rt->owner->observer(rt->owner->obs_ctx, conn->operation, conn->remote_id, json,
+				    &m);
 	free(json);
+	/* The output is handed on: its call may be complete now. */
+	calltag_settle(m.call);
 }
 
 static int sink_execute(void *ctx, const char *operation, enum ocfg_mode mode, const char *json)
@@ -391,9 +405,45 @@ static void items_free(orbit_payload *items, uint8_t **bufs, size_t n)
 	free(items);
 }
 
+/* ---- tagging the calls ------------------------------------------------ */
+
+struct tagging {
+	orbit_core *core;
+	const char *operation;
+	const orbit_payload *items;
+	reqs_call_fn on_call;
+	void *ctx;
+	const char *plugin;    /* looked for */
+	const char *topic;     /* its connection's input topic */
+};
+
+static int input_topic_of(void *ctx, const orbit_conn_info *c)
+{
+	struct tagging *t = ctx;
+	if (strcmp(c->remote_id, t->plugin) || strcmp(c->operation, t->operation))
+		return 0;
+	t->topic = c->input_topic;
+	return 1;
+}
+
+/* The core has just published item to plugin (delivery comes later, from
+ * the loop): tag it on the connection's input topic. A walk over the
+ * connections, the price of finding a topic through the public API. */
+static void on_target(void *ctx, const char *plugin_id, size_t item)
+{
+	struct tagging *t = ctx;
+	t->plugin = plugin_id;
+	t->topic = NULL;
+	orbit_orbiter_foreach_connection(orbit_core_orbiter(t->core), input_topic_of, t);
+	uint64_t id = t->topic ? calltag_send(t->topic, &t->items[item]) : 0;
+	if (t->on_call)
+		t->on_call(t->ctx, id, plugin_id);
+}
+
 /* Encode json for operation and, unless dry, execute it. */
 static int execute_json(struct reqs *r, const char *operation, const char *json,
-			enum ocfg_mode mode, const char *plugin, char **why, bool dry)
+			enum ocfg_mode mode, const char *plugin, char **why, bool dry,
+			reqs_call_fn on_call, void *call_ctx)
 {
 	char *dummy = NULL;
 	if (!why)
@@ -431,8 +481,11 @@ static int execute_json(struct reqs *r, const char *operation, const char *json,
 			rc = 0;
 		} else if (erc == 0) {
 			fitted = true;
+			struct tagging t = {.core = r->core, .operation = operation,
+					    .items = items, .on_call = on_call, .ctx = call_ctx};
 			orbit_exec x = {.mode = exec_mode(mode), .plugin_id = plugin,
-					.schema = schema, .items = items, .n_items = n};
+					.schema = schema, .items = items, .n_items = n,
+					.on_target = on_target, .ctx = &t};
 			rc = orbit_core_execute(r->core, operation, &x);
 		} else if (erc == -EINVAL) {
 			char *joined = reasons ? strfmt("%s; %s", reasons, e ? e : "does not fit")
@@ -465,13 +518,20 @@ static int execute_json(struct reqs *r, const char *operation, const char *json,
 int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 		      enum ocfg_mode mode, const char *plugin, char **why)
 {
-	return execute_json(r, operation, json, mode, plugin, why, false);
+	return execute_json(r, operation, json, mode, plugin, why, false, NULL, NULL);
+}
+
+int reqs_execute_json_calls(struct reqs *r, const char *operation, const char *json,
+			    enum ocfg_mode mode, const char *plugin, char **why,
+			    reqs_call_fn on_call, void *ctx)
+{
+	return execute_json(r, operation, json, mode, plugin, why, false, on_call, ctx);
 }
 
 int reqs_check_json(struct reqs *r, const char *operation, const char *json,
 		    enum ocfg_mode mode, const char *plugin, char **why)
 {
-	return execute_json(r, operation, json, mode, plugin, why, true);
+	return execute_json(r, operation, json, mode, plugin, why, true, NULL, NULL);
 }
 
 void reqs_free(struct reqs *r)

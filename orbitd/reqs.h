@@ -20,10 +20,17 @@
 struct event_base;
 struct reqs;
 
-/* Told of every output (after its sink got it): operation, plugin and the
- * value as JSON, all borrowed for the call. For orbitctl watch/execute. */
+struct calltag_match;
+
+/* Told of every output (after its sink got it): operation, plugin, the
+ * value as JSON and the call it answers (calltag.h: call 0 for none), all
+ * borrowed for the call. For orbitctl watch/execute. */
 typedef void (*reqs_observer_fn)(void *ctx, const char *operation, const char *plugin,
-				 const char *json);
+				 const char *json, const struct calltag_match *m);
+
+/* Told of each call an execution made: its id (calltag.h; 0 when it could
+ * not be tagged) and the plugin it went to (borrowed for the call). */
+typedef void (*reqs_call_fn)(void *ctx, uint64_t call, const char *plugin);
 
 /* Build sinks and (unarmed) schedules of cfg's requirements. observer may be
  * NULL. NULL with *err malloc'd ("sink of 'op' (file:line:col): cannot open
@@ -50,6 +57,11 @@ void reqs_stop_schedules(struct reqs *r);
  * when why is non-NULL). */
 int reqs_execute_json(struct reqs *r, const char *operation, const char *json,
 		      enum ocfg_mode mode, const char *plugin, char **why);
+
+/* reqs_execute_json telling on_call (non-NULL) of every call it made. */
+int reqs_execute_json_calls(struct reqs *r, const char *operation, const char *json,
+			    enum ocfg_mode mode, const char *plugin, char **why,
+			    reqs_call_fn on_call, void *ctx);
 
 /* Whether json fits one of operation's input types, without executing:
  * 0, -ENOENT (not required), -EINVAL (*why as above). Lets a caller with

@@ -14,6 +14,7 @@
 #include "sink.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -212,9 +213,12 @@ static char *put(char *p, const char *lit)
 	return p + n;
 }
 
-/* The record of one output, newline-terminated; NULL on ENOMEM. */
-static struct rec *rec_new(const char *operation, const char *plugin, const char *value)
+/* The record of one output, newline-terminated; NULL on ENOMEM. call
+ * NULL: no correlation keys (sink.h). */
+static struct rec *rec_new(const char *operation, const char *plugin, const char *value,
+			   const struct osink_call *call)
 {
+	char corr[64] = "";
 	char ts[40];
 	struct timespec now;
 	struct tm tm;
@@ -227,8 +231,13 @@ static struct rec *rec_new(const char *operation, const char *plugin, const char
 	tl = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + tl, sizeof ts - tl, ".%03ldZ", now.tv_nsec / 1000000L);
 	tl = strlen(ts);
+	if (call && call->call)
+		snprintf(corr, sizeof corr, ",\"call\":%" PRIu64 ",\"latency_ms\":%.3f", call->call,
+			 call->latency * 1e3);
+	else if (call)
+		snprintf(corr, sizeof corr, ",\"correlated\":false");
 
-	len = strlen("{\"time\":\"") + tl + strlen("\",\"operation\":") + json_string(NULL, operation) +
+	len = strlen("{\"time\":\"") + tl + strlen(corr) + strlen("\",\"operation\":") + json_string(NULL, operation) +
 	      strlen(",\"plugin\":") + json_string(NULL, plugin) + strlen(",\"value\":") + vl +
 	      strlen("}\n");
 	r = malloc(sizeof *r + len + 1);
@@ -240,6 +249,7 @@ static struct rec *rec_new(const char *operation, const char *plugin, const char
 	p += json_string(p, operation);
 	p = put(p, ",\"plugin\":");
 	p += json_string(p, plugin);
+	p = put(p, corr);
 	p = put(p, ",\"value\":");
 	memcpy(p, value, vl);
 	p = put(p + vl, "}\n");
@@ -607,6 +617,12 @@ static void execute_deliver(struct osink *s, const char *value)
 
 void osink_deliver(struct osink *s, const char *plugin_id, const char *value_json)
 {
+	osink_deliver_call(s, plugin_id, value_json, NULL);
+}
+
+void osink_deliver_call(struct osink *s, const char *plugin_id, const char *value_json,
+			const struct osink_call *call)
+{
 	struct rec *r;
 
 	if (!s)
@@ -631,7 +647,7 @@ void osink_deliver(struct osink *s, const char *plugin_id, const char *value_jso
 	case OCFG_SINK_EXEC:
 		break;
 	}
-	r = rec_new(s->operation, plugin_id, value_json);
+	r = rec_new(s->operation, plugin_id, value_json, call);
 	if (!r) {
 		s->st.failed++;
 		problem(s, LOG_WARNING, "output from %s lost: out of memory", plugin_id);

@@ -10,6 +10,13 @@
  * newline, keys in this order:
  *   {"time":"2026-11-23T10:00:00.123Z","operation":"op","plugin":"p1","value":<value>}
  * time is UTC with milliseconds; value is the output's JSON text verbatim.
+ * With a correlation (osink_deliver_call), before "value": for an output
+ * answering a known call of a hosted plugin
+ *   "call":17,"latency_ms":0.231
+ * (the call's id and the seconds from its execution to the output's
+ * arrival, in milliseconds), and for any other (remote plugins: the wire
+ * has no correlation; outputs a plugin emits on its own)
+ *   "correlated":false
  */
 #ifndef ORBITD_SINK_H
 #define ORBITD_SINK_H
@@ -55,6 +62,17 @@ struct osink *osink_new(struct event_base *base, const char *operation,
  * one line per second per sink, then a count of the suppressed ones) and
  * counted in osink_stats. NULL s is a no-op. */
 void osink_deliver(struct osink *s, const char *plugin_id, const char *value_json);
+
+/* What the daemon knows of the call an output answers (calltag.h). */
+struct osink_call {
+	uint64_t call;  /* 0: none known (uncorrelated) */
+	double latency; /* seconds, when call != 0 */
+};
+
+/* osink_deliver with the output's correlation in the record (call NULL:
+ * none said, the record as osink_deliver writes it). */
+void osink_deliver_call(struct osink *s, const char *plugin_id, const char *value_json,
+			const struct osink_call *call);
 
 /* Counters since osink_new.
  * delivered: logged; written whole to the file; command exited with status

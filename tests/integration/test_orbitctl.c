@@ -787,10 +787,12 @@ START_TEST(execute_every_mode)
 	};
 	ctl_parallel(round1, 3);
 	expect_rc(&round1[0].r, 0);
-	ck_assert_msg(strstr(round1[0].r.out, "lowercase lowercase \"hello\"\nsent 1, outputs 1\n"),
+	ck_assert_msg(strstr(round1[0].r.out, "lowercase lowercase \"hello\"  (call ") &&
+			      strstr(round1[0].r.out, " ms)\nsent 1, outputs 1\n"),
 		      "%s", round1[0].r.out);
 	expect_rc(&round1[1].r, 0);
-	ck_assert_msg(strstr(round1[1].r.out, "echo echo \"Mixed Case\"\nsent 1, outputs 1\n"),
+	ck_assert_msg(strstr(round1[1].r.out, "echo echo \"Mixed Case\"  (call ") &&
+			      strstr(round1[1].r.out, " ms)\nsent 1, outputs 1\n"),
 		      "%s", round1[1].r.out);
 	expect_rc(&round1[2].r, 0);
 	a = parse_lines(round1[2].r.out);
@@ -828,7 +830,8 @@ START_TEST(execute_every_mode)
 	};
 	ctl_parallel(round2, 3);
 	expect_rc(&round2[0].r, 0);
-	ck_assert_msg(strstr(round2[0].r.out, "lowercase lowercase \"abc\"\nsent 1, outputs 1\n"),
+	ck_assert_msg(strstr(round2[0].r.out, "lowercase lowercase \"abc\"  (call ") &&
+			      strstr(round2[0].r.out, " ms)\nsent 1, outputs 1\n"),
 		      "%s", round2[0].r.out);
 	expect_rc(&round2[1].r, 0);
 	a = parse_lines(round2[1].r.out);

@@ -497,10 +497,10 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
 	{"type 0", 0, 0, NULL, 0, NULL, 0, NULL, 0, -1, false, "unknown frame type 0"},
-	{"type between the ranges", LINK_CLOSE + 1, 0, NULL, 0, NULL, 0, NULL, 0, -1, false,
-	 "unknown frame type 7"},
-	{"type past the last", LINK_RECONFIGURED + 1, 0, NULL, 0, NULL, 0, NULL, 0, -1, false,
-	 "unknown frame type 24"},
+	{"type between the ranges", LINK_TAG + 1, 0, NULL, 0, NULL, 0, NULL, 0, -1, false,
+	 "unknown frame type 8"},
+	{"type past the last", LINK_CALL_DONE + 1, 0, NULL, 0, NULL, 0, NULL, 0, -1, false,
+	 "unknown frame type 26"},
 	{"type 255 announcing 4 GB", 255, 0, NULL, 0, NULL, 0, NULL, 0, 0xffffffffll, true,
 	 "unknown frame type 255"},
 	{"length over the limit, header only", LINK_REPORT, 0, NULL, 0, NULL, 0, NULL, 0,
