@@ -3,6 +3,7 @@
  * serves an operation; a plugin's name is orbitd_plugin_info's business. */
 #include "metrics_engine.h"
 #include "loader.h"
+#include "plugproc.h"
 
 #include <orbit/core.h>
 #include <orbit/stats.h>
@@ -13,10 +14,18 @@
 #define L(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* Snapshots of the orbiters the daemon runs: the core's and those of the
- * plugins hosted in its process. Isolated plugins' orbiters live in their
- * own process: theirs join here once the daemon receives them. */
+ * plugins hosted in its process; an isolated plugin's orbiters live in its
+ * process, which ships their snapshots in its reports (plugproc_stats). */
 static int add_plugin_orbiters(void *ctx, const struct lplug_info *pl)
 {
+	if (pl->proc) {
+		json_t *st = plugproc_stats(pl->proc);
+		const char *buses[] = {"local", "mqtt"};
+		for (size_t i = 0; st && i < 2; i++)
+			if (json_is_object(json_object_get(st, buses[i])))
+				json_array_append(ctx, json_object_get(st, buses[i]));
+		return 0;
+	}
 	if (!pl->host)
 		return 0;
 	orbit_lender *inst[] = {host_orbiter(pl->host), host_remote_orbiter(pl->host)};

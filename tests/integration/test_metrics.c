@@ -228,6 +228,8 @@ START_TEST(exposition_passes_promtool)
 		"orbitd_connections{side=\"plugin\",operation=\"lowercase\"} 1\n",
 		"# TYPE orbitd_control_refused_total counter\n",
 		"orbitd_protocol_messages_sent_total{role=\"core\",orbiter=\"core1\",kind=\"request\"}",
+		/* The plugin process's own orbiter, from its report. */
+		"orbitd_protocol_messages_sent_total{role=\"plugin\",orbiter=\"lowercase\",kind=\"confirm\"} 1\n",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		if (!strstr(r.body, want[i])) {
