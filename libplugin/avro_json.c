@@ -248,12 +248,39 @@ static int collect_records(struct schema *s, avro_schema_t sc, json_t *j)
 	}
 }
 
+/* A record's fields, each name once: libavro takes a repeated one, and
+ * the JSON written for it would repeat an object key (which we, and JSON
+ * readers that reject duplicates, cannot read back). Python's avro refuses
+ * it too. -EEXIST with *dup (malloc'd) saying which. */
+static int find_repeated_field(const json_t *fields, const char *record, char **dup)
+{
+	json_t *names = json_object(), *v;
+	size_t i;
+	int rc = names ? 0 : -ENOMEM;
+
+	json_array_foreach(fields, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+
+		if (rc || !name)
+			continue;
+		if (json_object_get(names, name))
+			rc = asprintf(dup, "field '%s' of '%s' is defined twice", name, record) < 0
+				     ? -ENOMEM
+				     : -EEXIST;
+		else if (json_object_set_new(names, name, json_null()))
+			rc = -ENOMEM;
+	}
+	json_decref(names);
+	return rc;
+}
+
 /* The named types (record, error, enum, fixed) defined in j, by full name
  * (Avro spec: a dotted name is full, otherwise the type's or the enclosing
- * namespace applies) into the set seen; -EEXIST with *dup (malloc'd) naming
- * the first one defined twice. libavro 1.11 refuses such a schema but leaks
- * the second definition, and schemas come from peers (Offers): they are
- * refused here, before libavro sees them. */
+ * namespace applies) into the set seen; -EEXIST with *dup (malloc'd) saying
+ * which is defined twice, a type or a record's field. libavro 1.11 refuses
+ * a type defined twice but leaks the second definition, and schemas come
+ * from peers (Offers): such schemas are refused here, before libavro sees
+ * them. */
 static int find_redefinition(const json_t *j, const char *ns, json_t *seen, char **dup)
 {
 	const char *type, *name, *own;
@@ -291,12 +318,14 @@ static int find_redefinition(const json_t *j, const char *ns, json_t *seen, char
 	if (!full)
 		return -ENOMEM;
 	if (json_object_get(seen, full)) {
-		*dup = full;
-		return -EEXIST;
-	}
-	if (json_object_set_new(seen, full, json_null())) {
+		rc = asprintf(dup, "'%s' is defined twice", full) < 0 ? -ENOMEM : -EEXIST;
 		free(full);
-		return -ENOMEM;
+		return rc;
+	}
+	if (json_object_set_new(seen, full, json_null()) ||
+	    (rc = find_repeated_field(json_object_get(j, "fields"), full, dup))) {
+		free(full);
+		return rc ? rc : -ENOMEM;
 	}
 	/* The fields' types are in the record's namespace: its full name's. */
 	dot = strrchr(full, '.');
@@ -332,7 +361,7 @@ static int schema_new(const char *text, size_t len, struct schema **out, char **
 		}
 		rc = find_redefinition(s->json, NULL, seen, &dup);
 		if (rc == -EEXIST)
-			rc = say(why, -EINVAL, "not an Avro schema: '%s' is defined twice", dup);
+			rc = say(why, -EINVAL, "not an Avro schema: %s", dup);
 		if (rc)
 			goto out;
 	}

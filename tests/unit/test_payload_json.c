@@ -997,9 +997,9 @@ END_TEST
 
 /* A named type defined twice: libavro 1.11 refuses the schema but leaks the
  * second definition (found by fuzz_avro_json; the SANITIZE=1 build's leak
- * checker and valgrind saw it here before the fix), and schemas come from
- * peers. Full names follow the namespaces: the same short name in two
- * namespaces is no redefinition. */
+ * checker saw it before the fix), and schemas come from peers. Full names
+ * follow the namespaces: the same short name in two namespaces is no
+ * redefinition. A record's field defined twice is refused too. */
 START_TEST(test_named_type_defined_twice)
 {
 	static const char *const TWICE[][2] = {
@@ -1015,6 +1015,11 @@ START_TEST(test_named_type_defined_twice)
 		  "{\"name\":\"b\",\"type\":{\"type\":\"array\",\"items\":"
 		  "{\"type\":\"fixed\",\"name\":\"n.F\",\"size\":1}}}]}",
 		  "not an Avro schema: 'n.F' is defined twice" },
+		/* libavro takes a repeated field; its JSON would repeat a key
+		 * (found by fuzz_avro_json: not read back) */
+		{ "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"n\",\"fields\":["
+		  "{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"a\",\"type\":\"string\"}]}",
+		  "not an Avro schema: field 'a' of 'n.R' is defined twice" },
 	};
 	static const char *const DISTINCT[] = {
 		"{\"type\":\"record\",\"name\":\"R\",\"fields\":["
