@@ -46,6 +46,7 @@ INTEG_BINS := $(INTEG_SRCS:%.c=$(BUILD)/%)
 -include bench/build.mk
 -include mk/check.mk
 -include mk/package.mk
+-include mk/fuzz.mk
 
 DEMO := $(BUILD)/local_demo
 EXTRA_ALL += $(DEMO)
@@ -112,7 +113,7 @@ bench-now: all
 	$(BENCH_CMD)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .SECONDARY:
 

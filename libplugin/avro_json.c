@@ -248,10 +248,102 @@ static int collect_records(struct schema *s, avro_schema_t sc, json_t *j)
 	}
 }
 
+/* A record's fields, each name once: libavro takes a repeated one, and
+ * the JSON written for it would repeat an object key (which we, and JSON
+ * readers that reject duplicates, cannot read back). Python's avro refuses
+ * it too. -EEXIST with *dup (malloc'd) saying which. */
+static int find_repeated_field(const json_t *fields, const char *record, char **dup)
+{
+	json_t *names = json_object(), *v;
+	size_t i;
+	int rc = names ? 0 : -ENOMEM;
+
+	json_array_foreach(fields, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+
+		if (rc || !name)
+			continue;
+		if (json_object_get(names, name))
+			rc = asprintf(dup, "field '%s' of '%s' is defined twice", name, record) < 0
+				     ? -ENOMEM
+				     : -EEXIST;
+		else if (json_object_set_new(names, name, json_null()))
+			rc = -ENOMEM;
+	}
+	json_decref(names);
+	return rc;
+}
+
+/* The named types (record, error, enum, fixed) defined in j, by full name
+ * (Avro spec: a dotted name is full, otherwise the type's or the enclosing
+ * namespace applies) into the set seen; -EEXIST with *dup (malloc'd) saying
+ * which is defined twice, a type or a record's field. libavro 1.11 refuses
+ * a type defined twice but leaks the second definition, and schemas come
+ * from peers (Offers): such schemas are refused here, before libavro sees
+ * them. */
+static int find_redefinition(const json_t *j, const char *ns, json_t *seen, char **dup)
+{
+	const char *type, *name, *own;
+	char *full = NULL, *dot;
+	size_t i;
+	json_t *v;
+	int rc = 0;
+
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			if ((rc = find_redefinition(v, ns, seen, dup)))
+				return rc;
+		return 0;
+	}
+	if (!json_is_object(j))
+		return 0;
+	type = json_string_value(json_object_get(j, "type"));
+	name = json_string_value(json_object_get(j, "name"));
+	if (!type)
+		return find_redefinition(json_object_get(j, "type"), ns, seen, dup);
+	if (!strcmp(type, "array"))
+		return find_redefinition(json_object_get(j, "items"), ns, seen, dup);
+	if (!strcmp(type, "map"))
+		return find_redefinition(json_object_get(j, "values"), ns, seen, dup);
+	if (!name || (strcmp(type, "record") && strcmp(type, "error") && strcmp(type, "enum") &&
+		      strcmp(type, "fixed")))
+		return 0;
+	own = json_string_value(json_object_get(j, "namespace"));
+	if (!own)
+		own = ns;
+	if (strchr(name, '.') || !own || !*own)
+		full = strdup(name);
+	else if (asprintf(&full, "%s.%s", own, name) < 0)
+		full = NULL;
+	if (!full)
+		return -ENOMEM;
+	if (json_object_get(seen, full)) {
+		rc = asprintf(dup, "'%s' is defined twice", full) < 0 ? -ENOMEM : -EEXIST;
+		free(full);
+		return rc;
+	}
+	if (json_object_set_new(seen, full, json_null()) ||
+	    (rc = find_repeated_field(json_object_get(j, "fields"), full, dup))) {
+		free(full);
+		return rc ? rc : -ENOMEM;
+	}
+	/* The fields' types are in the record's namespace: its full name's. */
+	dot = strrchr(full, '.');
+	if (dot)
+		*dot = 0;
+	json_array_foreach(json_object_get(j, "fields"), i, v)
+		if ((rc = find_redefinition(json_object_get(v, "type"), dot ? full : NULL, seen, dup)))
+			break;
+	free(full);
+	return rc;
+}
+
 static int schema_new(const char *text, size_t len, struct schema **out, char **why)
 {
 	struct schema *s = calloc(1, sizeof(*s));
+	json_t *seen = NULL;
 	json_error_t err;
+	char *dup = NULL;
 	int rc;
 
 	if (!s || !(s->text = malloc(len + 1))) {
@@ -260,15 +352,29 @@ static int schema_new(const char *text, size_t len, struct schema **out, char **
 	}
 	memcpy(s->text, text, len + 1);
 	s->len = len;
+	/* Not JSON: libavro below says so. */
+	s->json = json_loadb(text, len, JSON_DECODE_ANY, &err);
+	if (s->json) {
+		if (!(seen = json_object())) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = find_redefinition(s->json, NULL, seen, &dup);
+		if (rc == -EEXIST)
+			rc = say(why, -EINVAL, "not an Avro schema: %s", dup);
+		if (rc)
+			goto out;
+	}
 	if (avro_schema_from_json_length(text, len, &s->avro)) {
 		s->avro = NULL;
 		rc = say(why, -EINVAL, "not an Avro schema: %s", avro_strerror());
 		goto out;
 	}
-	/* libavro parsed it, so only memory can fail here. */
-	s->json = json_loadb(text, len, JSON_DECODE_ANY, &err);
+	/* libavro parsed it, so only memory can have failed above. */
 	rc = s->json ? collect_records(s, s->avro, s->json) : -ENOMEM;
 out:
+	json_decref(seen);
+	free(dup);
 	if (rc) {
 		schema_free(s);
 		s = NULL;

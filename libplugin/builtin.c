@@ -261,6 +261,43 @@ static int decode_avro(const orbit_payload *p, orbit_value *out)
 	}
 }
 
+/* The literal lit after JSON whitespace at *s (< end); past it on a match. */
+static bool skip_past(const char **s, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	while (*s < end && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r'))
+		(*s)++;
+	if ((size_t)(end - *s) < n || memcmp(*s, lit, n) != 0)
+		return false;
+	*s += n;
+	return true;
+}
+
+/* {"value": NaN}, Infinity or -Infinity: what Python's json.dumps (and
+ * encode_json, after it) writes for a non-finite float, which JSON, and so
+ * jansson, does not have. Python's json.loads reads it; so do we. */
+static int decode_nonfinite(const orbit_payload *p, orbit_value *out)
+{
+	static const struct { const char *text; double f; } WORDS[] = {
+		{ "NaN", NAN }, { "Infinity", INFINITY }, { "-Infinity", -INFINITY },
+	};
+	const char *end = (const char *)p->data + p->len;
+
+	for (size_t i = 0; i < sizeof(WORDS) / sizeof(WORDS[0]); i++) {
+		const char *s = (const char *)p->data;
+
+		/* "" skips the trailing blanks: then nothing may follow. */
+		if (skip_past(&s, end, "{") && skip_past(&s, end, "\"value\"") &&
+		    skip_past(&s, end, ":") && skip_past(&s, end, WORDS[i].text) &&
+		    skip_past(&s, end, "}") && skip_past(&s, end, "") && s == end) {
+			out->f = WORDS[i].f;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
 static int decode_json(const orbit_payload *p, orbit_value *out)
 {
 	const char *why;
@@ -269,8 +306,12 @@ static int decode_json(const orbit_payload *p, orbit_value *out)
 	int rc;
 
 	root = json_loadb((const char *)p->data, p->len, JSON_ALLOW_NUL, &err);
+	if (!root && json_error_code(&err) == json_error_out_of_memory)
+		return -ENOMEM;
 	if (!root)
-		return json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
+		return out->kind == ORBIT_KIND_FLOAT32 || out->kind == ORBIT_KIND_FLOAT64
+			       ? decode_nonfinite(p, out)
+			       : -EBADMSG;
 	v = json_object_get(root, "value");
 	rc = v ? value_from_json(out->kind, v, out, &why) : -EBADMSG;
 	if (rc == -EINVAL)

@@ -3,6 +3,7 @@
 #
 #   mk/deps.sh [all]          check; on Debian/Ubuntu install what is missing
 #   mk/deps.sh build          the same for building and `make run` only
+#   mk/deps.sh fuzz           building, plus clang and libFuzzer for `make fuzz`
 #   mk/deps.sh --check [...]  check only: list what is missing, exit 1 if so
 #
 # Silent and fast when everything is there. When something is missing it says
@@ -57,6 +58,20 @@ if [ "$scope" = all ]; then
 	# Debian's prometheus package ships both promtool and the server.
 	{ have_cmd promtool && have_cmd prometheus; } ||
 		need prometheus "test_metrics checks orbitd's exposition with promtool and has a real Prometheus server scrape it"
+fi
+
+# make fuzz: clang and its libFuzzer runtime, which Debian ships apart
+# (libclang-rt-N-dev for clang N; Debian 12's clang is 14). Checked by
+# linking a fuzz target, the one thing make fuzz needs from them.
+if [ "$scope" = fuzz ]; then
+	if ! have_cmd clang; then
+		need clang "make fuzz builds the libFuzzer targets with clang"
+		need libclang-rt-14-dev "the libFuzzer runtime (-fsanitize=fuzzer) of Debian 12's clang"
+	elif ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }' |
+		clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then
+		v=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+		need "libclang-rt-${v:-14}-dev" "the libFuzzer runtime (-fsanitize=fuzzer) of clang ${v:-14}"
+	fi
 fi
 
 [ -z "$missing" ] && exit 0

@@ -147,6 +147,52 @@ START_TEST(test_floats)
 }
 END_TEST
 
+/* Python's json.dumps writes a non-finite float as NaN, Infinity or
+ * -Infinity, and so does our encoder (Python's json.loads reads them): the
+ * decoder used to refuse them, its own output included (found by reading
+ * fuzz_wire's properties against builtin.c). Nothing else that is not
+ * JSON gets through. */
+START_TEST(test_nonfinite_json)
+{
+	static const struct { const char *text; double f; } OK[] = {
+		{ "{\"value\": NaN}", NAN }, { "{\"value\": Infinity}", INFINITY },
+		{ "{\"value\": -Infinity}", -INFINITY }, { " {\"value\":NaN} \n", NAN },
+	};
+	static const char *const BAD[] = {
+		"{\"value\": nan}", "{\"value\": NaN", "{\"value\": NaN}x", "{\"value\": +Infinity}",
+		"{\"value\": NaN, \"value\": 1}", "{\"v\": NaN}", "NaN", "{\"value\": [NaN]}",
+	};
+	orbit_value f64 = { .kind = ORBIT_KIND_FLOAT64, .f = NAN };
+	orbit_value f32 = { .kind = ORBIT_KIND_FLOAT32, .f = -INFINITY };
+	orbit_payload p = { .format = ORBIT_FMT_JSON };
+	orbit_value back;
+
+	roundtrip_json(&f64, "{\"value\": NaN}");
+	roundtrip_json(&f32, "{\"value\": -Infinity}");
+	for (size_t i = 0; i < sizeof(OK) / sizeof(OK[0]); i++) {
+		for (int k = 0; k < 2; k++) {
+			p.message_type = k ? "Float32Message" : "Float64Message";
+			p.data = (const uint8_t *)OK[i].text;
+			p.len = strlen(OK[i].text);
+			ck_assert_msg(orbit_value_decode(&p, &back) == 0, "%s", OK[i].text);
+			ck_assert_int_eq(back.kind, k ? ORBIT_KIND_FLOAT32 : ORBIT_KIND_FLOAT64);
+			if (isnan(OK[i].f))
+				ck_assert(isnan(back.f));
+			else
+				ck_assert(back.f == OK[i].f);
+		}
+		p.message_type = "Int64Message";
+		ck_assert_int_eq(orbit_value_decode(&p, &back), -EBADMSG);
+	}
+	p.message_type = "Float64Message";
+	for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+		p.data = (const uint8_t *)BAD[i];
+		p.len = strlen(BAD[i]);
+		ck_assert_msg(orbit_value_decode(&p, &back) == -EBADMSG, "%s", BAD[i]);
+	}
+}
+END_TEST
+
 START_TEST(test_string)
 {
 	orbit_value v = { .kind = ORBIT_KIND_STRING, .str = "HELLO", .str_len = 5 };
@@ -511,6 +557,7 @@ static Suite *builtin_suite(void)
 	tcase_add_test(tc, test_int64);
 	tcase_add_test(tc, test_int32_unsigned_bytes);
 	tcase_add_test(tc, test_floats);
+	tcase_add_test(tc, test_nonfinite_json);
 	tcase_add_test(tc, test_string);
 	tcase_add_test(tc, test_empty_and_kinds);
 	tcase_add_test(tc, test_bit_identical_to_libavro);

@@ -613,6 +613,38 @@ START_TEST(test_fast_path_agrees)
 }
 END_TEST
 
+/* A blank inside a key's quotes makes another key: " payload_format_type"
+ * is not payload_format_type, for Python and the general decoder, so the
+ * envelope lacks that key and is refused. The fast path used to skip the
+ * blank and accept it. Every key, blank before and after its name. */
+START_TEST(test_blank_inside_key)
+{
+	static const char *const KEYS[] = {
+		"identifier", "publisher_identifier", "serialized_payload",
+		"payload_format_type", "message_type", "timestamp",
+	};
+	orbit_envelope e;
+
+	for (size_t i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]); i++) {
+		for (int after = 0; after < 2; after++) {
+			char key[32], blank[34], text[sizeof(VALID) + sizeof(blank)];
+			char *at;
+
+			snprintf(key, sizeof(key), "\"%s\"", KEYS[i]);
+			snprintf(blank, sizeof(blank), after ? "\"%s \"" : "\" %s\"", KEYS[i]);
+			/* quoted, "identifier" is not found inside "publisher_identifier" */
+			ck_assert_ptr_nonnull(at = strstr(VALID, key));
+			snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - VALID), VALID, blank,
+				 at + strlen(key));
+			ck_assert_msg(envelope_decode_fast(text, strlen(text), &e) == 1,
+				      "fast path accepted %s", text);
+			ck_assert_msg(orbit_envelope_decode(text, strlen(text), &e) == -EBADMSG,
+				      "accepted %s", text);
+		}
+	}
+}
+END_TEST
+
 /* The leaves on their own: RFC 4648 §10's vectors (what Python's
  * base64.b64encode writes) and datetime.fromisoformat's edges. */
 START_TEST(test_leaves)
@@ -680,6 +712,7 @@ static Suite *envelope_suite(void)
 	tcase_add_test(tc, test_oversized);
 	tcase_add_test(tc, test_truncations_and_flips);
 	tcase_add_test(tc, test_fast_path_agrees);
+	tcase_add_test(tc, test_blank_inside_key);
 	tcase_add_test(tc, test_leaves);
 	suite_add_tcase(s, tc);
 	return s;
