@@ -1231,6 +1231,22 @@ START_TEST(include_dir_empty)
 }
 END_TEST
 
+/* A FIFO where a file is expected is refused at once: opening it for
+ * reading would wait for a writer, with the loop stopped (a reload). */
+START_TEST(fifo_is_refused_without_waiting)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/orbitd.yaml", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	struct orbitd_config *cfg = NULL;
+	char *err = NULL;
+	ck_assert_int_lt(orbitd_config_load(path, &cfg, &err), 0);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(err && strstr(err, "not a regular file"), "%s", err ? err : "(null)");
+	free(err);
+}
+END_TEST
+
 START_TEST(alias_bomb_is_bounded)
 {
 	/* 10 levels of 10 aliases = 10^10 values if expanded. */
@@ -1749,6 +1765,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, value_parse);
 	tcase_add_test(tc, parse_duration_exported);
 	tcase_add_test(tc, include_dir_empty);
+	tcase_add_test(tc, fifo_is_refused_without_waiting);
 	tcase_add_test(tc, alias_bomb_is_bounded);
 	tcase_add_test(tc, setup_data_forms);
 	tcase_add_test(tc, control_modes);
