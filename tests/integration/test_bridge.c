@@ -13,9 +13,11 @@
  * Helpers for control-socket executions follow test_orbitd_mqtt.c (static
  * there). */
 #include "broker.h"
+#include "ctlreq.h"
 #include "expect.h"
 #include "mqtt_peer.h"
 #include "proc.h"
+#include "strf.h"
 #include "tmpdir.h"
 
 #include "envelope.h"
@@ -52,18 +54,6 @@
 static struct test_broker hub, siteb; /* A and the bridging broker B */
 static char *tmp;
 static char *build_dir;
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 static double now_s(void)
 {
@@ -243,29 +233,8 @@ static void expect_none_gone(struct world *w, const struct gone_counts *before)
 static json_t *ctl(const char *name, const char *request)
 {
 	char *path = daemon_path(name, "ctl.sock");
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	json_t *reply = ctlreq(path, request, NULL, WAIT);
 	free(path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	ck_assert_int_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-	char buf[65536];
-	size_t len = 0;
-	json_t *reply = NULL;
-	while (!reply) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		ck_assert_msg(poll(&pfd, 1, (int)(WAIT * 1000)) == 1, "no reply to %s", request);
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-		ck_assert_int_gt(n, 0);
-		len += (size_t)n;
-		char *nl = memchr(buf, '\n', len);
-		if (nl) {
-			json_error_t je;
-			reply = json_loadb(buf, (size_t)(nl - buf), 0, &je);
-			ck_assert_msg(reply, "control: %s", je.text);
-		}
-	}
-	close(fd);
 	return reply;
 }
 

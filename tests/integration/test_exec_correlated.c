@@ -10,6 +10,7 @@
 #include "expect.h"
 #include "orbitd_host.h"
 #include "proc.h"
+#include "strf.h"
 #include "tmpdir.h"
 
 #include <check.h>
@@ -44,18 +45,6 @@ static void teardown(void)
 {
 	test_tmpdir_free(tmp);
 	free(build_dir);
-}
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
 }
 
 static double now(void)

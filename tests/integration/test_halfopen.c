@@ -13,9 +13,11 @@
  * topics orbitd chooses carry 22 random characters, so without listening to
  * the handshake nobody could have named them. */
 #include "broker.h"
+#include "ctlreq.h"
 #include "expect.h"
 #include "mqtt_peer.h"
 #include "proc.h"
+#include "strf.h"
 #include "tmpdir.h"
 
 #include "envelope.h"
@@ -47,18 +49,6 @@
 static struct test_broker broker;
 static char *tmp, *build_dir;
 static struct mqtt_peer *spy;
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 static void setup(void)
 {
@@ -119,27 +109,9 @@ static struct test_proc *start_daemon(const char *name, const char *plugin, cons
 static json_t *ctl(const char *name, const char *request)
 {
 	char *path = strf("%s/%s/ctl.sock", tmp, name);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	json_t *reply = ctlreq(path, request, NULL, WAIT);
 	free(path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	ck_assert_int_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-	char buf[65536];
-	size_t len = 0;
-	char *nl;
-	while (!(nl = memchr(buf, '\n', len))) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		ck_assert_msg(poll(&pfd, 1, (int)(WAIT * 1000)) == 1, "no reply to %s", request);
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-		ck_assert_int_gt(n, 0);
-		len += (size_t)n;
-	}
-	close(fd);
-	json_error_t je;
-	json_t *reply = json_loadb(buf, (size_t)(nl - buf), 0, &je);
-	ck_assert_msg(reply && json_is_true(json_object_get(reply, "ok")), "%.*s",
-		      (int)(nl - buf), buf);
+	ck_assert_msg(json_is_true(json_object_get(reply, "ok")), "%s failed", request);
 	return reply;
 }
 

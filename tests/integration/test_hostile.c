@@ -8,6 +8,7 @@
 #include "mqtt_peer.h"
 #include "orbitd_host.h"
 #include "proc.h"
+#include "strf.h"
 #include "tmpdir.h"
 #include "wire_peer.h"
 
@@ -47,18 +48,6 @@ static void teardown(void)
 	test_broker_stop(&broker);
 	test_tmpdir_free(tmp);
 	free(build_dir);
-}
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
 }
 
 static struct test_proc *start_daemon(const char *name, const char *plugins, const char *timers_extra,

@@ -19,6 +19,7 @@
 #include "broker.h"
 #include "expect.h"
 #include "proc.h"
+#include "strf.h"
 #include "tmpdir.h"
 
 #include <arpa/inet.h>
@@ -47,18 +48,6 @@
 static struct test_broker broker;
 static char *tmp;   /* the test's directory: certificates, passwd, acl, daemons */
 static char *build_dir;
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 static double now_s(void)
 {

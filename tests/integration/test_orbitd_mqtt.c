@@ -5,10 +5,12 @@
  * reconnected, a broker restart under load, garbage on every topic, and
  * identifiers MQTT cannot carry refused at config time. */
 #include "broker.h"
+#include "ctlreq.h"
 #include "expect.h"
 #include "mqtt_peer.h"
 #include "orbitd_host.h"
 #include "proc.h"
+#include "strf.h"
 #include "tmpdir.h"
 #include "wire_peer.h"
 
@@ -56,18 +58,6 @@ static void teardown(void)
 	free(build_dir);
 }
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 /* One orbitd named `name` in tmp/name/ with plugins (space-separated paths
  * relative to the build dir) and the YAML body after the mqtt section. */
 static struct test_proc *start_daemon(const char *name, const char *plugins, const char *body)
@@ -85,39 +75,8 @@ static struct test_proc *start_daemon(const char *name, const char *plugins, con
 static json_t *ctl(const char *name, const char *request, size_t *outputs)
 {
 	char *path = orbitd_host_socket(tmp, name);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	json_t *reply = ctlreq(path, request, outputs, WAIT);
 	free(path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	ck_assert_int_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-	char buf[65536];
-	size_t len = 0;
-	json_t *reply = NULL;
-	*outputs = 0;
-	while (!reply) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		ck_assert_msg(poll(&pfd, 1, (int)(WAIT * 1000)) == 1, "no reply to %s", request);
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-		ck_assert_int_gt(n, 0);
-		len += (size_t)n;
-		char *nl;
-		while ((nl = memchr(buf, '\n', len))) {
-			json_error_t je;
-			json_t *msg = json_loadb(buf, (size_t)(nl - buf), 0, &je);
-			ck_assert_ptr_nonnull(msg);
-			if (json_object_get(msg, "event"))
-				*outputs += strcmp(json_string_value(json_object_get(
-							   json_object_get(msg, "event"), "type")),
-						   "output") == 0;
-			else
-				reply = json_incref(msg);
-			json_decref(msg);
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len);
-		}
-	}
-	close(fd);
 	return reply;
 }
 

@@ -24,6 +24,7 @@
 #include "broker.h"
 #include "mqtt_peer.h"
 #include "proc.h"
+#include "strf.h"
 #include "test_data.h"
 #include "tmpdir.h"
 
@@ -90,18 +91,6 @@ static struct test_proc *orbitd;
 static struct mqtt_peer *peer;
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 static const char *daemon_out(void)
 {

@@ -1,5 +1,6 @@
 /* orbitd_host.c — see orbitd_host.h. */
 #include "orbitd_host.h"
+#include "strf.h"
 
 #include "tmpdir.h"
 
@@ -9,18 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 char *orbitd_host_socket(const char *dir, const char *name)
 {
