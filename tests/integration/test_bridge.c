@@ -14,6 +14,7 @@
  * there). */
 #include "broker.h"
 #include "ctlreq.h"
+#include "execrun.h"
 #include "expect.h"
 #include "mqtt_peer.h"
 #include "proc.h"
@@ -248,157 +249,14 @@ static void ctl_ok(const char *name, const char *request)
 
 /* ---- executions watched through the control socket ------------------------ */
 
-/* As in test_orbitd_mqtt.c: a watch stream and the executions on one control
- * connection; outputs are collected from the stream, and a barrier execution
- * per plugin (mode plugin, awaited) makes the collection final, since a
- * plugin answers a connection's inputs in order and its outputs travel in
- * order — also through the bridge, one TCP session each way. */
-struct exec_run {
-	int fd;
-	char buf[1 << 16];
-	size_t len;
-	const char *operation;
-	int next_id;
-	size_t n_out;
-	struct {
-		char *plugin, *value;
-	} out[64];
-	char *barrier[16];
-	size_t n_barrier;
-};
-
-static void exec_send(struct exec_run *x, const char *cmd_args)
+/* exec_collect (execrun.h) on core1. */
+static json_int_t exec_on(struct exec_run *x, const char *operation, const char *args,
+			  size_t expect, const char *const *plugins)
 {
-	char *line = strf("{\"v\":1,\"id\":%d,%s}\n", ++x->next_id, cmd_args);
-	ck_assert_int_eq(write(x->fd, line, strlen(line)), (ssize_t)strlen(line));
-	free(line);
-}
-
-static json_t *exec_step(struct exec_run *x, double deadline)
-{
-	char *nl;
-	while (!(nl = memchr(x->buf, '\n', x->len))) {
-		double left = deadline - now_s();
-		struct pollfd pfd = {x->fd, POLLIN, 0};
-		ck_assert_msg(left > 0 && poll(&pfd, 1, (int)(left * 1000) + 1) == 1,
-			      "%s: no control message in time (%zu outputs so far)", x->operation,
-			      x->n_out);
-		ssize_t n = read(x->fd, x->buf + x->len, sizeof x->buf - x->len);
-		ck_assert_int_gt(n, 0);
-		x->len += (size_t)n;
-	}
-	json_error_t je;
-	json_t *msg = json_loadb(x->buf, (size_t)(nl - x->buf), 0, &je), *reply = NULL;
-	ck_assert_msg(msg, "control: %s", je.text);
-	x->len -= (size_t)(nl + 1 - x->buf);
-	memmove(x->buf, nl + 1, x->len);
-	json_t *ev = json_object_get(msg, "event");
-	const char *type = json_string_value(json_object_get(ev, "type"));
-	const char *op = json_string_value(json_object_get(ev, "operation"));
-	if (!ev) {
-		reply = json_incref(msg);
-	} else if (type && !strcmp(type, "output") && op && !strcmp(op, x->operation)) {
-		const char *plugin = json_string_value(json_object_get(ev, "plugin"));
-		const char *value = json_string_value(json_object_get(ev, "value"));
-		ck_assert(plugin && value);
-		char *mark = strf("barrier:%s", plugin);
-		bool barrier = strcasecmp(value, mark) == 0;
-		free(mark);
-		for (size_t i = 0; barrier && i < x->n_barrier; i++)
-			if (!strcmp(x->barrier[i], plugin)) {
-				free(x->barrier[i]);
-				x->barrier[i] = x->barrier[--x->n_barrier];
-				break;
-			}
-		if (!barrier) {
-			ck_assert_uint_lt(x->n_out, sizeof x->out / sizeof x->out[0]);
-			x->out[x->n_out].plugin = strdup(plugin);
-			x->out[x->n_out].value = strdup(value);
-			x->n_out++;
-		}
-	}
-	json_decref(msg);
-	return reply;
-}
-
-static json_t *exec_reply(struct exec_run *x)
-{
-	double deadline = now_s() + WAIT;
-	for (;;) {
-		json_t *r = exec_step(x, deadline);
-		if (r && json_integer_value(json_object_get(r, "id")) == x->next_id)
-			return r;
-		json_decref(r);
-	}
-}
-
-static json_int_t reply_sent(json_t *r)
-{
-	ck_assert_msg(json_is_true(json_object_get(r, "ok")), "%s", json_dumps(r, JSON_COMPACT));
-	return json_integer_value(json_object_get(json_object_get(r, "result"), "sent"));
-}
-
-/* On core1: execute `operation` with `args` (mode, plugin, data), collect
- * at least `expect` outputs, then the barriers of `plugins`; returns the
- * execution's "sent". */
-static json_int_t exec_collect(struct exec_run *x, const char *operation, const char *args,
-			       size_t expect, const char *const *plugins)
-{
-	memset(x, 0, sizeof *x);
-	x->operation = operation;
 	char *path = daemon_path("core1", "ctl.sock");
-	x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	json_int_t sent = exec_collect(x, path, operation, args, expect, plugins, WAIT);
 	free(path);
-	ck_assert_int_eq(connect(x->fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	exec_send(x, "\"cmd\":\"watch\"");
-	char *req = strf("\"cmd\":\"execute\",\"args\":{\"operation\":\"%s\",%s}", operation, args);
-	exec_send(x, req);
-	free(req);
-	json_t *r = exec_reply(x);
-	json_int_t sent = reply_sent(r);
-	json_decref(r);
-	double deadline = now_s() + WAIT;
-	while (x->n_out < expect)
-		json_decref(exec_step(x, deadline));
-	for (size_t i = 0; plugins[i]; i++) {
-		ck_assert_uint_lt(x->n_barrier, sizeof x->barrier / sizeof x->barrier[0]);
-		x->barrier[x->n_barrier++] = strdup(plugins[i]);
-		req = strf("\"cmd\":\"execute\",\"args\":{\"operation\":\"%s\",\"mode\":\"plugin\","
-			   "\"plugin\":\"%s\",\"data\":[\"barrier:%s\"]}",
-			   operation, plugins[i], plugins[i]);
-		exec_send(x, req);
-		free(req);
-		r = exec_reply(x);
-		ck_assert_int_eq(reply_sent(r), 1);
-		json_decref(r);
-	}
-	deadline = now_s() + WAIT;
-	while (x->n_barrier)
-		json_decref(exec_step(x, deadline));
 	return sent;
-}
-
-static size_t exec_outputs(const struct exec_run *x, const char *plugin, const char *value)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < x->n_out; i++)
-		n += (!plugin || !strcmp(x->out[i].plugin, plugin)) &&
-		     (!value || !strcmp(x->out[i].value, value));
-	return n;
-}
-
-static void exec_end(struct exec_run *x)
-{
-	close(x->fd);
-	for (size_t i = 0; i < x->n_out; i++) {
-		free(x->out[i].plugin);
-		free(x->out[i].value);
-	}
-	for (size_t i = 0; i < x->n_barrier; i++)
-		free(x->barrier[i]);
-	memset(x, 0, sizeof *x);
 }
 
 static const char *const ECHOES[] = {"echo-1", "echo-2", NULL};
@@ -410,7 +268,7 @@ static void expect_all_connections_serve(const char *tag)
 {
 	struct exec_run x;
 	char *args = strf("\"data\":[\"%s\"]", tag);
-	ck_assert_int_eq(exec_collect(&x, "echo", args, 2, ECHOES), 2);
+	ck_assert_int_eq(exec_on(&x, "echo", args, 2, ECHOES), 2);
 	ck_assert_uint_eq(x.n_out, 2);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-1", tag), 1);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-2", tag), 1);
@@ -420,7 +278,7 @@ static void expect_all_connections_serve(const char *tag)
 	char *low = strf("%s-abc", tag);
 	for (char *c = low; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-	ck_assert_int_eq(exec_collect(&x, "lowercase", args, 1, LOWER), 1);
+	ck_assert_int_eq(exec_on(&x, "lowercase", args, 1, LOWER), 1);
 	ck_assert_uint_eq(x.n_out, 1);
 	ck_assert_uint_eq(exec_outputs(&x, "lowercase-1", low), 1);
 	exec_end(&x);
@@ -528,19 +386,19 @@ START_TEST(handshake_and_every_mode_across_the_bridge)
 	start_world(&w, FAST);
 	struct exec_run x;
 	/* all: one execution and one output per plugin, exactly. */
-	ck_assert_int_eq(exec_collect(&x, "echo", "\"data\":[\"a\"]", 2, ECHOES), 2);
+	ck_assert_int_eq(exec_on(&x, "echo", "\"data\":[\"a\"]", 2, ECHOES), 2);
 	ck_assert_uint_eq(x.n_out, 2);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-1", "a"), 1);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-2", "a"), 1);
 	exec_end(&x);
 	/* any: one of them. */
-	ck_assert_int_eq(exec_collect(&x, "echo", "\"mode\":\"any\",\"data\":[\"b\"]", 1, ECHOES),
+	ck_assert_int_eq(exec_on(&x, "echo", "\"mode\":\"any\",\"data\":[\"b\"]", 1, ECHOES),
 			 1);
 	ck_assert_uint_eq(x.n_out, 1);
 	ck_assert_uint_eq(exec_outputs(&x, NULL, "b"), 1);
 	exec_end(&x);
 	/* plugin: that one. */
-	ck_assert_int_eq(exec_collect(&x, "echo",
+	ck_assert_int_eq(exec_on(&x, "echo",
 				      "\"mode\":\"plugin\",\"plugin\":\"echo-2\",\"data\":[\"c\"]", 1,
 				      ECHOES),
 			 1);
@@ -548,7 +406,7 @@ START_TEST(handshake_and_every_mode_across_the_bridge)
 	ck_assert_uint_eq(exec_outputs(&x, "echo-2", "c"), 1);
 	exec_end(&x);
 	/* distributed: the items spread evenly over the two connections. */
-	ck_assert_int_eq(exec_collect(&x, "echo",
+	ck_assert_int_eq(exec_on(&x, "echo",
 				      "\"mode\":\"distributed\",\"data\":[\"d1\",\"d2\",\"d3\",\"d4\"]",
 				      4, ECHOES),
 			 4);
@@ -562,7 +420,7 @@ START_TEST(handshake_and_every_mode_across_the_bridge)
 	}
 	exec_end(&x);
 	/* The other operation, through the other plugin of siteb1. */
-	ck_assert_int_eq(exec_collect(&x, "lowercase", "\"data\":[\"HeLLo\"]", 1, LOWER), 1);
+	ck_assert_int_eq(exec_on(&x, "lowercase", "\"data\":[\"HeLLo\"]", 1, LOWER), 1);
 	ck_assert_uint_eq(x.n_out, 1);
 	ck_assert_uint_eq(exec_outputs(&x, "lowercase-1", "hello"), 1);
 	exec_end(&x);

@@ -6,6 +6,7 @@
  * identifiers MQTT cannot carry refused at config time. */
 #include "broker.h"
 #include "ctlreq.h"
+#include "execrun.h"
 #include "expect.h"
 #include "mqtt_peer.h"
 #include "orbitd_host.h"
@@ -80,178 +81,16 @@ static json_t *ctl(const char *name, const char *request, size_t *outputs)
 	return reply;
 }
 
-static json_int_t result_int(json_t *reply, const char *key)
-{
-	ck_assert_msg(json_is_true(json_object_get(reply, "ok")), "%s",
-		      json_dumps(reply, JSON_COMPACT));
-	return json_integer_value(json_object_get(json_object_get(reply, "result"), key));
-}
-
 /* ---- executions watched through the control socket ------------------------ */
 
-/* Executions on one control connection whose outputs are collected from a
- * `watch` stream (opened first on the same connection: requests are handled
- * in the order of the connection's lines) instead of an execute `wait`
- * window, so the test waits for the outputs themselves, with a deadline. */
-struct exec_run {
-	int fd;
-	char buf[1 << 16];
-	size_t len;
-	const char *operation;
-	int next_id;
-	size_t n_out;
-	struct {
-		char *plugin, *value;
-	} out[64];         /* outputs of operation, barrier outputs excluded */
-	char *barrier[16]; /* plugins whose barrier output is still awaited */
-	size_t n_barrier;
-};
-
-static double now_s(void)
+/* exec_collect (execrun.h) on daemon `name`. */
+static json_int_t exec_on(struct exec_run *x, const char *name, const char *operation,
+			  const char *args, size_t expect, const char *const *plugins)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void exec_send(struct exec_run *x, const char *cmd_args)
-{
-	char *line = strf("{\"v\":1,\"id\":%d,%s}\n", ++x->next_id, cmd_args);
-	ck_assert_int_eq(write(x->fd, line, strlen(line)), (ssize_t)strlen(line));
-	free(line);
-}
-
-/* Read and take the next line: an output event of x->operation is recorded
- * (or checks off a barrier); a reply is returned (caller decrefs), anything
- * else gives NULL. Fails the test at deadline. */
-static json_t *exec_step(struct exec_run *x, double deadline)
-{
-	char *nl;
-	while (!(nl = memchr(x->buf, '\n', x->len))) {
-		double left = deadline - now_s();
-		struct pollfd pfd = {x->fd, POLLIN, 0};
-		ck_assert_msg(left > 0 && poll(&pfd, 1, (int)(left * 1000) + 1) == 1,
-			      "%s: no control message in time (%zu outputs so far)", x->operation,
-			      x->n_out);
-		ssize_t n = read(x->fd, x->buf + x->len, sizeof x->buf - x->len);
-		ck_assert_int_gt(n, 0);
-		x->len += (size_t)n;
-	}
-	json_error_t je;
-	json_t *msg = json_loadb(x->buf, (size_t)(nl - x->buf), 0, &je), *reply = NULL;
-	ck_assert_msg(msg, "control: %s", je.text);
-	x->len -= (size_t)(nl + 1 - x->buf);
-	memmove(x->buf, nl + 1, x->len);
-	json_t *ev = json_object_get(msg, "event");
-	const char *type = json_string_value(json_object_get(ev, "type"));
-	const char *op = json_string_value(json_object_get(ev, "operation"));
-	if (!ev) {
-		reply = json_incref(msg);
-	} else if (type && !strcmp(type, "output") && op && !strcmp(op, x->operation)) {
-		const char *plugin = json_string_value(json_object_get(ev, "plugin"));
-		const char *value = json_string_value(json_object_get(ev, "value"));
-		ck_assert(plugin && value);
-		char *mark = strf("barrier:%s", plugin);
-		bool barrier = strcasecmp(value, mark) == 0;
-		free(mark);
-		for (size_t i = 0; barrier && i < x->n_barrier; i++)
-			if (!strcmp(x->barrier[i], plugin)) {
-				free(x->barrier[i]);
-				x->barrier[i] = x->barrier[--x->n_barrier];
-				break;
-			}
-		if (!barrier) {
-			ck_assert_uint_lt(x->n_out, sizeof x->out / sizeof x->out[0]);
-			x->out[x->n_out].plugin = strdup(plugin);
-			x->out[x->n_out].value = strdup(value);
-			x->n_out++;
-		}
-	}
-	json_decref(msg);
-	return reply;
-}
-
-/* The reply to the request just sent (events taken meanwhile). */
-static json_t *exec_reply(struct exec_run *x)
-{
-	double deadline = now_s() + WAIT;
-	for (;;) {
-		json_t *r = exec_step(x, deadline);
-		if (r && json_integer_value(json_object_get(r, "id")) == x->next_id)
-			return r;
-		json_decref(r);
-	}
-}
-
-/* On daemon `name`: watch, execute `operation` with `args` (members of the
- * args object besides operation: mode, plugin, data) and no wait, and
- * collect its outputs until at least `expect` arrived; returns "sent".
- * Then, so that x->out is final and "exactly" can be asserted: a barrier
- * execution of "barrier:<plugin>" on each of `plugins` (NULL-terminated) in
- * mode plugin, each awaited. A plugin answers a connection's inputs in
- * order and its outputs travel in order, so whatever the first execution
- * still had to produce on a connection arrives before that connection's
- * barrier output. */
-static json_int_t exec_collect(struct exec_run *x, const char *name, const char *operation,
-			       const char *args, size_t expect, const char *const *plugins)
-{
-	memset(x, 0, sizeof *x);
-	x->operation = operation;
 	char *path = orbitd_host_socket(tmp, name);
-	x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	json_int_t sent = exec_collect(x, path, operation, args, expect, plugins, WAIT);
 	free(path);
-	ck_assert_int_eq(connect(x->fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	exec_send(x, "\"cmd\":\"watch\"");
-	char *req = strf("\"cmd\":\"execute\",\"args\":{\"operation\":\"%s\",%s}", operation, args);
-	exec_send(x, req);
-	free(req);
-	json_t *r = exec_reply(x);
-	json_int_t sent = result_int(r, "sent");
-	json_decref(r);
-	double deadline = now_s() + WAIT;
-	while (x->n_out < expect)
-		json_decref(exec_step(x, deadline));
-	for (size_t i = 0; plugins[i]; i++) {
-		ck_assert_uint_lt(x->n_barrier, sizeof x->barrier / sizeof x->barrier[0]);
-		x->barrier[x->n_barrier++] = strdup(plugins[i]);
-		req = strf("\"cmd\":\"execute\",\"args\":{\"operation\":\"%s\",\"mode\":\"plugin\","
-			   "\"plugin\":\"%s\",\"data\":[\"barrier:%s\"]}",
-			   operation, plugins[i], plugins[i]);
-		exec_send(x, req);
-		free(req);
-		r = exec_reply(x);
-		ck_assert_int_eq(result_int(r, "sent"), 1);
-		json_decref(r);
-	}
-	deadline = now_s() + WAIT;
-	while (x->n_barrier)
-		json_decref(exec_step(x, deadline));
 	return sent;
-}
-
-/* Outputs collected from plugin (NULL: any) whose value is value (NULL:
- * any). */
-static size_t exec_outputs(const struct exec_run *x, const char *plugin, const char *value)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < x->n_out; i++)
-		n += (!plugin || !strcmp(x->out[i].plugin, plugin)) &&
-		     (!value || !strcmp(x->out[i].value, value));
-	return n;
-}
-
-static void exec_end(struct exec_run *x)
-{
-	close(x->fd);
-	for (size_t i = 0; i < x->n_out; i++) {
-		free(x->out[i].plugin);
-		free(x->out[i].value);
-	}
-	for (size_t i = 0; i < x->n_barrier; i++)
-		free(x->barrier[i]);
-	memset(x, 0, sizeof *x);
 }
 
 /* ---- a raw MQTT observer --------------------------------------------------- */
@@ -354,19 +193,19 @@ START_TEST(execute_every_mode_between_daemons)
 	static const char *const both[] = {"echo-1", "echo-2", NULL};
 	struct exec_run x;
 	/* all: one execution and one output per plugin, exactly. */
-	ck_assert_int_eq(exec_collect(&x, "core", "echo", "\"data\":[\"a\"]", 2, both), 2);
+	ck_assert_int_eq(exec_on(&x, "core", "echo", "\"data\":[\"a\"]", 2, both), 2);
 	ck_assert_uint_eq(x.n_out, 2);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-1", "a"), 1);
 	ck_assert_uint_eq(exec_outputs(&x, "echo-2", "a"), 1);
 	exec_end(&x);
 	/* any: one of them. */
-	ck_assert_int_eq(exec_collect(&x, "core", "echo", "\"mode\":\"any\",\"data\":[\"b\"]", 1,
+	ck_assert_int_eq(exec_on(&x, "core", "echo", "\"mode\":\"any\",\"data\":[\"b\"]", 1,
 				      both), 1);
 	ck_assert_uint_eq(x.n_out, 1);
 	ck_assert_uint_eq(exec_outputs(&x, NULL, "b"), 1);
 	exec_end(&x);
 	/* plugin: that one. */
-	ck_assert_int_eq(exec_collect(&x, "core", "echo",
+	ck_assert_int_eq(exec_on(&x, "core", "echo",
 				      "\"mode\":\"plugin\",\"plugin\":\"echo-2\","
 				      "\"data\":[\"c\"]",
 				      1, both), 1);
@@ -375,7 +214,7 @@ START_TEST(execute_every_mode_between_daemons)
 	exec_end(&x);
 	ck_assert(test_proc_seen(c, "output echo from echo-2: \"c\"", WAIT));
 	/* distributed: the items spread evenly over the two connections. */
-	ck_assert_int_eq(exec_collect(&x, "core", "echo",
+	ck_assert_int_eq(exec_on(&x, "core", "echo",
 				      "\"mode\":\"distributed\","
 				      "\"data\":[\"d1\",\"d2\",\"d3\",\"d4\"]",
 				      4, both), 4);
@@ -421,7 +260,7 @@ START_TEST(twenty_remote_plugins_on_one_core)
 		uppers[i] = ids[i];
 	}
 	struct exec_run x;
-	ck_assert_int_eq(exec_collect(&x, "core", "upper", "\"data\":[\"x\"]", 10, uppers), 10);
+	ck_assert_int_eq(exec_on(&x, "core", "upper", "\"data\":[\"x\"]", 10, uppers), 10);
 	ck_assert_uint_eq(x.n_out, 10);
 	for (int i = 0; i < 10; i++)
 		ck_assert_uint_eq(exec_outputs(&x, ids[i], "X"), 1);
@@ -578,7 +417,7 @@ START_TEST(dead_plugin_process_closes_remote_connections_at_once)
 	 * racing a Confirm is the half-open case of issue 14, not this.) */
 	static const char *const one[] = {"echo-1", NULL};
 	struct exec_run x;
-	ck_assert_int_eq(exec_collect(&x, "core", "echo", "\"data\":[\"a\"]", 1, one), 1);
+	ck_assert_int_eq(exec_on(&x, "core", "echo", "\"data\":[\"a\"]", 1, one), 1);
 	exec_end(&x);
 	json_t *r = ctl("host", "{\"v\":1,\"id\":1,\"cmd\":\"plugins\"}\n", &outs);
 	json_t *e = json_array_get(json_object_get(json_object_get(r, "result"), "plugins"), 0);
