@@ -48,15 +48,14 @@ static void group_daemon(struct daemon *d, struct prom *p)
 	prom_family(p, "orbitd_build", PROM_INFO, "orbitd's version and core identifier.");
 	prom_sample(p, L("version", ORBIT_VERSION, "identifier",
 			 orbit_orbiter_id(orbit_core_orbiter(d->core))), 1);
-	prom_family(p, "orbitd_start_time_seconds", PROM_GAUGE,
-		    "When orbitd started, in seconds since the Unix epoch.");
-	prom_sample(p, NULL, (double)rt.tv_sec + rt.tv_nsec / 1e9 - up);
-	prom_family(p, "orbitd_compliant", PROM_GAUGE,
-		    "1 when every requirement is satisfied, else 0.");
-	prom_sample(p, NULL, f.compliant);
-	prom_family(p, "orbitd_config_last_reload_successful", PROM_GAUGE,
-		    "0 when the last reload was refused (the previous configuration runs), else 1.");
-	prom_sample(p, NULL, !d->last_reload.done || d->last_reload.ok);
+	prom_single(p, "orbitd_start_time_seconds", PROM_GAUGE,
+		    "When orbitd started, in seconds since the Unix epoch.",
+		    (double)rt.tv_sec + rt.tv_nsec / 1e9 - up);
+	prom_single(p, "orbitd_compliant", PROM_GAUGE,
+		    "1 when every requirement is satisfied, else 0.", f.compliant);
+	prom_single(p, "orbitd_config_last_reload_successful", PROM_GAUGE,
+		    "0 when the last reload was refused (the previous configuration runs), else 1.",
+		    !d->last_reload.done || d->last_reload.ok);
 }
 
 /* ---- requirements ----------------------------------------------------- */
@@ -299,20 +298,17 @@ static void group_control(struct daemon *d, struct prom *p)
 {
 	struct octl_stats cs;
 	ctl_socket_stats(d->ctl, &cs);
-	prom_family(p, "orbitd_control_clients", PROM_GAUGE, "Control socket clients connected.");
-	prom_sample(p, NULL, (double)cs.clients);
-	prom_family(p, "orbitd_control_buffered_bytes", PROM_GAUGE,
-		    "Output owed to control clients, not yet sent.");
-	prom_sample(p, NULL, (double)cs.buffered);
-	prom_family(p, "orbitd_control_refused", PROM_COUNTER,
-		    "Control connections refused at control.max_clients.");
-	prom_sample(p, NULL, (double)cs.refused);
-	prom_family(p, "orbitd_control_idle_closed", PROM_COUNTER,
-		    "Control clients closed after control.idle_timeout.");
-	prom_sample(p, NULL, (double)cs.idle_closed);
-	prom_family(p, "orbitd_control_slow_cut", PROM_COUNTER,
-		    "Control clients cut for reading too slowly (client_buffer, total_buffer).");
-	prom_sample(p, NULL, (double)cs.cut);
+	prom_single(p, "orbitd_control_clients", PROM_GAUGE,
+		    "Control socket clients connected.", (double)cs.clients);
+	prom_single(p, "orbitd_control_buffered_bytes", PROM_GAUGE,
+		    "Output owed to control clients, not yet sent.", (double)cs.buffered);
+	prom_single(p, "orbitd_control_refused", PROM_COUNTER,
+		    "Control connections refused at control.max_clients.", (double)cs.refused);
+	prom_single(p, "orbitd_control_idle_closed", PROM_COUNTER,
+		    "Control clients closed after control.idle_timeout.", (double)cs.idle_closed);
+	prom_single(p, "orbitd_control_slow_cut", PROM_COUNTER,
+		    "Control clients cut for reading too slowly (client_buffer, total_buffer).",
+		    (double)cs.cut);
 }
 
 static void group_mqtt(struct daemon *d, struct prom *p)
@@ -321,44 +317,38 @@ static void group_mqtt(struct daemon *d, struct prom *p)
 	if (!d->mqtt)
 		return; /* no mqtt: section, no MQTT families */
 	orbit_mqtt_bus_counters(d->mqtt, &mc);
-	prom_family(p, "orbitd_mqtt_connected", PROM_GAUGE,
-		    "1 while the MQTT session with the broker is established, else 0.");
-	prom_sample(p, NULL, orbit_mqtt_bus_connected(d->mqtt));
-	prom_family(p, "orbitd_mqtt_connects", PROM_COUNTER, "MQTT sessions established.");
-	prom_sample(p, NULL, (double)mc.connects);
-	prom_family(p, "orbitd_mqtt_published", PROM_COUNTER,
-		    "Envelopes handed to the MQTT session.");
-	prom_sample(p, NULL, (double)mc.published);
-	prom_family(p, "orbitd_mqtt_received", PROM_COUNTER,
-		    "PUBLISH packets received from the broker.");
-	prom_sample(p, NULL, (double)mc.received);
-	prom_family(p, "orbitd_mqtt_dropped_malformed", PROM_COUNTER,
-		    "Messages received that were not a decodable envelope.");
-	prom_sample(p, NULL, (double)mc.dropped_malformed);
-	prom_family(p, "orbitd_mqtt_queued", PROM_GAUGE,
-		    "Publishes held now (offline, or waiting for a subscription).");
-	prom_sample(p, NULL, (double)mc.queued);
+	prom_single(p, "orbitd_mqtt_connected", PROM_GAUGE,
+		    "1 while the MQTT session with the broker is established, else 0.",
+		    orbit_mqtt_bus_connected(d->mqtt));
+	prom_single(p, "orbitd_mqtt_connects", PROM_COUNTER,
+		    "MQTT sessions established.", (double)mc.connects);
+	prom_single(p, "orbitd_mqtt_published", PROM_COUNTER,
+		    "Envelopes handed to the MQTT session.", (double)mc.published);
+	prom_single(p, "orbitd_mqtt_received", PROM_COUNTER,
+		    "PUBLISH packets received from the broker.", (double)mc.received);
+	prom_single(p, "orbitd_mqtt_dropped_malformed", PROM_COUNTER,
+		    "Messages received that were not a decodable envelope.",
+		    (double)mc.dropped_malformed);
+	prom_single(p, "orbitd_mqtt_queued", PROM_GAUGE,
+		    "Publishes held now (offline, or waiting for a subscription).",
+		    (double)mc.queued);
 }
 
 static void group_endpoint(struct daemon *d, struct prom *p)
 {
 	struct msrv_stats st;
 	msrv_stats(d->metrics->srv, &st);
-	prom_family(p, "orbitd_metrics_connections", PROM_GAUGE,
-		    "Connections to this endpoint now.");
-	prom_sample(p, NULL, (double)st.connections);
-	prom_family(p, "orbitd_metrics_scrapes", PROM_COUNTER,
-		    "Requests answered with metrics, this one included.");
-	prom_sample(p, NULL, (double)st.scrapes);
-	prom_family(p, "orbitd_metrics_refused", PROM_COUNTER,
-		    "Connections closed at metrics.max_connections.");
-	prom_sample(p, NULL, (double)st.refused);
-	prom_family(p, "orbitd_metrics_oversize", PROM_COUNTER,
-		    "Requests closed for exceeding metrics.max_request.");
-	prom_sample(p, NULL, (double)st.oversize);
-	prom_family(p, "orbitd_metrics_timed_out", PROM_COUNTER,
-		    "Clients closed after metrics.timeout, stalled or silent.");
-	prom_sample(p, NULL, (double)st.timed_out);
+	prom_single(p, "orbitd_metrics_connections", PROM_GAUGE,
+		    "Connections to this endpoint now.", (double)st.connections);
+	prom_single(p, "orbitd_metrics_scrapes", PROM_COUNTER,
+		    "Requests answered with metrics, this one included.", (double)st.scrapes);
+	prom_single(p, "orbitd_metrics_refused", PROM_COUNTER,
+		    "Connections closed at metrics.max_connections.", (double)st.refused);
+	prom_single(p, "orbitd_metrics_oversize", PROM_COUNTER,
+		    "Requests closed for exceeding metrics.max_request.", (double)st.oversize);
+	prom_single(p, "orbitd_metrics_timed_out", PROM_COUNTER,
+		    "Clients closed after metrics.timeout, stalled or silent.",
+		    (double)st.timed_out);
 }
 
 static void (*const groups[])(struct daemon *d, struct prom *p) = {

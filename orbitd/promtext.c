@@ -142,3 +142,10 @@ void prom_end(struct prom *p)
 	if (p->format == PROM_OPENMETRICS)
 		evbuffer_add_printf(p->out, "# EOF\n");
 }
+
+void prom_single(struct prom *p, const char *name, enum prom_type type, const char *help,
+		 double value)
+{
+	prom_family(p, name, type, help);
+	prom_sample(p, NULL, value);
+}

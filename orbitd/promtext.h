@@ -52,6 +52,10 @@ void prom_family(struct prom *p, const char *name, enum prom_type type, const ch
  * ending in a NULL name; a pair with a NULL value is left out. */
 void prom_sample(struct prom *p, const char *const *labels, double value);
 
+/* A family of one unlabelled sample: prom_family, then prom_sample. */
+void prom_single(struct prom *p, const char *name, enum prom_type type, const char *help,
+		 double value);
+
 /* A histogram's series under labels: n buckets (upper bounds le[i],
  * ascending, and cumulative counts count[i]), the +Inf bucket (total), and
  * _sum and _count. */
