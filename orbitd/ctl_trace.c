@@ -8,6 +8,7 @@
 #include "ctl_trace.h"
 #include "control.h"
 #include "ctlcmds.h"
+#include "strfmt.h"
 #include "plugproc.h"
 
 #include <orbit/bus.h>
@@ -30,17 +31,6 @@ static struct {
 	struct daemon *d;
 	struct tracer *list;
 } T;
-
-static char *iso_now(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + k, n - k, ".%06ldZ", ts.tv_nsec / 1000);
-	return buf;
-}
 
 /* ---- filters ---------------------------------------------------------- */
 
@@ -116,7 +106,7 @@ static void emit(orbit_direction dir, const char *bus, const char *orbiter, cons
 	char t[40];
 	const char *label = kind >= 0 ? orbit_msg_kind_label((orbit_msg_kind)kind) : NULL;
 	json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:s?,s:s?,s:O?,s:s?}", "type",
-			       "trace", "time", iso_now(t, sizeof t), "direction",
+			       "trace", "time", iso_utc_now(t, sizeof t, 6), "direction",
 			       dir == ORBIT_DIR_SENT ? "sent" : "received", "bus", bus, "orbiter",
 			       orbiter, "role", role, "plugin", plugin, "topic", topic,
 			       "message_type", message_type, "kind", label, "fields",

@@ -79,17 +79,6 @@ static json_t *count_or_null(int n)
 	return n < 0 ? json_null() : json_integer(n);
 }
 
-static char *iso_now(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
-	return buf;
-}
-
 /* ---- events ----------------------------------------------------------- */
 
 static void watch_end(struct ctl_watch *w, json_t *result);
@@ -99,7 +88,7 @@ static void watch_end(struct ctl_watch *w, json_t *result);
 static void broadcast(struct ctl *c, json_t *ev)
 {
 	char t[40];
-	json_object_set_new(ev, "time", json_string(iso_now(t, sizeof t)));
+	json_object_set_new(ev, "time", json_string(iso_utc_now(t, sizeof t, 3)));
 	for (struct ctl_watch *w = c->watches; w; w = w->next)
 		if (!w->closed && !w->operation)
 			octl_req_event(w->req, json_incref(ev));
@@ -169,7 +158,7 @@ void ctl_on_output(struct ctl *c, const char *operation, const char *plugin, con
 	char t[40];
 	json_t *ev = json_pack("{s:s,s:s,s:s,s:o,s:s}", "type", "output", "plugin", plugin,
 			       "operation", operation, "value", v ? v : json_string(json), "time",
-			       iso_now(t, sizeof t));
+			       iso_utc_now(t, sizeof t, 3));
 	if (!ev)
 		return;
 	if (m->call)
@@ -339,8 +328,7 @@ static json_t *plugin_json(struct daemon *d, const struct lplug_info *p)
 	const orbit_plugin_desc *desc = lplug_desc(p);
 	for (size_t i = 0; desc && i < desc->n_ops; i++) {
 		struct host_op_info oi;
-		int rc = p->host ? host_op_info(p->host, i, pcfg, &oi)
-				 : plugproc_op_info(p->proc, i, pcfg, &oi);
+		int rc = lplug_op_info(p, i, pcfg, &oi);
 		if (rc == 0)
 			json_array_append_new(ops, op_json(&oi));
 	}

@@ -164,6 +164,14 @@ const orbit_plugin_desc *lplug_desc(const struct lplug_info *p)
 	return p->host ? host_desc(p->host) : p->proc ? plugproc_desc(p->proc) : NULL;
 }
 
+int lplug_op_info(const struct lplug_info *p, size_t i, const struct ocfg_plugin *pcfg,
+		  struct host_op_info *info)
+{
+	return p->host ? host_op_info(p->host, i, pcfg, info)
+	       : p->proc ? plugproc_op_info(p->proc, i, pcfg, info)
+			 : -ENOENT;
+}
+
 static size_t entry_connections(const struct lplug *p)
 {
 	return p->info.host ? host_connections(p->info.host)

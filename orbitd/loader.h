@@ -43,6 +43,12 @@ struct lplug_info {
 /* The descriptor of a loaded plugin (in-process or isolated), or NULL. */
 const orbit_plugin_desc *lplug_desc(const struct lplug_info *p);
 
+/* Operation i of a loaded plugin, wherever it runs (host_op_info or, from
+ * its process's last report, plugproc_op_info). 0, or -ENOENT when p is not
+ * loaded. */
+int lplug_op_info(const struct lplug_info *p, size_t i, const struct ocfg_plugin *pcfg,
+		  struct host_op_info *info);
+
 /* What changed in the plugin set; called after the change. */
 typedef void (*loader_event_fn)(void *ctx, const struct lplug_info *p);
 

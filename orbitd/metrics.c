@@ -157,8 +157,7 @@ static void plug_ops(struct plug_walk *w, const struct lplug_info *pl)
 		return;
 	for (size_t i = 0; desc && i < desc->n_ops; i++) {
 		struct host_op_info oi;
-		int rc = pl->host ? host_op_info(pl->host, i, pcfg, &oi)
-				  : plugproc_op_info(pl->proc, i, pcfg, &oi);
+		int rc = lplug_op_info(pl, i, pcfg, &oi);
 		if (rc)
 			continue;
 		double v = w->what == OP_CONNECTIONS ? (double)oi.connections
@@ -244,8 +243,7 @@ static int plugin_side(void *ctx, const struct lplug_info *pl)
 		return 0;
 	for (size_t i = 0; desc && i < desc->n_ops; i++) {
 		struct host_op_info oi;
-		if ((pl->host ? host_op_info(pl->host, i, pcfg, &oi)
-			      : plugproc_op_info(pl->proc, i, pcfg, &oi)) == 0)
+		if (lplug_op_info(pl, i, pcfg, &oi) == 0)
 			count_op(w->by_op, oi.name, oi.connections);
 	}
 	if (pl->proc) {

@@ -12,6 +12,7 @@
  * only, so the list needs no lock.
  */
 #include "sink.h"
+#include "strfmt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -220,17 +221,11 @@ static struct rec *rec_new(const char *operation, const char *plugin, const char
 {
 	char corr[64] = "";
 	char ts[40];
-	struct timespec now;
-	struct tm tm;
 	struct rec *r;
 	size_t tl, vl = strlen(value), len;
 	char *p;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	tl = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + tl, sizeof ts - tl, ".%03ldZ", now.tv_nsec / 1000000L);
-	tl = strlen(ts);
+	tl = strlen(iso_utc_now(ts, sizeof ts, 3));
 	if (call && call->call)
 		snprintf(corr, sizeof corr, ",\"call\":%" PRIu64 ",\"latency_ms\":%.3f", call->call,
 			 call->latency * 1e3);

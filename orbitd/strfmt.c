@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 char *strvfmt(const char *fmt, va_list ap)
 {
@@ -19,4 +20,18 @@ char *strfmt(const char *fmt, ...)
 	char *s = strvfmt(fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+char *iso_utc_now(char *buf, size_t n, int digits)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (digits == 6)
+		snprintf(buf + k, n - k, ".%06ldZ", ts.tv_nsec / 1000);
+	else
+		snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+	return buf;
 }
