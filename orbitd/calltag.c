@@ -257,6 +257,19 @@ void calltag_done(uint64_t id, unsigned outputs, const void *taker)
 	announce(c);
 }
 
+void calltag_taker_gone(const void *taker)
+{
+	/* A scan of the ring: a process dies rarely, calls go on often. */
+	for (size_t i = 0; T.calls && taker && i < CALLTAG_MAX_CALLS; i++) {
+		struct call *c = &T.calls[i];
+		if (!c->id || c->taker != taker || c->done)
+			continue;
+		c->done = true;
+		c->expected = c->arrived;
+		announce(c);
+	}
+}
+
 void calltag_arrived(const char *topic, const orbit_payload *p, struct calltag_match *m)
 {
 	struct call *c = call_of(pop(topic, p));

@@ -88,6 +88,11 @@ void calltag_unsent(uint64_t id, const char *topic);
  * process: relayed. */
 void calltag_done(uint64_t id, unsigned outputs, const void *taker);
 
+/* taker is gone (a plugin process died or was stopped): every call it took
+ * and did not end has ended with the outputs that arrived, so that an
+ * execute waiting for it returns instead of waiting out --wait. */
+void calltag_taker_gone(const void *taker);
+
 /* Core's sink: output p arrived on topic. Fills *m (call 0 when it
  * answers no call). Counts it toward the call's completion, which is
  * announced by calltag_settle once the output has been handed on. */

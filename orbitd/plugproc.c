@@ -392,6 +392,7 @@ static void reaped(struct plugproc *pp, const siginfo_t *si)
 	link_free(pp->link);
 	pp->link = NULL;
 	close_for_the_dead(pp);
+	calltag_taker_gone(pp);
 	json_decref(pp->report);
 	pp->report = NULL;
 	char *reason = pp->kill_reason ? pp->kill_reason : death_reason(pp, si);

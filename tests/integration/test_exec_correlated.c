@@ -252,6 +252,33 @@ START_TEST(handler_with_several_outputs_and_with_none)
 }
 END_TEST
 
+/* ---- a plugin process that dies in the call ----------------------------- */
+
+/* The process crashes while handling the call: the call has ended with
+ * what arrived (nothing), and execute returns at once, not at --wait. */
+START_TEST(call_of_a_crashing_plugin_process_ends_with_it)
+{
+	char *armed = strf("%s/armed", tmp);
+	ck_assert_int_eq(test_tmpdir_write(tmp, "armed", ""), 0);
+	char *yaml = strf(FAST "plugins:\n  misbehave:\n    isolation: process\n"
+			       "    config: {mode: segv, armed_file: \"%s\"}\n"
+			       "requirements:\n  poke: {minimum: 1}\n",
+			  armed);
+	struct test_proc *d = orbitd_host_start(tmp, build_dir, "core",
+						"tests/plugins/misbehave.so", yaml);
+	free(yaml);
+	test_expect_line(d, "core compliant: 1/1", WAIT);
+	struct exec_res x;
+	execute(&x, "core", "poke", "\"x\"", LONG_WAIT);
+	test_expect_line(d, "killed by SIGSEGV", WAIT);
+	expect_complete(&x, 0);
+	ck_assert_msg(json_array_size(x.events) == 0, "%s", dump(x.events));
+	exec_res_free(&x);
+	free(armed);
+	test_stop_clean(d, WAIT);
+}
+END_TEST
+
 /* ---- remote: matched by connection and time ---------------------------- */
 
 START_TEST(remote_plugin_outputs_are_matched_by_connection_and_time)
@@ -318,6 +345,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, hosted_execute_returns_with_its_own_output, 0, 2);
 	tcase_add_loop_test(tc, handler_with_several_outputs_and_with_none, 0, 2);
 	tcase_add_test(tc, remote_plugin_outputs_are_matched_by_connection_and_time);
+	tcase_add_test(tc, call_of_a_crashing_plugin_process_ends_with_it);
 	suite_add_tcase(s, tc);
 	return s;
 }
