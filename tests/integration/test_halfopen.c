@@ -16,6 +16,7 @@
 #include "ctlreq.h"
 #include "expect.h"
 #include "mqtt_peer.h"
+#include "orbitd_host.h"
 #include "proc.h"
 #include "strf.h"
 #include "tmpdir.h"
@@ -76,32 +77,9 @@ static void teardown(void)
  * NULL) and the YAML body after the mqtt section. */
 static struct test_proc *start_daemon(const char *name, const char *plugin, const char *body)
 {
-	char *dir = test_tmpdir_path(tmp, name);
-	mkdir(dir, 0755);
-	char *pdir = strf("%s/plugins", dir);
-	mkdir(pdir, 0755);
-	if (plugin) {
-		char *from = strf("%s/%s", build_dir, plugin);
-		char *to = strf("%s/%s", pdir, strrchr(plugin, '/') + 1);
-		ck_assert_int_eq(test_copy_file(from, to, 0644), 0);
-		free(from);
-		free(to);
-	}
-	char *yaml = strf("identifier: %s\n" FAST "mqtt: {host: 127.0.0.1, port: %d}\n%s", name,
-			  broker.port, body);
-	ck_assert_int_eq(test_tmpdir_write(dir, "orbitd.yaml", yaml), 0);
+	char *yaml = strf(FAST "mqtt: {host: 127.0.0.1, port: %d}\n%s", broker.port, body);
+	struct test_proc *p = orbitd_host_start(tmp, build_dir, name, plugin, yaml);
 	free(yaml);
-	char *bin = strf("%s/bin/orbitd", build_dir);
-	char *conf = strf("%s/orbitd.yaml", dir);
-	char *sock = strf("%s/ctl.sock", dir);
-	char *argv[] = {bin, "-c", conf, "-p", pdir, "-s", sock, NULL};
-	struct test_proc *p = test_proc_start(name, argv, NULL);
-	ck_assert_ptr_nonnull(p);
-	free(bin);
-	free(conf);
-	free(sock);
-	free(pdir);
-	free(dir);
 	return p;
 }
 

@@ -18,6 +18,7 @@
  */
 #include "broker.h"
 #include "expect.h"
+#include "orbitd_host.h"
 #include "proc.h"
 #include "strf.h"
 #include "tmpdir.h"
@@ -195,35 +196,9 @@ static void teardown(void)
 static struct test_proc *start_daemon(const char *name, const char *plugins, const char *mqtt,
 				      const char *body)
 {
-	char *dir = test_tmpdir_path(tmp, name);
-	mkdir(dir, 0755);
-	char *pdir = strf("%s/plugins", dir);
-	mkdir(pdir, 0755);
-	char *list = strdup(plugins ? plugins : "");
-	for (char *save = NULL, *tok = strtok_r(list, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		char *from = strf("%s/%s", build_dir, tok);
-		char *to = strf("%s/%s", pdir, strrchr(tok, '/') + 1);
-		ck_assert_int_eq(test_copy_file(from, to, 0644), 0);
-		free(from);
-		free(to);
-	}
-	free(list);
-	char *yaml = strf("identifier: %s\n" FAST "mqtt: {host: 127.0.0.1, %s}\n%s", name, mqtt,
-			  body ? body : "");
-	ck_assert_int_eq(test_tmpdir_write(dir, "orbitd.yaml", yaml), 0);
+	char *yaml = strf(FAST "mqtt: {host: 127.0.0.1, %s}\n%s", mqtt, body ? body : "");
+	struct test_proc *p = orbitd_host_start(tmp, build_dir, name, plugins, yaml);
 	free(yaml);
-	char *bin = strf("%s/bin/orbitd", build_dir);
-	char *conf = strf("%s/orbitd.yaml", dir);
-	char *sock = strf("%s/ctl.sock", dir);
-	char *argv[] = {bin, "-c", conf, "-p", pdir, "-s", sock, NULL};
-	struct test_proc *p = test_proc_start(name, argv, NULL);
-	ck_assert_ptr_nonnull(p);
-	free(bin);
-	free(conf);
-	free(sock);
-	free(pdir);
-	free(dir);
 	return p;
 }
 
